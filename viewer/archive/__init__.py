@@ -1,0 +1,1 @@
+"""The local archive: managed file store and SQLite index."""

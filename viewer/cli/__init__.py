@@ -1,0 +1,71 @@
+"""The command-line face: `dicom-viewer <verb>` (contract in CLI.md).
+
+Each verb lives in its own module with `add_parser(subparsers)` and `run(args) -> int`. Verb modules
+import heavy libraries (pydicom, codecs, Qt) inside `run`, so `--help` and start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from viewer import __version__
+
+# verb -> module under viewer.cli; the order is the order of `--help`.
+VERBS: dict[str, str] = {
+    "view": "view",
+    "info": "info",
+    "render": "render",
+    "bench": "bench",
+}
+
+
+class CLIError(Exception):
+    """A problem reported as one line on stderr; `exit_code` 2 means nothing could be started."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dicom-viewer", description="DICOM workstation: viewer, archive, PACS, print, media."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--archive", type=Path, help="archive folder (env VIEWER_ARCHIVE)")
+    parser.add_argument("--config", type=Path, help="config file, TOML (env VIEWER_CONFIG)")
+    parser.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb, module in VERBS.items():
+        importlib.import_module(f"viewer.cli.{module}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    verb = args.verb or "view"
+    if args.verb is None:
+        args = parser.parse_args([*argv, "view"])
+    module = importlib.import_module(f"viewer.cli.{VERBS[verb]}")
+    try:
+        return int(module.run(args))
+    except CLIError as exc:
+        print(f"dicom-viewer {verb}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"dicom-viewer {verb}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if args.debug:
+            raise
+        print(f"dicom-viewer {verb}: internal error: {exc!r} (run with --debug)", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""The frame decoding process pool, its priority queue and its frame cache."""

@@ -1,0 +1,1 @@
+"""DICOM knowledge on pydicom datasets: records, pixel access, the display pipeline, text."""

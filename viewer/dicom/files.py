@@ -1,0 +1,67 @@
+"""Opening DICOM files with errors that name the file and the problem, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import FileDataset
+from pydicom.errors import InvalidDicomError
+
+PathLike = str | os.PathLike[str]
+
+
+class DicomFileError(Exception):
+    """A file that cannot be used: `path` and a one-line human `reason`."""
+
+    def __init__(self, path: PathLike, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def read_dataset(path: PathLike, *, stop_before_pixels: bool = False) -> FileDataset:
+    """Read a DICOM file (PS3.10; a file without preamble is accepted as DCMTK does).
+
+    Raises DicomFileError naming the file for a missing, empty, non-DICOM or malformed file.
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise DicomFileError(p, exc.strerror or str(exc)) from None
+    if not p.is_file():
+        raise DicomFileError(p, "not a regular file")
+    if size == 0:
+        raise DicomFileError(p, "empty file (0 bytes)")
+    try:
+        ds = dcmread(p, stop_before_pixels=stop_before_pixels, force=False)
+    except InvalidDicomError:
+        ds = _read_without_preamble(p, stop_before_pixels)
+    except (EOFError, ValueError, KeyError, OSError, TypeError, IndexError) as exc:
+        raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
+    if "TransferSyntaxUID" not in ds.file_meta:
+        raise DicomFileError(p, "no Transfer Syntax UID in the file meta information")
+    return ds
+
+
+def _read_without_preamble(p: Path, stop_before_pixels: bool) -> FileDataset:
+    """Accept a dataset without the 128-byte preamble only when it starts like one."""
+    with p.open("rb") as fh:
+        head = fh.read(132)
+    # A group 0x0002 or 0x0008 tag at offset 0 (little endian) is a headerless dataset.
+    if len(head) < 8 or head[:2] not in (b"\x02\x00", b"\x08\x00"):
+        raise DicomFileError(p, "not a DICOM file (no 'DICM' prefix at byte 128)")
+    try:
+        ds = dcmread(p, stop_before_pixels=stop_before_pixels, force=True)
+    except Exception as exc:
+        raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
+    if len(ds) == 0:
+        raise DicomFileError(p, "not a DICOM file (no elements could be read)")
+    return ds
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

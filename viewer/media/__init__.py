@@ -1,0 +1,1 @@
+"""DICOMDIR media: reading file-sets and exporting studies to CD/DVD folders."""

@@ -1,0 +1,1 @@
+"""DICOM networking: node configuration, SCU functions and the Storage SCP."""

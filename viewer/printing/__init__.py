@@ -1,0 +1,1 @@
+"""Basic Grayscale/Color Print Management: film composition and the print SCU."""
