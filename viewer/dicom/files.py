@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from pydicom import dcmread
-from pydicom.dataset import FileDataset
+from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 PathLike = str | os.PathLike[str]
 
@@ -21,10 +22,14 @@ class DicomFileError(Exception):
         super().__init__(f"{self.path}: {reason}")
 
 
-def read_dataset(path: PathLike, *, stop_before_pixels: bool = False) -> FileDataset:
+def read_dataset(
+    path: PathLike, *, stop_before_pixels: bool = False, defer_size: int | None = None
+) -> FileDataset:
     """Read a DICOM file (PS3.10; a file without preamble is accepted as DCMTK does).
 
-    Raises DicomFileError naming the file for a missing, empty, non-DICOM or malformed file.
+    `defer_size`: elements larger than this many bytes are read only when accessed, so a header
+    read does not pull in the pixel data. Raises DicomFileError naming the file for a missing,
+    empty, non-DICOM or malformed file.
     """
     p = Path(path)
     try:
@@ -36,17 +41,35 @@ def read_dataset(path: PathLike, *, stop_before_pixels: bool = False) -> FileDat
     if size == 0:
         raise DicomFileError(p, "empty file (0 bytes)")
     try:
-        ds = dcmread(p, stop_before_pixels=stop_before_pixels, force=False)
+        ds = dcmread(
+            p, stop_before_pixels=stop_before_pixels, defer_size=defer_size, force=False
+        )
     except InvalidDicomError:
-        ds = _read_without_preamble(p, stop_before_pixels)
+        ds = _read_without_preamble(p, stop_before_pixels, defer_size)
     except (EOFError, ValueError, KeyError, OSError, TypeError, IndexError) as exc:
         raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
     if "TransferSyntaxUID" not in ds.file_meta:
-        raise DicomFileError(p, "no Transfer Syntax UID in the file meta information")
+        _infer_transfer_syntax(p, ds)
     return ds
 
 
-def _read_without_preamble(p: Path, stop_before_pixels: bool) -> FileDataset:
+def _infer_transfer_syntax(p: Path, ds: FileDataset) -> None:
+    """Old files without file meta: the encoding pydicom detected is the transfer syntax."""
+    implicit, little = ds.original_encoding
+    if implicit is None or little is None:
+        raise DicomFileError(p, "no Transfer Syntax UID and the encoding cannot be detected")
+    if implicit:
+        ts = ImplicitVRLittleEndian
+    else:
+        ts = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    if "FileMetaInformationGroupLength" not in ds.file_meta and not hasattr(ds, "file_meta"):
+        ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ts
+
+
+def _read_without_preamble(
+    p: Path, stop_before_pixels: bool, defer_size: int | None
+) -> FileDataset:
     """Accept a dataset without the 128-byte preamble only when it starts like one."""
     with p.open("rb") as fh:
         head = fh.read(132)
@@ -54,7 +77,7 @@ def _read_without_preamble(p: Path, stop_before_pixels: bool) -> FileDataset:
     if len(head) < 8 or head[:2] not in (b"\x02\x00", b"\x08\x00"):
         raise DicomFileError(p, "not a DICOM file (no 'DICM' prefix at byte 128)")
     try:
-        ds = dcmread(p, stop_before_pixels=stop_before_pixels, force=True)
+        ds = dcmread(p, stop_before_pixels=stop_before_pixels, defer_size=defer_size, force=True)
     except Exception as exc:
         raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
     if len(ds) == 0:

@@ -1,0 +1,262 @@
+"""The display pipeline: stored values -> Modality LUT -> VOI LUT -> Presentation LUT -> 8-bit.
+
+PS3.3 C.11 and PS3.4 N.2. For 8- and 16-bit integer frames the three stages are composed into
+one lookup table indexed by the stored value's bit pattern (256 or 65,536 entries), built once
+per (frame attributes, window) and applied with a single `numpy.take`: no float maths per pixel.
+Other frames (32-bit, float) go through the same functions on the whole array.
+
+Viewport, `render`, print and export all call this module; nothing else turns pixels into grey.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Lock
+
+import numpy as np
+
+from viewer.dicom.frameinfo import LUT, FrameInfo, VOIFunction, Window
+
+
+@dataclass(frozen=True)
+class DisplayState:
+    """What the user chose: window in modality units (PS3.3 C.11.2.1.2), or which of the file's.
+
+    `window` None means the file's choice: its window number `window_index`, else its VOI LUT
+    (or `voi_lut_index`), else the frame's min-max.
+    """
+
+    window: tuple[float, float] | None = None
+    window_index: int = 0
+    voi_lut_index: int | None = None
+    voi_function: VOIFunction | None = None
+    invert: bool = False
+    overlays: bool = True
+
+
+VOI = Window | LUT
+
+_TABLE_CACHE: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
+_TABLE_CACHE_SIZE = 64
+_TABLE_LOCK = Lock()
+
+
+# --- the stages, as pure functions on arrays -------------------------------------------------
+
+
+def apply_modality(values: np.ndarray, info: FrameInfo) -> np.ndarray:
+    """Stored values -> modality values (HU for CT): Modality LUT, else rescale (C.11.1)."""
+    lut = info.modality_lut
+    if lut is not None:
+        index = np.clip(values.astype(np.int64) - lut.first_mapped, 0, lut.data.size - 1)
+        return lut.data[index]
+    if info.rescale_slope == 1.0 and info.rescale_intercept == 0.0:
+        return values
+    return values * info.rescale_slope + info.rescale_intercept
+
+
+def apply_window(values: np.ndarray, window: Window, out_max: float = 255.0) -> np.ndarray:
+    """Window Center/Width to [0, out_max] as float (C.11.2.1.2.1 and C.11.2.1.3)."""
+    x = np.asarray(values, dtype=np.float64)
+    c, w = window.center, window.width
+    if window.function is VOIFunction.SIGMOID:
+        return out_max / (1.0 + np.exp(-4.0 * (x - c) / w))
+    if window.function is VOIFunction.LINEAR_EXACT:
+        y = ((x - c) / w + 0.5) * out_max
+        return np.clip(y, 0.0, out_max)
+    if w <= 1.0:  # C.11.2.1.2.1: width 1 is a threshold at c - 0.5
+        return np.where(x <= c - 0.5, 0.0, out_max)
+    y = ((x - (c - 0.5)) / (w - 1.0) + 0.5) * out_max
+    return np.clip(y, 0.0, out_max)
+
+
+def apply_voi_lut(values: np.ndarray, lut: LUT, out_max: float = 255.0) -> np.ndarray:
+    """A VOI LUT Sequence item to [0, out_max] (C.11.2.1.1); inputs outside it are clamped."""
+    index = np.clip(np.rint(values).astype(np.int64) - lut.first_mapped, 0, lut.data.size - 1)
+    return lut.data[index] * (out_max / float((1 << lut.bits) - 1))
+
+
+def inverts(info: FrameInfo, state: DisplayState) -> bool:
+    """INVERSE Presentation LUT Shape or MONOCHROME1: low values bright (C.11.6, C.7.6.3.1.2)."""
+    inverse = info.photometric == "MONOCHROME1" or info.presentation_lut_shape == "INVERSE"
+    return inverse != state.invert
+
+
+def modality_range(array: np.ndarray, info: FrameInfo) -> tuple[float, float]:
+    """The smallest and largest modality value in the frame."""
+    lo, hi = float(array.min()), float(array.max())
+    ends = apply_modality(np.array([lo, hi]), info)
+    return float(np.min(ends)), float(np.max(ends))
+
+
+def choose_voi(array: np.ndarray | None, info: FrameInfo, state: DisplayState) -> VOI | None:
+    """The VOI transform the state and file ask for; None for colour images."""
+    if not info.is_monochrome:
+        return None
+    function = state.voi_function or info.voi_function
+    if state.window is not None:
+        return Window(float(state.window[0]), float(state.window[1]), "", function)
+    if state.voi_lut_index is not None and info.voi_luts:
+        return info.voi_luts[min(state.voi_lut_index, len(info.voi_luts) - 1)]
+    if info.windows:
+        chosen = info.windows[min(max(state.window_index, 0), len(info.windows) - 1)]
+        if state.voi_function is not None:
+            return Window(chosen.center, chosen.width, chosen.explanation, state.voi_function)
+        return chosen
+    if info.voi_luts:
+        return info.voi_luts[0]
+    if array is None:
+        return None
+    lo, hi = modality_range(array, info)
+    return Window((lo + hi) / 2.0, max(hi - lo, 1.0), "min-max", VOIFunction.LINEAR_EXACT)
+
+
+# --- the composed pipeline ----------------------------------------------------------------------
+
+
+def to_display(array: np.ndarray, info: FrameInfo, state: DisplayState | None = None) -> np.ndarray:
+    """Stored values of one frame -> uint8 (rows x columns, or rows x columns x 3 for colour)."""
+    state = state or DisplayState()
+    if info.photometric == "PALETTE COLOR" and info.palette is not None:
+        out = _palette_to_rgb(array, info)
+        if state.invert:
+            np.subtract(255, out, out=out)
+    elif not info.is_monochrome or array.ndim == 3:
+        out = _colour_to_rgb8(array, info)
+        if state.invert:
+            np.subtract(255, out, out=out)
+    else:
+        voi = choose_voi(array, info, state)
+        out = _grey(array, info, voi, inverts(info, state))
+    if state.overlays and info.overlays:
+        out = burn_overlays(out, info)
+    return out
+
+
+def _grey(array: np.ndarray, info: FrameInfo, voi: VOI | None, invert: bool) -> np.ndarray:
+    if array.dtype.kind in "iu" and array.dtype.itemsize <= 2:
+        table = _grey_table(array.dtype, info, voi, invert)
+        unsigned = array.view(np.uint8 if array.dtype.itemsize == 1 else np.uint16)
+        return np.take(table, unsigned)
+    values = apply_modality(array.astype(np.float64), info)
+    return _finish(values, voi, invert)
+
+
+def _finish(modality: np.ndarray, voi: VOI | None, invert: bool) -> np.ndarray:
+    if isinstance(voi, LUT):
+        grey = apply_voi_lut(modality, voi)
+    elif isinstance(voi, Window):
+        grey = apply_window(modality, voi)
+    else:
+        grey = np.clip(modality, 0, 255).astype(np.float64)
+    out = np.rint(grey).astype(np.uint8)
+    if invert:
+        np.subtract(255, out, out=out)
+    return out
+
+
+def _grey_table(dtype: np.dtype, info: FrameInfo, voi: VOI | None, invert: bool) -> np.ndarray:
+    """The composed LUT indexed by the stored value's unsigned bit pattern."""
+    key = (dtype.str, *_info_key(info), _voi_key(voi), invert)
+    with _TABLE_LOCK:
+        table = _TABLE_CACHE.get(key)
+        if table is not None:
+            _TABLE_CACHE.move_to_end(key)
+            return table
+    patterns = np.arange(1 << (8 * dtype.itemsize), dtype=np.int64)
+    stored = patterns.astype(dtype.str.replace("i", "u")).view(dtype).astype(np.int64)
+    table = _finish(apply_modality(stored, info), voi, invert)
+    with _TABLE_LOCK:
+        _TABLE_CACHE[key] = table
+        while len(_TABLE_CACHE) > _TABLE_CACHE_SIZE:
+            _TABLE_CACHE.popitem(last=False)
+    return table
+
+
+def _lut_key(lut: LUT | None) -> object:
+    if lut is None:
+        return None
+    return (lut.first_mapped, lut.bits, lut.data.tobytes())
+
+
+def _info_key(info: FrameInfo) -> tuple[object, ...]:
+    return (info.rescale_slope, info.rescale_intercept, _lut_key(info.modality_lut))
+
+
+def _voi_key(voi: VOI | None) -> object:
+    if isinstance(voi, LUT):
+        return ("lut", _lut_key(voi))
+    if isinstance(voi, Window):
+        return ("window", voi.center, voi.width, voi.function.value)
+    return None
+
+
+def _colour_to_rgb8(array: np.ndarray, info: FrameInfo) -> np.ndarray:
+    """RGB (YBR already converted while decoding) to 8 bits per sample."""
+    if array.dtype == np.uint8:
+        return array if array.flags.writeable else array.copy()
+    top = float((1 << min(info.bits_stored, 32)) - 1)
+    scaled = np.rint(np.clip(array.astype(np.float64), 0, top) * (255.0 / top))
+    return scaled.astype(np.uint8)
+
+
+def _palette_to_rgb(array: np.ndarray, info: FrameInfo) -> np.ndarray:
+    palette = info.palette
+    assert palette is not None
+    index = np.clip(array.astype(np.int64) - palette.first_mapped, 0, len(palette.rgb) - 1)
+    return palette.rgb[index]
+
+
+def burn_overlays(image: np.ndarray, info: FrameInfo) -> np.ndarray:
+    """Draw the frame's 60xx overlay planes in white (PS3.3 C.9.2), clipped to the image."""
+    out = image.copy()
+    rows, cols = out.shape[:2]
+    for overlay in info.overlays:
+        r0, c0 = overlay.origin
+        mask = overlay.mask
+        r_start, c_start = max(r0, 0), max(c0, 0)
+        r_end, c_end = min(r0 + mask.shape[0], rows), min(c0 + mask.shape[1], cols)
+        if r_start >= r_end or c_start >= c_end:
+            continue
+        sub = mask[r_start - r0 : r_end - r0, c_start - c0 : c_end - c0]
+        out[r_start:r_end, c_start:c_end][sub] = 255
+    return out
+
+
+# --- files in, pictures out ---------------------------------------------------------------------
+
+
+def render_frame(
+    path: str | os.PathLike[str], index: int = 0, state: DisplayState | None = None
+) -> np.ndarray:
+    """Decode frame `index` of `path` and run it through the pipeline (uint8 picture)."""
+    from viewer.dicom.pixels import decode_frame
+
+    frame = decode_frame(path, index)
+    return to_display(frame.array, frame.info, state)
+
+
+def write_png(image: np.ndarray, out_path: str | os.PathLike[str]) -> None:
+    """Write a uint8 grey or RGB picture as PNG, atomically (temp file, then rename)."""
+    from PIL import Image
+
+    out = Path(out_path)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG", compress_level=6)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def render_to_png(
+    path: str | os.PathLike[str],
+    index: int,
+    state: DisplayState | None,
+    out_path: str | os.PathLike[str],
+) -> None:
+    """Decode, display and write one frame as PNG: a worker's whole job in `render -j N`."""
+    write_png(render_frame(path, index, state), out_path)

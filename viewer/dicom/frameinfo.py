@@ -1,0 +1,325 @@
+"""What the display pipeline needs to know about one frame, read once from the header.
+
+`frame_info(ds, index)` resolves the image-level attributes and, for enhanced multi-frame objects,
+the per-frame and shared functional groups (PS3.3 C.7.6.16): Pixel Value Transformation
+(rescale), Frame VOI LUT (windows) and Pixel Measures (spacing) of that frame. The result is a small
+frozen record that crosses process boundaries cheaply (the decode pool pickles it).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+LOGGER = logging.getLogger(__name__)
+
+
+class VOIFunction(enum.Enum):
+    """VOI LUT Function (0028,1056), PS3.3 C.11.2.1.3."""
+
+    LINEAR = "LINEAR"
+    LINEAR_EXACT = "LINEAR_EXACT"
+    SIGMOID = "SIGMOID"
+
+    @classmethod
+    def from_attribute(cls, value: object) -> VOIFunction:
+        text = str(value or "").strip().upper()
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.LINEAR  # absent or unknown: LINEAR is the default (C.11.2.1.3)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One Window Center/Width pair in modality units, with its explanation."""
+
+    center: float
+    width: float
+    explanation: str = ""
+    function: VOIFunction = VOIFunction.LINEAR
+
+
+@dataclass(frozen=True, eq=False)
+class LUT:
+    """A Modality or VOI LUT (PS3.3 C.11.1, C.11.2): `data[i]` is the output for first_mapped+i."""
+
+    first_mapped: int
+    bits: int
+    data: np.ndarray
+    explanation: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Palette:
+    """PALETTE COLOR lookup (PS3.3 C.7.6.3.1.5), expanded from segmented form, as (n, 3) uint8."""
+
+    first_mapped: int
+    rgb: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Overlay:
+    """One 60xx overlay plane of this frame (PS3.3 C.9.2) as a boolean mask placed at `origin`."""
+
+    group: int
+    origin: tuple[int, int]  # (row, column) of the mask's top-left pixel, 0-based
+    mask: np.ndarray
+    kind: str = "G"
+    description: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class FrameInfo:
+    """How to turn one decoded frame into a displayed picture.
+
+    `photometric` is that of the decoded array: colour images arrive as RGB whatever their
+    stored interpretation (YBR_* are converted while decoding), `stored_photometric` keeps the
+    original for display in the tag browser and annotations.
+    """
+
+    rows: int
+    columns: int
+    samples_per_pixel: int
+    photometric: str
+    stored_photometric: str
+    bits_allocated: int
+    bits_stored: int
+    signed: bool
+    rescale_slope: float = 1.0
+    rescale_intercept: float = 0.0
+    rescale_type: str = ""
+    modality_lut: LUT | None = None
+    windows: tuple[Window, ...] = ()
+    voi_luts: tuple[LUT, ...] = ()
+    voi_function: VOIFunction = VOIFunction.LINEAR
+    presentation_lut_shape: str = ""
+    palette: Palette | None = None
+    overlays: tuple[Overlay, ...] = ()
+    pixel_spacing: tuple[float, float] | None = None
+    imager_pixel_spacing: tuple[float, float] | None = None
+    lossy: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_monochrome(self) -> bool:
+        return self.photometric in ("MONOCHROME1", "MONOCHROME2")
+
+    @property
+    def stored_range(self) -> tuple[int, int]:
+        """The smallest and largest stored value Bits Stored and Pixel Representation allow."""
+        if self.signed:
+            return -(1 << (self.bits_stored - 1)), (1 << (self.bits_stored - 1)) - 1
+        return 0, (1 << self.bits_stored) - 1
+
+
+COLOUR_PHOTOMETRICS = frozenset(
+    {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420", "YBR_PARTIAL_422"}
+)
+
+
+def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = None) -> FrameInfo:
+    """Resolve the display attributes of frame `index` (0-based) of `ds`."""
+    stored_pi = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    photometric = decoded_photometric or ("RGB" if stored_pi in COLOUR_PHOTOMETRICS else stored_pi)
+    groups = _functional_groups(ds, index)
+    transform = _first_item(groups, "PixelValueTransformationSequence")
+    voi_item = _first_item(groups, "FrameVOILUTSequence")
+    measures = _first_item(groups, "PixelMeasuresSequence")
+
+    slope, intercept, rtype = _rescale(transform if transform is not None else ds)
+    voi_source = voi_item if voi_item is not None else ds
+    bits_allocated = int(ds.get("BitsAllocated", 16))
+    return FrameInfo(
+        rows=int(ds.Rows),
+        columns=int(ds.Columns),
+        samples_per_pixel=int(ds.get("SamplesPerPixel", 1)),
+        photometric=photometric,
+        stored_photometric=stored_pi,
+        bits_allocated=bits_allocated,
+        bits_stored=int(ds.get("BitsStored", bits_allocated) or bits_allocated),
+        signed=int(ds.get("PixelRepresentation", 0)) == 1,
+        rescale_slope=slope,
+        rescale_intercept=intercept,
+        rescale_type=rtype,
+        modality_lut=_modality_lut(ds),
+        windows=_windows(voi_source),
+        voi_luts=_voi_luts(ds),
+        voi_function=VOIFunction.from_attribute(voi_source.get("VOILUTFunction")),
+        presentation_lut_shape=str(ds.get("PresentationLUTShape", "") or "").strip().upper(),
+        palette=_palette(ds) if photometric == "PALETTE COLOR" else None,
+        overlays=_overlays(ds, index),
+        pixel_spacing=_pair(measures.get("PixelSpacing") if measures is not None else None)
+        or _pair(ds.get("PixelSpacing")),
+        imager_pixel_spacing=_pair(ds.get("ImagerPixelSpacing")),
+        lossy=str(ds.get("LossyImageCompression", "")).strip() == "01",
+    )
+
+
+def _functional_groups(ds: Dataset, index: int) -> list[Dataset]:
+    """Per-frame group item of this frame first, then the shared one (PS3.3 C.7.6.16)."""
+    found: list[Dataset] = []
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None and 0 <= index < len(per_frame):
+        found.append(per_frame[index])
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        found.append(shared[0])
+    return found
+
+
+def _first_item(groups: list[Dataset], keyword: str) -> Dataset | None:
+    for group in groups:
+        seq = group.get(keyword)
+        if seq:
+            return seq[0]
+    return None
+
+
+def _rescale(source: Dataset) -> tuple[float, float, str]:
+    try:
+        slope = float(source.get("RescaleSlope", 1.0) or 1.0)
+        intercept = float(source.get("RescaleIntercept", 0.0) or 0.0)
+    except (TypeError, ValueError):
+        LOGGER.warning("unreadable Rescale Slope/Intercept; using identity")
+        slope, intercept = 1.0, 0.0
+    if slope == 0.0:
+        slope = 1.0  # a zero slope would flatten the image; devices write it by mistake
+    return slope, intercept, str(source.get("RescaleType", "") or "")
+
+
+def _multi(value: object) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(
+        value, (str, bytes)
+    ):
+        return list(value)  # type: ignore[call-overload]
+    return [value]
+
+
+def _windows(source: Dataset) -> tuple[Window, ...]:
+    centers = _multi(source.get("WindowCenter"))
+    widths = _multi(source.get("WindowWidth"))
+    explanations = [str(e) for e in _multi(source.get("WindowCenterWidthExplanation"))]
+    function = VOIFunction.from_attribute(source.get("VOILUTFunction"))
+    windows = []
+    for i, (c, w) in enumerate(zip(centers, widths, strict=False)):
+        try:
+            center, width = float(c), float(w)
+        except (TypeError, ValueError):
+            continue
+        if width <= 0 or not np.isfinite(center) or not np.isfinite(width):
+            continue  # C.11.2.1.2: Window Width shall be > 0 (>= 1 for LINEAR); skip bad pairs
+        text = explanations[i] if i < len(explanations) else ""
+        windows.append(Window(center, width, text, function))
+    return tuple(windows)
+
+
+def _lut_from_item(item: Dataset, big_endian: bool) -> LUT | None:
+    """Decode LUT Descriptor + LUT Data of a Modality or VOI LUT item (PS3.3 C.11.1.1.1)."""
+    descriptor = _multi(item.get("LUTDescriptor"))
+    if len(descriptor) != 3 or "LUTData" not in item:
+        return None
+    entries = int(descriptor[0]) or 65536
+    first = int(descriptor[1])
+    bits = int(descriptor[2])
+    raw = item.LUTData
+    if isinstance(raw, bytes):
+        dtype = np.dtype(">u2" if big_endian else "<u2")
+        data = np.frombuffer(raw[: len(raw) // 2 * 2], dtype=dtype)
+    else:
+        data = np.asarray(_multi(raw), dtype=np.int64)
+    data = data[:entries].astype(np.int64, copy=False)
+    if data.size == 0:
+        return None
+    if first > 32767 and item["LUTDescriptor"].VR == "US":
+        first -= 65536  # first mapped value is signed when the pixels are (C.11.2.1.1)
+    bits = max(bits, int(data.max()).bit_length(), 1)  # DCMTK does the same for wrong descriptors
+    explanation = str(item.get("LUTExplanation", "") or "")
+    return LUT(first, bits, data, explanation)
+
+
+def _big_endian(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    return ts is not None and UID(ts) == "1.2.840.10008.1.2.2"
+
+
+def _modality_lut(ds: Dataset) -> LUT | None:
+    seq = ds.get("ModalityLUTSequence")
+    if not seq:
+        return None
+    return _lut_from_item(seq[0], _big_endian(ds))
+
+
+def _voi_luts(ds: Dataset) -> tuple[LUT, ...]:
+    seq = ds.get("VOILUTSequence") or []
+    luts = (_lut_from_item(item, _big_endian(ds)) for item in seq)
+    return tuple(lut for lut in luts if lut is not None)
+
+
+def _palette(ds: Dataset) -> Palette | None:
+    """Expand the palette (segmented or not, 8 or 16 bit entries) to an (n, 3) uint8 table."""
+    from pydicom.pixels.processing import apply_color_lut
+
+    descriptor = _multi(ds.get("RedPaletteColorLookupTableDescriptor"))
+    if len(descriptor) != 3:
+        return None
+    entries = int(descriptor[0]) or 65536
+    first = int(descriptor[1])
+    try:
+        rgb = apply_color_lut(np.arange(first, first + entries), ds)
+    except (ValueError, AttributeError, KeyError) as exc:
+        LOGGER.warning("unusable palette colour lookup table: %s", exc)
+        return None
+    rgb = np.asarray(rgb)
+    if rgb.dtype.itemsize > 1:
+        # 16-bit entries; some writers put 8-bit values in 16-bit entries (DCMTK checks too).
+        rgb = rgb if rgb.max() <= 255 else np.rint(rgb / 257.0)
+    return Palette(first, rgb.astype(np.uint8))
+
+
+def _overlays(ds: Dataset, index: int) -> tuple[Overlay, ...]:
+    planes = []
+    for group in range(0x6000, 0x6020, 2):
+        if (group, 0x3000) not in ds or (group, 0x0010) not in ds:
+            continue
+        first_frame = int(ds.get((group, 0x0051)).value or 1) if (group, 0x0051) in ds else 1
+        count = int(ds[group, 0x0015].value or 1) if (group, 0x0015) in ds else 1
+        if not first_frame - 1 <= index < first_frame - 1 + count:
+            continue
+        try:
+            data = np.asarray(ds.overlay_array(group))
+        except (ValueError, AttributeError, KeyError, TypeError) as exc:
+            LOGGER.warning("overlay %04X unreadable: %s", group, exc)
+            continue
+        mask = data[index - (first_frame - 1)] if data.ndim == 3 else data
+        origin = _multi(ds[group, 0x0050].value) if (group, 0x0050) in ds else [1, 1]
+        planes.append(
+            Overlay(
+                group=group,
+                origin=(int(origin[0]) - 1, int(origin[1]) - 1),
+                mask=mask.astype(bool),
+                kind=str(ds[group, 0x0040].value) if (group, 0x0040) in ds else "G",
+                description=str(ds[group, 0x0022].value) if (group, 0x0022) in ds else "",
+            )
+        )
+    return tuple(planes)
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    values = _multi(value)
+    if len(values) != 2:
+        return None
+    try:
+        a, b = float(values[0]), float(values[1])
+    except (TypeError, ValueError):
+        return None
+    return (a, b) if a > 0 and b > 0 else None

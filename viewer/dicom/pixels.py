@@ -1,0 +1,209 @@
+"""Reading one frame of a DICOM file as stored values, ready for the display pipeline.
+
+A frame is read from a path, not from a dataset handed around: decode workers get a path and an
+index, read the header (pixel data deferred), check it, and let pydicom decode just that frame
+with the plugin `codecs` chose. Before anything is allocated the header's sizes are checked
+against the bytes actually present, so a forged Rows x Columns cannot make us allocate gigabytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+
+from viewer.dicom.codecs import NATIVE_SYNTAXES, NoDecoderError, plugin_order, syntax_name
+from viewer.dicom.files import DicomFileError, PathLike, read_dataset
+from viewer.dicom.frameinfo import FrameInfo, frame_info
+
+LOGGER = logging.getLogger(__name__)
+
+# The largest decoded frame we agree to allocate: a 16-bit 16k x 16k slide tile still fits.
+MAX_FRAME_BYTES = 1 << 30
+# Elements above this size stay on disk during the header read (pixel data, big overlays).
+HEADER_DEFER_SIZE = 64 * 1024
+
+PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel, Float, Double Float Pixel Data
+
+
+@dataclass(frozen=True, eq=False)
+class DecodedFrame:
+    """Stored values of one frame (grey: 2-D; colour: rows x columns x 3 RGB) and how to show it."""
+
+    array: np.ndarray
+    info: FrameInfo
+
+
+@dataclass(frozen=True)
+class PixelLayout:
+    """The checked geometry of a file's pixel data."""
+
+    transfer_syntax: str
+    frames: int
+    frame_bytes: int
+    encapsulated: bool
+
+
+def read_header(path: PathLike) -> Dataset:
+    """The dataset without reading its pixel data (it stays deferred on disk)."""
+    return read_dataset(path, defer_size=HEADER_DEFER_SIZE)
+
+
+def number_of_frames(path: PathLike) -> int:
+    """How many frames the image in `path` has (after checking its pixel data)."""
+    return check_pixel_layout(path, read_header(path)).frames
+
+
+def check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
+    """Check the image attributes against the pixel data present; DicomFileError if unusable."""
+    tag = next((t for t in PIXEL_DATA_TAGS if t in ds._dict), None)
+    if tag is None:
+        raise DicomFileError(path, "no Pixel Data: not an image")
+    for keyword in ("Rows", "Columns", "BitsAllocated"):
+        if ds.get(keyword) in (None, ""):
+            raise DicomFileError(path, f"{keyword} is missing")
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    bits_allocated = int(ds.BitsAllocated)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if rows <= 0 or columns <= 0:
+        raise DicomFileError(path, f"invalid image size {columns} x {rows}")
+    if bits_allocated not in (1, 8, 16, 32, 64) or samples not in (1, 3):
+        raise DicomFileError(
+            path, f"unsupported Bits Allocated {bits_allocated} / Samples per Pixel {samples}"
+        )
+    frames = _int(ds.get("NumberOfFrames"), 1)
+    if frames < 1:
+        raise DicomFileError(path, f"invalid Number of Frames {ds.NumberOfFrames}")
+    pixels = rows * columns * samples  # Python ints: no overflow
+    frame_bytes = (pixels + 7) // 8 if bits_allocated == 1 else pixels * bits_allocated // 8
+    if frame_bytes > MAX_FRAME_BYTES:
+        raise DicomFileError(
+            path,
+            f"image too large: {columns} x {rows} x {samples} at {bits_allocated} bits is "
+            f"{frame_bytes} bytes per frame (limit {MAX_FRAME_BYTES})",
+        )
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    try:
+        plugin_order(ts)
+    except NoDecoderError as exc:
+        raise DicomFileError(path, str(exc)) from None
+    encapsulated = ts not in NATIVE_SYNTAXES
+    if not encapsulated:
+        _check_native_length(path, ds, tag, ts, frames, frame_bytes, bits_allocated, pixels)
+    return PixelLayout(ts, frames, frame_bytes, encapsulated)
+
+
+def _check_native_length(
+    path: PathLike,
+    ds: Dataset,
+    tag: int,
+    ts: str,
+    frames: int,
+    frame_bytes: int,
+    bits_allocated: int,
+    pixels: int,
+) -> None:
+    element = ds._dict[tag]
+    if isinstance(element, RawDataElement) and element.value is None:
+        declared = element.length
+        if declared == 0xFFFFFFFF:
+            raise DicomFileError(path, "native pixel data with undefined length")
+        if ts != "1.2.840.10008.1.2.1.99":  # deflated files are inflated in memory
+            present = os.path.getsize(path) - element.value_tell
+            if declared > present:
+                raise DicomFileError(
+                    path,
+                    f"pixel data truncated: {declared} bytes declared, {max(present, 0)} present",
+                )
+    else:
+        value = ds[tag].value
+        declared = len(value) if value is not None else 0
+    needed = (pixels * frames + 7) // 8 if bits_allocated == 1 else frame_bytes * frames
+    if declared < needed:
+        raise DicomFileError(
+            path,
+            f"pixel data too short: {frames} frame(s) of {int(ds.Columns)} x {int(ds.Rows)} "
+            f"need {needed} bytes, {declared} present",
+        )
+
+
+def decode_frame(path: PathLike, index: int = 0) -> DecodedFrame:
+    """Decode frame `index` (0-based) of the image in `path` with its display attributes.
+
+    Raises DicomFileError naming the file and the problem; never a codec's raw exception.
+    """
+    ds = read_header(path)
+    layout = check_pixel_layout(path, ds)
+    if not 0 <= index < layout.frames:
+        raise DicomFileError(path, f"frame {index + 1} requested, the image has {layout.frames}")
+    array = _decode(path, ds, index, layout)
+    photometric = _decoded_photometric(ds, array)
+    info = frame_info(ds, index, photometric)
+    expected = (info.rows, info.columns) if array.ndim == 2 else (info.rows, info.columns, 3)
+    if array.shape != expected:
+        raise DicomFileError(path, f"decoded frame has shape {array.shape}, expected {expected}")
+    return DecodedFrame(array, info)
+
+
+def _decode(path: PathLike, ds: Dataset, index: int, layout: PixelLayout) -> np.ndarray:
+    from pydicom.pixels import pixel_array
+
+    # A multi-frame file is decoded from its path so that only the wanted frame is read; a
+    # single frame from the header already read (its deferred pixel data is one seek away).
+    source: Dataset | str = ds
+    if layout.frames > 1 and "TransferSyntaxUID" in _on_disk_meta(ds):
+        source = os.fspath(path)
+    errors: list[str] = []
+    for plugin in plugin_order(layout.transfer_syntax):
+        try:
+            array = pixel_array(
+                source,  # type: ignore[arg-type]
+                index=index if layout.frames > 1 else None,
+                decoding_plugin=plugin,
+            )
+        except MemoryError:
+            raise DicomFileError(path, "not enough memory to decode the frame") from None
+        except Exception as exc:  # codecs raise anything; the report must name the file
+            errors.append(f"{plugin or 'native'}: {_first_line(exc)}")
+            LOGGER.debug("decoding %s frame %d with %s failed", path, index, plugin, exc_info=True)
+            continue
+        if errors:
+            LOGGER.info("%s decoded by %s after %s", Path(path).name, plugin, "; ".join(errors))
+        return array
+    raise DicomFileError(
+        path,
+        f"cannot decode frame {index + 1} ({syntax_name(layout.transfer_syntax)}): "
+        + "; ".join(errors),
+    )
+
+
+def _on_disk_meta(ds: Dataset) -> Dataset:
+    """The file meta as read; `files` adds a Transfer Syntax to old files that had none."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or meta.get("FileMetaInformationGroupLength") is None:
+        return Dataset()
+    return meta
+
+
+def _decoded_photometric(ds: Dataset, array: np.ndarray) -> str:
+    stored = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    if array.ndim == 3:
+        return "RGB"  # pydicom converts YBR_* to RGB (as_rgb) and JPEG codecs output RGB
+    return stored
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
