@@ -6,6 +6,7 @@ pydicom 3 owns the decoders (`pydicom.pixels`); we only choose the back end per 
   JPEG-LS and is GPL-3, so we do not ship it; pylibjpeg-openjpeg is 1.45x GDCM on JPEG 2000).
 - HTJ2K -> pylibjpeg-openjpeg (MIT/BSD), the only back end here that decodes it.
 - RLE Lossless -> pylibjpeg-rle, about ten times faster than GDCM on RLE.
+- JPEG Extended with 12-bit samples -> our `gdcm_jpeg12` plugin (pydicom's GDCM plugin refuses it).
 - Native and deflated syntaxes need no plugin.
 When the preferred plugin fails on a frame, the other available plugins are tried before giving up,
 since encoders in the field produce streams one library tolerates and another does not.
@@ -17,7 +18,7 @@ from pydicom import uid
 
 PREFERRED_PLUGIN: dict[str, str] = {
     uid.JPEGBaseline8Bit: "gdcm",
-    uid.JPEGExtended12Bit: "gdcm",
+    uid.JPEGExtended12Bit: "gdcm",  # 8-bit; 12-bit falls through to gdcm-jpeg12
     uid.JPEGLossless: "gdcm",
     uid.JPEGLosslessSV1: "gdcm",
     uid.JPEGLSLossless: "gdcm",
@@ -40,6 +41,32 @@ NATIVE_SYNTAXES = frozenset(
 )
 
 
+_registered = False
+
+
+def register_plugins() -> None:
+    """Add our plugins to pydicom's decoder registry (once per process; workers call it too)."""
+    global _registered  # noqa: PLW0603 - a once-per-process flag
+    if _registered:
+        return
+    from pydicom.pixels import get_decoder
+
+    try:
+        import gdcm
+
+        # GDCM writes its codecs' complaints to stderr; our errors carry the reason instead, so
+        # the CLI keeps its one-line-per-problem stderr contract.
+        gdcm.Trace.WarningOff()
+        gdcm.Trace.ErrorOff()
+        gdcm.Trace.DebugOff()
+    except ImportError:
+        pass
+    decoder = get_decoder(uid.JPEGExtended12Bit)
+    if "gdcm-jpeg12" not in decoder._available and "gdcm-jpeg12" not in decoder._unavailable:
+        decoder.add_plugin("gdcm-jpeg12", ("viewer.dicom.gdcm_jpeg12", "_decode_frame"))
+    _registered = True
+
+
 class NoDecoderError(Exception):
     """No installed plugin decodes this transfer syntax."""
 
@@ -53,6 +80,7 @@ def plugin_order(transfer_syntax: str) -> list[str]:
         return [""]
     from pydicom.pixels import get_decoder
 
+    register_plugins()
     try:
         decoder = get_decoder(uid.UID(transfer_syntax))
     except NotImplementedError:

@@ -260,3 +260,24 @@ def render_to_png(
 ) -> None:
     """Decode, display and write one frame as PNG: a worker's whole job in `render -j N`."""
     write_png(render_frame(path, index, state), out_path)
+
+
+def render_file(
+    path: str | os.PathLike[str],
+    out_stem: str | os.PathLike[str],
+    state: DisplayState | None = None,
+    frames: list[int] | None = None,
+) -> list[str]:
+    """Render frames of one file (all by default) to `<out_stem>.png`, or `<out_stem>_NNNN.png`
+    (1-based frame numbers) for a multi-frame image. Returns the files written."""
+    from viewer.dicom.pixels import number_of_frames
+
+    count = number_of_frames(path)
+    wanted = list(range(count)) if frames is None else frames
+    stem = os.fspath(out_stem)
+    written = []
+    for index in wanted:
+        out = f"{stem}.png" if count == 1 else f"{stem}_{index + 1:04d}.png"
+        render_to_png(path, index, state, out)
+        written.append(out)
+    return written

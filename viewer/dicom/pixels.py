@@ -80,6 +80,10 @@ def check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
     if frames < 1:
         raise DicomFileError(path, f"invalid Number of Frames {ds.NumberOfFrames}")
     pixels = rows * columns * samples  # Python ints: no overflow
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    if photometric == "YBR_FULL_422" and ts in NATIVE_SYNTAXES:
+        pixels = rows * columns * 2  # two luminance and one pair of chroma per 2 pixels (C.7.6.3)
     frame_bytes = (pixels + 7) // 8 if bits_allocated == 1 else pixels * bits_allocated // 8
     if frame_bytes > MAX_FRAME_BYTES:
         raise DicomFileError(
@@ -87,7 +91,6 @@ def check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
             f"image too large: {columns} x {rows} x {samples} at {bits_allocated} bits is "
             f"{frame_bytes} bytes per frame (limit {MAX_FRAME_BYTES})",
         )
-    ts = str(ds.file_meta.TransferSyntaxUID)
     try:
         plugin_order(ts)
     except NoDecoderError as exc:

@@ -1,0 +1,124 @@
+"""`dicom-viewer render PATH [--frame N] [--window C W | --preset NAME] [-o OUT] [-j N]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from viewer.cli import CLIError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "render",
+        help="render frames to PNG through the display pipeline",
+        description="A file: one frame to PNG. A folder, or a multi-frame file with -o DIR: "
+        "every frame. Without --window: the file's first window, else its VOI LUT, else the "
+        "frame's min-max.",
+    )
+    p.add_argument("path", type=Path, help="DICOM file or folder")
+    p.add_argument("--frame", type=int, help="frame number, 1-based (default 1)")
+    win = p.add_mutually_exclusive_group()
+    win.add_argument(
+        "--window",
+        nargs=2,
+        type=float,
+        metavar=("C", "W"),
+        help="window center and width in modality units (PS3.3 C.11.2.1.2)",
+    )
+    win.add_argument("--preset", help="CT window preset: brain, lung, bone, abdomen, ...")
+    p.add_argument("--invert", action="store_true", help="invert the grey scale")
+    p.add_argument("--no-overlays", action="store_true", help="do not burn in 60xx overlays")
+    p.add_argument("-o", "--output", type=Path, help="output PNG file, or folder")
+    p.add_argument(
+        "-j", "--jobs", type=int, default=0, help="worker processes (default: 1 for one frame, "
+        "else the number of CPUs)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.decode.batch import RenderJob, folder_jobs, run_render_jobs
+    from viewer.dicom.display import DisplayState
+    from viewer.dicom.files import DicomFileError
+    from viewer.dicom.pixels import number_of_frames
+    from viewer.dicom.presets import find_preset
+
+    from .progress import TerminalProgress
+
+    src: Path = args.path
+    if not src.exists():
+        raise CLIError(f"{src}: no such file or folder")
+    window = tuple(args.window) if args.window else None
+    if args.preset:
+        try:
+            preset = find_preset(args.preset)
+        except KeyError as exc:
+            raise CLIError(str(exc.args[0])) from None
+        window = (preset.center, preset.width)
+    if window is not None and window[1] <= 0:
+        raise CLIError(f"window width must be > 0, got {window[1]:g}")
+    state = DisplayState(window=window, invert=args.invert, overlays=not args.no_overlays)
+
+    if src.is_dir():
+        if args.output is None:
+            raise CLIError("rendering a folder needs -o DIR")
+        jobs = folder_jobs(src, args.output)
+        if not jobs:
+            raise CLIError(f"{src}: no files to render")
+        workers = args.jobs or (os.cpu_count() or 1)
+    else:
+        try:
+            frames = number_of_frames(src)
+        except DicomFileError as exc:
+            raise CLIError(str(exc)) from None
+        if args.frame is not None and not 1 <= args.frame <= frames:
+            raise CLIError(f"{src}: frame {args.frame} requested, the image has {frames}")
+        all_frames = args.frame is None and frames > 1 and _is_dir_target(args.output)
+        if all_frames:
+            out_dir: Path = args.output
+            workers = args.jobs or (os.cpu_count() or 1)
+            chunks = _chunks(frames, max(workers, 1) * 4)
+            jobs = [RenderJob(str(src), str(out_dir / src.name), c) for c in chunks]
+        else:
+            index = (args.frame or 1) - 1
+            out = args.output or Path(src.name).with_suffix(".png")
+            if out.is_dir():
+                out = out / Path(src.name).with_suffix(".png").name
+            stem = str(out.with_suffix("")) if out.suffix.lower() == ".png" else str(out)
+            jobs = [RenderJob(str(src), stem, (index,))]
+            workers = 1
+            if frames > 1:  # one frame of a multi-frame image still gets a plain name
+                jobs = [RenderJob(str(src), stem, (index,))]
+                return _single_multiframe(src, index, state, Path(f"{stem}.png"))
+
+    report = run_render_jobs(jobs, state, workers, TerminalProgress("render"))
+    for failure in report.failed:
+        print(f"{failure.item}: {failure.reason}", file=sys.stderr)
+    if not report.done and report.failed and not src.is_dir():
+        return 2
+    print(f"rendered {len(report.done)} frame(s), {len(report.failed)} file(s) failed")
+    return 1 if report.failed else 0
+
+
+def _is_dir_target(output: Path | None) -> bool:
+    return output is not None and (output.is_dir() or output.suffix.lower() != ".png")
+
+
+def _chunks(frames: int, pieces: int) -> list[tuple[int, ...]]:
+    size = max(1, -(-frames // pieces))
+    return [tuple(range(i, min(i + size, frames))) for i in range(0, frames, size)]
+
+
+def _single_multiframe(src: Path, index: int, state: object, out: Path) -> int:
+    from viewer.dicom.display import DisplayState, render_to_png
+    from viewer.dicom.files import DicomFileError
+
+    assert isinstance(state, DisplayState)
+    try:
+        render_to_png(src, index, state, out)
+    except DicomFileError as exc:
+        raise CLIError(str(exc)) from None
+    print(f"rendered 1 frame(s), 0 file(s) failed")
+    return 0
