@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Install what dicom-viewer and its tests need on Debian 12+: the peers the tests talk to (DCMTK,
-# Orthanc, GDCM and OpenJPH tools, genisoimage), the runtime libraries Qt needs (also offscreen)
-# and CJK fonts; then a virtualenv in .venv with the package and its test extra.
+# Orthanc, GDCM and OpenJPH tools, genisoimage), the libraries Qt links against (also offscreen)
+# and fonts (CJK included, for patient names); then .venv with the package and its test extra.
+# The README's first quick-start command and the first step of .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
+  # the peers
   dcmtk orthanc orthanc-dicomweb libgdcm-tools genisoimage openjph-tools
-  libgl1 libegl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
+  # what PySide6's Qt libraries and platform plugins link against (ldd of libqoffscreen.so,
+  # libqxcb.so and libQt6{Core,Gui,Widgets,OpenGL,DBus}.so.6)
+  libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libfreetype6 libglib2.0-0
+  libdbus-1-3 libx11-6 libpng16-16 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+  libxcb-xinerama0
   fonts-dejavu-core fonts-noto-cjk
 )
 
-sudo_if_needed() {
+as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
@@ -22,14 +27,29 @@ for pkg in "${DEBIAN_PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}" >&2
-  # The orthanc package starts a system service on install; tests start their own instances.
-  export DEBIAN_FRONTEND=noninteractive
-  sudo_if_needed apt-get update -qq
-  sudo_if_needed apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The orthanc package starts its service from its postinst. Forbid service starts while
+  # installing (policy-rc.d exit 101; invoke-rc.d and deb-systemd-invoke obey it) so the install
+  # neither hangs nor leaves a server on ports 4242/8042: tests start their own Orthanc.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    made_policy=1
+  fi
+  trap '[ "$made_policy" = 1 ] && as_root rm -f "$policy"' EXIT
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q -o Acquire::Retries=3
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Acquire::Retries=3 \
+    --no-install-recommends "${missing[@]}"
 fi
 
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv || {
+    echo "cannot create .venv with $PYTHON: install python3-venv (Debian) or set PYTHON" >&2
+    exit 2
+  }
+fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+.venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 echo "installed: .venv/bin/dicom-viewer" >&2

@@ -6,10 +6,14 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    from viewer.cli import main as cli_main
+    from viewer.cli import parse, run_verb
 
-    return cli_main(args)
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.verb == "view":
+        from viewer.gui.launch import run
+
+        return run(args)
+    return run_verb(args)
 
 
 if __name__ == "__main__":

@@ -45,16 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str]) -> int:
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line; no verb means `view`. Sets up logging from --debug."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verb is None:
+        args = parser.parse_args([*argv, "view"])
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    verb = args.verb or "view"
-    if args.verb is None:
-        args = parser.parse_args([*argv, "view"])
+    return args
+
+
+def run_verb(args: argparse.Namespace) -> int:
+    """Run a parsed headless verb; errors become one line on stderr and an exit code."""
+    verb = args.verb
     module = importlib.import_module(f"viewer.cli.{VERBS[verb]}")
     try:
         return int(module.run(args))
@@ -69,3 +75,12 @@ def main(argv: list[str]) -> int:
             raise
         print(f"dicom-viewer {verb}: internal error: {exc!r} (run with --debug)", file=sys.stderr)
         return 2
+
+
+def main(argv: list[str]) -> int:
+    """Every headless verb (the GUI's `view` is dispatched by `viewer.__main__`)."""
+    args = parse(argv)
+    if args.verb == "view":
+        print("dicom-viewer: the viewer is started by `dicom-viewer view`", file=sys.stderr)
+        return 2
+    return run_verb(args)

@@ -1,14 +1,14 @@
-"""`dicom-viewer [view] [PATH...] [--layout CxR] [--screenshot PNG]`: the GUI."""
+"""Arguments of `dicom-viewer [view] [PATH...] [--layout CxR] [--screenshot PNG]`.
+
+Only the parser lives here: `viewer.__main__` hands the `view` verb to `viewer.gui.launch`, since
+the command line never imports Qt.
+"""
 
 from __future__ import annotations
 
 import argparse
 import re
 from pathlib import Path
-
-from viewer.cli import CLIError
-
-DEMO_SLICES = 80
 
 
 def parse_layout(text: str) -> tuple[int, int]:
@@ -27,41 +27,3 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("paths", nargs="*", type=Path, help="files or folders; none: the demo study")
     p.add_argument("--layout", type=parse_layout, help="viewports as COLUMNSxROWS")
     p.add_argument("--screenshot", type=Path, help="save the window as PNG once decoded, exit")
-
-
-def run(args: argparse.Namespace) -> int:
-    from viewer.config import default_archive_dir
-    from viewer.decode.batch import files_under
-    from viewer.dicom.stack import build_stacks
-
-    paths: list[Path] = list(args.paths)
-    if not paths:
-        archive = args.archive or default_archive_dir()
-        paths = [ensure_demo_study(Path(archive) / "demo")]
-    files: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise CLIError(f"{path}: no such file or folder")
-        files.extend(files_under(path) if path.is_dir() else [path])
-    stacks, errors = build_stacks(files)
-    if not stacks:
-        reasons = "; ".join(str(e) for e in errors[:3])
-        raise CLIError(f"nothing to show{': ' + reasons if reasons else ''}")
-    layout = args.layout or _default_layout(len(stacks))
-    from viewer.gui.app import run_viewer
-
-    return run_viewer(stacks, layout, args.screenshot, [str(e) for e in errors])
-
-
-def _default_layout(count: int) -> tuple[int, int]:
-    return {1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2)}.get(count, (3, 2))
-
-
-def ensure_demo_study(folder: Path) -> Path:
-    """The synthetic demo CT, written locally the first time (no download)."""
-    from viewer.dicom.demo import write_ct_series
-
-    if not any(folder.glob("*.dcm")):
-        folder.mkdir(parents=True, exist_ok=True)
-        write_ct_series(folder, slices=DEMO_SLICES)
-    return folder

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def apply_window(values: np.ndarray, window: Window, out_max: float = 255.0) -> 
     x = np.asarray(values, dtype=np.float64)
     c, w = window.center, window.width
     if window.function is VOIFunction.SIGMOID:
-        return out_max / (1.0 + np.exp(-4.0 * (x - c) / w))
+        return out_max / (1.0 + np.exp(np.clip(-4.0 * (x - c) / w, -700.0, 700.0)))
     if window.function is VOIFunction.LINEAR_EXACT:
         y = ((x - c) / w + 0.5) * out_max
         return np.clip(y, 0.0, out_max)
@@ -139,7 +140,9 @@ def to_display(array: np.ndarray, info: FrameInfo, state: DisplayState | None = 
 def _grey(array: np.ndarray, info: FrameInfo, voi: VOI | None, invert: bool) -> np.ndarray:
     if array.dtype.kind in "iu" and array.dtype.itemsize <= 2:
         table = _grey_table(array.dtype, info, voi, invert)
-        unsigned = array.view(np.uint8 if array.dtype.itemsize == 1 else np.uint16)
+        unsigned: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]] = array.view(
+            np.uint8 if array.dtype.itemsize == 1 else np.uint16
+        )
         return np.take(table, unsigned)
     values = apply_modality(array.astype(np.float64), info)
     return _finish(values, voi, invert)
@@ -152,10 +155,11 @@ def _finish(modality: np.ndarray, voi: VOI | None, invert: bool) -> np.ndarray:
         grey = apply_window(modality, voi)
     else:
         grey = np.clip(modality, 0, 255).astype(np.float64)
-    out = np.rint(grey).astype(np.uint8)
     if invert:
-        np.subtract(255, out, out=out)
-    return out
+        grey = 255.0 - grey
+    # Invert, then truncate, as DCMTK (the reference renderer) does: PS3.3 C.11.2.1.2.1 leaves
+    # the rounding open, and matching the reference keeps the comparison tight.
+    return np.floor(grey + 1e-9).astype(np.uint8)
 
 
 def _grey_table(dtype: np.dtype, info: FrameInfo, voi: VOI | None, invert: bool) -> np.ndarray:

@@ -282,7 +282,7 @@ def _palette(ds: Dataset) -> Palette | None:
     rgb = np.asarray(rgb)
     if rgb.dtype.itemsize > 1:
         # 16-bit entries; some writers put 8-bit values in 16-bit entries (DCMTK checks too).
-        rgb = rgb if rgb.max() <= 255 else np.rint(rgb / 257.0)
+        rgb = rgb if rgb.max() <= 255 else rgb >> 8  # the high byte, as DCMTK shows it
     return Palette(first, rgb.astype(np.uint8))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 
 from viewer.dicom.codecs import NATIVE_SYNTAXES, NoDecoderError, plugin_order, syntax_name
 from viewer.dicom.files import DicomFileError, PathLike, read_dataset
@@ -111,7 +112,7 @@ def _check_native_length(
     bits_allocated: int,
     pixels: int,
 ) -> None:
-    element = ds._dict[tag]
+    element = ds._dict[Tag(tag)]
     if isinstance(element, RawDataElement) and element.value is None:
         declared = element.length
         if declared == 0xFFFFFFFF:
@@ -177,6 +178,9 @@ def _decode(path: PathLike, ds: Dataset, index: int, layout: PixelLayout) -> np.
             continue
         if errors:
             LOGGER.info("%s decoded by %s after %s", Path(path).name, plugin, "; ".join(errors))
+        if not array.dtype.isnative:
+            # Explicit VR Big Endian arrives byte-swapped; the display tables index bit patterns.
+            array = array.astype(array.dtype.newbyteorder("="))
         return array
     raise DicomFileError(
         path,
