@@ -31,7 +31,8 @@ def test_linear_window_matches_ps3_3_formula() -> None:
 
 
 def test_linear_exact_and_sigmoid() -> None:
-    exact = apply_window(np.array([0.0, 50.0, 100.0]), Window(50, 100, "", VOIFunction.LINEAR_EXACT))
+    exact_window = Window(50, 100, "", VOIFunction.LINEAR_EXACT)
+    exact = apply_window(np.array([0.0, 50.0, 100.0]), exact_window)
     assert np.allclose(exact, [0, 127.5, 255])
     sigmoid = apply_window(np.array([50.0, 1e6, -1e6]), Window(50, 100, "", VOIFunction.SIGMOID))
     assert np.allclose(sigmoid, [127.5, 255, 0])

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 from viewer import __version__
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config file, TOML (env VIEWER_CONFIG)")
     parser.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for verb, module in VERBS.items():
+    for module in VERBS.values():
         importlib.import_module(f"viewer.cli.{module}").add_parser(sub)
     return parser
 
@@ -51,10 +52,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.verb is None:
         args = parser.parse_args([*argv, "view"])
+    # stderr carries one line per problem (CLI.md): the libraries' own warnings about a file
+    # (pydicom's reader complaints) are already in our reasons, so they show only with --debug.
     logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
+        level=logging.DEBUG if args.debug else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.debug:
+        # pydicom sets its own logger's level on import: filter at our handler instead.
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
     return args
 
 

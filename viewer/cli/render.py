@@ -120,5 +120,5 @@ def _single_multiframe(src: Path, index: int, state: object, out: Path) -> int:
         render_to_png(src, index, state, out)
     except DicomFileError as exc:
         raise CLIError(str(exc)) from None
-    print(f"rendered 1 frame(s), 0 file(s) failed")
+    print("rendered 1 frame(s), 0 file(s) failed")
     return 0

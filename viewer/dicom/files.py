@@ -6,11 +6,19 @@ import os
 from pathlib import Path
 
 from pydicom import dcmread
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 PathLike = str | os.PathLike[str]
+
+_UNDEFINED_LENGTH = 0xFFFFFFFF
 
 
 class DicomFileError(Exception):
@@ -48,9 +56,27 @@ def read_dataset(
         ds = _read_without_preamble(p, stop_before_pixels, defer_size)
     except (EOFError, ValueError, KeyError, OSError, TypeError, IndexError) as exc:
         raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
+    _check_plausible(ds, p, size)
     if "TransferSyntaxUID" not in ds.file_meta:
         _infer_transfer_syntax(p, ds)
     return ds
+
+
+def _check_plausible(ds: FileDataset, p: Path, size: int) -> None:
+    """Reject what pydicom reads leniently from garbage ('DICM' then random bytes): an element
+    longer than the file, or no SOP Class UID and no attribute of the dictionary at all."""
+    meta = getattr(ds, "file_meta", None)
+    deflated = meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    for tag, element in ([] if deflated else ds.items()):
+        length = getattr(element, "length", 0)
+        if length != _UNDEFINED_LENGTH and length > size:
+            raise DicomFileError(
+                p, f"malformed DICOM: element {tag} claims {length} bytes, more than the file"
+            )
+    if "SOPClassUID" in ds or (meta is not None and "MediaStorageSOPClassUID" in meta):
+        return
+    if not any(dictionary_has_tag(tag) for tag in ds.keys()):
+        raise DicomFileError(p, "not a DICOM dataset (no SOP Class UID, no known attribute)")
 
 
 def _infer_transfer_syntax(p: Path, ds: FileDataset) -> None:
@@ -73,8 +99,8 @@ def _read_without_preamble(
     """Accept a dataset without the 128-byte preamble only when it starts like one."""
     with p.open("rb") as fh:
         head = fh.read(132)
-    # A group 0x0002 or 0x0008 tag at offset 0 (little endian) is a headerless dataset.
-    if len(head) < 8 or head[:2] not in (b"\x02\x00", b"\x08\x00"):
+    # A group 0x0002 or 0x0008 tag at offset 0 (either byte order) is a headerless dataset.
+    if len(head) < 8 or head[:2] not in (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"):
         raise DicomFileError(p, "not a DICOM file (no 'DICM' prefix at byte 128)")
     try:
         ds = dcmread(p, stop_before_pixels=stop_before_pixels, defer_size=defer_size, force=True)

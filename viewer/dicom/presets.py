@@ -1,4 +1,4 @@
-"""Window/Level presets a radiologist expects (CT, in HU). Keys 1-9 in the viewer follow this order."""
+"""Window/Level presets a radiologist expects (CT, in HU); keys 1-9 in the viewer, in order."""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydicom.dataset import Dataset
+
 from viewer.dicom.files import DicomFileError
 from viewer.dicom.geometry import position_along_normal
 from viewer.dicom.pixels import check_pixel_layout, read_header
@@ -67,8 +69,8 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
     return stacks, errors
 
 
-def _sort_key(ds: object, path: Path) -> tuple[float, float, str]:
-    get = getattr(ds, "get")
+def _sort_key(ds: Dataset, path: Path) -> tuple[float, float, str]:
+    get = ds.get
     ipp, iop = get("ImagePositionPatient"), get("ImageOrientationPatient")
     position = 0.0
     if ipp is not None and iop is not None and len(ipp) == 3 and len(iop) == 6:

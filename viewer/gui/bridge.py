@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from functools import partial
 
 from PySide6.QtCore import QObject, Signal
 
@@ -23,7 +24,7 @@ class FrameBridge(QObject):
 
     def request(self, requests: list[FrameRequest]) -> None:
         for request, future in zip(requests, self.pool.submit_many(requests), strict=True):
-            future.add_done_callback(lambda f, r=request: self._done(r, f))
+            future.add_done_callback(partial(self._done, request))
 
     def next_generation(self) -> int:
         """A new generation: queued requests of older ones are dropped (the user moved on)."""

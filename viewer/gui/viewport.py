@@ -107,7 +107,7 @@ class Viewport(QWidget):
         self.label.move(6, 4)
 
     # -- interaction ------------------------------------------------------------------------
-    def scroll(self, step: int) -> None:
+    def step_frames(self, step: int) -> None:
         if not self.stack or not self.stack.frames:
             return
         new = int(np.clip(self.position + step, 0, len(self.stack.frames) - 1))
@@ -115,7 +115,8 @@ class Viewport(QWidget):
             return
         self.position = new
         self.bridge.next_generation()
-        cached = self.bridge.pool.cache.get(*self.stack.frames[new]) if self.bridge.pool.cache else None
+        cache = self.bridge.pool.cache
+        cached = cache.get(*self.stack.frames[new]) if cache is not None else None
         if cached is not None:
             self.frame, self.error = cached, ""
             self._show()
@@ -123,19 +124,20 @@ class Viewport(QWidget):
         self._update_label()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
-        self.scroll(-1 if event.angleDelta().y() > 0 else 1)
+        self.step_frames(-1 if event.angleDelta().y() > 0 else 1)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        steps = {
-            Qt.Key.Key_Up: -1,
-            Qt.Key.Key_Down: 1,
-            Qt.Key.Key_PageUp: -10,
-            Qt.Key.Key_PageDown: 10,
-            Qt.Key.Key_Home: -(10**9),
-            Qt.Key.Key_End: 10**9,
+        steps: dict[int, int] = {
+            Qt.Key.Key_Up.value: -1,
+            Qt.Key.Key_Down.value: 1,
+            Qt.Key.Key_PageUp.value: -10,
+            Qt.Key.Key_PageDown.value: 10,
+            Qt.Key.Key_Home.value: -(10**9),
+            Qt.Key.Key_End.value: 10**9,
         }
-        if event.key() in steps:
-            self.scroll(steps[event.key()])
+        key = int(event.key())
+        if key in steps:
+            self.step_frames(steps[key])
         else:
             super().keyPressEvent(event)
 
@@ -151,7 +153,8 @@ class Viewport(QWidget):
         """Right-drag: horizontal changes the window width, vertical the level (as in Weasis)."""
         kind = event.type()
         pos = event.position()
-        if kind == QMouseEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.RightButton:
+        right = event.button() == Qt.MouseButton.RightButton
+        if kind == QMouseEvent.Type.MouseButtonPress and right:
             if self.frame is None:
                 return True
             voi = choose_voi(self.frame.array, self.frame.info, self.state)
