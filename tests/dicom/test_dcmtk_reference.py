@@ -9,6 +9,7 @@ Set VIEWER_REFERENCE_ARTIFACTS=DIR to keep both renders of each failing case.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,22 @@ def test_inverted_display_matches_dcmtk(reference_tools: None, tmp_path: Path) -
     state = DisplayState(window=(40.0, 400.0), invert=True, overlays=False)
     result = reference.compare(render_frame(path, 0, state), reference.read_png(png))
     assert result.passed, result.describe()
+
+
+@pytest.mark.peers
+def test_overlays_match_dcmtk(reference_tools: None, tmp_path: Path) -> None:
+    """60xx graphic overlays burnt in as DCMTK's default 'Replace' mode does (PS3.3 C.9.2)."""
+    from pydicom.data import get_testdata_file
+
+    from viewer.dicom.display import DisplayState, render_frame
+
+    path = Path(get_testdata_file("MR-SIEMENS-DICOM-WithOverlays.dcm"))
+    png = tmp_path / "overlay.png"
+    # +O 0: every overlay; dcmj2pnm's -O (used everywhere else here) would hide them
+    args = ["dcmj2pnm", "+on", "+O", "0", "+Ww", "450", "790", str(path), str(png)]
+    subprocess.run(args, check=True, capture_output=True, timeout=60)
+    theirs = reference.read_png(png)
+    ours = render_frame(path, 0, DisplayState(window=(450, 790)))
+    hidden = render_frame(path, 0, DisplayState(window=(450, 790), overlays=False))
+    assert reference.compare(ours, theirs).passed
+    assert (ours == 255).sum() > (hidden == 255).sum() + 100  # the overlay is really there

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -78,6 +79,10 @@ def run_verb(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"dicom-viewer {verb}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`| head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # the last line of defence: one line, no traceback
         if args.debug:
             raise
