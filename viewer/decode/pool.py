@@ -96,13 +96,19 @@ class _Job:
         return f"{name}({', '.join(repr(a) for a in self.args)})"
 
 
+_PIPELINE_DEPTH = 2
+
+
 @dataclass(eq=False)
 class _Worker:
     slot: int
     process: BaseProcess
     conn: Connection
     ready: bool = False
-    job: _Job | None = None
+    # Jobs sent and not yet answered, oldest first (a worker answers in order). Up to
+    # _PIPELINE_DEPTH: the next job waits in the worker's pipe while it decodes, so it never
+    # idles for a round trip through the dispatcher (measured: 2.7 ms per JPEG frame).
+    jobs: list[_Job] = field(default_factory=list)
 
 
 class DecodePool:
@@ -351,7 +357,9 @@ class _Dispatcher:
         return job.live()
 
     def _assign_locked(self) -> list[tuple[_Worker, _Job]]:
-        idle = [w for w in self._workers if w.ready and w.job is None and w.process.is_alive()]
+        live = [w for w in self._workers if w.ready and w.process.is_alive()]
+        # Idle workers first, then a second job for busy ones; rounds keep the load even.
+        idle = [w for depth in range(_PIPELINE_DEPTH) for w in live if len(w.jobs) == depth]
         out: list[tuple[_Worker, _Job]] = []
         while idle and self._heap:
             _, seq, job = heapq.heappop(self._heap)
@@ -364,7 +372,7 @@ class _Dispatcher:
             job.state = "running"
             self._queued.discard(job)
             self._running.add(job)
-            worker.job = job
+            worker.jobs.append(job)
             out.append((worker, job))
         return out
 
@@ -411,7 +419,8 @@ class _Dispatcher:
         except (OSError, EOFError):
             pass  # the worker died: its sentinel reports the job as failed
         except Exception as exc:  # unpicklable call arguments: fail that job only
-            worker.job = None
+            if job in worker.jobs:
+                worker.jobs.remove(job)
             with self._lock:
                 waiters = self._finish_locked(job)
             self._fail(job, waiters, TypeError(f"cannot send {job.describe()}: {exc}"))
@@ -473,11 +482,11 @@ class _Dispatcher:
             LOGGER.error("decode worker cannot start: %s", message[1])
             self._set_broken(message[1])
             return None
-        job = worker.job
+        job = worker.jobs[0] if worker.jobs else None
         if job is None or job.id != message[1]:
             LOGGER.warning("decode worker %d sent an unexpected %s message", worker.slot, kind)
             return None
-        worker.job = None
+        worker.jobs.pop(0)
         return job
 
     def _complete(self, job: _Job, message: tuple[Any, ...]) -> None:
@@ -556,7 +565,15 @@ class _Dispatcher:
     def _replace(self, worker: _Worker) -> None:
         worker.process.join(1.0)
         how = _describe_exit(worker.process.exitcode)
-        job, worker.job = worker.job, None
+        job = worker.jobs[0] if worker.jobs else None
+        waiting, worker.jobs = worker.jobs[1:], []
+        with self._lock:
+            for queued in waiting:  # sent but not started: back to the queue, not failed
+                queued.state = "queued"
+                self._running.discard(queued)
+                self._queued.add(queued)
+                queued.seq = next(self._seq)
+                heapq.heappush(self._heap, (queued.priority, queued.seq, queued))
         if job is not None:
             discard_block(job.block)
             with self._lock:
@@ -619,8 +636,8 @@ class _Dispatcher:
                 self._running.discard(job)
             self._heap.clear()
         for worker in self._workers:
-            if worker.job is not None:
-                discard_block(worker.job.block)  # written, but its message was never read
+            for job in worker.jobs:
+                discard_block(job.block)  # perhaps written, but its message was never read
             with contextlib.suppress(OSError):
                 worker.conn.close()
             with contextlib.suppress(ValueError, AttributeError):
