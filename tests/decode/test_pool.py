@@ -224,3 +224,21 @@ def test_close_fails_pending_requests_and_rejects_new_ones() -> None:
             f.result(5)
     with pytest.raises(PoolClosed):
         pool.submit(FrameRequest("/fake/late")).result(1)
+
+
+def test_batch_depth_two_keeps_a_job_waiting_and_survives_a_crash() -> None:
+    """depth=2: the job behind a crashing one is re-queued and served, not failed."""
+    with DecodePool(1, decode=DECODE, depth=2) as pool:
+        assert pool.wait_ready(30)
+        crash = pool.submit(FrameRequest("/data/segv_file.dcm", 0, 0))
+        behind = [pool.submit(FrameRequest(f"/fake/behind{i}", 0, 1)) for i in range(4)]
+        with pytest.raises(FrameError, match="crashed"):
+            crash.result(30)
+        for i, f in enumerate(behind):
+            expected = decoders.expected_array(f"/fake/behind{i}", 0)
+            assert np.array_equal(f.result(30).array, expected)
+
+
+def test_depth_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="depth"):
+        DecodePool(1, decode=DECODE, depth=0)

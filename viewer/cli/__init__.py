@@ -60,9 +60,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.debug:
-        # pydicom sets its own logger's level on import: filter at our handler instead.
+        # pydicom sets its own logger's level on import and logs every failed codec plugin
+        # with a traceback: filter at our handler instead; our message carries the reasons.
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.ERROR)
+            handler.addFilter(lambda record: not record.name.startswith("pydicom"))
         warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
     return args
 

@@ -68,7 +68,7 @@ def run_render_jobs(
 
     from viewer.decode.pool import DecodePool
 
-    with DecodePool(workers) as pool:
+    with DecodePool(workers, depth=2) as pool:
         futures: dict[Future[list[str]], RenderJob] = {
             pool.submit_call(render_file, job.path, job.out_stem, state, _frames(job)): job
             for job in jobs

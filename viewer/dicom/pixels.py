@@ -187,7 +187,8 @@ def _decode(path: PathLike, ds: Dataset, index: int, layout: PixelLayout) -> np.
         except MemoryError:
             raise DicomFileError(path, "not enough memory to decode the frame") from None
         except Exception as exc:  # codecs raise anything; the report must name the file
-            errors.append(f"{plugin or 'native'}: {_first_line(exc)}")
+            label, reason = plugin or "native", _first_line(exc)
+            errors.append(reason if reason.startswith(f"{label}:") else f"{label}: {reason}")
             LOGGER.debug("decoding %s frame %d with %s failed", path, index, plugin, exc_info=True)
             continue
         if errors:
@@ -226,5 +227,8 @@ def _int(value: object, default: int) -> int:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]
+    """A codec's complaint on one line (pydicom lists each plugin's reason on its own line)."""
+    preamble = "Unable to decode as exceptions were raised by all available plugins:"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() != preamble]
+    lines = [line for line in lines if line]
+    return ("; ".join(lines) if lines else type(exc).__name__)[:300]
