@@ -156,3 +156,20 @@ def test_subprocess_has_no_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and str(junk) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "lines"),
+    [("JPGExtended.dcm", 0, 0), ("JPEG2000-embedded-sequence-delimiter.dcm", 2, 1)],
+)
+def test_native_codec_chatter_stays_off_stderr(
+    tmp_path: Path, name: str, code: int, lines: int
+) -> None:
+    """GDCM/OpenJPEG print to fd 2 themselves; the CLI's stderr is one line per problem."""
+    result = subprocess.run(
+        [sys.executable, "-m", "viewer", "render", get_testdata_file(name), "-o",
+         str(tmp_path / "x.png")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == code
+    assert len(result.stderr.splitlines()) == lines, result.stderr

@@ -66,6 +66,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
             handler.setLevel(logging.ERROR)
             handler.addFilter(lambda record: not record.name.startswith("pydicom"))
         warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
+        from viewer.dicom.codecs import silence_native_stderr
+
+        silence_native_stderr()
     return args
 
 

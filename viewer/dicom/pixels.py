@@ -19,7 +19,13 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from viewer.dicom import gdcm_direct
-from viewer.dicom.codecs import NATIVE_SYNTAXES, NoDecoderError, plugin_order, syntax_name
+from viewer.dicom.codecs import (
+    NATIVE_SYNTAXES,
+    NoDecoderError,
+    native_stderr_silenced,
+    plugin_order,
+    syntax_name,
+)
 from viewer.dicom.files import DicomFileError, PathLike, read_dataset
 from viewer.dicom.frameinfo import FrameInfo, frame_info
 
@@ -168,7 +174,8 @@ def _decode(path: PathLike, ds: Dataset, index: int, layout: PixelLayout) -> np.
     plugins = plugin_order(layout.transfer_syntax)
     direct_ok = layout.transfer_syntax in gdcm_direct.SYNTAXES and plugins[0] == "gdcm"
     if layout.frames == 1 and direct_ok:
-        direct = gdcm_direct.decode(path, ds)
+        with native_stderr_silenced():
+            direct = gdcm_direct.decode(path, ds)
         if direct is not None:
             return direct
     # A multi-frame file is decoded from its path so that only the wanted frame is read; a
@@ -179,11 +186,12 @@ def _decode(path: PathLike, ds: Dataset, index: int, layout: PixelLayout) -> np.
     errors: list[str] = []
     for plugin in plugins:
         try:
-            array = pixel_array(
-                source,  # type: ignore[arg-type]
-                index=index if layout.frames > 1 else None,
-                decoding_plugin=plugin,
-            )
+            with native_stderr_silenced():
+                array = pixel_array(
+                    source,  # type: ignore[arg-type]
+                    index=index if layout.frames > 1 else None,
+                    decoding_plugin=plugin,
+                )
         except MemoryError:
             raise DicomFileError(path, "not enough memory to decode the frame") from None
         except Exception as exc:  # codecs raise anything; the report must name the file
