@@ -252,3 +252,20 @@ def test_overlays_match_dcmtk(reference_tools: None, tmp_path: Path) -> None:
     hidden = render_frame(path, 0, DisplayState(window=(450, 790), overlays=False))
     assert reference.compare(ours, theirs).passed
     assert (ours == 255).sum() > (hidden == 255).sum() + 100  # the overlay is really there
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize(("function", "flag"), [("SIGMOID", "+Wfs"), ("LINEAR", "+Wfl")])
+def test_voi_lut_function_matches_dcmtk(
+    reference_tools: None, tmp_path: Path, function: str, flag: str
+) -> None:
+    """VOI LUT Function (PS3.3 C.11.2.1.3) chosen by the user, against dcmj2pnm's +Wfs/+Wfl."""
+    from viewer.dicom.display import DisplayState, render_frame
+    from viewer.dicom.frameinfo import VOIFunction
+
+    path = demo.write_ct_series(tmp_path, 1, 128, 128)[0]
+    png = tmp_path / "function.png"
+    args = ["dcmj2pnm", "+on", "-O", "+Ww", "40", "400", flag, str(path), str(png)]
+    subprocess.run(args, check=True, capture_output=True, timeout=60)
+    state = DisplayState(window=(40, 400), voi_function=VOIFunction(function))
+    assert reference.compare(render_frame(path, 0, state), reference.read_png(png)).passed
