@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -105,18 +105,10 @@ class FrameInfo:
     pixel_spacing: tuple[float, float] | None = None
     imager_pixel_spacing: tuple[float, float] | None = None
     lossy: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_monochrome(self) -> bool:
         return self.photometric in ("MONOCHROME1", "MONOCHROME2")
-
-    @property
-    def stored_range(self) -> tuple[int, int]:
-        """The smallest and largest stored value Bits Stored and Pixel Representation allow."""
-        if self.signed:
-            return -(1 << (self.bits_stored - 1)), (1 << (self.bits_stored - 1)) - 1
-        return 0, (1 << self.bits_stored) - 1
 
 
 COLOUR_PHOTOMETRICS = frozenset(
