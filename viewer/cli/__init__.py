@@ -13,16 +13,37 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from viewer import __version__
+
+if TYPE_CHECKING:
+    from viewer.archive.archive import Archive
 
 # verb -> module under viewer.cli; the order is the order of `--help`.
 VERBS: dict[str, str] = {
     "view": "view",
     "info": "info",
     "render": "render",
+    "import": "importing",
+    "studies": "browse",
+    "series": "browse",
+    "instances": "browse",
+    "delete": "delete",
     "bench": "bench",
 }
+
+
+def open_archive(args: argparse.Namespace) -> Archive:
+    """The archive of `--archive`, $VIEWER_ARCHIVE or the user's data folder."""
+    from viewer.archive.archive import Archive
+    from viewer.config import default_archive_dir
+
+    root = args.archive or default_archive_dir()
+    try:
+        return Archive(root)
+    except OSError as exc:
+        raise CLIError(f"{root}: cannot open the archive: {exc.strerror or exc}") from None
 
 
 class CLIError(Exception):
@@ -42,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config file, TOML (env VIEWER_CONFIG)")
     parser.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for module in VERBS.values():
+    for module in dict.fromkeys(VERBS.values()):  # a module may serve several verbs
         importlib.import_module(f"viewer.cli.{module}").add_parser(sub)
     return parser
 

@@ -1,0 +1,130 @@
+"""The import entry point end to end: report per file, nothing stored lost (issue 4)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom import dcmread
+from pydicom.uid import generate_uid
+
+from tests.dicom.makers import image_dataset, save
+from viewer.archive.archive import Archive
+from viewer.archive.importer import import_paths
+from viewer.cli import main
+
+
+def _image(folder: Path, name: str, **attrs: object) -> Path:
+    ds = image_dataset(np.arange(64, dtype=np.uint16).reshape(8, 8), bits_stored=12)
+    ds.PatientName, ds.PatientID, ds.Modality = "DOE^JANE", "P1", "CT"
+    for key, value in attrs.items():
+        setattr(ds, key, value)
+    folder.mkdir(parents=True, exist_ok=True)
+    return save(ds, folder / name)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    with Archive(tmp_path / "archive") as opened:
+        yield opened  # type: ignore[misc]
+
+
+def test_folder_with_bad_files_imports_the_rest(tmp_path: Path, archive: Archive) -> None:
+    src = tmp_path / "cd"
+    study, series = generate_uid(), generate_uid()
+    good = [
+        _image(src / "IMAGES", f"IM{i}", StudyInstanceUID=study, SeriesInstanceUID=series)
+        for i in range(3)
+    ]
+    (src / "README.TXT").write_text("Patient CD\n")
+    (src / "AUTORUN.INF").write_text("[autorun]\nopen=viewer.exe\n")
+    (src / "viewer.exe").write_bytes(b"MZ" + bytes(500))
+    raw = good[0].read_bytes()
+    (src / "truncated.dcm").write_bytes(raw[: len(raw) // 2])
+    no_uid = dcmread(_image(tmp_path / "x", "a"))
+    del no_uid.SOPInstanceUID
+    save(no_uid, src / "nouid.dcm")
+    _image(src, "longuid.dcm", SOPInstanceUID="1." + "2" * 70)
+    _image(src, "slash.dcm", SOPInstanceUID="1.2/../3")
+    report = import_paths(archive, [src])
+    assert sorted(Path(p).name for p in report.imported) == ["IM0", "IM1", "IM2"]
+    failed = {Path(f.item).name: f.reason for f in report.failed}
+    assert set(failed) == {
+        "README.TXT", "AUTORUN.INF", "viewer.exe", "truncated.dcm", "nouid.dcm",
+        "longuid.dcm", "slash.dcm",
+    }
+    assert "64" in failed["longuid.dcm"]
+    studies = archive.index.search_studies(patient_name="doe*")
+    assert len(studies) == 1 and studies[0].number_of_instances == 3
+    for row in archive.index.instances(archive.index.series(studies[0].study_instance_uid)[0]
+                                       .series_instance_uid):
+        stored = archive.store.absolute(row.store_path).read_bytes()
+        assert stored[:128] == bytes(128)  # preamble zeroed (PS3.10 7.5)
+
+
+def test_duplicates_and_conflicts(tmp_path: Path, archive: Archive) -> None:
+    first = _image(tmp_path / "a", "one.dcm")
+    assert len(import_paths(archive, [first]).imported) == 1
+    again = import_paths(archive, [first])
+    assert len(again.already_present) == 1 and again.ok
+    changed = dcmread(first)
+    changed.PatientID = "OTHER"
+    other = save(changed, tmp_path / "changed.dcm")
+    report = import_paths(archive, [other])
+    assert len(report.conflicts) == 1 and not report.ok
+    row = archive.index.get_instance(str(changed.SOPInstanceUID))
+    assert row is not None
+    kept = dcmread(archive.store.absolute(row.store_path))
+    assert kept.PatientID == "P1"  # the stored one is kept, never silently overwritten
+
+
+def test_zip_traversal_writes_nothing_outside(tmp_path: Path, archive: Archive) -> None:
+    image = _image(tmp_path / "src", "x.dcm")
+    bundle = tmp_path / "in.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.write(image, "ok/x.dcm")
+        zf.writestr("../../evil.dcm", image.read_bytes())
+        zf.writestr("/abs/evil2.dcm", image.read_bytes())
+    before = {p for p in tmp_path.parent.rglob("evil*")}
+    report = import_paths(archive, [bundle])
+    assert len(report.imported) == 1
+    assert len(report.failed) == 2
+    assert {p for p in tmp_path.parent.rglob("evil*")} == before
+
+
+def test_invalid_text_is_stored_with_a_warning(tmp_path: Path, archive: Archive) -> None:
+    path = _image(tmp_path, "latin.dcm", SpecificCharacterSet="ISO_IR 192")
+    ds = dcmread(path)
+    ds["PatientName"].value = b"M\xfcller^Hans"  # Latin-1 bytes in a UTF-8 file
+    save(ds, path)
+    report = import_paths(archive, [path])
+    assert len(report.imported) == 1
+    assert report.warnings, "invalid bytes in the declared character set must be reported"
+
+
+def test_cli_import_studies_series_instances_delete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = generate_uid()
+    for i in range(2):
+        _image(tmp_path / "src", f"i{i}", StudyInstanceUID=study, StudyDate="20240131",
+               PatientName="张^三", SpecificCharacterSet="ISO_IR 192")
+    arc = ["--archive", str(tmp_path / "arc")]
+    assert main([*arc, "import", str(tmp_path / "src"), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["imported"]) == 2
+    assert main([*arc, "studies", "--patient-name", "张*", "--date", "20240101-", "--json"]) == 0
+    studies = json.loads(capsys.readouterr().out)
+    assert [s["StudyInstanceUID"] for s in studies] == [study]
+    assert studies[0]["NumberOfStudyRelatedInstances"] == 2
+    assert main([*arc, "series", study, "--json"]) == 0
+    series = json.loads(capsys.readouterr().out)
+    assert main([*arc, "instances", series[0]["SeriesInstanceUID"]]) == 0
+    assert main([*arc, "delete", study]) == 0
+    assert main([*arc, "studies", "--json"]) == 0
+    capsys.readouterr()
+    with Archive(tmp_path / "arc") as reopened:
+        assert list(reopened.store.iter_files()) == []
+    assert main([*arc, "import", str(tmp_path / "missing")]) == 2

@@ -1,0 +1,153 @@
+"""The single import entry point: folders, zips, CD/DVD media, C-MOVE, C-GET and the Storage SCP
+all end here (ARCHITECTURE.md, "One import path").
+
+Per file: read the header, check that the instance can be shown later (a valid SOP Instance UID,
+a known transfer syntax, pixel data that fits), then store it atomically and index it in one
+transaction. The file is written before its index row: a crash in between leaves an orphan that
+the next import of the same file (or `check --repair`) indexes, never a row without a file.
+Duplicates: byte-identical (after zeroing the preamble) -> already present; same SOP Instance
+UID with other content -> a conflict, and the stored copy is kept (never a silent overwrite).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from viewer.archive.archive import Archive
+from viewer.archive.records import InstanceRecord
+from viewer.archive.sources import Candidate, SourceError, iter_candidates
+from viewer.archive.store import InvalidUID, validate_uid
+from viewer.dicom.files import DicomFileError
+from viewer.jobs import CancelToken, Failure, ProgressCallback, Report, no_progress
+
+LOGGER = logging.getLogger(__name__)
+
+class StoreFull(Exception):
+    """The store's file system is full: the import stops, what was stored stays consistent."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, item by item (CLI.md `import`)."""
+
+    imported: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    conflicts: list[Failure] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    warnings: list[Failure] = field(default_factory=list)
+    stopped: str = ""  # why the import stopped early (disk full), else ""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.conflicts or self.stopped)
+
+
+def import_paths(
+    archive: Archive,
+    paths: Iterable[Path],
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> ImportReport:
+    """Import everything below `paths` into `archive`; one bad file never stops the rest."""
+    report = ImportReport()
+    walk = Report()
+    candidates = list(iter_candidates(paths, walk))
+    report.failed.extend(walk.failed)
+    try:
+        for n, candidate in enumerate(candidates, 1):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                import_candidate(archive, candidate, report)
+            except StoreFull as exc:
+                report.stopped = str(exc)
+                break
+            progress(n, len(candidates), candidate.label)
+    finally:
+        archive.index.checkpoint()
+    return report
+
+
+def import_candidate(archive: Archive, candidate: Candidate, report: ImportReport) -> None:
+    """Import one candidate file; its outcome goes into `report`."""
+    label = candidate.label
+    try:
+        with candidate.materialise() as path:
+            outcome = import_file(archive, path, label)
+    except DicomFileError as exc:
+        report.failed.append(Failure(label, exc.reason))
+        return
+    except SourceError as exc:
+        report.failed.append(Failure(exc.label, exc.reason))
+        return
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreFull(f"{label}: {exc.strerror or 'disk full'}") from None
+        report.failed.append(Failure(label, f"cannot read: {exc.strerror or exc}"))
+        return
+    kind, detail = outcome
+    if kind == "imported":
+        report.imported.append(label)
+    elif kind == "present":
+        report.already_present.append(label)
+    else:
+        report.conflicts.append(Failure(label, detail))
+    for warning in _warnings_of(detail if kind == "imported" else ""):
+        report.warnings.append(Failure(label, warning))
+
+
+def import_file(archive: Archive, path: Path, label: str) -> tuple[str, str]:
+    """("imported", warnings), ("present", "") or ("conflict", reason). Raises DicomFileError."""
+    from viewer.dicom.pixels import check_pixel_layout, read_header
+    from viewer.dicom.records import summary_from_dataset
+
+    ds = read_header(path)
+    summary = summary_from_dataset(ds, label)
+    uid = summary.instance.sop_instance_uid
+    try:
+        validate_uid(uid)
+    except InvalidUID as exc:
+        raise DicomFileError(label, f"unusable SOP Instance UID: {exc}") from None
+    for what, value in (
+        ("Study Instance UID", summary.study.study_instance_uid),
+        ("Series Instance UID", summary.series.series_instance_uid),
+    ):
+        if not value:  # the index files every instance under its study and series
+            raise DicomFileError(label, f"no {what}")
+    if any(t in ds._dict for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
+        check_pixel_layout(label, ds)  # readable header, known syntax, pixel data that fits
+    else:
+        from viewer.dicom.codecs import NoDecoderError, plugin_order
+
+        try:
+            plugin_order(summary.instance.transfer_syntax_uid)
+        except NoDecoderError as exc:
+            raise DicomFileError(label, str(exc)) from None
+
+    digest = archive.store.sha256_of(path)
+    existing = archive.index.get_instance(uid)
+    if existing is not None:
+        if existing.sha256 == digest:
+            return ("present", "")
+        return ("conflict", "another file with this SOP Instance UID is stored; kept that one")
+    stored = archive.store.write(uid, path)
+    if not stored.created and stored.sha256 != digest:
+        # the final path already held other bytes (an orphan from an earlier run): keep it
+        return ("conflict", "an orphan file with this SOP Instance UID and other content is stored")
+    record = InstanceRecord.from_header(summary, stored.rel_path, stored.size, stored.sha256)
+    from viewer.archive.index import DuplicateInstance
+
+    try:
+        archive.index.add_instance(record)
+    except DuplicateInstance as exc:  # a concurrent import indexed it first
+        same = exc.sha256 == digest
+        return ("present", "") if same else ("conflict", "stored meanwhile by another import")
+    return ("imported", "\n".join(summary.warnings))
+
+
+def _warnings_of(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line]

@@ -1,0 +1,195 @@
+"""Typed rows of the archive index: what the importer passes in and what queries return.
+
+Small frozen dataclasses (ARCHITECTURE.md, "Data that crosses rooms"); no open files or datasets.
+Person names are kept as decoded PN values ("Family^Given=Ideographic=Phonetic", PS3.5 §6.2.1);
+`name_key` builds the case-insensitive search key the index matches DICOM wildcards against.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from viewer.dicom import text
+from viewer.dicom.records import HeaderSummary
+
+STATUS_OK = "ok"
+STATUS_MISSING = "missing"
+
+
+def name_key(value: str) -> str:
+    """The search form of a name or pattern: NFKC-normalised, then casefolded.
+
+    NFKC folds full-width Latin letters typed by CJK input methods into ASCII, and casefold is
+    Unicode's caseless matching (so 'ß' matches 'SS'); both sides of a comparison use this key.
+    """
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def dicom_date(value: str) -> str:
+    """A DA value as 'YYYYMMDD' (PS3.5 §6.2); the ACR-NEMA form 'YYYY.MM.DD' is converted so
+    that date ranges compare as text. Anything else is kept as it is."""
+    value = value.strip()
+    if re.fullmatch(r"\d{4}\.\d{2}\.\d{2}", value):
+        return value.replace(".", "")
+    return value
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """One stored instance with its patient, study and series facts, ready to be indexed."""
+
+    patient_name: str  # decoded PN value
+    patient_id: str
+    patient_birth_date: str  # DA
+    patient_sex: str
+    study_instance_uid: str
+    study_date: str  # DA 'YYYYMMDD'
+    study_time: str  # TM
+    study_description: str
+    accession_number: str
+    referring_physician_name: str  # decoded PN value
+    series_instance_uid: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    store_path: str  # relative to the archive root
+    size: int  # bytes of the stored file
+    sha256: str  # hex digest of the stored bytes
+
+    @classmethod
+    def from_header(
+        cls, summary: HeaderSummary, store_path: str, size: int, sha256: str
+    ) -> InstanceRecord:
+        """The record of a file whose header is `summary`, stored at `store_path`."""
+        p, st, se, i = summary.patient, summary.study, summary.series, summary.instance
+        return cls(
+            patient_name=p.name,
+            patient_id=p.patient_id,
+            patient_birth_date=dicom_date(p.birth_date),
+            patient_sex=p.sex,
+            study_instance_uid=st.study_instance_uid,
+            study_date=dicom_date(st.study_date),
+            study_time=st.study_time,
+            study_description=st.study_description,
+            accession_number=st.accession_number,
+            referring_physician_name=st.referring_physician_name,
+            series_instance_uid=se.series_instance_uid,
+            modality=se.modality,
+            series_number=se.series_number,
+            series_description=se.series_description,
+            sop_instance_uid=i.sop_instance_uid,
+            sop_class_uid=i.sop_class_uid,
+            transfer_syntax_uid=i.transfer_syntax_uid,
+            instance_number=i.instance_number,
+            number_of_frames=i.number_of_frames,
+            store_path=store_path,
+            size=size,
+            sha256=sha256,
+        )
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """A study as the browser lists it; counts and size are stored aggregates."""
+
+    study_instance_uid: str
+    study_date: str
+    study_time: str
+    study_description: str
+    accession_number: str
+    referring_physician_name: str  # decoded PN value
+    modalities: tuple[str, ...]  # Modalities in Study, sorted
+    number_of_series: int
+    number_of_instances: int
+    size: int  # bytes
+    patient_name: str  # decoded PN value
+    patient_id: str
+    patient_birth_date: str
+    patient_sex: str
+
+    @property
+    def patient_name_text(self) -> str:
+        return text.person_name_text(self.patient_name)
+
+    def as_json(self) -> dict[str, Any]:
+        """DICOM keywords for attributes, snake_case for the rest (CLI.md)."""
+        return {
+            "PatientName": self.patient_name,
+            "PatientID": self.patient_id,
+            "PatientBirthDate": self.patient_birth_date,
+            "PatientSex": self.patient_sex,
+            "StudyInstanceUID": self.study_instance_uid,
+            "StudyDate": self.study_date,
+            "StudyTime": self.study_time,
+            "StudyDescription": self.study_description,
+            "AccessionNumber": self.accession_number,
+            "ReferringPhysicianName": self.referring_physician_name,
+            "ModalitiesInStudy": list(self.modalities),
+            "NumberOfStudyRelatedSeries": self.number_of_series,
+            "NumberOfStudyRelatedInstances": self.number_of_instances,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    """A series of a study; `number_of_instances` is a stored aggregate."""
+
+    series_instance_uid: str
+    study_instance_uid: str
+    series_number: int | None
+    modality: str
+    series_description: str
+    number_of_instances: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "SeriesInstanceUID": self.series_instance_uid,
+            "StudyInstanceUID": self.study_instance_uid,
+            "SeriesNumber": self.series_number,
+            "Modality": self.modality,
+            "SeriesDescription": self.series_description,
+            "NumberOfSeriesRelatedInstances": self.number_of_instances,
+        }
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """An indexed instance; `status` is 'ok' or 'missing' (its file was not found by `check`)."""
+
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    store_path: str
+    size: int
+    sha256: str
+    imported_at: str  # ISO 8601, UTC
+    status: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "SOPInstanceUID": self.sop_instance_uid,
+            "SeriesInstanceUID": self.series_instance_uid,
+            "StudyInstanceUID": self.study_instance_uid,
+            "SOPClassUID": self.sop_class_uid,
+            "TransferSyntaxUID": self.transfer_syntax_uid,
+            "InstanceNumber": self.instance_number,
+            "NumberOfFrames": self.number_of_frames,
+            "path": self.store_path,
+            "size": self.size,
+            "sha256": self.sha256,
+            "imported_at": self.imported_at,
+            "status": self.status,
+        }

@@ -1,0 +1,408 @@
+"""The managed store: PS3.10 files under `<root>/store`, named only by a hash of their UID.
+
+A file's path is `store/ab/cd/<sha256 of the SOP Instance UID>.dcm` (two-level fan-out, as
+Orthanc's FilesystemStorage): no attribute text ever reaches the file system, so a hostile UID or
+name cannot escape the store, and no directory grows beyond 256 entries per level.
+
+Writes are atomic: the bytes go to a temporary file inside the store (same file system), are
+fsynced, then linked to the final name and the directory is fsynced. A crash leaves either the
+whole file or only a temporary file, which `recover()` deletes the next time the archive opens.
+Each `Store` writes its temporary files in its own work directory, locked while it lives, so that
+`recover()` in one process never deletes what a concurrent import in another is still writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+try:  # POSIX: a work directory is alive while its owner holds an flock on its lock file
+    import fcntl
+except ImportError:  # Windows: an open file cannot be deleted, which protects it the same way
+    fcntl = None  # type: ignore[assignment]
+
+LOGGER = logging.getLogger(__name__)
+
+STORE_DIR = "store"
+TMP_DIR = ".tmp"
+_LOCK = "lock"
+_CHUNK = 1 << 20
+_PREAMBLE = 128
+_MAX_UID = 64
+# A work directory without a lock file is being created, or its owner died while creating it.
+_UNLOCKED_GRACE_S = 60.0
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+_REL_PATH = re.compile(rf"{STORE_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[0-9a-f]{{64}}\.dcm")
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# Hard links unsupported (FAT, some network shares): fall back to check-then-replace.
+_NO_LINK = {errno.EPERM, errno.EXDEV, getattr(errno, "ENOTSUP", errno.EPERM), errno.EOPNOTSUPP}
+
+Source = str | os.PathLike[str] | BinaryIO
+
+
+class InvalidUID(ValueError):
+    """A SOP Instance UID that is not a valid UID (PS3.5 §9.1); the message says why."""
+
+
+class StoreWriteError(OSError):
+    """Writing to the store failed (disk full, I/O error); nothing half-written was left.
+
+    `errno` is the underlying error number (ENOSPC for a full disk); `strerror` says what
+    happened in words ("disk full while storing SOP Instance ...").
+    """
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in the store. `created` is False when the final path already held a file: then
+    nothing was written and `size`/`sha256` describe the file already stored, so the caller
+    compares checksums to tell a duplicate from a conflict."""
+
+    rel_path: str  # relative to the archive root, '/'-separated
+    size: int
+    sha256: str  # of the stored bytes (preamble zeroed)
+    created: bool = True
+
+
+def validate_uid(uid: str) -> str:
+    """`uid` when it is a valid UID (PS3.5 §9.1: digits and dots, at most 64 characters, no
+    leading zero in a component other than '0'); raises InvalidUID naming the reason."""
+    if not uid:
+        raise InvalidUID("empty UID")
+    if len(uid) > _MAX_UID:
+        raise InvalidUID(f"UID longer than {_MAX_UID} characters ({len(uid)})")
+    if not _UID.fullmatch(uid):
+        raise InvalidUID("UID is not dot-separated numbers without leading zeros (PS3.5 9.1)")
+    return uid
+
+
+def relative_path(uid: str) -> str:
+    """The store path of the instance `uid`, relative to the archive root."""
+    digest = hashlib.sha256(validate_uid(uid).encode("ascii")).hexdigest()
+    return f"{STORE_DIR}/{digest[:2]}/{digest[2:4]}/{digest}.dcm"
+
+
+def zeroed_chunks(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+    """The bytes of `stream` with the 128-byte preamble zeroed when bytes 128..131 are "DICM".
+
+    PS3.10 §7.5: the preamble's content is application-defined and may carry anything (even an
+    executable, as in the PEDICOM polyglots); the store keeps none of it.
+    """
+    head = _read_exactly(stream, _PREAMBLE + 4)
+    if len(head) == _PREAMBLE + 4 and head[_PREAMBLE:] == b"DICM":
+        head = bytes(_PREAMBLE) + b"DICM"
+    if head:
+        yield head
+    while block := stream.read(chunk_size):
+        yield block
+
+
+def sha256_of(source: Source) -> str:
+    """The sha256 hex digest of `source` as the store would hold it (preamble zeroed)."""
+    digest = hashlib.sha256()
+    with _opened(source) as stream:
+        for block in zeroed_chunks(stream):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Store:
+    """The managed file store under `root/store` (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.directory = self.root / STORE_DIR
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._work: Path | None = None
+        self._lock_fd: int | None = None
+        self._work_lock = threading.Lock()  # SCP association threads share one Store
+
+    sha256_of = staticmethod(sha256_of)
+
+    def path_for(self, uid: str) -> str:
+        """The relative store path of `uid` (raises InvalidUID)."""
+        return relative_path(uid)
+
+    def absolute(self, rel_path: str) -> Path:
+        """The absolute path of a store path; refuses anything that is not a store path, so a
+        tampered index cannot point outside the store."""
+        if not _REL_PATH.fullmatch(rel_path):
+            raise ValueError(f"not a store path: {rel_path!r}")
+        return self.root.joinpath(*rel_path.split("/"))
+
+    def exists(self, uid: str) -> bool:
+        return self.absolute(relative_path(uid)).exists()
+
+    def checksum(self, rel_path: str) -> str:
+        """The sha256 of a stored file's bytes."""
+        return sha256_of(self.absolute(rel_path))
+
+    def write(self, sop_instance_uid: str, source: Source) -> StoredFile:
+        """Store `source` (a path or a binary stream) as instance `sop_instance_uid`, atomically.
+
+        Never overwrites: when the final path exists, returns its StoredFile with
+        created=False. Raises InvalidUID, StoreWriteError (temporary file removed), or whatever
+        reading `source` raised (temporary file removed).
+        """
+        rel_path = relative_path(sop_instance_uid)
+        final = self.absolute(rel_path)
+        if final.exists():
+            return self._already_stored(rel_path)
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._work_dir(), suffix=".part")
+        except OSError as exc:
+            raise _write_error(exc, sop_instance_uid) from exc
+        tmp = Path(tmp_name)
+        try:
+            try:
+                with _opened(source) as stream:
+                    size, digest = _copy(stream, fd, sop_instance_uid)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            linked = self._link(tmp, final, sop_instance_uid)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        if not linked:  # another writer stored this UID meanwhile
+            tmp.unlink(missing_ok=True)
+            return self._already_stored(rel_path)
+        LOGGER.debug("stored %s (%d bytes)", rel_path, size)
+        return StoredFile(rel_path, size, digest)
+
+    def remove(self, rel_path: str) -> bool:
+        """Delete a stored file; False when it was not there."""
+        path = self.absolute(rel_path)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+    def iter_files(self) -> Iterator[str]:
+        """Every stored file's relative path (for `check --repair`), in no particular order."""
+        for first in _subdirs(self.directory):
+            for second in _subdirs(first):
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        rel = f"{STORE_DIR}/{first.name}/{second.name}/{entry.name}"
+                        if entry.is_file(follow_symlinks=False) and _REL_PATH.fullmatch(rel):
+                            yield rel
+
+    def recover(self) -> int:
+        """Delete temporary files left by interrupted writers; returns how many were deleted.
+
+        Work directories of live writers (this one or another process's) are left alone.
+        """
+        tmp_root = self.directory / TMP_DIR
+        if not tmp_root.is_dir():
+            return 0
+        removed = 0
+        with os.scandir(tmp_root) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                if path == self._work:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    removed += _reap(path)
+                else:  # nothing is written directly here: a stray file
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        if removed:
+            LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
+        return removed
+
+    def close(self) -> None:
+        """Release and remove this store's work directory."""
+        with self._work_lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _already_stored(self, rel_path: str) -> StoredFile:
+        path = self.absolute(rel_path)
+        return StoredFile(rel_path, path.stat().st_size, sha256_of(path), created=False)
+
+    def _work_dir(self) -> Path:
+        with self._work_lock:
+            return self._work or self._make_work_dir()
+
+    def _make_work_dir(self) -> Path:
+        if self._work is None:
+            tmp_root = self.directory / TMP_DIR
+            tmp_root.mkdir(exist_ok=True)
+            work = Path(tempfile.mkdtemp(dir=tmp_root, prefix="w-"))
+            fd = os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._work, self._lock_fd = work, fd
+        return self._work
+
+    def _link(self, tmp: Path, final: Path, uid: str) -> bool:
+        """Give the fsynced temporary file its final name; False when that name exists.
+
+        os.link fails atomically when the name exists, so two imports storing the same UID at
+        once cannot overwrite each other (os.replace would, silently).
+        """
+        placed = False
+        try:
+            _make_dirs(self.directory, final.parent)
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in _NO_LINK:
+                    raise
+                if final.exists():
+                    return False
+                os.replace(tmp, final)
+                placed = True
+            else:
+                placed = True
+                tmp.unlink()
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            if placed:  # failed means not stored: take back the name we gave
+                final.unlink(missing_ok=True)
+            raise _write_error(exc, uid) from exc
+        return True
+
+
+def _write_error(exc: OSError, uid: str) -> StoreWriteError:
+    if exc.errno in _DISK_FULL:
+        what = "disk full while storing"
+    else:
+        what = "cannot write to the store while storing"
+    reason = f"{what} SOP Instance {uid} ({exc.strerror or exc})"
+    return StoreWriteError(exc.errno or errno.EIO, reason)
+
+
+def _copy(stream: BinaryIO, fd: int, uid: str) -> tuple[int, str]:
+    """Copy `stream` to `fd` with the preamble zeroed; (bytes written, sha256 hex)."""
+    digest = hashlib.sha256()
+    size = 0
+    for block in zeroed_chunks(stream):
+        digest.update(block)
+        view = memoryview(block)
+        while view:
+            try:
+                written = os.write(fd, view)
+            except OSError as exc:
+                raise _write_error(exc, uid) from exc
+            view = view[written:]
+        size += len(block)
+    return size, digest.hexdigest()
+
+
+def _read_exactly(stream: BinaryIO, count: int) -> bytes:
+    parts: list[bytes] = []
+    while count > 0 and (part := stream.read(count)):
+        parts.append(part)
+        count -= len(part)
+    return b"".join(parts)
+
+
+@contextlib.contextmanager
+def _opened(source: Source) -> Iterator[BinaryIO]:
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as stream:
+            yield stream
+    else:
+        yield source
+
+
+def _subdirs(path: Path) -> Iterator[Path]:
+    with os.scandir(path) as entries:
+        dirs = [
+            Path(e.path) for e in entries
+            if e.is_dir(follow_symlinks=False) and re.fullmatch(r"[0-9a-f]{2}", e.name)
+        ]
+    yield from dirs
+
+
+def _make_dirs(top: Path, path: Path) -> None:
+    """Create `path` below `top`, fsyncing the parent of each new directory so that a new
+    fan-out directory survives a power loss together with the file linked into it."""
+    missing: list[Path] = []
+    while path != top and not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue  # a concurrent writer made it
+        _fsync_dir(directory.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync; NTFS journals metadata
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _reap(work: Path) -> int:
+    """Delete a dead writer's work directory; the number of temporary files it held."""
+    lock = work / _LOCK
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        if time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S:
+            return 0  # its owner may be between mkdtemp and creating the lock
+        fd = None
+    except OSError:
+        return 0
+    try:
+        if fd is not None and fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0  # a live writer
+        removed = 0
+        for path in work.iterdir():
+            if path.name == _LOCK:
+                continue
+            try:
+                path.unlink()
+            except PermissionError:  # Windows: the owner still has it open
+                return removed
+            removed += 1
+        lock.unlink(missing_ok=True)
+        work.rmdir()
+        return removed
+    except OSError as exc:
+        LOGGER.debug("cannot clear %s: %r", work, exc)
+        return 0
+    finally:
+        if fd is not None:
+            os.close(fd)

@@ -1,0 +1,53 @@
+"""`dicom-viewer import PATH... [--json]`: files, folders, zips and DICOMDIR media."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from viewer.cli import CLIError, open_archive
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "import",
+        help="import files, folders, .zip files and DICOMDIR media into the archive",
+    )
+    p.add_argument("paths", nargs="+", type=Path, help="files, folders, .zip or DICOMDIR")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.archive.importer import import_paths
+
+    from .progress import TerminalProgress
+
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        raise CLIError(f"{missing[0]}: no such file or folder")
+    with open_archive(args) as archive:
+        report = import_paths(archive, args.paths, TerminalProgress("import"))
+    if args.json:
+        document = {
+            "imported": report.imported,
+            "already_present": report.already_present,
+            "conflicts": [{"path": f.item, "reason": f.reason} for f in report.conflicts],
+            "failed": [{"path": f.item, "reason": f.reason} for f in report.failed],
+            "warnings": [{"path": f.item, "reason": f.reason} for f in report.warnings],
+            "stopped": report.stopped or None,
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"imported {len(report.imported)}, already present {len(report.already_present)}, "
+            f"conflicts {len(report.conflicts)}, failed {len(report.failed)}"
+        )
+    for failure in report.failed:
+        print(f"{failure.item}: {failure.reason}", file=sys.stderr)
+    for conflict in report.conflicts:
+        print(f"{conflict.item}: conflict: {conflict.reason}", file=sys.stderr)
+    if report.stopped:
+        print(f"import stopped: {report.stopped}", file=sys.stderr)
+    return 0 if report.ok else 1
