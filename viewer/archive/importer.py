@@ -5,6 +5,7 @@ Per file: read the header, check that the instance can be shown later (a valid S
 a known transfer syntax, pixel data that fits), then store it atomically and index it in one
 transaction. The file is written before its index row: a crash in between leaves an orphan that
 the next import of the same file (or `check --repair`) indexes, never a row without a file.
+Files are made durable in batches (one syncfs), then their rows are committed.
 Duplicates: byte-identical (after zeroing the preamble) -> already present; same SOP Instance
 UID with other content -> a conflict, and the stored copy is kept (never a silent overwrite).
 """
@@ -46,62 +47,117 @@ class ImportReport:
         return not (self.failed or self.conflicts or self.stopped)
 
 
+BATCH = 64  # files made durable together (one syncfs) before their rows are committed
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A file written to the store, not yet durable or indexed."""
+
+    label: str
+    record: InstanceRecord
+    warnings: str
+
+
 def import_paths(
     archive: Archive,
     paths: Iterable[Path],
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ImportReport:
-    """Import everything below `paths` into `archive`; one bad file never stops the rest."""
+    """Import everything below `paths` into `archive`; one bad file never stops the rest.
+
+    Files are written in batches: each batch is made durable with one sync of the store, then
+    its rows are committed. A crash leaves files without rows (picked up by the next import or
+    `check --repair`), never a row whose file is not on disk.
+    """
     report = ImportReport()
     walk = Report()
     candidates = list(iter_candidates(paths, walk))
     report.failed.extend(walk.failed)
+    pending: list[_Stored] = []
     try:
         for n, candidate in enumerate(candidates, 1):
             if cancel is not None:
                 cancel.raise_if_cancelled()
             try:
-                import_candidate(archive, candidate, report)
+                stored = import_candidate(archive, candidate, report)
             except StoreFull as exc:
                 report.stopped = str(exc)
                 break
+            if stored is not None:
+                pending.append(stored)
+            if len(pending) >= BATCH:
+                _commit(archive, pending, report)
             progress(n, len(candidates), candidate.label)
+        _commit(archive, pending, report)
+    except StoreFull as exc:
+        report.stopped = str(exc)
     finally:
         archive.index.checkpoint()
     return report
 
 
-def import_candidate(archive: Archive, candidate: Candidate, report: ImportReport) -> None:
-    """Import one candidate file; its outcome goes into `report`."""
+def _commit(archive: Archive, pending: list[_Stored], report: ImportReport) -> None:
+    """Make the batch's files durable, then index them."""
+    from viewer.archive.index import DuplicateInstance
+
+    if not pending:
+        return
+    try:
+        archive.store.sync()
+    except OSError as exc:
+        pending.clear()  # not durable: left as orphans, never indexed
+        raise StoreFull(f"the store could not be synced: {exc.strerror or exc}") from None
+    for item in pending:
+        try:
+            archive.index.add_instance(item.record)
+        except DuplicateInstance as exc:  # a concurrent import, or the same file twice
+            if exc.sha256 == item.record.sha256:
+                report.already_present.append(item.label)
+            else:
+                report.conflicts.append(Failure(item.label, "stored meanwhile by another import"))
+            continue
+        report.imported.append(item.label)
+        report.warnings.extend(Failure(item.label, w) for w in _warnings_of(item.warnings))
+    pending.clear()
+
+
+def import_candidate(
+    archive: Archive, candidate: Candidate, report: ImportReport
+) -> _Stored | None:
+    """Store one candidate file; duplicates, conflicts and failures go into `report`."""
     label = candidate.label
     try:
         with candidate.materialise() as path:
             outcome = import_file(archive, path, label)
     except DicomFileError as exc:
         report.failed.append(Failure(label, exc.reason))
-        return
+        return None
     except SourceError as exc:
         report.failed.append(Failure(exc.label, exc.reason))
-        return
+        return None
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreFull(f"{label}: {exc.strerror or 'disk full'}") from None
         report.failed.append(Failure(label, f"cannot read: {exc.strerror or exc}"))
-        return
+        return None
+    if isinstance(outcome, _Stored):
+        return outcome
     kind, detail = outcome
-    if kind == "imported":
-        report.imported.append(label)
-    elif kind == "present":
+    if kind == "present":
         report.already_present.append(label)
     else:
         report.conflicts.append(Failure(label, detail))
-    for warning in _warnings_of(detail if kind == "imported" else ""):
-        report.warnings.append(Failure(label, warning))
+    return None
 
 
-def import_file(archive: Archive, path: Path, label: str) -> tuple[str, str]:
-    """("imported", warnings), ("present", "") or ("conflict", reason). Raises DicomFileError."""
+def import_file(archive: Archive, path: Path, label: str) -> _Stored | tuple[str, str]:
+    """The stored file (not yet indexed), or ("present", "") / ("conflict", reason).
+
+    Raises DicomFileError for a file that cannot be shown later, StoreWriteError when storing
+    fails.
+    """
     from viewer.dicom.pixels import check_pixel_layout, read_header
     from viewer.dicom.records import summary_from_dataset
 
@@ -128,25 +184,19 @@ def import_file(archive: Archive, path: Path, label: str) -> tuple[str, str]:
         except NoDecoderError as exc:
             raise DicomFileError(label, str(exc)) from None
 
-    digest = archive.store.sha256_of(path)
     existing = archive.index.get_instance(uid)
     if existing is not None:
-        if existing.sha256 == digest:
+        if existing.sha256 == archive.store.sha256_of(path):
             return ("present", "")
         return ("conflict", "another file with this SOP Instance UID is stored; kept that one")
-    stored = archive.store.write(uid, path)
+    # hashes what it writes: one pass over the bytes; durable with the batch (see _commit)
+    stored = archive.store.write(uid, path, durable=False)
+    digest = stored.sha256 if stored.created else archive.store.sha256_of(path)
     if not stored.created and stored.sha256 != digest:
         # the final path already held other bytes (an orphan from an earlier run): keep it
         return ("conflict", "an orphan file with this SOP Instance UID and other content is stored")
     record = InstanceRecord.from_header(summary, stored.rel_path, stored.size, stored.sha256)
-    from viewer.archive.index import DuplicateInstance
-
-    try:
-        archive.index.add_instance(record)
-    except DuplicateInstance as exc:  # a concurrent import indexed it first
-        same = exc.sha256 == digest
-        return ("present", "") if same else ("conflict", "stored meanwhile by another import")
-    return ("imported", "\n".join(summary.warnings))
+    return _Stored(label, record, "\n".join(summary.warnings))
 
 
 def _warnings_of(text: str) -> list[str]:

@@ -30,6 +30,7 @@ VERBS: dict[str, str] = {
     "series": "browse",
     "instances": "browse",
     "delete": "delete",
+    "check": "check",
     "bench": "bench",
 }
 

@@ -1,0 +1,222 @@
+"""`check [--repair]`: the index against the store (CLI.md), so the index can always be rebuilt.
+
+Found: files in the store without rows (orphans), rows whose file is missing, files whose sha256
+differs from their row, and temporary files left by dead writers. Repair re-indexes orphans from
+their own header, marks rows without files 'missing', and removes dead writers' temporary files.
+A checksum mismatch is only reported: the file may be the only copy, so nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from viewer.archive.archive import Archive
+from viewer.archive.index import ArchiveIndexError
+from viewer.archive.records import STATUS_MISSING, STATUS_OK, InstanceRecord
+from viewer.archive.store import TMP_DIR, InvalidUID, Store, relative_path
+from viewer.dicom.files import DicomFileError
+from viewer.jobs import Failure
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, a live writer's open files cannot be told apart
+    fcntl = None  # type: ignore[assignment]
+
+LOGGER = logging.getLogger(__name__)
+
+# store.py's work-directory protocol: a writer holds an flock on `<work dir>/lock` while alive,
+# and a directory without its lock may be one being created (grace period).
+_LOCK = "lock"
+_UNLOCKED_GRACE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An indexed instance whose stored file is missing or differs from its row."""
+
+    sop_instance_uid: str
+    path: str  # store path, relative to the archive root
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"SOPInstanceUID": self.sop_instance_uid, "path": self.path, "reason": self.reason}
+
+
+@dataclass
+class CheckReport:
+    """What `check_archive` found and, with repair, what it did."""
+
+    instances: int = 0  # rows checked
+    files: int = 0  # files found in the store
+    orphans: list[str] = field(default_factory=list)  # store paths without a row
+    missing: list[Issue] = field(default_factory=list)
+    mismatched: list[Issue] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)  # relative to the archive root
+    repaired: bool = False
+    reindexed: list[str] = field(default_factory=list)  # orphans indexed again (store paths)
+    not_indexed: list[Failure] = field(default_factory=list)  # orphans that could not be
+    marked_missing: list[str] = field(default_factory=list)  # SOP Instance UIDs newly marked
+    restored: list[str] = field(default_factory=list)  # 'missing' rows whose file is back
+    temp_removed: int = 0
+
+    @property
+    def consistent(self) -> bool:
+        """True when nothing was found (before any repair)."""
+        return not (self.orphans or self.missing or self.mismatched or self.temp_files)
+
+    @property
+    def unresolved(self) -> int:
+        """Problems still there after this run (all of them when not repairing)."""
+        if not self.repaired:
+            return (
+                len(self.orphans) + len(self.missing) + len(self.mismatched)
+                + len(self.temp_files)
+            )
+        left_temp = max(0, len(self.temp_files) - self.temp_removed)
+        return len(self.not_indexed) + len(self.missing) + len(self.mismatched) + left_temp
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "consistent": self.consistent,
+            "instances": self.instances,
+            "files": self.files,
+            "orphans": self.orphans,
+            "missing": [i.as_json() for i in self.missing],
+            "mismatched": [i.as_json() for i in self.mismatched],
+            "temp_files": self.temp_files,
+            "repaired": self.repaired,
+            "reindexed": self.reindexed,
+            "not_indexed": [{"path": f.item, "reason": f.reason} for f in self.not_indexed],
+            "marked_missing": self.marked_missing,
+            "restored": self.restored,
+            "temp_removed": self.temp_removed,
+            "unresolved": self.unresolved,
+        }
+
+
+def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
+    """Compare `archive`'s index with its store; with `repair`, fix what can be fixed safely."""
+    store, index = archive.store, archive.index
+    report = CheckReport(repaired=repair)
+    on_disk = set(store.iter_files())
+    report.files = len(on_disk)
+    rows = index.stored_checksums()
+    report.instances = len(rows)
+    indexed = {path for _, path, _ in rows}
+    report.orphans = sorted(on_disk - indexed)
+    for uid, path, expected in sorted(rows, key=lambda r: r[1]):
+        if path not in on_disk:
+            report.missing.append(Issue(uid, path, "file missing from the store"))
+            row = index.get_instance(uid)
+            if repair and row is not None and row.status != STATUS_MISSING:
+                index.mark_missing(uid)
+                report.marked_missing.append(uid)
+            continue
+        try:
+            actual = store.checksum(path)
+        except OSError as exc:
+            report.mismatched.append(Issue(uid, path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        if actual != expected:
+            report.mismatched.append(
+                Issue(uid, path, f"sha256 {actual} differs from the indexed {expected}")
+            )
+            continue
+        row = index.get_instance(uid)
+        if repair and row is not None and row.status == STATUS_MISSING:
+            index.set_status(uid, STATUS_OK)  # the file came back, byte-identical
+            report.restored.append(uid)
+    report.temp_files = leftover_temp_files(store)
+    if repair:
+        for path in report.orphans:
+            reason = _reindex(archive, path)
+            if reason is None:
+                report.reindexed.append(path)
+            else:
+                report.not_indexed.append(Failure(path, reason))
+        if report.temp_files:
+            report.temp_removed = store.recover()
+        index.checkpoint()
+    LOGGER.info(
+        "check: %d rows, %d files, %d orphans, %d missing, %d mismatched, %d temporary",
+        report.instances, report.files, len(report.orphans), len(report.missing),
+        len(report.mismatched), len(report.temp_files),
+    )
+    return report
+
+
+def _reindex(archive: Archive, rel_path: str) -> str | None:
+    """Index an orphan from its own header; None when done, else why not (file kept)."""
+    from viewer.dicom.records import read_header
+
+    path = archive.store.absolute(rel_path)
+    try:
+        summary = read_header(path)
+    except DicomFileError as exc:
+        return f"not a readable DICOM instance: {exc.reason}"
+    uid = summary.instance.sop_instance_uid
+    try:
+        expected_path = relative_path(uid)
+    except InvalidUID as exc:
+        return f"unusable SOP Instance UID: {exc}"
+    if expected_path != rel_path:  # a file put here by hand, or renamed: its name is not its UID
+        return "file name does not match its SOP Instance UID"
+    if not summary.study.study_instance_uid or not summary.series.series_instance_uid:
+        return "no Study or Series Instance UID"
+    try:
+        size = path.stat().st_size
+        digest = archive.store.checksum(rel_path)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    record = InstanceRecord.from_header(summary, rel_path, size, digest)
+    try:
+        archive.index.add_instance(record)
+    except ArchiveIndexError as exc:
+        return f"cannot index: {exc}"
+    return None
+
+
+def leftover_temp_files(store: Store) -> list[str]:
+    """Temporary files of dead writers (what `Store.recover()` would delete), relative to the
+    archive root. Work directories whose owner still holds its lock are not counted."""
+    tmp_root = store.directory / TMP_DIR
+    if not tmp_root.is_dir():
+        return []
+    found: list[Path] = []
+    with os.scandir(tmp_root) as entries:
+        for entry in entries:
+            path = Path(entry.path)
+            if not entry.is_dir(follow_symlinks=False):
+                found.append(path)  # nothing is written directly there: a stray file
+            elif not _alive(path):
+                found.extend(p for p in path.iterdir() if p.name != _LOCK)
+    return sorted(p.relative_to(store.root).as_posix() for p in found)
+
+
+def _alive(work: Path) -> bool:
+    """Whether a writer still owns `work` (flock held on its lock file)."""
+    try:
+        fd = os.open(work / _LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        try:
+            return time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
+        except OSError:
+            return False
+    except OSError:
+        return True  # cannot tell: do not call it leftover
+    try:
+        if fcntl is None:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
