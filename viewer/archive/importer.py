@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,8 +95,17 @@ def import_paths(
     except StoreFull as exc:
         report.stopped = str(exc)
     finally:
-        archive.index.checkpoint()
+        try:
+            archive.index.checkpoint()
+        except sqlite3.OperationalError as exc:
+            if not _disk_full(exc):
+                raise
+            report.stopped = report.stopped or "disk full while checkpointing the index"
     return report
+
+
+def _disk_full(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
 
 
 def _commit(archive: Archive, pending: list[_Stored], report: ImportReport) -> None:
@@ -112,6 +122,11 @@ def _commit(archive: Archive, pending: list[_Stored], report: ImportReport) -> N
     for item in pending:
         try:
             archive.index.add_instance(item.record)
+        except sqlite3.OperationalError as exc:
+            if _disk_full(exc):  # the files stay as orphans: re-import or check --repair
+                pending.clear()
+                raise StoreFull(f"disk full while indexing {item.label}") from None
+            raise
         except DuplicateInstance as exc:  # a concurrent import, or the same file twice
             if exc.sha256 == item.record.sha256:
                 report.already_present.append(item.label)

@@ -193,10 +193,11 @@ class Index:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
+                cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self._db.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
 
     def _upgrade(self, steps: list[SchemaStep]) -> None:
         newest = steps[-1].version if steps else 0

@@ -1,4 +1,4 @@
-"""`dicom-viewer bench decode`: benchmarks printed as ratios against a baseline of the same run."""
+"""`dicom-viewer bench decode|import`: benchmarks, as ratios against a baseline of the same run."""
 
 from __future__ import annotations
 
@@ -14,11 +14,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "decode: a synthetic 512x512 CT series in six transfer syntaxes, decoded by GDCM "
             "(the baseline), by pydicom, by us in one process and by our decode pool; then the "
-            "display pipeline, render to PNG and the frame cache's memory."
+            "display pipeline, render to PNG and the frame cache's memory. "
+            "import: importing a folder of 512x512 CT slices against a dcmread + shutil.copy "
+            "loop over the same files, and studies --patient-name over a large index."
         ),
     )
-    parser.add_argument("suite", choices=["decode"], help="which benchmark")
+    parser.add_argument("suite", choices=["decode", "import"], help="which benchmark")
     parser.add_argument("--slices", type=int, default=300, help="slices in the series (300)")
+    parser.add_argument(
+        "--files", type=int, default=1000, help="import: files in the folder (1000)"
+    )
+    parser.add_argument(
+        "--studies", type=int, default=2000,
+        help="import: studies of 50 instances in the search index (2000)",
+    )
     parser.add_argument(
         "--workdir", type=Path, help="keep the generated series here (reused when present)"
     )
@@ -36,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--slices must be at least 1")
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
+    if args.suite == "import":
+        return _run_import(args)
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
 
@@ -47,6 +58,26 @@ def run(args: argparse.Namespace) -> int:
         result = run_decode_benchmark(args.slices, args.workdir, args.repeat, progress)
     except TranscodeError as exc:
         raise CLIError(f"cannot prepare the test series: {exc}") from None
+    print(result.to_json() if args.json else format_table(result))
+    missed = [t for t in result.targets() if not t.met]
+    return 1 if args.strict and missed else 0
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from viewer.archive.benchmark import format_table, run_import_benchmark
+    from viewer.cli import CLIError
+
+    if args.files < 1 or args.studies < 1:
+        raise CLIError("--files and --studies must be at least 1")
+
+    def progress(message: str) -> None:
+        if sys.stderr.isatty():
+            print(f"bench import: {message}...", file=sys.stderr, flush=True)
+
+    try:
+        result = run_import_benchmark(args.files, args.workdir, args.studies, progress)
+    except RuntimeError as exc:
+        raise CLIError(str(exc)) from None
     print(result.to_json() if args.json else format_table(result))
     missed = [t for t in result.targets() if not t.met]
     return 1 if args.strict and missed else 0

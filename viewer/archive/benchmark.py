@@ -1,0 +1,255 @@
+"""`bench import`: importing a folder against a naive copy loop, and searching a large index.
+
+Issue 4 targets, each measured against a baseline of the same run on the same machine:
+(a) importing a folder of uncompressed 512x512 CT slices (`import_paths` into a new archive:
+    header checks, sha256, fsynced atomic store writes, one index transaction per file) takes
+    at most 2x the wall time of the baseline loop "pydicom dcmread(stop_before_pixels=True) +
+    shutil.copy" over the same files into a folder on the same file system;
+(b) `studies --patient-name` over an index of 100,000 instances in 2,000 studies in <= 50 ms
+    (median of repeated searches; the index rows are generated directly with executemany).
+The source files are read once before either loop runs, so both find them in the page cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from viewer.archive.archive import Archive
+from viewer.archive.index import Index
+from viewer.archive.records import name_key
+
+LOGGER = logging.getLogger(__name__)
+
+ROWS = COLUMNS = 512
+TARGET_IMPORT_RATIO = 2.0
+TARGET_SEARCH_MS = 50.0
+SERIES_PER_STUDY = 2
+INSTANCES_PER_SERIES = 25  # 2,000 studies x 2 x 25 = 100,000 instances
+SEARCH_REPEAT = 15
+SEARCHES = ("SMITH*", "*oe^j*", "d?e*", "张*", "müller^*")
+_FAMILIES = [
+    "SMITH", "JONES", "DOE", "ROE", "MÜLLER", "GARCÍA", "NGUYEN", "O'BRIEN", "KOWALSKI",
+    "Dupont", "Rossi", "Tanaka", "Kim", "Papadopoulos", "Andersson", "Silva", "Ivanov",
+]
+_CHINESE = ["张三", "李四", "王五", "赵六", "陈七"]
+_GIVEN = ["JOHN", "JANE", "ALEX", "MARIA", "LI", "WEI", "ANNA", "PETER"]
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    del message
+
+
+@dataclass
+class Target:
+    name: str
+    value: float
+    limit: float
+    unit: str
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit
+
+
+@dataclass
+class ImportBenchmark:
+    """Wall times in seconds; search times in ms (median per pattern)."""
+
+    files: int
+    total_bytes: int
+    baseline_s: float
+    import_s: float
+    studies: int
+    instances: int
+    search_ms: dict[str, float] = field(default_factory=dict)
+    search_found: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.import_s / self.baseline_s
+
+    @property
+    def worst_search_ms(self) -> float:
+        return max(self.search_ms.values())
+
+    def targets(self) -> list[Target]:
+        return [
+            Target("import / baseline", self.ratio, TARGET_IMPORT_RATIO, "x"),
+            Target("studies --patient-name", self.worst_search_ms, TARGET_SEARCH_MS, "ms"),
+        ]
+
+    def to_json(self) -> str:
+        document: dict[str, Any] = asdict(self)
+        document["ratio"] = self.ratio
+        document["targets"] = [{**asdict(t), "met": t.met} for t in self.targets()]
+        return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def run_import_benchmark(
+    files: int,
+    workdir: Path | None = None,
+    studies: int = 2_000,
+    progress: Progress = _quiet,
+) -> ImportBenchmark:
+    """Both measurements; the CT series is kept in `workdir` (reused when complete)."""
+    if files < 1 or studies < 1:
+        raise ValueError("files and studies must be at least 1")
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-import-", dir=workdir) as scratch:
+        source = _series(workdir or Path(scratch), files, progress)
+        total = _warm(source)
+        progress("baseline: dcmread + shutil.copy")
+        baseline_s = _baseline(source, Path(scratch) / "copy")
+        progress("import into a new archive")
+        import_s = _import(source, Path(scratch) / "archive", files)
+        progress(f"search over {studies} studies")
+        with Index(Path(scratch) / "search.sqlite3") as index:
+            instances = build_search_index(index, studies)
+            search_ms, found = {}, {}
+            for pattern in SEARCHES:
+                search_ms[pattern], found[pattern] = _search_ms(index, pattern)
+    return ImportBenchmark(
+        files, total, baseline_s, import_s, studies, instances, search_ms, found
+    )
+
+
+def _series(folder: Path, files: int, progress: Progress) -> Path:
+    from viewer.dicom.demo import write_ct_series
+
+    source = folder / f"ct-{files}"
+    if len(list(source.glob("CT*.dcm"))) != files:
+        progress(f"writing {files} synthetic CT slices")
+        shutil.rmtree(source, ignore_errors=True)
+        write_ct_series(source, files, ROWS, COLUMNS)
+    return source
+
+
+def _warm(source: Path) -> int:
+    """Read every file once (page cache); their total size."""
+    total = 0
+    for path in sorted(source.iterdir()):
+        total += len(path.read_bytes())
+    return total
+
+
+def _baseline(source: Path, target: Path) -> float:
+    import pydicom
+
+    target.mkdir()
+    t0 = time.perf_counter()
+    for path in sorted(source.iterdir()):
+        pydicom.dcmread(path, stop_before_pixels=True)
+        shutil.copy(path, target / path.name)
+    return time.perf_counter() - t0
+
+
+def _import(source: Path, root: Path, files: int) -> float:
+    from viewer.archive.importer import import_paths
+
+    t0 = time.perf_counter()
+    with Archive(root) as archive:
+        report = import_paths(archive, [source])
+    elapsed = time.perf_counter() - t0
+    if len(report.imported) != files or not report.ok:
+        raise RuntimeError(
+            f"import brought {len(report.imported)} of {files} files "
+            f"({len(report.failed)} failed, stopped: {report.stopped or 'no'})"
+        )
+    return elapsed
+
+
+def build_search_index(index: Index, studies: int, seed: int = 4) -> int:
+    """Fill an empty index with `studies` studies of 2 x 25 instances; the instance count.
+
+    Rows are generated directly (executemany, one transaction): the search is measured, not
+    the import. One name in ten is Chinese with an ideographic group (PS3.5 §6.2.1).
+    """
+    from viewer.dicom import text
+
+    rng = random.Random(seed)
+    patients, study_rows, series, instances = [], [], [], []
+    for s in range(1, studies + 1):
+        if s % 10 == 0:
+            name = f"Zhang^Wei={rng.choice(_CHINESE)}^{rng.choice(_CHINESE)[1:]}"
+        else:
+            name = f"{rng.choice(_FAMILIES)}^{rng.choice(_GIVEN)}"
+        _, ideographic, phonetic = text.person_name_groups(name)
+        patients.append((
+            s, f"PID{s:05d}", name, name_key(name), name_key(ideographic), name_key(phonetic),
+            "19600101", rng.choice("MF"),
+        ))
+        modalities = sorted({rng.choice(["CT", "MR", "CR", "US"]) for _ in range(2)})
+        count = SERIES_PER_STUDY * INSTANCES_PER_SERIES
+        study_rows.append((
+            s, f"1.2.826.0.1.{s}", s, f"20{rng.randint(10, 24)}{rng.randint(1, 12):02d}01",
+            "120000", "bench", f"ACC{s}", "", "\\".join(modalities), SERIES_PER_STUDY, count,
+            count * 525_000,
+        ))
+        for k in range(SERIES_PER_STUDY):
+            se = (s - 1) * SERIES_PER_STUDY + k + 1
+            series.append((
+                se, f"1.2.826.0.1.{s}.{k}", s, k + 1, modalities[k % len(modalities)], "",
+                INSTANCES_PER_SERIES,
+            ))
+            for i in range(INSTANCES_PER_SERIES):
+                uid = f"1.2.826.0.1.{s}.{k}.{i}"
+                instances.append((
+                    uid, se, "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1", i + 1, 1,
+                    f"store/{uid}.dcm", 525_000, "0" * 64, "2024-01-01T00:00:00Z", "ok",
+                ))
+    db = index._db  # bulk rows straight into the schema: add_instance is measured elsewhere
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany("INSERT INTO patients VALUES (?, ?, ?, ?, ?, ?, ?, ?)", patients)
+    db.executemany("INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", study_rows)
+    db.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?)", series)
+    db.executemany(
+        """INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid,
+               transfer_syntax_uid, instance_number, frames, store_path, size_bytes, sha256,
+               imported_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        instances,
+    )
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    index.checkpoint()
+    return len(instances)
+
+
+def _search_ms(index: Index, pattern: str) -> tuple[float, int]:
+    times, found = [], 0
+    for _ in range(SEARCH_REPEAT):
+        t0 = time.perf_counter()
+        found = len(index.search_studies(patient_name=pattern))
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), found
+
+
+def format_table(b: ImportBenchmark) -> str:
+    mb = b.total_bytes / 1e6
+    lines = [
+        f"import: {b.files} files {ROWS}x{COLUMNS} uncompressed CT ({mb:.1f} MB)",
+        f"{'baseline dcmread(stop_before_pixels) + shutil.copy':52s} {b.baseline_s:8.3f} s",
+        f"{'dicom-viewer import':52s} {b.import_s:8.3f} s",
+        f"{'ms per file: baseline / import':52s} "
+        f"{b.baseline_s * 1000 / b.files:8.2f} {b.import_s * 1000 / b.files:8.2f}",
+        f"studies --patient-name over {b.instances} instances in {b.studies} studies "
+        f"(median of {SEARCH_REPEAT}):",
+    ]
+    for pattern, ms in b.search_ms.items():
+        lines.append(f"  {pattern:12s} {ms:8.2f} ms  ({b.search_found[pattern]} studies)")
+    for t in b.targets():
+        verdict = "ok" if t.met else "MISSED"
+        lines.append(f"target {t.name}: {t.value:.2f} {t.unit} <= {t.limit:g} {t.unit}  {verdict}")
+    return "\n".join(lines)
