@@ -27,6 +27,7 @@ from typing import Any
 from viewer.archive.archive import Archive
 from viewer.archive.index import Index
 from viewer.archive.records import name_key
+from viewer.decode.benchmark import Target
 
 LOGGER = logging.getLogger(__name__)
 
@@ -49,18 +50,6 @@ Progress = Callable[[str], None]
 
 def _quiet(message: str) -> None:
     del message
-
-
-@dataclass
-class Target:
-    name: str
-    value: float
-    limit: float
-    unit: str
-
-    @property
-    def met(self) -> bool:
-        return self.value <= self.limit
 
 
 @dataclass

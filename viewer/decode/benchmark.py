@@ -69,6 +69,8 @@ class SyntaxTiming:
 
 @dataclass
 class Target:
+    """A measured value against the issue's limit (`bench decode`, `bench import`)."""
+
     name: str
     value: float
     limit: float
