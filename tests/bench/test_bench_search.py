@@ -4,73 +4,19 @@ is generous because the machine is shared (the measured numbers are printed, `py
 
 from __future__ import annotations
 
-import random
 import statistics
 import time
 from pathlib import Path
 
 import pytest
 
+from viewer.archive.benchmark import build_search_index
 from viewer.archive.index import Index
-from viewer.archive.records import InstanceRecord, name_key
-from viewer.dicom import text
+from viewer.archive.records import InstanceRecord
 
 pytestmark = pytest.mark.timeout(240)
 
-STUDIES = 2_000
-SERIES_PER_STUDY = 2
-INSTANCES_PER_SERIES = 25  # 2,000 x 2 x 25 = 100,000 instances
-FAMILIES = [
-    "SMITH", "JONES", "DOE", "ROE", "MÜLLER", "GARCÍA", "NGUYEN", "O'BRIEN", "KOWALSKI",
-    "Dupont", "Rossi", "Tanaka", "Kim", "Papadopoulos", "Andersson", "Silva", "Ivanov",
-]
-CHINESE = ["张三", "李四", "王五", "赵六", "陈七"]
-GIVEN = ["JOHN", "JANE", "ALEX", "MARIA", "LI", "WEI", "ANNA", "PETER"]
-
-
-def build(ix: Index, seed: int = 4) -> None:
-    rng = random.Random(seed)
-    patients, studies, series, instances = [], [], [], []
-    for s in range(1, STUDIES + 1):
-        if s % 10 == 0:
-            name = f"Zhang^Wei={rng.choice(CHINESE)}^{rng.choice(CHINESE)[1:]}"
-        else:
-            name = f"{rng.choice(FAMILIES)}^{rng.choice(GIVEN)}"
-        _, ideographic, phonetic = text.person_name_groups(name)
-        patients.append(
-            (s, f"PID{s:05d}", name, name_key(name), name_key(ideographic), name_key(phonetic),
-             "19600101", rng.choice("MF"))
-        )
-        modalities = sorted({rng.choice(["CT", "MR", "CR", "US"]) for _ in range(2)})
-        size = SERIES_PER_STUDY * INSTANCES_PER_SERIES * 525_000
-        studies.append(
-            (s, f"1.2.826.0.1.{s}", s, f"20{rng.randint(10, 24)}{rng.randint(1, 12):02d}01",
-             "120000", "bench", f"ACC{s}", "", "\\".join(modalities), SERIES_PER_STUDY,
-             SERIES_PER_STUDY * INSTANCES_PER_SERIES, size)
-        )
-        for k in range(SERIES_PER_STUDY):
-            se = (s - 1) * SERIES_PER_STUDY + k + 1
-            series.append((se, f"1.2.826.0.1.{s}.{k}", s, k + 1, modalities[k % len(modalities)],
-                           "", INSTANCES_PER_SERIES))
-            for i in range(INSTANCES_PER_SERIES):
-                uid = f"1.2.826.0.1.{s}.{k}.{i}"
-                instances.append((uid, se, "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1",
-                                  i + 1, 1, f"store/{uid}.dcm", 525_000, "0" * 64,
-                                  "2024-01-01T00:00:00Z", "ok"))
-    db = ix._db
-    db.execute("BEGIN IMMEDIATE")
-    db.executemany("INSERT INTO patients VALUES (?, ?, ?, ?, ?, ?, ?, ?)", patients)
-    db.executemany("INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", studies)
-    db.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?)", series)
-    db.executemany(
-        """INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid,
-               transfer_syntax_uid, instance_number, frames, store_path, size_bytes, sha256,
-               imported_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        instances,
-    )
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    ix.checkpoint()
+STUDIES = 2_000  # x 2 series x 25 instances = 100,000 instances
 
 
 def timed_ms(ix: Index, repeat: int, **keys: str) -> tuple[float, int]:
@@ -85,7 +31,7 @@ def timed_ms(ix: Index, repeat: int, **keys: str) -> tuple[float, int]:
 def test_search_100k_instances(tmp_path: Path) -> None:
     with Index(tmp_path / "index.sqlite3") as ix:
         t0 = time.perf_counter()
-        build(ix)
+        build_search_index(ix, STUDIES)
         built_s = time.perf_counter() - t0
         assert ix._db.execute("SELECT COUNT(*) FROM instances").fetchone()[0] == 100_000
         print(f"\nbuilt 100,000 instances in {STUDIES} studies: {built_s:.2f} s")
