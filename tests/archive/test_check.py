@@ -12,7 +12,7 @@ from pydicom.uid import generate_uid
 
 from tests.dicom.makers import image_dataset, save
 from viewer.archive.archive import Archive
-from viewer.archive.check import check_archive, leftover_temp_files
+from viewer.archive.check import check_archive
 from viewer.archive.importer import import_paths
 from viewer.archive.records import STATUS_MISSING, STATUS_OK
 from viewer.archive.store import TMP_DIR
@@ -135,7 +135,7 @@ def test_leftover_temp_files_found_and_removed(archive: Archive) -> None:
     # a live writer's work directory (this archive's own, holding its lock) is not leftover
     live = archive.store.write(generate_uid(), Path(__file__))
     archive.store.remove(live.rel_path)
-    assert leftover_temp_files(archive.store) == report.temp_files
+    assert archive.store.leftover_temp_files() == report.temp_files
     repaired = check_archive(archive, repair=True)
     assert repaired.temp_removed == 1 and not dead.exists()
     assert check_archive(archive).consistent

@@ -5,31 +5,20 @@ Timings are not checked here (the machine is shared); the full run is `bench dec
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.bench.cli import NUMBER, bench_parser, run_bench
 from tests.peers import require_tool
-from viewer.cli import bench
 from viewer.decode.benchmark import SYNTAXES
 
 pytestmark = pytest.mark.timeout(240)
 
-NUMBER = r"(\d+\.\d+)"
-
-
-def run_bench(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    bench.add_parser(parser.add_subparsers(dest="verb"))
-    return bench.run(parser.parse_args(["bench", *argv]))
-
-
 def test_parser_offers_decode_only() -> None:
-    parser = argparse.ArgumentParser()
-    bench.add_parser(parser.add_subparsers(dest="verb"))
+    parser = bench_parser()
     with pytest.raises(SystemExit):
         parser.parse_args(["bench", "gui"])
     args = parser.parse_args(["bench", "decode"])

@@ -4,31 +4,20 @@ output parses. Timings are not checked (the machine is shared); the full run is 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.bench.cli import NUMBER, bench_parser, run_bench
 from viewer.archive.benchmark import SEARCHES, build_search_index
 from viewer.archive.index import Index
-from viewer.cli import bench
 
 pytestmark = pytest.mark.timeout(240)
 
-NUMBER = r"(\d+\.\d+)"
-
-
-def run_bench(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    bench.add_parser(parser.add_subparsers(dest="verb"))
-    return bench.run(parser.parse_args(["bench", *argv]))
-
-
 def test_parser_defaults_for_import() -> None:
-    parser = argparse.ArgumentParser()
-    bench.add_parser(parser.add_subparsers(dest="verb"))
+    parser = bench_parser()
     args = parser.parse_args(["bench", "import"])
     assert (args.suite, args.files, args.studies, args.json) == ("import", 1000, 2000, False)
 

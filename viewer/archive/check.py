@@ -9,16 +9,13 @@ A checksum mismatch is only reported: the file may be the only copy, so nothing 
 from __future__ import annotations
 
 import logging
-import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from viewer.archive.archive import Archive
 from viewer.archive.index import ArchiveIndexError
 from viewer.archive.records import STATUS_MISSING, STATUS_OK, InstanceRecord
-from viewer.archive.store import TMP_DIR, InvalidUID, Store, relative_path
+from viewer.archive.store import InvalidUID, relative_path
 from viewer.dicom.files import DicomFileError
 from viewer.jobs import Failure
 
@@ -31,8 +28,6 @@ LOGGER = logging.getLogger(__name__)
 
 # store.py's work-directory protocol: a writer holds an flock on `<work dir>/lock` while alive,
 # and a directory without its lock may be one being created (grace period).
-_LOCK = "lock"
-_UNLOCKED_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +126,7 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
         if repair and row is not None and row.status == STATUS_MISSING:
             index.set_status(uid, STATUS_OK)  # the file came back, byte-identical
             report.restored.append(uid)
-    report.temp_files = leftover_temp_files(store)
+    report.temp_files = store.leftover_temp_files()
     if repair:
         for path in report.orphans:
             reason = _reindex(archive, path)
@@ -179,44 +174,3 @@ def _reindex(archive: Archive, rel_path: str) -> str | None:
     except ArchiveIndexError as exc:
         return f"cannot index: {exc}"
     return None
-
-
-def leftover_temp_files(store: Store) -> list[str]:
-    """Temporary files of dead writers (what `Store.recover()` would delete), relative to the
-    archive root. Work directories whose owner still holds its lock are not counted."""
-    tmp_root = store.directory / TMP_DIR
-    if not tmp_root.is_dir():
-        return []
-    found: list[Path] = []
-    with os.scandir(tmp_root) as entries:
-        for entry in entries:
-            path = Path(entry.path)
-            if not entry.is_dir(follow_symlinks=False):
-                found.append(path)  # nothing is written directly there: a stray file
-            elif not _alive(path):
-                found.extend(p for p in path.iterdir() if p.name != _LOCK)
-    return sorted(p.relative_to(store.root).as_posix() for p in found)
-
-
-def _alive(work: Path) -> bool:
-    """Whether a writer still owns `work` (flock held on its lock file)."""
-    try:
-        fd = os.open(work / _LOCK, os.O_RDWR)
-    except FileNotFoundError:
-        try:
-            return time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
-        except OSError:
-            return False
-    except OSError:
-        return True  # cannot tell: do not call it leftover
-    try:
-        if fcntl is None:
-            return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)

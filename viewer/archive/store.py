@@ -230,6 +230,22 @@ class Store:
             LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
         return removed
 
+    def leftover_temp_files(self) -> list[str]:
+        """Temporary files of dead writers (what `recover()` would delete), relative to the
+        archive root; live writers' work directories are not counted."""
+        tmp_root = self.directory / TMP_DIR
+        if not tmp_root.is_dir():
+            return []
+        found: list[Path] = []
+        with os.scandir(tmp_root) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                if not entry.is_dir(follow_symlinks=False):
+                    found.append(path)  # nothing is written directly there: a stray file
+                elif path != self._work and not _owner_alive(path):
+                    found.extend(p for p in path.iterdir() if p.name != _LOCK)
+        return sorted(p.relative_to(self.root).as_posix() for p in found)
+
     def close(self) -> None:
         """Release and remove this store's work directory."""
         with self._work_lock:
@@ -399,24 +415,37 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _owner_alive(work: Path) -> bool:
+    """Whether a writer still owns the work directory `work` (it holds the flock on its lock
+    file, or it is younger than the grace period and may not have made its lock yet)."""
+    try:
+        fd = os.open(work / _LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        try:
+            return time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
+        except OSError:
+            return False
+    except OSError:
+        return True  # cannot tell: leave it alone
+    try:
+        if fcntl is None:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def _reap(work: Path) -> int:
     """Delete a dead writer's work directory; the number of temporary files it held."""
-    lock = work / _LOCK
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except FileNotFoundError:
-        if time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S:
-            return 0  # its owner may be between mkdtemp and creating the lock
-        fd = None
-    except OSError:
+    if _owner_alive(work):
         return 0
+    removed = 0
     try:
-        if fd is not None and fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return 0  # a live writer
-        removed = 0
         for path in work.iterdir():
             if path.name == _LOCK:
                 continue
@@ -425,12 +454,8 @@ def _reap(work: Path) -> int:
             except PermissionError:  # Windows: the owner still has it open
                 return removed
             removed += 1
-        lock.unlink(missing_ok=True)
+        (work / _LOCK).unlink(missing_ok=True)
         work.rmdir()
-        return removed
     except OSError as exc:
         LOGGER.debug("cannot clear %s: %r", work, exc)
-        return 0
-    finally:
-        if fd is not None:
-            os.close(fd)
+    return removed

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from viewer.archive.benchmark import ImportBenchmark
+    from viewer.decode.benchmark import DecodeBenchmark
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,17 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
 
-    def progress(message: str) -> None:
-        if sys.stderr.isatty():
-            print(f"bench decode: {message}...", file=sys.stderr, flush=True)
-
     try:
-        result = run_decode_benchmark(args.slices, args.workdir, args.repeat, progress)
+        result = run_decode_benchmark(
+            args.slices, args.workdir, args.repeat, _progress("decode")
+        )
     except TranscodeError as exc:
         raise CLIError(f"cannot prepare the test series: {exc}") from None
-    print(result.to_json() if args.json else format_table(result))
-    missed = [t for t in result.targets() if not t.met]
-    return 1 if args.strict and missed else 0
+    return _report(args, result, format_table(result))
 
 
 def _run_import(args: argparse.Namespace) -> int:
@@ -70,14 +72,29 @@ def _run_import(args: argparse.Namespace) -> int:
     if args.files < 1 or args.studies < 1:
         raise CLIError("--files and --studies must be at least 1")
 
-    def progress(message: str) -> None:
-        if sys.stderr.isatty():
-            print(f"bench import: {message}...", file=sys.stderr, flush=True)
-
     try:
-        result = run_import_benchmark(args.files, args.workdir, args.studies, progress)
+        result = run_import_benchmark(
+            args.files, args.workdir, args.studies, _progress("import")
+        )
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
-    print(result.to_json() if args.json else format_table(result))
+    return _report(args, result, format_table(result))
+
+
+def _progress(suite: str) -> Callable[[str], None]:
+    """Progress lines on stderr, only when it is a terminal (CLI.md)."""
+
+    def progress(message: str) -> None:
+        if sys.stderr.isatty():
+            print(f"bench {suite}: {message}...", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _report(
+    args: argparse.Namespace, result: DecodeBenchmark | ImportBenchmark, table: str
+) -> int:
+    """Print the table or JSON; with --strict, exit 1 when a target was missed."""
+    print(result.to_json() if args.json else table)
     missed = [t for t in result.targets() if not t.met]
     return 1 if args.strict and missed else 0
