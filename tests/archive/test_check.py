@@ -15,10 +15,14 @@ from viewer.archive.archive import Archive
 from viewer.archive.check import check_archive
 from viewer.archive.importer import import_paths
 from viewer.archive.records import STATUS_MISSING, STATUS_OK
-from viewer.archive.store import TMP_DIR
+from viewer.archive.store import TMP_DIR, InstanceKey
 from viewer.cli import main
 
 STUDY, SERIES = generate_uid(), generate_uid()
+
+
+def key(sop_instance_uid: str) -> InstanceKey:
+    return InstanceKey(STUDY, SERIES, sop_instance_uid)
 
 
 def _image(folder: Path, name: str, number: int) -> Path:
@@ -81,7 +85,7 @@ def test_orphan_is_reindexed_from_its_header(tmp_path: Path, archive: Archive) -
     from pydicom import dcmread
 
     uid = str(dcmread(extra).SOPInstanceUID)
-    stored = archive.store.write(uid, extra)  # in the store, no row: a crash before indexing
+    stored = archive.store.write(key(uid), extra)  # in the store, no row: a crash before indexing
     report = check_archive(archive)
     assert report.orphans == [stored.rel_path] and not report.consistent
     assert archive.index.get_instance(uid) is None
@@ -97,14 +101,14 @@ def test_orphan_is_reindexed_from_its_header(tmp_path: Path, archive: Archive) -
 
 
 def test_invalid_orphan_is_reported_not_deleted(archive: Archive) -> None:
-    stored = archive.store.write(generate_uid(), Path(__file__))  # not DICOM at all
-    renamed = archive.store.write(generate_uid(), archive.store.absolute(_paths(archive)[0]))
+    stored = archive.store.write(key(generate_uid()), Path(__file__))  # not DICOM at all
+    renamed = archive.store.write(key(generate_uid()), archive.store.absolute(_paths(archive)[0]))
     for repair in (False, True, True):
         report = check_archive(archive, repair=repair)
         assert sorted(report.orphans) == sorted([stored.rel_path, renamed.rel_path])
     reasons = {f.item: f.reason for f in report.not_indexed}
     assert "not a readable DICOM" in reasons[stored.rel_path]
-    assert "does not match its SOP Instance UID" in reasons[renamed.rel_path]
+    assert "does not match its Study, Series and SOP Instance UIDs" in reasons[renamed.rel_path]
     assert report.reindexed == [] and report.unresolved == 2
     assert archive.store.absolute(stored.rel_path).exists()
     assert archive.store.absolute(renamed.rel_path).exists()
@@ -133,7 +137,7 @@ def test_leftover_temp_files_found_and_removed(archive: Archive) -> None:
     report = check_archive(archive)
     assert report.temp_files == [f"store/{TMP_DIR}/w-dead/x.part"]
     # a live writer's work directory (this archive's own, holding its lock) is not leftover
-    live = archive.store.write(generate_uid(), Path(__file__))
+    live = archive.store.write(key(generate_uid()), Path(__file__))
     archive.store.remove(live.rel_path)
     assert archive.store.leftover_temp_files() == report.temp_files
     repaired = check_archive(archive, repair=True)
@@ -151,7 +155,7 @@ def test_cli_exit_codes_and_json(tmp_path: Path, archive: Archive,
     extra = _image(tmp_path / "more", "IM7", 7)
     from pydicom import dcmread
 
-    orphan = archive.store.write(str(dcmread(extra).SOPInstanceUID), extra)
+    orphan = archive.store.write(key(str(dcmread(extra).SOPInstanceUID)), extra)
     assert main(["--archive", root, "check", "--json"]) == 1
     found = json.loads(capsys.readouterr().out)
     assert found["orphans"] == [orphan.rel_path] and not found["consistent"]

@@ -19,6 +19,7 @@ import pytest
 from viewer.archive import store as store_module
 from viewer.archive.store import (
     TMP_DIR,
+    InstanceKey,
     InvalidUID,
     Store,
     StoreWriteError,
@@ -28,6 +29,13 @@ from viewer.archive.store import (
 )
 
 UID = "1.2.826.0.1.3680043.8.498.12345"
+STUDY = "1.2.826.0.1.3680043.8.498.1"
+SERIES = "1.2.826.0.1.3680043.8.498.1.2"
+
+
+def key(sop_instance_uid: str) -> InstanceKey:
+    """The key of an instance of the one study and series most tests use."""
+    return InstanceKey(STUDY, SERIES, sop_instance_uid)
 
 
 def part_file(preamble: bytes = b"\xab" * 128, body: bytes = b"\x02\x00\x00\x00UL" * 100) -> bytes:
@@ -74,30 +82,65 @@ def test_invalid_uids_are_refused(uid: str, reason: str, store: Store, tmp_path:
     source = tmp_path / "f.dcm"
     source.write_bytes(part_file())
     with pytest.raises(InvalidUID):
-        store.write(uid, source)
+        store.write(key(uid), source)
     assert list(store.iter_files()) == []
 
 
-def test_path_is_a_hash_of_the_uid_with_two_level_fan_out(store: Store, tmp_path: Path) -> None:
-    digest = hashlib.sha256(UID.encode()).hexdigest()
-    assert relative_path(UID) == f"store/{digest[:2]}/{digest[2:4]}/{digest}.dcm"
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_path_is_made_of_uid_hashes_with_two_level_fan_out(store: Store, tmp_path: Path) -> None:
+    # store/<study bucket>/<series>/<SOP instance>.dcm
+    expected = f"store/{sha(STUDY)[:2]}/{sha(SERIES)}/{sha(UID)}.dcm"
+    assert relative_path(key(UID)) == expected
     source = tmp_path / "Patient Name^with spaces.dcm"
     source.write_bytes(part_file())
-    stored = store.write(UID, source)
-    assert stored.rel_path == relative_path(UID)
+    stored = store.write(key(UID), source)
+    assert stored.rel_path == expected
     assert stored.created
     path = store.absolute(stored.rel_path)
-    assert path == store.root / "store" / digest[:2] / digest[2:4] / f"{digest}.dcm"
+    assert path == store.root.joinpath(*expected.split("/"))
     assert path.is_file()
     assert UID not in str(path) and "Patient" not in str(path)
     assert list(store.iter_files()) == [stored.rel_path]
+
+
+def test_a_series_shares_one_directory(store: Store) -> None:
+    paths = [store.write(key(f"1.2.3.{n}"), io.BytesIO(part_file())).rel_path for n in range(5)]
+    assert len({p.rsplit("/", 1)[0] for p in paths}) == 1
+    other = store.write(InstanceKey(STUDY, "1.2.9", "1.2.9.1"), io.BytesIO(part_file()))
+    assert other.rel_path.rsplit("/", 1)[0] not in {p.rsplit("/", 1)[0] for p in paths}
+
+
+@pytest.mark.parametrize("which", ["study", "series", "sop"])
+def test_each_uid_of_the_key_is_validated(which: str, store: Store) -> None:
+    uids = {"study": STUDY, "series": SERIES, "sop": UID} | {which: "../x"}
+    bad = InstanceKey(uids["study"], uids["series"], uids["sop"])
+    named = {"study": "Study", "series": "Series", "sop": "SOP"}[which]
+    with pytest.raises(InvalidUID, match=named):
+        store.write(bad, io.BytesIO(part_file()))
+    assert list(store.iter_files()) == []
+
+
+def test_removing_the_last_file_of_a_series_removes_its_directory(store: Store) -> None:
+    first = store.write(key("1.2.3.1"), io.BytesIO(part_file()))
+    second = store.write(key("1.2.3.2"), io.BytesIO(part_file()))
+    series_dir = store.absolute(first.rel_path).parent
+    assert store.remove(first.rel_path)
+    assert series_dir.is_dir()  # the series still holds a file
+    assert store.remove(second.rel_path)
+    assert not series_dir.exists()
+    assert not store.remove(second.rel_path)
+    again = store.write(key("1.2.3.1"), io.BytesIO(part_file()))  # the directory comes back
+    assert store.absolute(again.rel_path).is_file()
 
 
 def test_preamble_is_zeroed_and_checksum_is_of_stored_bytes(store: Store, tmp_path: Path) -> None:
     data = part_file(preamble=b"MZ" + b"\x90" * 126)  # a PE header in the preamble
     source = tmp_path / "poly.dcm"
     source.write_bytes(data)
-    stored = store.write(UID, source)
+    stored = store.write(key(UID), source)
     written = store.absolute(stored.rel_path).read_bytes()
     assert written == bytes(128) + data[128:]
     assert stored.size == len(data)
@@ -108,27 +151,27 @@ def test_preamble_is_zeroed_and_checksum_is_of_stored_bytes(store: Store, tmp_pa
 
 def test_file_without_dicm_prefix_is_copied_unchanged(store: Store) -> None:
     data = b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100" * 20  # a bare dataset, no PS3.10 header
-    stored = store.write(UID, io.BytesIO(data))
+    stored = store.write(key(UID), io.BytesIO(data))
     assert store.absolute(stored.rel_path).read_bytes() == data
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_small_file_and_stream_sources(store: Store) -> None:
-    stored = store.write("1.2.3", io.BytesIO(b"tiny"))
+    stored = store.write(key("1.2.3"), io.BytesIO(b"tiny"))
     assert store.absolute(stored.rel_path).read_bytes() == b"tiny"
 
 
 def test_existing_file_is_never_overwritten(store: Store, tmp_path: Path) -> None:
-    first = store.write(UID, io.BytesIO(part_file(body=b"first" * 10)))
+    first = store.write(key(UID), io.BytesIO(part_file(body=b"first" * 10)))
     other = part_file(body=b"other content")
-    again = store.write(UID, io.BytesIO(other))
+    again = store.write(key(UID), io.BytesIO(other))
     assert not again.created
     assert again.rel_path == first.rel_path
     assert again.sha256 == first.sha256 != hashlib.sha256(other).hexdigest()
     assert store.absolute(first.rel_path).read_bytes() == bytes(128) + b"DICM" + b"first" * 10
     assert temp_files(store) == []
     # byte-identical after zeroing the preamble: the caller sees equal checksums
-    same = store.write(UID, io.BytesIO(part_file(preamble=b"\x01" * 128, body=b"first" * 10)))
+    same = store.write(key(UID), io.BytesIO(part_file(preamble=b"\x01" * 128, body=b"first" * 10)))
     assert not same.created and same.sha256 == first.sha256
 
 
@@ -152,15 +195,15 @@ class FailingSource(io.RawIOBase):
 
 def test_source_failing_mid_copy_leaves_nothing(store: Store) -> None:
     with pytest.raises(OSError, match="Input/output") as caught:
-        store.write(UID, FailingSource())  # type: ignore[arg-type]
+        store.write(key(UID), FailingSource())  # type: ignore[arg-type]
     assert not isinstance(caught.value, StoreWriteError)  # a read error, not a store error
-    assert not store.absolute(relative_path(UID)).exists()
+    assert not store.absolute(relative_path(key(UID))).exists()
     assert temp_files(store) == []
     assert list(store.iter_files()) == []
 
 
 def test_disk_full_simulated(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    kept = store.write("1.2.3", io.BytesIO(part_file()))
+    kept = store.write(key("1.2.3"), io.BytesIO(part_file()))
     real_write = os.write
     written = [0]
 
@@ -173,10 +216,10 @@ def test_disk_full_simulated(store: Store, monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(os, "write", write)
     with pytest.raises(StoreWriteError, match=f"disk full while storing SOP Instance {UID}") as e:
-        store.write(UID, io.BytesIO(part_file(body=b"x" * 10000)))
+        store.write(key(UID), io.BytesIO(part_file(body=b"x" * 10000)))
     monkeypatch.undo()
     assert e.value.errno == errno.ENOSPC
-    assert not store.absolute(relative_path(UID)).exists()
+    assert not store.absolute(relative_path(key(UID))).exists()
     assert temp_files(store) == []
     assert list(store.iter_files()) == [kept.rel_path]
     assert store.checksum(kept.rel_path) == kept.sha256
@@ -208,11 +251,11 @@ def test_disk_full_on_a_real_small_filesystem(tiny_filesystem: Path) -> None:
     with pytest.raises(StoreWriteError, match="disk full while storing") as caught:
         for n in range(1, 20):
             body = os.urandom(200_000)
-            stored.append((store.write(f"1.2.3.{n}", io.BytesIO(part_file(body=body))), body))
+            stored.append((store.write(key(f"1.2.3.{n}"), io.BytesIO(part_file(body=body))), body))
     assert caught.value.errno == errno.ENOSPC
     assert 2 <= len(stored) <= 5  # 1 MiB holds at most five 200 kB files
     failed_uid = f"1.2.3.{len(stored) + 1}"
-    assert not store.absolute(relative_path(failed_uid)).exists()
+    assert not store.absolute(relative_path(key(failed_uid))).exists()
     assert temp_files(store) == []
     assert sorted(store.iter_files()) == sorted(s.rel_path for s, _ in stored)
     for s, body in stored:  # earlier files intact
@@ -221,8 +264,8 @@ def test_disk_full_on_a_real_small_filesystem(tiny_filesystem: Path) -> None:
 
 
 def test_remove_absolute_and_iter_files(store: Store) -> None:
-    a = store.write("1.2.3", io.BytesIO(b"a" * 200))
-    b = store.write("1.2.4", io.BytesIO(b"b" * 200))
+    a = store.write(key("1.2.3"), io.BytesIO(b"a" * 200))
+    b = store.write(key("1.2.4"), io.BytesIO(b"b" * 200))
     assert sorted(store.iter_files()) == sorted([a.rel_path, b.rel_path])
     assert store.remove(a.rel_path)
     assert not store.remove(a.rel_path)
@@ -250,7 +293,7 @@ time.sleep(60)
 def test_recover_removes_only_dead_writers_temp_files(tmp_path: Path) -> None:
     root = tmp_path / "archive"
     mine = Store(root)
-    mine.write("1.2.3", io.BytesIO(b"kept"))  # creates this store's own (live) work dir
+    mine.write(key("1.2.3"), io.BytesIO(b"kept"))  # creates this store's own (live) work dir
     own_part = mine._work_dir() / "in-progress.part"
     own_part.write_bytes(b"x")
     child = subprocess.Popen(
@@ -274,7 +317,7 @@ def test_recover_removes_only_dead_writers_temp_files(tmp_path: Path) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
-    assert list(Store(root).iter_files()) == [relative_path("1.2.3")]
+    assert list(Store(root).iter_files()) == [relative_path(key("1.2.3"))]
 
 
 def test_recover_on_a_fresh_store(store: Store) -> None:
@@ -287,7 +330,7 @@ def test_threads_racing_on_one_uid_never_overwrite(store: Store) -> None:
 
     bodies = [part_file(body=bytes([n]) * 300_000) for n in range(8)]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda b: store.write(UID, io.BytesIO(b)), bodies))
+        results = list(pool.map(lambda b: store.write(key(UID), io.BytesIO(b)), bodies))
     winners = [r for r in results if r.created]
     assert len(winners) == 1
     stored = store.absolute(winners[0].rel_path).read_bytes()

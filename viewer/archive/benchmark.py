@@ -2,9 +2,10 @@
 
 Issue 4 targets, each measured against a baseline of the same run on the same machine:
 (a) importing a folder of uncompressed 512x512 CT slices (`import_paths` into a new archive:
-    header checks, sha256, fsynced atomic store writes, one index transaction per file) takes
-    at most 2x the wall time of the baseline loop "pydicom dcmread(stop_before_pixels=True) +
-    shutil.copy" over the same files into a folder on the same file system;
+    header checks, sha256, atomic store writes made durable in batches, index rows) takes at
+    most 2x the wall time of the baseline loop "pydicom dcmread(stop_before_pixels=True) +
+    shutil.copy" over the same files into a folder on the same file system. Both run `repeat`
+    times, alternating, each after an os.sync() and into a new folder; the best of each counts;
 (b) `studies --patient-name` over an index of 100,000 instances in 2,000 studies in <= 50 ms
     (median of repeated searches; the index rows are generated directly with executemany).
 The source files are read once before either loop runs, so both find them in the page cache.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import shutil
 import statistics
@@ -91,19 +93,27 @@ def run_import_benchmark(
     workdir: Path | None = None,
     studies: int = 2_000,
     progress: Progress = _quiet,
+    repeat: int = 3,
 ) -> ImportBenchmark:
     """Both measurements; the CT series is kept in `workdir` (reused when complete)."""
-    if files < 1 or studies < 1:
-        raise ValueError("files and studies must be at least 1")
+    if files < 1 or studies < 1 or repeat < 1:
+        raise ValueError("files, studies and repeat must be at least 1")
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-import-", dir=workdir) as scratch:
         source = _series(workdir or Path(scratch), files, progress)
         total = _warm(source)
-        progress("baseline: dcmread + shutil.copy")
-        baseline_s = _baseline(source, Path(scratch) / "copy")
-        progress("import into a new archive")
-        import_s = _import(source, Path(scratch) / "archive", files)
+        baseline_s = import_s = float("inf")
+        for n in range(repeat):
+            progress(f"pass {n + 1} of {repeat}: baseline, then import into a new archive")
+            pass_dir = Path(scratch) / f"pass-{n}"
+            # Each loop starts with nothing left to write back: the import makes its files
+            # durable with syncfs, which would also write back the baseline's copies.
+            os.sync()
+            baseline_s = min(baseline_s, _baseline(source, pass_dir / "copy"))
+            os.sync()
+            import_s = min(import_s, _import(source, pass_dir / "archive", files))
+            shutil.rmtree(pass_dir)
         progress(f"search over {studies} studies")
         with Index(Path(scratch) / "search.sqlite3") as index:
             instances = build_search_index(index, studies)
@@ -137,7 +147,7 @@ def _warm(source: Path) -> int:
 def _baseline(source: Path, target: Path) -> float:
     import pydicom
 
-    target.mkdir()
+    target.mkdir(parents=True)
     t0 = time.perf_counter()
     for path in sorted(source.iterdir()):
         pydicom.dcmread(path, stop_before_pixels=True)

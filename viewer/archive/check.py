@@ -147,6 +147,7 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
 
 def _reindex(archive: Archive, rel_path: str) -> str | None:
     """Index an orphan from its own header; None when done, else why not (file kept)."""
+    from viewer.archive.importer import instance_key
     from viewer.dicom.records import read_header
 
     path = archive.store.absolute(rel_path)
@@ -154,15 +155,12 @@ def _reindex(archive: Archive, rel_path: str) -> str | None:
         summary = read_header(path)
     except DicomFileError as exc:
         return f"not a readable DICOM instance: {exc.reason}"
-    uid = summary.instance.sop_instance_uid
     try:
-        expected_path = relative_path(uid)
+        expected_path = relative_path(instance_key(summary))
     except InvalidUID as exc:
-        return f"unusable SOP Instance UID: {exc}"
-    if expected_path != rel_path:  # a file put here by hand, or renamed: its name is not its UID
-        return "file name does not match its SOP Instance UID"
-    if not summary.study.study_instance_uid or not summary.series.series_instance_uid:
-        return "no Study or Series Instance UID"
+        return f"unusable {exc}"
+    if expected_path != rel_path:  # put here by hand, or renamed: its name is not its UIDs'
+        return "file name does not match its Study, Series and SOP Instance UIDs"
     try:
         size = path.stat().st_size
         digest = archive.store.checksum(rel_path)

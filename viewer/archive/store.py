@@ -1,8 +1,11 @@
-"""The managed store: PS3.10 files under `<root>/store`, named only by a hash of their UID.
+"""The managed store: PS3.10 files under `<root>/store`, named only by hashes of their UIDs.
 
-A file's path is `store/ab/cd/<sha256 of the SOP Instance UID>.dcm` (two-level fan-out, as
-Orthanc's FilesystemStorage): no attribute text ever reaches the file system, so a hostile UID or
-name cannot escape the store, and no directory grows beyond 256 entries per level.
+A file's path is `store/<ab>/<sha256 of the Series Instance UID>/<sha256 of the SOP Instance
+UID>.dcm`, where `ab` are the first two hex digits of the sha256 of the Study Instance UID: a
+two-level fan-out (256 study buckets, then one directory per series). No attribute text ever
+reaches the file system, so a hostile UID or name cannot escape the store. Grouping a series in
+one directory keeps the files a viewer reads together close on disk, and a new series costs one
+directory, not one per file: creating an inode is what dominates storing a file on ext4.
 
 Writes are atomic: the bytes go to a temporary file inside the store (same file system), are
 fsynced, then linked to the final name and the directory is fsynced. A crash leaves either the
@@ -45,7 +48,9 @@ _MAX_UID = 64
 # A work directory without a lock file is being created, or its owner died while creating it.
 _UNLOCKED_GRACE_S = 60.0
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
-_REL_PATH = re.compile(rf"{STORE_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[0-9a-f]{{64}}\.dcm")
+_REL_PATH = re.compile(rf"{STORE_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{64}}/[0-9a-f]{{64}}\.dcm")
+_BUCKET = re.compile(r"[0-9a-f]{2}")
+_SERIES = re.compile(r"[0-9a-f]{64}")
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 # Hard links unsupported (FAT, some network shares): fall back to check-then-replace.
 _NO_LINK = {errno.EPERM, errno.EXDEV, getattr(errno, "ENOTSUP", errno.EPERM), errno.EOPNOTSUPP}
@@ -89,10 +94,38 @@ def validate_uid(uid: str) -> str:
     return uid
 
 
-def relative_path(uid: str) -> str:
-    """The store path of the instance `uid`, relative to the archive root."""
-    digest = hashlib.sha256(validate_uid(uid).encode("ascii")).hexdigest()
-    return f"{STORE_DIR}/{digest[:2]}/{digest[2:4]}/{digest}.dcm"
+@dataclass(frozen=True)
+class InstanceKey:
+    """The UIDs that place an instance in the store."""
+
+    study_instance_uid: str
+    series_instance_uid: str
+    sop_instance_uid: str
+
+    def validated(self) -> InstanceKey:
+        """This key when all three UIDs are valid; raises InvalidUID naming the bad one."""
+        for what, uid in (
+            ("Study Instance UID", self.study_instance_uid),
+            ("Series Instance UID", self.series_instance_uid),
+            ("SOP Instance UID", self.sop_instance_uid),
+        ):
+            try:
+                validate_uid(uid)
+            except InvalidUID as exc:
+                raise InvalidUID(f"{what}: {exc}") from None
+        return self
+
+
+def relative_path(key: InstanceKey) -> str:
+    """The store path of the instance `key`, relative to the archive root (raises InvalidUID)."""
+    key.validated()
+    study = _digest(key.study_instance_uid)
+    series = _digest(key.series_instance_uid)
+    return f"{STORE_DIR}/{study[:2]}/{series}/{_digest(key.sop_instance_uid)}.dcm"
+
+
+def _digest(uid: str) -> str:
+    return hashlib.sha256(uid.encode("ascii")).hexdigest()
 
 
 def zeroed_chunks(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[bytes]:
@@ -132,10 +165,6 @@ class Store:
 
     sha256_of = staticmethod(sha256_of)
 
-    def path_for(self, uid: str) -> str:
-        """The relative store path of `uid` (raises InvalidUID)."""
-        return relative_path(uid)
-
     def absolute(self, rel_path: str) -> Path:
         """The absolute path of a store path; refuses anything that is not a store path, so a
         tampered index cannot point outside the store."""
@@ -143,15 +172,15 @@ class Store:
             raise ValueError(f"not a store path: {rel_path!r}")
         return self.root.joinpath(*rel_path.split("/"))
 
-    def exists(self, uid: str) -> bool:
-        return self.absolute(relative_path(uid)).exists()
+    def exists(self, key: InstanceKey) -> bool:
+        return self.absolute(relative_path(key)).exists()
 
     def checksum(self, rel_path: str) -> str:
         """The sha256 of a stored file's bytes."""
         return sha256_of(self.absolute(rel_path))
 
-    def write(self, sop_instance_uid: str, source: Source, durable: bool = True) -> StoredFile:
-        """Store `source` (a path or a binary stream) as instance `sop_instance_uid`, atomically.
+    def write(self, key: InstanceKey, source: Source, durable: bool = True) -> StoredFile:
+        """Store `source` (a path or a binary stream) as the instance `key`, atomically.
 
         `durable=False` skips the fsyncs of this file and its directories: a batch import writes
         many files, then makes them all durable with one `sync()` before indexing any of them.
@@ -160,7 +189,8 @@ class Store:
         created=False. Raises InvalidUID, StoreWriteError (temporary file removed), or whatever
         reading `source` raised (temporary file removed).
         """
-        rel_path = relative_path(sop_instance_uid)
+        rel_path = relative_path(key)
+        sop_instance_uid = key.sop_instance_uid
         final = self.absolute(rel_path)
         if final.exists():
             return self._already_stored(rel_path)
@@ -188,19 +218,25 @@ class Store:
         return StoredFile(rel_path, size, digest)
 
     def remove(self, rel_path: str) -> bool:
-        """Delete a stored file; False when it was not there."""
+        """Delete a stored file, and its series directory when that became empty; False when
+        the file was not there."""
         path = self.absolute(rel_path)
         try:
             path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(path.parent)
+        try:
+            path.parent.rmdir()
+        except OSError:  # not empty (the usual case), or removed meanwhile
+            _fsync_dir(path.parent)
+        else:
+            _fsync_dir(path.parent.parent)
         return True
 
     def iter_files(self) -> Iterator[str]:
         """Every stored file's relative path (for `check --repair`), in no particular order."""
-        for first in _subdirs(self.directory):
-            for second in _subdirs(first):
+        for first in _subdirs(self.directory, _BUCKET):
+            for second in _subdirs(first, _SERIES):
                 with os.scandir(second) as entries:
                     for entry in entries:
                         rel = f"{STORE_DIR}/{first.name}/{second.name}/{entry.name}"
@@ -304,9 +340,8 @@ class Store:
         """
         placed = False
         try:
-            _make_dirs(self.directory, final.parent, durable)
             try:
-                os.link(tmp, final)
+                _link_into(self.directory, tmp, final, durable)
             except FileExistsError:
                 return False
             except OSError as exc:
@@ -371,13 +406,26 @@ def _opened(source: Source) -> Iterator[BinaryIO]:
         yield source
 
 
-def _subdirs(path: Path) -> Iterator[Path]:
+def _subdirs(path: Path, name: re.Pattern[str]) -> Iterator[Path]:
     with os.scandir(path) as entries:
         dirs = [
             Path(e.path) for e in entries
-            if e.is_dir(follow_symlinks=False) and re.fullmatch(r"[0-9a-f]{2}", e.name)
+            if e.is_dir(follow_symlinks=False) and name.fullmatch(e.name)
         ]
     yield from dirs
+
+
+def _link_into(top: Path, tmp: Path, final: Path, durable: bool) -> None:
+    """os.link `tmp` to `final`, creating the directories; once more when a concurrent
+    `remove()` took the (then empty) series directory away between the two."""
+    for attempt in (1, 2):
+        _make_dirs(top, final.parent, durable)
+        try:
+            os.link(tmp, final)
+            return
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
 
 
 def _make_dirs(top: Path, path: Path, durable: bool = True) -> None:

@@ -74,7 +74,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
     try:
         result = run_import_benchmark(
-            args.files, args.workdir, args.studies, _progress("import")
+            args.files, args.workdir, args.studies, _progress("import"), args.repeat
         )
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None

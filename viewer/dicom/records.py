@@ -7,7 +7,7 @@ form uses DICOM keywords as keys (CLI.md); keys that are not DICOM attributes ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +19,9 @@ from viewer.dicom import geometry, text
 from viewer.dicom.files import PathLike, read_dataset
 
 LOGGER = logging.getLogger(__name__)
+
+# Where header values are read from: decoded top-level values (a dict) or a nested item.
+Values = Mapping[str, Any] | Dataset
 
 
 
@@ -231,16 +234,15 @@ def _structural(message: str) -> bool:
 
 def summary_from_dataset(ds: Dataset, path: str = "") -> HeaderSummary:
     """A HeaderSummary from a dataset whose text has not been touched yet."""
-    with text.pydicom_warnings():  # a misspelt term is reported by decoded_dataset
+    with text.pydicom_warnings():  # a misspelt term is reported by decoded_values
         declared_terms = _terms(ds.get("SpecificCharacterSet"))
-    decoded, found = text.decoded_dataset(ds, _KEYWORDS)
+    d, found = text.decoded_values(ds, _KEYWORDS)
     with text.pydicom_warnings() as messages:
-        frame_groups = _frame_groups(decoded, found)
-        summary_geometry = _geometry(decoded, frame_groups)
+        frame_groups = _frame_groups(d, found)
+        summary_geometry = _geometry(d, frame_groups)
     found.extend(text.warning_for("functional groups", m) for m in messages)
     file_meta = getattr(ds, "file_meta", None)
     ts = str(file_meta.get("TransferSyntaxUID", "")) if file_meta is not None else ""
-    d = decoded
     return HeaderSummary(
         path=path,
         specific_character_set=declared_terms,
@@ -299,7 +301,7 @@ def _uid_name(uid: str) -> str:
     return "" if name == uid else name
 
 
-def _str(ds: Dataset, keyword: str) -> str:
+def _str(ds: Values, keyword: str) -> str:
     value = ds.get(keyword)
     if value is None:
         return ""
@@ -308,7 +310,7 @@ def _str(ds: Dataset, keyword: str) -> str:
     return str(value).strip()
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _int(ds: Values, keyword: str) -> int | None:
     value = ds.get(keyword)
     if isinstance(value, MultiValue | list | tuple):
         value = value[0] if value else None
@@ -320,7 +322,7 @@ def _int(ds: Dataset, keyword: str) -> int | None:
         return None
 
 
-def _floats(ds: Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
+def _floats(ds: Values, keyword: str, count: int) -> tuple[float, ...] | None:
     value = ds.get(keyword)
     if value is None or value == "":
         return None
@@ -332,12 +334,12 @@ def _floats(ds: Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
     return numbers if len(numbers) == count else None
 
 
-def _float(ds: Dataset, keyword: str) -> float | None:
+def _float(ds: Values, keyword: str) -> float | None:
     numbers = _floats(ds, keyword, 1)
     return numbers[0] if numbers else None
 
 
-def _frame_groups(ds: Dataset, found: list[str]) -> list[Dataset]:
+def _frame_groups(ds: Values, found: list[str]) -> list[Dataset]:
     """The shared and first per-frame functional group items (PS3.3 C.7.6.16), where present."""
     groups = []
     for keyword in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
@@ -352,8 +354,8 @@ def _frame_groups(ds: Dataset, found: list[str]) -> list[Dataset]:
 
 
 def _from_groups(
-    ds: Dataset, groups: Iterable[Dataset], macro: str, keyword: str
-) -> list[Dataset]:
+    ds: Values, groups: Iterable[Dataset], macro: str, keyword: str
+) -> list[Values]:
     """`ds` then each functional group's `macro` item: the places `keyword` may be found."""
     places = [ds]
     for group in groups:
@@ -366,7 +368,7 @@ def _from_groups(
     return places
 
 
-def _first(places: list[Dataset], keyword: str, count: int) -> tuple[float, ...] | None:
+def _first(places: list[Values], keyword: str, count: int) -> tuple[float, ...] | None:
     for place in places:
         try:
             numbers = _floats(place, keyword, count)
@@ -378,7 +380,7 @@ def _first(places: list[Dataset], keyword: str, count: int) -> tuple[float, ...]
     return None
 
 
-def _geometry(ds: Dataset, groups: list[Dataset]) -> GeometryInfo:
+def _geometry(ds: Values, groups: list[Dataset]) -> GeometryInfo:
     measures = _from_groups(ds, groups, "PixelMeasuresSequence", "PixelSpacing")
     orient = _from_groups(ds, groups, "PlaneOrientationSequence", "ImageOrientationPatient")
     position = _from_groups(ds, groups, "PlanePositionSequence", "ImagePositionPatient")

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from pydicom.charset import STAND_ALONE_ENCODINGS, python_encoding
+from pydicom.charset import STAND_ALONE_ENCODINGS, convert_encodings, python_encoding
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
@@ -186,6 +186,63 @@ def decoded_dataset(
     return _decoded(ds, keywords, per_element=True)
 
 
+def decoded_values(ds: Dataset, keywords: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+    """The values of the top-level elements `keywords` (those present), text decoded with the
+    corrected character set, and the warnings `decoded_dataset` would give.
+
+    The fast path for reading many headers (import): it converts only these elements, straight
+    from the raw elements (pydicom's conversion, without a Dataset copy), and leaves `ds`
+    untouched. A header that draws any warning, or that needs ISO 2022 escapes removed, goes
+    through `decoded_dataset`, which names the elements at fault.
+    """
+    keywords = tuple(keywords)
+    with pydicom_warnings() as messages:
+        try:
+            quick = _quick_values(ds, keywords)
+        except Exception as exc:  # the careful path below reports it element by element
+            LOGGER.debug("quick header decoding failed: %r", exc)
+            quick = None
+    if quick is not None and not messages:
+        return quick
+    out, found = decoded_dataset(ds, keywords)
+    return {k: out.get(k) for k in keywords if k in out}, found
+
+
+def _quick_values(
+    ds: Dataset, keywords: tuple[str, ...]
+) -> tuple[dict[str, Any], list[str]] | None:
+    """None when the header needs the careful path (escape sequences to remove)."""
+    declared = _converted(ds, _SPECIFIC_CHARACTER_SET, None)
+    terms, found = _normalise(declared.value if declared is not None else None)
+    encodings = convert_encodings(terms)
+    values: dict[str, Any] = {}
+    text: list[tuple[str, list[str]]] = []
+    for keyword in keywords:
+        tag = _tag_for(keyword)
+        elem = _converted(ds, tag, encodings) if tag is not None else None
+        if elem is None:
+            continue
+        values[keyword] = elem.value
+        if elem.VR in CUSTOMIZABLE_CHARSET_VR:
+            shown = [str(v) for v in _values(elem.value)]  # PN decodes on first str()
+            if any("\x1b" in v for v in shown):
+                return None
+            text.append((keyword, shown))
+    if terms[0] in ("", "ISO_IR 6", "ISO 2022 IR 6") and "ISO 2022 IR 100" not in terms:
+        found.extend(_repertoire_warning(k) for k, shown in text if _outside_ascii(shown))
+    return values, found
+
+
+def _converted(
+    ds: Dataset, tag: BaseTag, encodings: list[str] | None
+) -> DataElement | None:
+    """The element `tag` of `ds` converted with `encodings`, without storing it back in `ds`."""
+    elem = ds.get_item(tag)
+    if isinstance(elem, RawDataElement):
+        return convert_raw_data_element(elem, encoding=encodings, ds=ds)
+    return elem
+
+
 def _decoded(
     ds: Dataset, keywords: Iterable[str] | None, per_element: bool
 ) -> tuple[Dataset, list[str]]:
@@ -294,11 +351,18 @@ def _outside_default_repertoire(ds: Dataset, keywords: Iterable[str] | None) -> 
         elem = ds[tag]
         if elem.VR not in CUSTOMIZABLE_CHARSET_VR:
             continue
-        if any(_LATIN1_HIGH.search(str(v)) for v in _values(elem.value)):
-            name = keyword_for_tag(tag) or str(tag)
-            found.append(f"{name}: bytes outside the declared character set's default "
-                         "repertoire; shown as ISO_IR 100")
+        if _outside_ascii([str(v) for v in _values(elem.value)]):
+            found.append(_repertoire_warning(keyword_for_tag(tag) or str(tag)))
     return found
+
+
+def _outside_ascii(values: list[str]) -> bool:
+    return any(_LATIN1_HIGH.search(v) for v in values)
+
+
+def _repertoire_warning(name: str) -> str:
+    return (f"{name}: bytes outside the declared character set's default repertoire; "
+            "shown as ISO_IR 100")
 
 
 # --- person names ---------------------------------------------------------------------------------
