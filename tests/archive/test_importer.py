@@ -128,3 +128,24 @@ def test_cli_import_studies_series_instances_delete(
     with Archive(tmp_path / "arc") as reopened:
         assert list(reopened.store.iter_files()) == []
     assert main([*arc, "import", str(tmp_path / "missing")]) == 2
+
+
+def test_zip_with_full_size_images_and_a_truncated_one(tmp_path: Path, archive: Archive) -> None:
+    # 512x512 slices: their pixel data is past the header-read limit, so the length check
+    # measures the extracted file (an archive entry has no path of its own).
+    from viewer.dicom.demo import write_ct_series
+
+    series = write_ct_series(tmp_path / "ct", 3, 512, 512)
+    bundle = tmp_path / "ct.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in series:
+            zf.write(path, f"CT/{path.name}")
+        whole = series[0].read_bytes()
+        zf.writestr("CT/short.dcm", whole[:-1000])  # the last rows missing
+        zf.writestr("CT/cut.dcm", whole[:200_000])  # Pixel Data's length exceeds the file
+    report = import_paths(archive, [bundle])
+    assert sorted(report.imported) == [f"{bundle}!CT/{p.name}" for p in sorted(series)]
+    reasons = {f.item: f.reason for f in report.failed}
+    assert "pixel data truncated" in reasons.pop(f"{bundle}!CT/short.dcm")
+    assert "claims 524288 bytes, more than the file" in reasons.pop(f"{bundle}!CT/cut.dcm")
+    assert reasons == {}
