@@ -134,11 +134,11 @@ def zeroed_chunks(stream: BinaryIO, chunk_size: int = _CHUNK) -> Iterator[bytes]
     PS3.10 §7.5: the preamble's content is application-defined and may carry anything (even an
     executable, as in the PEDICOM polyglots); the store keeps none of it.
     """
-    head = _read_exactly(stream, _PREAMBLE + 4)
-    if len(head) == _PREAMBLE + 4 and head[_PREAMBLE:] == b"DICM":
-        head = bytes(_PREAMBLE) + b"DICM"
-    if head:
-        yield head
+    first = _read_exactly(stream, chunk_size)  # a whole file, usually: one read, one write
+    if first[_PREAMBLE:_PREAMBLE + 4] == b"DICM":
+        first = bytes(_PREAMBLE) + first[_PREAMBLE:]
+    if first:
+        yield first
     while block := stream.read(chunk_size):
         yield block
 
