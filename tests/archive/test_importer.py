@@ -149,3 +149,46 @@ def test_zip_with_full_size_images_and_a_truncated_one(tmp_path: Path, archive: 
     assert "pixel data truncated" in reasons.pop(f"{bundle}!CT/short.dcm")
     assert "claims 524288 bytes, more than the file" in reasons.pop(f"{bundle}!CT/cut.dcm")
     assert reasons == {}
+
+
+def test_cd_written_by_dcmmkdir_with_a_hostile_file_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CD whose DICOMDIR (made by DCMTK's dcmmkdir) was edited to point a record outside the
+    media: that record is refused, naming the DICOMDIR and the File ID; the rest is imported
+    and nothing outside the media is read or written."""
+    import shutil
+    import subprocess
+
+    from tests.peers import require_tool
+    from viewer.dicom.demo import write_ct_series
+
+    dcmmkdir = require_tool("dcmmkdir", "dcmtk")
+    cd = tmp_path / "CD"
+    (cd / "IMAGES").mkdir(parents=True)
+    for n, path in enumerate(write_ct_series(tmp_path / "src", 4, 64, 64)):
+        shutil.copy(path, cd / "IMAGES" / f"IM{n:06d}")  # ISO 9660 level 1 names
+    subprocess.run([dcmmkdir, "--recurse", "IMAGES"], cwd=cd, check=True,
+                   capture_output=True, timeout=60)
+    secret = tmp_path / "SECRET"
+    secret.write_bytes(dcmread(cd / "IMAGES" / "IM000001").PatientID.encode())  # bait
+    dicomdir = cd / "DICOMDIR"
+    # A same-length edit keeps every record offset valid: only the File ID is hostile.
+    raw = dicomdir.read_bytes()
+    assert raw.count(b"IMAGES\\IM000000") == 1
+    dicomdir.write_bytes(raw.replace(b"IMAGES\\IM000000", b"..\\..\\..\\SECRET"))
+
+    arc = ["--archive", str(tmp_path / "arc")]
+    assert main([*arc, "import", str(dicomdir), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    # IM000000 is still found by the folder scan that follows a DICOMDIR naming a missing or
+    # refused file: the CD's images all arrive, the hostile record is named.
+    assert sorted(Path(p).name for p in report["imported"]) == [f"IM{n:06d}" for n in range(4)]
+    assert {f["path"]: f["reason"] for f in report["failed"]} == {
+        f"{dicomdir}: File ID ..\\..\\..\\SECRET": "refused: outside the media root",
+        str(dicomdir): "DICOMDIR names 1 file(s) outside the media root; "
+        "scanned the folder for unlisted files",
+    }
+    assert report["conflicts"] == [] and report["stopped"] is None
+    with Archive(tmp_path / "arc") as opened:
+        assert len(list(opened.store.iter_files())) == 4

@@ -277,9 +277,14 @@ def test_file_ids_outside_the_media_root_are_refused(tmp_path: Path) -> None:
     set_file_ids(dicomdir, {0: ["..", "..", "x"], 1: ["/etc", "passwd"]})
     before = all_files(tmp_path)
     candidates, report = walk(dicomdir)
-    assert len(candidates) == 2
+    # The two intact records first; then the folder scan a wrong DICOMDIR calls for finds the
+    # two images whose records were made to point outside. Nothing outside is offered.
+    assert len(candidates) == 4
     assert all(c.path and c.path.resolve().is_relative_to(root) for c in candidates)
     got = failures(report)
+    assert got.pop(str(dicomdir)) == (
+        "DICOMDIR names 2 file(s) outside the media root; scanned the folder for unlisted files"
+    )
     assert list(got.values()) == [OUTSIDE_MEDIA_ROOT, OUTSIDE_MEDIA_ROOT]
     assert all(label.startswith(f"{dicomdir}: File ID ") for label in got)
     assert all_files(tmp_path) == before
@@ -293,7 +298,14 @@ def test_symlink_inside_media_pointing_out_is_refused(tmp_path: Path) -> None:
     referenced[0].symlink_to(outside)
     candidates, report = walk(dicomdir)
     assert [c.path for c in candidates] == [referenced[1].resolve()]
-    assert list(failures(report).values()) == [OUTSIDE_MEDIA_ROOT]
+    got = failures(report)
+    assert got.pop(str(dicomdir)).startswith("DICOMDIR names 1 file(s) outside the media root")
+    # The folder scan meets the link again and refuses it as well: named twice, never read.
+    root = dicomdir.parent
+    assert got == {
+        f"{dicomdir}: File ID PT000000\\ST000000\\SE000000\\IM000000": OUTSIDE_MEDIA_ROOT,
+        str(referenced[0]): f"refused: symbolic link pointing outside {root}",
+    }
 
 
 def test_missing_files_are_named_and_the_folder_scanned(tmp_path: Path) -> None:

@@ -393,10 +393,11 @@ class _Walk:
     def media(self, dicomdir: Path, root: Path) -> Iterator[Candidate]:
         """Files the DICOMDIR references (PS3.10 §8.6), in its patient/study/series order.
         Falls back to a folder scan when it is unusable, and adds one when it names missing
-        files (the media and their index disagree: unlisted files may be the missing ones)."""
+        files or files outside the media (the media and their index disagree: unlisted files
+        may be the ones meant)."""
         self.seen.add(dicomdir.resolve())
         try:
-            found, missing = self._read_dicomdir(dicomdir, root)
+            found, missing, refused = self._read_dicomdir(dicomdir, root)
         except _Unusable as exc:
             LOGGER.debug("DICOMDIR %s unusable (%s): scanning its folder", dicomdir, exc)
             self.report.fail(str(dicomdir), f"DICOMDIR unusable ({exc}); scanned the folder")
@@ -406,14 +407,17 @@ class _Walk:
             if path not in self.seen:  # referenced files are offered as they are, never unzipped
                 self.seen.add(path)
                 yield Candidate(str(path), path)
-        if missing:
+        if missing or refused:
+            wrong = [f"{missing} missing file(s)"] if missing else []
+            wrong += [f"{refused} file(s) outside the media root"] if refused else []
             self.report.fail(
                 str(dicomdir),
-                f"DICOMDIR names {missing} missing file(s); scanned the folder for unlisted files",
+                f"DICOMDIR names {' and '.join(wrong)}; scanned the folder for unlisted files",
             )
             yield from self.folder(root, dicomdir.parent, skip_dicomdir_in=dicomdir.parent)
 
-    def _read_dicomdir(self, dicomdir: Path, root: Path) -> tuple[list[Path], int]:
+    def _read_dicomdir(self, dicomdir: Path, root: Path) -> tuple[list[Path], int, int]:
+        """The referenced files in DICOMDIR order; how many are missing; how many refused."""
         from pydicom.fileset import FileSet
 
         try:
@@ -427,7 +431,7 @@ class _Walk:
         # one ID outside the root and drops missing files with only a warning.
         lookup = _CaseInsensitive()
         referenced: list[Path] = []
-        missing = 0
+        missing = refused = 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lower-case names are not valid CS values
             for record in records:
@@ -441,6 +445,7 @@ class _Walk:
                 if parts is None or (real is not None and not real.is_relative_to(root)):
                     label = f"{dicomdir}: File ID {_file_id_text(value)}"
                     self.report.fail(label, OUTSIDE_MEDIA_ROOT)
+                    refused += 1
                 elif real is None or not real.is_file():
                     self.report.fail(str(root.joinpath(*parts)), "missing (named by the DICOMDIR)")
                     missing += 1
@@ -462,7 +467,7 @@ class _Walk:
         orphans = [p for p in referenced if p not in listed]
         if orphans:
             LOGGER.debug("%s: %d records outside the directory hierarchy", dicomdir, len(orphans))
-        return ordered + orphans, missing
+        return ordered + orphans, missing, refused
 
 
 def iter_candidates(
