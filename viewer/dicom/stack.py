@@ -16,13 +16,58 @@ from viewer.dicom.pixels import check_pixel_layout, read_header
 LOGGER = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SliceGeometry:
+    """Where one frame lies in the patient (PS3.3 C.7.6.2), in mm; what sync-by-position,
+    reference lines, orientation markers, the scale bar and length measurements need."""
+
+    position: tuple[float, float, float] | None  # Image Position (Patient): first pixel's centre
+    orientation: tuple[float, float, float, float, float, float] | None  # row then column cosines
+    pixel_spacing: tuple[float, float] | None  # (row spacing, column spacing)
+    slice_thickness: float | None
+    slice_location: float | None
+    frame_of_reference_uid: str
+    rows: int
+    columns: int
+    # "ImagerPixelSpacing" when pixel_spacing came from the detector plane (projection
+    # radiography: lengths are at the detector, not the patient); "" for Pixel Spacing.
+    spacing_source: str = ""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """The patient, study and series facts a viewport's annotations show; names are decoded
+    PN values ("Family^Given=Ideographic"), dates DA ("YYYYMMDD"), as in viewer.dicom.records."""
+
+    patient_name: str = ""
+    patient_id: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    modality: str = ""
+    institution_name: str = ""
+
+
 @dataclass
 class Stack:
-    """Frames of one series as (path, 0-based frame index), sorted for reading."""
+    """Frames of one series as (path, 0-based frame index), sorted for reading.
+
+    `geometry[i]` belongs to `frames[i]` (None when that frame has no Image Plane facts);
+    empty when unknown (then every frame is treated as without geometry).
+    """
 
     series_uid: str
     description: str = ""
     frames: list[tuple[str, int]] = field(default_factory=list)
+    geometry: list[SliceGeometry | None] = field(default_factory=list)
+    info: StackInfo = field(default_factory=StackInfo)
+
+    def geometry_of(self, index: int) -> SliceGeometry | None:
+        return self.geometry[index] if 0 <= index < len(self.geometry) else None
 
 
 @dataclass(frozen=True)
