@@ -312,6 +312,7 @@ def write_ct_series(
     pixel_spacing_mm: float = 0.7,
     slice_spacing_mm: float = 1.0,
     seed: int = 0,
+    frame_of_reference_uid: str | None = None,
 ) -> list[Path]:
     """Write a synthetic axial body CT series; return the paths, superior to inferior.
 
@@ -334,6 +335,8 @@ def write_ct_series(
         rows, columns, patient_name, patient_id, study_uid, series_uid, series_number,
         study_description, series_description, pixel_spacing_mm, slice_spacing_mm,
     )
+    if frame_of_reference_uid:  # series of one acquisition share it (PS3.3 C.7.4.1)
+        ds.FrameOfReferenceUID = frame_of_reference_uid
     x0 = -(columns - 1) / 2.0 * pixel_spacing_mm
     y0 = -(rows - 1) / 2.0 * pixel_spacing_mm
     top = (slices - 1) / 2.0 * slice_spacing_mm
