@@ -289,7 +289,8 @@ def examine_file(archive: Archive, path: Path, label: str) -> Examined:
 
     try:
         ds = read_header(path)
-        summary = summary_from_dataset(ds, label, geometry=False)  # the index keeps none
+        # the index keeps each instance's geometry, so a viewer opens a series without headers
+        summary = summary_from_dataset(ds, label, geometry=True)
         if any(t in ds._dict for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
             check_pixel_layout(path, ds)  # readable header, known syntax, pixel data that fits
         else:

@@ -7,16 +7,23 @@ Person names are kept as decoded PN values ("Family^Given=Ideographic=Phonetic",
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from viewer.dicom import text
-from viewer.dicom.records import HeaderSummary
+from viewer.dicom.records import GeometryInfo, HeaderSummary
 
 STATUS_OK = "ok"
 STATUS_MISSING = "missing"
+# SliceGeometry.spacing_source when the spacing is Imager Pixel Spacing (at the detector)
+IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
+
+Position = tuple[float, float, float]
+Orientation = tuple[float, float, float, float, float, float]
+Spacing = tuple[float, float]
 
 
 def name_key(value: str) -> str:
@@ -63,6 +70,18 @@ class InstanceRecord:
     store_path: str  # relative to the archive root
     size: int  # bytes of the stored file
     sha256: str  # hex digest of the stored bytes
+    # What a viewer needs to open the series without reading headers (schema 002); None when
+    # the file does not say (or the record comes from an index older than schema 002).
+    rows: int | None = None
+    columns: int | None = None
+    image_position: Position | None = None  # mm, LPS; the first frame's for enhanced objects
+    image_orientation: Orientation | None = None  # row then column direction cosines
+    pixel_spacing: Spacing | None = None  # mm: (row spacing, column spacing)
+    spacing_source: str = ""  # IMAGER_PIXEL_SPACING when pixel_spacing is Imager Pixel Spacing
+    slice_thickness: float | None = None  # mm
+    slice_location: float | None = None  # mm
+    frame_of_reference_uid: str = ""
+    lossy: bool | None = None  # Lossy Image Compression: '01' True, '00' False, absent None
 
     @classmethod
     def from_header(
@@ -70,6 +89,8 @@ class InstanceRecord:
     ) -> InstanceRecord:
         """The record of a file whose header is `summary`, stored at `store_path`."""
         p, st, se, i = summary.patient, summary.study, summary.series, summary.instance
+        g = summary.geometry
+        spacing, source = _spacing(g)
         return cls(
             patient_name=p.name,
             patient_id=p.patient_id,
@@ -93,7 +114,49 @@ class InstanceRecord:
             store_path=store_path,
             size=size,
             sha256=sha256,
+            rows=i.rows,
+            columns=i.columns,
+            image_position=_position(g.image_position),
+            image_orientation=_orientation(g.image_orientation),
+            pixel_spacing=spacing,
+            spacing_source=source,
+            slice_thickness=_finite_one(g.slice_thickness),
+            slice_location=_finite_one(g.slice_location),
+            frame_of_reference_uid=g.frame_of_reference_uid,
+            lossy=i.lossy_compression,
         )
+
+
+def _finite(values: tuple[float, ...] | None, count: int) -> tuple[float, ...] | None:
+    """`values` when it has `count` finite numbers, else None: SQLite stores NaN as NULL, and
+    a half-known position is no position."""
+    if values is None or len(values) != count or not all(math.isfinite(v) for v in values):
+        return None
+    return tuple(float(v) for v in values)
+
+
+def _finite_one(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _position(values: tuple[float, ...] | None) -> Position | None:
+    v = _finite(values, 3)
+    return None if v is None else (v[0], v[1], v[2])
+
+
+def _orientation(values: tuple[float, ...] | None) -> Orientation | None:
+    v = _finite(values, 6)
+    return None if v is None else (v[0], v[1], v[2], v[3], v[4], v[5])
+
+
+def _spacing(g: GeometryInfo) -> tuple[Spacing | None, str]:
+    """Pixel Spacing (in the patient, PS3.3 C.7.6.2.1.1) when present, else Imager Pixel Spacing
+    (at the detector, PS3.3 C.8.11.4.1.1) marked as such, so a length can say which it is."""
+    for values, source in ((g.pixel_spacing, ""), (g.imager_pixel_spacing, IMAGER_PIXEL_SPACING)):
+        v = _finite(values, 2)
+        if v is not None:
+            return (v[0], v[1]), source
+    return None, ""
 
 
 @dataclass(frozen=True)
@@ -177,8 +240,25 @@ class InstanceRow:
     sha256: str
     imported_at: str  # ISO 8601, UTC
     status: str
+    # schema 002; None (and "") for rows indexed before it, see InstanceRecord
+    rows: int | None = None
+    columns: int | None = None
+    image_position: Position | None = None
+    image_orientation: Orientation | None = None
+    pixel_spacing: Spacing | None = None
+    spacing_source: str = ""
+    slice_thickness: float | None = None
+    slice_location: float | None = None
+    frame_of_reference_uid: str = ""
+    lossy: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
+        pixel_spacing = imager_spacing = None
+        if self.pixel_spacing is not None:
+            if self.spacing_source == IMAGER_PIXEL_SPACING:
+                imager_spacing = list(self.pixel_spacing)
+            else:
+                pixel_spacing = list(self.pixel_spacing)
         return {
             "SOPInstanceUID": self.sop_instance_uid,
             "SeriesInstanceUID": self.series_instance_uid,
@@ -192,4 +272,38 @@ class InstanceRow:
             "sha256": self.sha256,
             "imported_at": self.imported_at,
             "status": self.status,
+            "Rows": self.rows,
+            "Columns": self.columns,
+            "ImagePositionPatient": _list(self.image_position),
+            "ImageOrientationPatient": _list(self.image_orientation),
+            "PixelSpacing": pixel_spacing,
+            "ImagerPixelSpacing": imager_spacing,
+            "SliceThickness": self.slice_thickness,
+            "SliceLocation": self.slice_location,
+            "FrameOfReferenceUID": self.frame_of_reference_uid,
+            "LossyImageCompression": {True: "01", False: "00", None: None}[self.lossy],
         }
+
+
+def _list(values: tuple[float, ...] | None) -> list[float] | None:
+    return None if values is None else list(values)
+
+
+class StackRow(NamedTuple):
+    """An instance as a viewer needs it to place its frames (Index.stack_rows): the fields of
+    InstanceRow that a stack uses, as a tuple, because a 1,000-slice series must open in a few
+    milliseconds and a frozen dataclass costs several microseconds per row to build."""
+
+    sop_instance_uid: str
+    instance_number: int | None
+    number_of_frames: int
+    store_path: str
+    rows: int | None
+    columns: int | None
+    image_position: Position | None
+    image_orientation: Orientation | None
+    pixel_spacing: Spacing | None
+    spacing_source: str
+    slice_thickness: float | None
+    slice_location: float | None
+    frame_of_reference_uid: str
