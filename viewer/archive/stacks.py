@@ -56,11 +56,13 @@ def stack_info(series: SeriesRow, study: StudyRow | None) -> StackInfo:
     """The annotation facts of a series as the index holds them (names as decoded PN values)."""
     if study is None:  # cannot happen with foreign keys on; the series facts still help
         return StackInfo(
+            study_instance_uid=series.study_instance_uid,
             series_number=series.series_number,
             series_description=series.series_description,
             modality=series.modality,
         )
     return StackInfo(
+        study_instance_uid=series.study_instance_uid,
         patient_name=study.patient_name,
         patient_id=study.patient_id,
         patient_birth_date=study.patient_birth_date,
