@@ -1,4 +1,4 @@
-"""The viewer window, offscreen, driven with real key, wheel and mouse events (pytest-qt)."""
+"""The reading window, offscreen, driven with real key, wheel and mouse events (pytest-qt)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from pydicom import dcmread  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QDropEvent, QWheelEvent  # noqa: E402
 
 from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
@@ -22,32 +24,68 @@ from viewer.dicom.demo import write_ct_series  # noqa: E402
 from viewer.dicom.stack import build_stacks  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
 from viewer.gui.bridge import FrameBridge  # noqa: E402
+from viewer.gui.mime import series_mime  # noqa: E402
+from viewer.gui.viewport import Tool, Viewport  # noqa: E402
+
+SCREENS = Path(os.environ.get("VIEWER_SCREENSHOTS", "/tmp/screens"))
 
 
 @pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return write_ct_series(tmp_path_factory.mktemp("ct"), slices=12, rows=128, columns=128)
+def study(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two axial series of one study in one Frame of Reference: 12 slices at 2.5 mm, 6 at 5 mm."""
+    folder = tmp_path_factory.mktemp("ct")
+    first = write_ct_series(folder / "a", slices=12, rows=128, columns=128,
+                            patient_name="张^三=张三", series_description="Axial 2.5",
+                            slice_spacing_mm=2.5)
+    ds = dcmread(first[0], stop_before_pixels=True)
+    second = write_ct_series(folder / "b", slices=6, rows=128, columns=128,
+                             patient_name="张^三=张三", study_uid=str(ds.StudyInstanceUID),
+                             series_number=2, series_description="Axial 5",
+                             slice_spacing_mm=5.0,
+                             frame_of_reference_uid=str(ds.FrameOfReferenceUID))
+    return first + second
 
 
 @pytest.fixture
-def window(qtbot, series: list[Path]) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+def window(qtbot, study: list[Path]) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     import pyqtgraph as pg
 
     pg.setConfigOptions(imageAxisOrder="row-major")
-    stacks, errors = build_stacks(series)
-    assert not errors and len(stacks) == 1
+    stacks, errors = build_stacks(study)
+    assert not errors and len(stacks) == 2
     pool = DecodePool(1, cache=FrameCache(64 << 20))
     main = MainWindow(stacks, (1, 1), FrameBridge(pool))
     qtbot.addWidget(main)
+    main.resize(900, 700)
     main.show()
     qtbot.waitUntil(main.all_loaded, timeout=20000)
     yield main
     pool.close()
 
 
-def test_slices_in_anatomical_order(series: list[Path]) -> None:
-    stacks, _ = build_stacks(reversed(series))
-    assert [Path(p).name for p, _ in stacks[0].frames] == [p.name for p in series]
+def shot(widget: object, name: str) -> Path:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    out = SCREENS / f"{name}.png"
+    assert widget.grab().save(str(out))  # type: ignore[attr-defined]
+    return out
+
+
+def corners(viewport: Viewport) -> str:
+    c = viewport.overlay.content.corners
+    assert c is not None
+    return "\n".join([*c.top_left, *c.top_right, *c.bottom_left, *c.bottom_right])
+
+
+def wheel(
+    widget: object, steps: int, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.rect().center())  # type: ignore[attr-defined]
+    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0),  # type: ignore[attr-defined]
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton, modifiers,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
 
 
 def test_keyboard_and_wheel_scroll(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
@@ -58,14 +96,34 @@ def test_keyboard_and_wheel_scroll(qtbot, window: MainWindow) -> None:  # type: 
     qtbot.keyClick(viewport, Qt.Key.Key_Down)
     qtbot.waitUntil(lambda: viewport.frame is not None and viewport.frame.key != first.key)
     assert viewport.position == 1
+    wheel(viewport.view.viewport(), -3)  # wheel towards the user: forward, one slice per notch
+    assert viewport.position == 2
     qtbot.keyClick(viewport, Qt.Key.Key_End)
     assert viewport.position == 11
-    assert viewport.stack is not None
-    last = viewport.stack.frames[11]
-    qtbot.waitUntil(lambda: viewport.frame is not None and viewport.frame.key == last)
+    qtbot.waitUntil(lambda: viewport.frame is not None
+                    and viewport.frame.key == viewport.current_key)
+    assert "Im: 12 / 12" in corners(viewport)
     qtbot.keyClick(viewport, Qt.Key.Key_Home)
-    assert viewport.position == 0
-    assert "Image 1 / 12" in viewport.label.text()
+    qtbot.keyClick(viewport, Qt.Key.Key_PageDown)
+    assert viewport.position == 10
+
+
+def test_annotations_markers_and_scale_bar(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    viewport = window.viewports[0]
+    text = corners(viewport)
+    assert "张三" in text  # the ideographic name group is shown
+    assert "W: 400 L: 40" in text and "Im: 1 / 12" in text
+    markers = viewport.overlay.content.markers
+    assert markers is not None and (markers.left, markers.right, markers.top) == ("R", "L", "A")
+    bar = viewport.overlay.content.scale_bar
+    assert bar is not None and bar.length_mm > 0
+    viewport.rotate(1)  # 90° clockwise: anterior goes to the right
+    rotated = viewport.overlay.content.markers
+    assert rotated is not None and rotated.right == "A"
+    viewport.flip(True)
+    assert viewport.overlay.content.markers.right == "P"  # type: ignore[union-attr]
+    path = shot(window, "viewer-1x1")
+    assert Image.open(path).size[0] >= 800
 
 
 def test_right_drag_changes_window_level(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
@@ -78,27 +136,142 @@ def test_right_drag_changes_window_level(qtbot, window: MainWindow) -> None:  # 
     qtbot.mouseRelease(widget, Qt.MouseButton.RightButton, pos=start + QPoint(80, 40))
     assert viewport.state.window is not None
     center, width = viewport.state.window
-    assert (center, width) != (40.0, 400.0) and width > 400  # dragged right: wider
+    assert width > 400 and center > 40  # dragged right: wider; down: higher level
     assert not np.array_equal(before, viewport.image.image)
-    assert f"W {width:.0f}" in viewport.label.text()
+    assert f"W: {width:.0f}" in corners(viewport)
 
 
-def test_file_window_is_the_default(window: MainWindow) -> None:
+def test_presets_invert_and_file_window(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     viewport = window.viewports[0]
-    assert viewport.frame is not None
-    first = viewport.frame.info.windows[0]
-    assert (first.center, first.width) == (40.0, 400.0)
-    assert "W 400  L 40" in viewport.label.text()
+    viewport.setFocus()
+    qtbot.keyClick(viewport, Qt.Key.Key_4)  # lung
+    assert viewport.state.window == (-600, 1500)
+    lung = viewport.image.image.copy()
+    qtbot.keyClick(viewport, Qt.Key.Key_I)
+    # Inverted before rounding down, as DCMTK does: 255 - x within one grey level.
+    difference = viewport.image.image.astype(int) - (255 - lung.astype(int))
+    assert np.abs(difference).max() <= 1 and lung.std() > 5
+    qtbot.keyClick(viewport, Qt.Key.Key_0)
+    assert viewport.current_window() == (40.0, 400.0)
 
 
-def test_view_screenshot_subprocess(tmp_path: Path, series: list[Path]) -> None:
-    shot = tmp_path / "shot.png"
+def test_length_and_roi_measurements_stay_with_their_image(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    viewport = window.viewports[0]
+    window.tool_actions[Tool.LENGTH].trigger()
+    widget = viewport.view.viewport()
+    a, b = widget.rect().center() - QPoint(60, 0), widget.rect().center() + QPoint(60, 0)
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(widget, b)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=b)
+    key = viewport.current_key
+    assert key is not None
+    [length] = viewport.measurements.on(key)
+    (x0, y0), (x1, y1) = length.points
+    spacing = viewport.geometry_now.pixel_spacing[1]  # type: ignore[union-attr]
+    expected = abs(x1 - x0) * spacing
+    assert expected > 0 and viewport._measurement_text(length) == f"{expected:.1f} mm"
+
+    window.tool_actions[Tool.ELLIPSE].trigger()
+    c0, c1 = widget.rect().center() - QPoint(30, 30), widget.rect().center() + QPoint(30, 30)
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=c0)
+    qtbot.mouseMove(widget, c1)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=c1)
+    ellipse = viewport.measurements.on(key)[1]
+    text = viewport._measurement_text(ellipse)
+    assert "HU" in text and "mm²" in text
+    shot(window, "viewer-measurements")
+
+    viewport.setFocus()
+    qtbot.keyClick(viewport, Qt.Key.Key_Down)  # another image: its own (no) measurements
+    assert viewport.measurements.on(viewport.current_key) == []  # type: ignore[arg-type]
+    qtbot.keyClick(viewport, Qt.Key.Key_Up)
+    assert len(viewport.measurements.on(key)) == 2
+    assert viewport.delete_measurement()
+    assert viewport.measurements.on(key) == [length]
+
+
+def test_probe_reads_modality_values(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    viewport = window.viewports[0]
+    window.tool_actions[Tool.PROBE].trigger()
+    widget = viewport.view.viewport()
+    qtbot.mouseMove(widget, widget.rect().center())
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=widget.rect().center())
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=widget.rect().center())
+    assert "HU" in viewport.overlay.content.probe
+
+
+def test_layouts_drop_and_synchronised_scroll(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.reading.set_layout((2, 1))
+    left, right = window.viewports
+    assert right.stack is not None and right.stack.description == "Axial 5"
+    qtbot.waitUntil(window.all_loaded, timeout=20000)
+    left.set_position(8)  # 8 x 2.5 mm from the top = 20 mm: the 5 mm series' slice 4
+    g_left, g_right = left.geometry_now, right.geometry_now
+    assert g_left is not None and g_right is not None
+    assert abs(g_left.position[2] - g_right.position[2]) <= 2.5  # type: ignore[index]
+    assert right.position == 4
+    shot(window, "viewer-2x1-sync")
+    # Drag a series from the strip: the left viewport now shows the 5 mm series too.
+    data = series_mime(right.stack.info.study_instance_uid, right.stack.series_uid)
+    target = left.rect().center()
+    drop = QDropEvent(QPointF(target), Qt.DropAction.CopyAction, data,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    left.dropEvent(drop)
+    assert left.stack is right.stack
+    window.reading.set_layout((2, 2))
+    assert len(window.viewports) == 4
+
+
+def test_cine_plays_and_stops(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    viewport = window.viewports[0]
+    window.reading.set_cine_fps(50)
+    window.cine_action.trigger()
+    qtbot.waitUntil(lambda: viewport.position >= 3, timeout=5000)
+    window.cine_action.trigger()
+    stopped = viewport.position
+    qtbot.wait(100)
+    assert viewport.position == stopped
+
+
+def test_broken_slice_is_marked_in_place(qtbot, tmp_path: Path, study: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for path in study[:12]:
+        shutil.copy(path, folder / path.name)
+    stacks, errors = build_stacks(sorted(folder.iterdir()))
+    assert not errors
+    victim = Path(stacks[0].frames[3][0])
+    victim.write_bytes(victim.read_bytes()[:-5000])  # truncated after the stack was built
+    pool = DecodePool(1, cache=FrameCache(16 << 20))
+    try:
+        main = MainWindow(stacks, (1, 1), FrameBridge(pool))
+        qtbot.addWidget(main)
+        main.show()
+        viewport = main.viewports[0]
+        qtbot.waitUntil(main.all_loaded, timeout=20000)
+        viewport.set_position(3)
+        qtbot.waitUntil(lambda: bool(viewport.error), timeout=20000)
+        assert "Cannot decode" in viewport.overlay.content.problem
+        assert victim.name in viewport.overlay.content.problem
+        viewport.set_position(4)
+        qtbot.waitUntil(lambda: viewport.frame is not None and not viewport.error, timeout=20000)
+    finally:
+        pool.close()
+
+
+def test_view_screenshot_subprocess(tmp_path: Path, study: list[Path]) -> None:
+    out = tmp_path / "shot.png"
     result = subprocess.run(
-        [sys.executable, "-m", "viewer", "view", str(series[0].parent), "--screenshot", str(shot)],
+        [sys.executable, "-m", "viewer", "view", str(study[0].parent), "--screenshot", str(out)],
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stderr
-    picture = np.asarray(Image.open(shot).convert("L"))
+    picture = np.asarray(Image.open(out).convert("L"))
     assert picture.shape[0] > 200 and picture.shape[1] > 200
     assert picture.std() > 10  # the CT is drawn, not an empty black window

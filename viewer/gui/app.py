@@ -1,4 +1,4 @@
-"""The main window. Until the study browser lands it shows the given files, or the demo study."""
+"""The main window: the study browser and the reading area, with the reading toolbar."""
 
 from __future__ import annotations
 
@@ -8,45 +8,167 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QGridLayout, QMainWindow, QMessageBox, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDoubleSpinBox,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+)
 
 from viewer.decode.cache import FrameCache
 from viewer.decode.pool import DecodePool
+from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
-from viewer.gui.viewport import Viewport
+from viewer.gui.reading import LAYOUTS, ReadingArea
+from viewer.gui.viewport import Tool, Viewport
 
 LOGGER = logging.getLogger(__name__)
-CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames
+CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames: a 1,000-slice CT is 500 MiB
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, stacks: list[Stack], layout: tuple[int, int], bridge: FrameBridge) -> None:
+    """Browser tab and reading tab; `reading` does the viewing, the toolbar routes commands."""
+
+    def __init__(self, stacks: list[Stack], layout: tuple[int, int] | None,
+                 bridge: FrameBridge) -> None:
         super().__init__()
         self.setWindowTitle("dicom-viewer")
-        columns, rows = layout
-        grid = QGridLayout()
-        grid.setSpacing(2)
-        self.viewports: list[Viewport] = []
-        for n in range(columns * rows):
-            stack = stacks[n] if n < len(stacks) else None
-            title = stack.description if stack else ""
-            viewport = Viewport(stack, bridge, title)
-            grid.addWidget(viewport, n // columns, n % columns)
-            self.viewports.append(viewport)
-        central = QWidget()
-        central.setLayout(grid)
-        central.setStyleSheet("background: #202020;")
-        self.setCentralWidget(central)
-        self.resize(1024, 800)
+        self.bridge = bridge
+        self.reading = ReadingArea(bridge)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.reading, self.tr("Viewer"))
+        self.setCentralWidget(self.tabs)
+        self._build_toolbar()
+        self.resize(1280, 860)
+        if stacks:
+            self.reading.open_stacks(stacks, layout)
+
+    @property
+    def viewports(self) -> list[Viewport]:
+        return self.reading.viewports
 
     def all_loaded(self) -> bool:
-        return all(v.loaded for v in self.viewports)
+        return all(v.loaded for v in self.reading.viewports)
+
+    # -- toolbar ----------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(self.tr("Reading tools"))
+        bar.setObjectName("reading-tools")
+        self.addToolBar(bar)
+        tools = QActionGroup(self)
+        names = {
+            Tool.WINDOW: self.tr("Window/Level"), Tool.PAN: self.tr("Pan"),
+            Tool.ZOOM: self.tr("Zoom"), Tool.PROBE: self.tr("Pixel probe"),
+            Tool.LENGTH: self.tr("Length"), Tool.ANGLE: self.tr("Angle"),
+            Tool.RECTANGLE: self.tr("Rectangle ROI"), Tool.ELLIPSE: self.tr("Ellipse ROI"),
+        }
+        self.tool_actions: dict[Tool, QAction] = {}
+        for tool, name in names.items():
+            action = QAction(name, self, checkable=True)
+            action.triggered.connect(lambda _=False, t=tool: self.reading.set_tool(t))
+            tools.addAction(action)
+            bar.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions[Tool.WINDOW].setChecked(True)
+        bar.addSeparator()
+
+        layouts = QMenu(self.tr("Layout"), self)
+        for columns, rows in LAYOUTS:
+            act = layouts.addAction(f"{columns} × {rows}")
+            act.triggered.connect(lambda _=False, s=(columns, rows): self.reading.set_layout(s))
+        bar.addWidget(_menu_button(self.tr("Layout"), layouts))
+
+        presets = QMenu(self.tr("Presets"), self)
+        file_window = presets.addAction(self.tr("File's window") + "\t0")
+        file_window.triggered.connect(lambda: self.reading.for_active(lambda v: v.apply_preset(0)))
+        names_tr = _preset_names(self)
+        for n, preset in enumerate(CT_PRESETS, 1):
+            name = names_tr.get(preset.name, preset.name)
+            act = presets.addAction(f"{name}  (L {preset.center:g} W {preset.width:g})\t{n}")
+            act.triggered.connect(
+                lambda _=False, k=n: self.reading.for_active(lambda v: v.apply_preset(k))
+            )
+        bar.addWidget(_menu_button(self.tr("Presets"), presets))
+
+        def active(label: str, action_of: str, shortcut: str = "") -> QAction:
+            act = QAction(label, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(
+                lambda: self.reading.for_active(lambda v: getattr(v, action_of)())
+            )
+            bar.addAction(act)
+            return act
+
+        active(self.tr("Invert"), "toggle_invert")
+        active(self.tr("Fit"), "fit")
+        active(self.tr("1:1"), "actual_pixels")
+        rotate = QAction(self.tr("Rotate 90°"), self)
+        rotate.triggered.connect(lambda: self.reading.for_active(lambda v: v.rotate(1)))
+        bar.addAction(rotate)
+        flip_h = QAction(self.tr("Flip horizontal"), self)
+        flip_h.triggered.connect(lambda: self.reading.for_active(lambda v: v.flip(True)))
+        bar.addAction(flip_h)
+        flip_v = QAction(self.tr("Flip vertical"), self)
+        flip_v.triggered.connect(lambda: self.reading.for_active(lambda v: v.flip(False)))
+        bar.addAction(flip_v)
+        bar.addSeparator()
+
+        self.cine_action = QAction(self.tr("Cine"), self, checkable=True)
+        self.cine_action.setShortcut(QKeySequence("C"))
+        self.cine_action.triggered.connect(self.reading.toggle_cine)
+        bar.addAction(self.cine_action)
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 120)
+        self.fps.setValue(self.reading.cine_fps)
+        self.fps.setSuffix(self.tr(" fps"))
+        self.fps.valueChanged.connect(self.reading.set_cine_fps)
+        bar.addWidget(self.fps)
+        sync = QAction(self.tr("Sync scroll"), self, checkable=True, checked=True)
+        sync.toggled.connect(lambda on: setattr(self.reading, "sync", on))
+        bar.addAction(sync)
+        lines = QAction(self.tr("Reference lines"), self, checkable=True, checked=True)
+        lines.toggled.connect(self._toggle_reference_lines)
+        bar.addAction(lines)
+        clear = QAction(self.tr("Delete measurements"), self)
+        clear.triggered.connect(
+            lambda: self.reading.for_active(
+                lambda v: v.current_key is not None and v.measurements.clear(v.current_key)
+            )
+        )
+        bar.addAction(clear)
+
+    def _toggle_reference_lines(self, on: bool) -> None:
+        self.reading.show_reference_lines = on
+        self.reading._update_reference_lines()
+
+
+def _menu_button(text: str, menu: QMenu) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setMenu(menu)
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    return button
+
+
+def _preset_names(window: MainWindow) -> dict[str, str]:
+    tr = window.tr
+    return {
+        "brain": tr("Brain"), "subdural": tr("Subdural"), "stroke": tr("Stroke"),
+        "lung": tr("Lung"), "mediastinum": tr("Mediastinum"), "abdomen": tr("Abdomen"),
+        "liver": tr("Liver"), "bone": tr("Bone"), "temporal bone": tr("Temporal bone"),
+    }
 
 
 def run_viewer(
     stacks: list[Stack],
-    layout: tuple[int, int],
+    layout: tuple[int, int] | None,
     screenshot: Path | None = None,
     problems: list[str] | None = None,
     timeout_s: float = 60.0,

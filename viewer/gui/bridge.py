@@ -12,7 +12,11 @@ from viewer.decode.requests import Frame, FrameRequest
 
 
 class FrameBridge(QObject):
-    """Submits frame requests to the pool; `frame_ready`/`frame_failed` arrive on the GUI thread."""
+    """Submits frame requests to the pool; `frame_ready`/`frame_failed` arrive on the GUI thread.
+
+    Each viewport cancels its own futures when it moves on (a generation shared by all
+    viewports would let one viewport's scrolling cancel another's visible frame).
+    """
 
     frame_ready = Signal(object, object)  # FrameRequest, Frame
     frame_failed = Signal(object, str)  # FrameRequest, reason
@@ -20,17 +24,12 @@ class FrameBridge(QObject):
     def __init__(self, pool: DecodePool) -> None:
         super().__init__()
         self.pool = pool
-        self.generation = 0
 
-    def request(self, requests: list[FrameRequest]) -> None:
-        for request, future in zip(requests, self.pool.submit_many(requests), strict=True):
+    def request(self, requests: list[FrameRequest]) -> list[Future[Frame]]:
+        futures = self.pool.submit_many(requests)
+        for request, future in zip(requests, futures, strict=True):
             future.add_done_callback(partial(self._done, request))
-
-    def next_generation(self) -> int:
-        """A new generation: queued requests of older ones are dropped (the user moved on)."""
-        self.generation += 1
-        self.pool.cancel_older_than(self.generation)
-        return self.generation
+        return futures
 
     def _done(self, request: FrameRequest, future: Future[Frame]) -> None:
         # Runs on the pool's thread: only emit; Qt queues the signal to the GUI thread.

@@ -1,178 +1,702 @@
-"""One viewport: a stack of frames shown through the display pipeline, scrolled with the wheel."""
+"""One viewport: a stack of frames through the display pipeline, with the reading tools.
+
+Why pyqtgraph: its ImageItem shows a uint8 array without a copy into a QPixmap each frame (the
+fastest path we measured for scrolling), its ViewBox keeps zoom and pan, and items parented to
+the image (measurements, reference lines) follow rotation, flip and zoom by construction, in
+image pixel coordinates. Text that must stay upright and unscaled (annotations, markers, scale
+bar) is painted by `overlay.Overlay` in screen space.
+
+Mouse: wheel scrolls, Ctrl+wheel zooms about the cursor, right-drag is window/level, middle-drag
+pans, left-drag does the active tool, double-click maximises. Keys: arrows and PageUp/PageDown
+scroll, Home/End jump, 1-9 CT presets, 0 the file's window, I invert, F fit, A 1:1 pixels,
+Delete removes the measurement under the cursor (or the last one on the image).
+"""
 
 from __future__ import annotations
 
+import enum
+import math
+from concurrent.futures import Future
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPen,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from viewer.decode.requests import Frame, FrameRequest
+from viewer.decode.requests import Frame, FrameKey, FrameRequest
+from viewer.dicom import annotations as corner_text
+from viewer.dicom import measure
 from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import Window
-from viewer.dicom.stack import Stack
+from viewer.dicom.geometry import oriented_edge_labels
+from viewer.dicom.presets import CT_PRESETS
+from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
+from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
+from viewer.gui.mime import dropped_series
+from viewer.gui.overlay import Overlay, OverlayContent
 
-PREFETCH = 6  # neighbours requested on each side of the visible frame
+PREFETCH = 8  # neighbours requested on each side of the visible frame, before the rest
+BACKGROUND_PRIORITY = 1000  # the rest of the series loads behind every visible request
+MEASURE_PEN = QColor(255, 220, 0)
+REFERENCE_PEN = QColor(60, 200, 255)
+
+
+class Tool(enum.Enum):
+    WINDOW = "window"
+    PAN = "pan"
+    ZOOM = "zoom"
+    PROBE = "probe"
+    LENGTH = "length"
+    ANGLE = "angle"
+    RECTANGLE = "rectangle"
+    ELLIPSE = "ellipse"
+
+    @property
+    def measurement(self) -> Kind | None:
+        return {Tool.LENGTH: Kind.LENGTH, Tool.ANGLE: Kind.ANGLE,
+                Tool.RECTANGLE: Kind.RECTANGLE, Tool.ELLIPSE: Kind.ELLIPSE}.get(self)
 
 
 class Viewport(QWidget):
-    """Shows `stack`; wheel/arrows scroll, right-drag changes Window/Level."""
+    """Shows one Stack. The reading area owns the layout, sync and the shared tool."""
 
-    def __init__(self, stack: Stack | None, bridge: FrameBridge, title: str = "") -> None:
+    position_changed = Signal(object)  # this viewport, after its frame index changed
+    activated = Signal(object)  # clicked or focused: becomes the active viewport
+    series_dropped = Signal(object, str, str)  # this viewport, study UID, series UID
+    maximise_requested = Signal(object)
+    frame_shown = Signal(object)  # a decoded frame reached the screen (for benchmarks, tests)
+
+    def __init__(self, bridge: FrameBridge, measurements: MeasurementStore) -> None:
         super().__init__()
-        self.stack = stack
         self.bridge = bridge
-        self.title = title
+        self.measurements = measurements
+        self.stack: Stack | None = None
         self.position = 0
         self.state = DisplayState()
         self.frame: Frame | None = None
         self.error = ""
-        self._drag: tuple[float, float, float, float] | None = None
+        self.tool = Tool.WINDOW
+        self.quarter_turns = 0
+        self.flip_h = False
+        self.flip_v = False
+        self.active = False
+        self.reference_lines: list[tuple[Point, Point]] = []
+        self._fit = True
+        self._last_window: tuple[float, float] | None = None
+        self._visible: dict[FrameKey, Future[Frame]] = {}
+        self._background: list[Future[Frame]] = []
+        self._drag: tuple[str, QPointF, tuple[float, ...]] | None = None
+        self._drawing: Measurement | None = None
+        self._probe_text = ""
+        self._items: list[pg.GraphicsObject] = []
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("k")
+        self.view.ci.setContentsMargins(0, 0, 0, 0)
         self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.box.setMouseEnabled(x=False, y=False)
+        self.box.setDefaultPadding(0.0)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.box.addItem(self.image)
-        self.label = QLabel(self)
-        self.label.setStyleSheet("color: #e0e0e0; background: transparent;")
-        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.overlay = Overlay(self.view)
         self.view.viewport().installEventFilter(self)
+        self.view.viewport().setMouseTracking(True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(1, 1, 1, 1)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
-        self.label.raise_()  # above the graphics view
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.setMinimumSize(64, 64)
         bridge.frame_ready.connect(self._on_frame)
         bridge.frame_failed.connect(self._on_failed)
-        self.request_current()
+        measurements.listeners.append(self._on_measurements_changed)
 
-    # -- frames -----------------------------------------------------------------------------
+    # -- what is shown ----------------------------------------------------------------------
+    def set_stack(self, stack: Stack | None, position: int | None = None) -> None:
+        """Show `stack` (None: empty), from `position` (default: the first frame)."""
+        self._cancel_all()
+        self.stack = stack
+        self.frame, self.error, self._probe_text = None, "", ""
+        self.state = DisplayState()
+        self._last_window = None
+        self.quarter_turns, self.flip_h, self.flip_v, self._fit = 0, False, False, True
+        self.image.clear()
+        count = len(stack.frames) if stack else 0
+        self.position = 0 if position is None else int(np.clip(position, 0, max(count - 1, 0)))
+        self._apply_transform()
+        self._request_visible()
+        self._refresh()
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.stack.frames) if self.stack else 0
+
+    @property
+    def current_key(self) -> FrameKey | None:
+        if not self.stack or not self.stack.frames:
+            return None
+        return self.stack.frames[self.position]
+
+    @property
+    def geometry_now(self) -> SliceGeometry | None:
+        return self.stack.geometry_of(self.position) if self.stack else None
+
     @property
     def loaded(self) -> bool:
-        """The visible frame is on screen (or failed with a reason shown)."""
-        return self.stack is None or not self.stack.frames or self.frame is not None or bool(
-            self.error
-        )
+        """The visible frame is on screen, or its failure is shown."""
+        return self.current_key is None or self.frame is not None or bool(self.error)
 
-    def request_current(self) -> None:
+    def zoom_factor(self) -> float:
+        """Screen pixels per image pixel (along the image's columns)."""
+        view_range = self.box.viewRange()[0]
+        width = view_range[1] - view_range[0]
+        pixels = self.box.width()
+        return float(pixels / width) if width > 0 and pixels > 0 else 1.0
+
+    # -- frames -----------------------------------------------------------------------------
+    def _request_visible(self) -> None:
         if not self.stack or not self.stack.frames:
-            self._update_label()
             return
-        generation = self.bridge.generation
+        count = len(self.stack.frames)
         order = [self.position]
         for step in range(1, PREFETCH + 1):
             order += [self.position + step, self.position - step]
+        wanted = [self.stack.frames[i] for i in order if 0 <= i < count]
+        for key in [k for k in self._visible if k not in wanted]:
+            self._visible.pop(key).cancel()
         requests = [
-            FrameRequest(*self.stack.frames[i], priority=rank, generation=generation)
-            for rank, i in enumerate(order)
-            if 0 <= i < len(self.stack.frames)
+            FrameRequest(path, index, priority=rank)
+            for rank, (path, index) in enumerate(wanted)
+            if (path, index) not in self._visible
         ]
-        self.bridge.request(requests)
+        for request, future in zip(requests, self.bridge.request(requests), strict=True):
+            self._visible[request.key] = future
+
+    def _request_background(self) -> None:
+        """After the first image: the whole series, nearest frames first, behind the visible."""
+        if self._background or not self.stack or len(self.stack.frames) <= 2 * PREFETCH + 1:
+            return
+        count = len(self.stack.frames)
+        order = sorted(range(count), key=lambda i: abs(i - self.position))
+        requests = [
+            FrameRequest(*self.stack.frames[i], priority=BACKGROUND_PRIORITY + rank)
+            for rank, i in enumerate(order)
+            if self.stack.frames[i] not in self._visible
+        ]
+        self._background = self.bridge.request(requests)
+
+    def _cancel_all(self) -> None:
+        for future in (*self._visible.values(), *self._background):
+            future.cancel()
+        self._visible.clear()
+        self._background = []
 
     def _on_frame(self, request: FrameRequest, frame: Frame) -> None:
-        if self.stack and self.stack.frames and request.key == self.stack.frames[self.position]:
+        if request.key == self.current_key:
             self.frame, self.error = frame, ""
             self._show()
+            self._request_background()
 
     def _on_failed(self, request: FrameRequest, reason: str) -> None:
-        if self.stack and self.stack.frames and request.key == self.stack.frames[self.position]:
+        if request.key == self.current_key:
             self.frame, self.error = None, reason
             self.image.clear()
-            self._update_label()
+            self._refresh()
 
     def _show(self) -> None:
         if self.frame is None:
             return
         picture = to_display(self.frame.array, self.frame.info, self.state)
+        first = self.image.image is None
         self.image.setImage(picture, autoLevels=False, levels=(0, 255))
+        if first or self._fit:
+            self._apply_transform()
+        self._refresh()
+        self.frame_shown.emit(self)
+
+    # -- view transform -----------------------------------------------------------------------
+    def _aspect(self) -> float:
+        """Row spacing / column spacing: non-square pixels are shown in true proportion."""
+        g = self.geometry_now
+        spacing = g.pixel_spacing if g is not None else None
+        if not spacing and self.frame is not None:
+            spacing = self.frame.info.pixel_spacing or self.frame.info.imager_pixel_spacing
+        if spacing and spacing[0] > 0 and spacing[1] > 0:
+            return float(spacing[0] / spacing[1])
+        return 1.0
+
+    def _apply_transform(self) -> None:
+        picture = self.image.image
+        if picture is None:
+            return
+        rows, columns = picture.shape[:2]
+        aspect = self._aspect()
+        cx, cy = columns / 2, rows * aspect / 2
+        t = QTransform()  # applied to a point in reverse order of these calls
+        t.translate(cx, cy)  # rotate first, then mirror on screen (geometry's convention)
+        t.scale(-1 if self.flip_h else 1, -1 if self.flip_v else 1)
+        t.rotate(90 * self.quarter_turns)
+        t.translate(-cx, -cy)
+        t.scale(1, aspect)
+        self.image.setTransform(t)
+        if self._fit:
+            self.box.autoRange(padding=0)
+
+    def rotate(self, quarter_turns: int) -> None:
+        self.quarter_turns = (self.quarter_turns + quarter_turns) % 4
+        self._fit = True
+        self._apply_transform()
+        self._refresh()
+
+    def flip(self, horizontal: bool) -> None:
+        if horizontal:
+            self.flip_h = not self.flip_h
+        else:
+            self.flip_v = not self.flip_v
+        self._apply_transform()
+        self._refresh()
+
+    def fit(self) -> None:
+        self._fit = True
         self.box.autoRange(padding=0)
-        self._update_label()
+        self._refresh()
 
-    def _update_label(self) -> None:
-        lines = [self.title] if self.title else []
-        if self.stack and self.stack.frames:
-            lines.append(f"Image {self.position + 1} / {len(self.stack.frames)}")
-        if self.frame is not None:
-            voi = choose_voi(self.frame.array, self.frame.info, self.state)
-            if isinstance(voi, Window):
-                lines.append(f"W {voi.width:.0f}  L {voi.center:.0f}")
-        if self.error:
-            lines.append(self.error)
-        self.label.setText("\n".join(lines))
-        self.label.adjustSize()
-        self.label.move(6, 4)
+    def actual_pixels(self) -> None:
+        """1:1 - one image pixel per screen pixel, about the current centre."""
+        self._set_zoom(1.0)
 
-    # -- interaction ------------------------------------------------------------------------
-    def step_frames(self, step: int) -> None:
+    def _set_zoom(self, factor: float, about: QPointF | None = None) -> None:
+        self._fit = False
+        current = self.zoom_factor()
+        if current <= 0:
+            return
+        scale = current / factor
+        centre = about if about is not None else self.box.viewRect().center()
+        self.box.scaleBy((scale, scale), center=centre)
+        self._refresh()
+
+    # -- scrolling --------------------------------------------------------------------------
+    def set_position(self, position: int, notify: bool = True) -> None:
         if not self.stack or not self.stack.frames:
             return
-        new = int(np.clip(self.position + step, 0, len(self.stack.frames) - 1))
+        new = int(np.clip(position, 0, len(self.stack.frames) - 1))
         if new == self.position:
             return
         self.position = new
-        self.bridge.next_generation()
+        self._probe_text = ""
         cache = self.bridge.pool.cache
         cached = cache.get(*self.stack.frames[new]) if cache is not None else None
         if cached is not None:
             self.frame, self.error = cached, ""
             self._show()
-        self.request_current()
-        self._update_label()
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
-        self.step_frames(-1 if event.angleDelta().y() > 0 else 1)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        steps: dict[int, int] = {
-            Qt.Key.Key_Up.value: -1,
-            Qt.Key.Key_Down.value: 1,
-            Qt.Key.Key_PageUp.value: -10,
-            Qt.Key.Key_PageDown.value: 10,
-            Qt.Key.Key_Home.value: -(10**9),
-            Qt.Key.Key_End.value: 10**9,
-        }
-        key = int(event.key())
-        if key in steps:
-            self.step_frames(steps[key])
         else:
-            super().keyPressEvent(event)
+            self.frame = None  # keep the old picture until the new one arrives: no flicker
+        self._request_visible()
+        self._refresh()
+        if notify:
+            self.position_changed.emit(self)
 
-    def eventFilter(self, obj: object, event: object) -> bool:  # noqa: N802 - Qt's name
+    def step_frames(self, step: int) -> None:
+        self.set_position(self.position + step)
+
+    # -- window / level ------------------------------------------------------------------------
+    def current_window(self) -> tuple[float, float] | None:
+        """The window on screen; while the next frame decodes, the last one shown."""
+        if self.frame is None:
+            return self.state.window or self._last_window
+        voi = choose_voi(self.frame.array, self.frame.info, self.state)
+        self._last_window = (voi.center, voi.width) if isinstance(voi, Window) else None
+        return self._last_window
+
+    def set_window(self, center: float, width: float) -> None:
+        self.state = DisplayState(window=(center, max(width, 1.0)), invert=self.state.invert)
+        self._show()
+
+    def apply_preset(self, number: int) -> None:
+        """Keys 1-9: the CT presets in order; 0: back to the file's own window."""
+        if number == 0:
+            self.state = DisplayState(invert=self.state.invert)
+        elif 1 <= number <= len(CT_PRESETS):
+            preset = CT_PRESETS[number - 1]
+            self.state = DisplayState(window=(preset.center, preset.width),
+                                      invert=self.state.invert)
+        self._show()
+        self._refresh()
+
+    def toggle_invert(self) -> None:
+        self.state = DisplayState(
+            window=self.state.window, window_index=self.state.window_index,
+            voi_lut_index=self.state.voi_lut_index, voi_function=self.state.voi_function,
+            invert=not self.state.invert, overlays=self.state.overlays,
+        )
+        self._show()
+
+    # -- annotations ---------------------------------------------------------------------------
+    def _scale(self) -> measure.PixelScale | None:
+        return measure.pixel_scale(self.geometry_now, self.frame.info if self.frame else None)
+
+    def _refresh(self) -> None:
+        """Recompute what is drawn over the image: text, markers, measurements, lines."""
+        content = OverlayContent(active=self.active)
+        if self.stack is not None and self.stack.frames:
+            info = self.frame.info if self.frame is not None else None
+            content.corners = corner_text.four_corners(
+                self.stack.info, self.geometry_now, info, self.position, len(self.stack.frames),
+                self.current_window(), self.zoom_factor(), labels=_labels(self),
+            )
+            g = self.geometry_now
+            if g is not None and g.orientation is not None:
+                content.markers = oriented_edge_labels(
+                    g.orientation, self.quarter_turns, self.flip_h, self.flip_v
+                )
+            scale = self._scale()
+            if scale is not None and self.image.image is not None:
+                content.scale_bar = corner_text.scale_bar(
+                    scale, self.zoom_factor(), max(40.0, self.width() / 4)
+                )
+                if scale.source == measure.IMAGER_PIXEL_SPACING:
+                    content.notes.append(self.tr("Measured at the detector plane (Imager Pixel "
+                                                 "Spacing): not corrected for magnification"))
+            elif self.frame is not None:
+                content.notes.append(self.tr("No pixel spacing: lengths and areas in pixels"))
+            content.probe = self._probe_text
+        if self.error:
+            content.problem = self.tr("Cannot decode: %1").replace("%1", self.error)
+        elif self.stack is not None and not self.stack.frames:
+            content.problem = self.tr("No image in this series")
+        self.overlay.show_content(content)
+        self._draw_items()
+
+    def _draw_items(self) -> None:
+        for item in self._items:
+            self.box.removeItem(item) if item.parentItem() is None else item.setParentItem(None)
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        self._items = []
+        key = self.current_key
+        if key is None or self.image.image is None:
+            return
+        for a, b in self.reference_lines:
+            self._add_path([a, b], REFERENCE_PEN, dashed=True)
+        shown = self.measurements.on(key)
+        if self._drawing is not None:
+            shown.append(self._drawing)
+        for m in shown:
+            self._draw_measurement(m)
+
+    def _draw_measurement(self, m: Measurement) -> None:
+        if not m.points:
+            return
+        if m.kind in (Kind.LENGTH, Kind.ANGLE):
+            outline = list(m.points)
+        else:
+            (x0, y0), (x1, y1) = m.points[0], m.points[-1]
+            if m.kind is Kind.RECTANGLE:
+                outline = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+            else:
+                cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) / 2, abs(y1 - y0) / 2
+                outline = [(cx + rx * math.cos(t), cy + ry * math.sin(t))
+                           for t in np.linspace(0, 2 * math.pi, 73)]
+        self._add_path(outline, MEASURE_PEN)
+        label = self._measurement_text(m)
+        if label:
+            text = pg.TextItem(label, color=MEASURE_PEN, anchor=(0, 1), fill=(0, 0, 0, 150))
+            text.setParentItem(self.image)
+            x, y = m.points[-1]
+            text.setPos(x + 0.5, y + 0.5)
+            self._items.append(text)
+
+    def _add_path(self, points: list[Point], colour: QColor, dashed: bool = False) -> None:
+        pen = QPen(colour)
+        pen.setCosmetic(True)
+        pen.setWidthF(1.5)
+        if dashed:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        xs = np.array([p[0] for p in points]) + 0.5  # pixel centres
+        ys = np.array([p[1] for p in points]) + 0.5
+        curve = pg.PlotCurveItem(xs, ys, pen=pen)
+        curve.setParentItem(self.image)
+        self._items.append(curve)
+
+    def _measurement_text(self, m: Measurement) -> str:
+        if not m.complete:
+            return ""
+        scale = self._scale()
+        if m.kind is Kind.LENGTH:
+            result = measure.length(m.points[0], m.points[1], scale)
+            return (f"{result.mm:.1f} mm" if result.mm is not None
+                    else self.tr("%1 px").replace("%1", f"{result.pixels:.1f}"))
+        if m.kind is Kind.ANGLE:
+            angle = measure.angle_degrees(m.points[0], m.points[1], m.points[2], scale)
+            return "" if angle is None else f"{angle:.1f}°"
+        if self.frame is None:
+            return ""
+        values = measure.modality_values(self.frame.array, self.frame.info)
+        if values.ndim != 2:
+            return ""
+        shape: measure.RoiShape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
+        stats = measure.roi_stats(values, shape, m.points[0], m.points[-1], scale)
+        if not stats.pixels:
+            return self.tr("no pixels")
+        modality = self.stack.info.modality if self.stack else ""
+        unit = measure.modality_unit(self.frame.info, modality)
+        unit = f" {unit}" if unit else ""
+        area = (f"{stats.area_mm2:.1f} mm²" if stats.area_mm2 is not None
+                else self.tr("%1 px").replace("%1", measure.format_value(stats.area_px, 0)))
+        return (self.tr("Mean %1 SD %2").replace("%1", f"{stats.mean:.1f}{unit}")
+                .replace("%2", f"{stats.sd:.1f}")
+                + "\n" + self.tr("Min %1 Max %2").replace("%1", f"{stats.min:.0f}")
+                .replace("%2", f"{stats.max:.0f}") + "\n" + area)
+
+    def _on_measurements_changed(self, key: FrameKey) -> None:
+        if key == self.current_key:
+            self._draw_items()
+
+    def set_reference_lines(self, lines: list[tuple[Point, Point]]) -> None:
+        if lines != self.reference_lines:
+            self.reference_lines = lines
+            self._draw_items()
+
+    # -- events -----------------------------------------------------------------------------
+    def image_point(self, widget_pos: QPointF) -> Point:
+        """Viewport-widget coordinates -> image pixel coordinates (pixel centres at integers)."""
+        scene = self.view.mapToScene(widget_pos.toPoint())
+        item = self.image.mapFromScene(scene)
+        return (float(item.x()) - 0.5, float(item.y()) - 0.5)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if isinstance(event, QWheelEvent):
             self.wheelEvent(event)
             return True
         if isinstance(event, QMouseEvent):
             return self._mouse(event)
+        if event.type() == QEvent.Type.Resize:
+            self.overlay.resize(self.view.size())
+            if self._fit:
+                self.box.autoRange(padding=0)
+            self._refresh()
         return False
 
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        delta = event.angleDelta().y()
+        if not delta:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            factor = self.zoom_factor() * (1.25 if delta > 0 else 0.8)
+            scene = self.view.mapToScene(event.position().toPoint())
+            self._set_zoom(factor, self.box.mapSceneToView(scene))
+        else:
+            self.step_frames(-1 if delta > 0 else 1)
+
     def _mouse(self, event: QMouseEvent) -> bool:
-        """Right-drag: horizontal changes the window width, vertical the level (as in Weasis)."""
         kind = event.type()
         pos = event.position()
-        right = event.button() == Qt.MouseButton.RightButton
-        if kind == QMouseEvent.Type.MouseButtonPress and right:
-            if self.frame is None:
+        if kind == QEvent.Type.MouseButtonDblClick:
+            self.maximise_requested.emit(self)
+            return True
+        if kind == QEvent.Type.MouseButtonPress:
+            self.setFocus()
+            self.activated.emit(self)
+            return self._press(event.button(), pos)
+        if kind == QEvent.Type.MouseMove:
+            return self._move(pos, event.buttons())
+        if kind == QEvent.Type.MouseButtonRelease:
+            return self._release(pos)
+        return False
+
+    def _press(self, button: Qt.MouseButton, pos: QPointF) -> bool:
+        if button == Qt.MouseButton.RightButton:
+            return self._start_drag("window", pos)
+        if button == Qt.MouseButton.MiddleButton:
+            return self._start_drag("pan", pos)
+        if button != Qt.MouseButton.LeftButton:
+            return False
+        kind = self.tool.measurement
+        if kind is not None and self.current_key is not None and self.image.image is not None:
+            point = self.image_point(pos)
+            if self._drawing is not None and self._drawing.kind is Kind.ANGLE:
+                self._drawing.points.append(point)  # the angle's third point: click
+                self._finish_drawing()
+            else:
+                self._drawing = Measurement(kind, [point, point])
+                self._draw_items()
+            return True
+        if self.tool is Tool.PROBE:
+            self._probe(pos)
+            return True
+        return self._start_drag(self.tool.value, pos)
+
+    def _start_drag(self, what: str, pos: QPointF) -> bool:
+        if what == "window":
+            window = self.current_window()
+            if window is None:
                 return True
-            voi = choose_voi(self.frame.array, self.frame.info, self.state)
-            if isinstance(voi, Window):
-                self._drag = (pos.x(), pos.y(), voi.center, voi.width)
+            self._drag = ("window", pos, window)
+        elif what == "zoom":
+            self._drag = ("zoom", pos, (self.zoom_factor(),))
+        else:
+            self._drag = ("pan", pos, ())
+        return True
+
+    def _move(self, pos: QPointF, buttons: Qt.MouseButton) -> bool:
+        if self._drawing is not None:
+            self._drawing.points[-1] = self.image_point(pos)
+            self._draw_items()
             return True
-        if kind == QMouseEvent.Type.MouseMove and self._drag is not None:
-            x0, y0, center, width = self._drag
-            width = max(1.0, width + (pos.x() - x0) * max(width, 10) / 200)
-            center = center + (pos.y() - y0) * max(width, 10) / 200
-            self.state = DisplayState(window=(center, width), invert=self.state.invert)
-            self._show()
+        if self.tool is Tool.PROBE and not self._drag:
+            self._probe(pos)
+            return False
+        if self._drag is None:
+            return False
+        what, start, values = self._drag
+        dx, dy = pos.x() - start.x(), pos.y() - start.y()
+        if what == "window":
+            # As in Weasis and RadiAnt: right = wider, down = higher level; faster for wide windows.
+            center, width = values
+            rate = max(width, 10.0) / 200.0
+            self.set_window(center + dy * rate, width + dx * rate)
+            self._refresh()
+        elif what == "zoom":
+            self._set_zoom(values[0] * math.exp(-dy / 200.0))
+            self._drag = ("zoom", pos, (self.zoom_factor(),))
+        else:
+            factor = self.zoom_factor()
+            self._fit = False
+            self.box.translateBy(x=-dx / factor, y=-dy / factor)
+            self._drag = ("pan", pos, ())
+        return True
+
+    def _release(self, pos: QPointF) -> bool:
+        if self._drawing is not None:
+            self._drawing.points[-1] = self.image_point(pos)
+            if self._drawing.kind is Kind.ANGLE and len(self._drawing.points) == 2:
+                self._drawing.points.append(self._drawing.points[-1])  # rubber band to the 3rd
+                self._draw_items()
+                return True
+            self._finish_drawing()
             return True
-        if kind == QMouseEvent.Type.MouseButtonRelease and self._drag is not None:
+        if self._drag is not None:
             self._drag = None
             return True
         return False
 
-    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)  # type: ignore[arg-type]
-        self._update_label()
+    def _finish_drawing(self) -> None:
+        m, self._drawing = self._drawing, None
+        key = self.current_key
+        if m is None or key is None:
+            return
+        if m.kind is Kind.ANGLE and len(m.points) > 3:
+            m.points = m.points[:3]
+        if math.dist(m.points[0], m.points[-1]) < 1.0 and m.kind is not Kind.ANGLE:
+            self._draw_items()  # a click, not a drag: nothing measured
+            return
+        self.measurements.add(key, m)
+
+    def _probe(self, pos: QPointF) -> None:
+        if self.frame is None:
+            return
+        x, y = self.image_point(pos)
+        modality = self.stack.info.modality if self.stack else ""
+        found = measure.probe(self.frame.array, self.frame.info, x, y, modality)
+        self._probe_text = "" if found is None else _probe_text(found)
+        self._refresh()
+
+    def delete_measurement(self, at: QPointF | None = None) -> bool:
+        """Remove the measurement nearest `at` (widget position), else the last one drawn."""
+        key = self.current_key
+        if key is None:
+            return False
+        items = self.measurements.on(key)
+        if not items:
+            return False
+        victim = items[-1]
+        if at is not None:
+            near = self.measurements.nearest(key, self.image_point(at), 8 / self.zoom_factor())
+            victim = near or victim
+        return self.measurements.remove(key, victim)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        key = Qt.Key(event.key())
+        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,
+                 Qt.Key.Key_PageUp: -10, Qt.Key.Key_PageDown: 10}
+        if key in steps:
+            self.step_frames(steps[key])
+        elif key == Qt.Key.Key_Home:
+            self.set_position(0)
+        elif key == Qt.Key.Key_End:
+            self.set_position(self.frame_count - 1)
+        elif Qt.Key.Key_0.value <= key.value <= Qt.Key.Key_9.value and not event.modifiers():
+            self.apply_preset(key.value - Qt.Key.Key_0.value)
+        elif key == Qt.Key.Key_I:
+            self.toggle_invert()
+        elif key == Qt.Key.Key_F:
+            self.fit()
+        elif key == Qt.Key.Key_A:
+            self.actual_pixels()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            cursor = self.view.mapFromGlobal(self.cursor().pos())
+            self.delete_measurement(QPointF(cursor))
+        elif key == Qt.Key.Key_Escape and self._drawing is not None:
+            self._drawing = None
+            self._draw_items()
+        else:
+            super().keyPressEvent(event)
+
+    def focusInEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)  # type: ignore[arg-type]
+        self.activated.emit(self)
+
+    def set_active(self, active: bool) -> None:
+        if active != self.active:
+            self.active = active
+            self._refresh()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if dropped_series(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        series = dropped_series(event.mimeData())
+        if series is not None:
+            event.acceptProposedAction()
+            self.series_dropped.emit(self, *series)
+
+    def close_viewport(self) -> None:
+        self._cancel_all()
+        self.bridge.frame_ready.disconnect(self._on_frame)
+        self.bridge.frame_failed.disconnect(self._on_failed)
+        if self._on_measurements_changed in self.measurements.listeners:
+            self.measurements.listeners.remove(self._on_measurements_changed)
+
+
+def _probe_text(found: measure.Probe) -> str:
+    """"(x, y) value unit" in modality units; colour images show their samples."""
+    where = f"({found.column}, {found.row})"
+    if found.samples:
+        return f"{where}  " + " ".join(measure.format_value(float(v), 0) for v in found.samples)
+    if found.value is None:
+        return where
+    unit = f" {found.unit}" if found.unit else ""
+    return f"{where}  {measure.format_value(found.value)}{unit}"
+
+
+def _labels(viewport: Viewport) -> dict[str, str]:
+    """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS)."""
+    tr = viewport.tr
+    return {
+        "image": tr("Im:"), "location": tr("Loc:"), "thickness": tr("Thk:"), "window": tr("W:"),
+        "level": tr("L:"), "zoom": tr("Zoom:"), "lossy": tr("LOSSY"), "patient_id": tr("ID:"),
+        "birth_date": tr("DOB:"), "sex": tr("Sex:"), "series": tr("Se:"), "age_years": tr("Y"),
+        "age_months": tr("M"), "age_days": tr("D"),
+    }

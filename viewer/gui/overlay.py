@@ -1,0 +1,115 @@
+"""What a viewport draws over the image in screen space: four-corner annotations, orientation
+markers, the scale bar, the probe readout and a problem text. One transparent widget painted
+with QPainter: a single paint per repaint, nothing to lay out, mouse events pass through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QWidget
+
+from viewer.dicom.annotations import Corners, ScaleBar
+from viewer.dicom.geometry import EdgeLabels
+
+TEXT = QColor(235, 235, 235)
+SHADOW = QColor(0, 0, 0, 200)
+WARNING = QColor(255, 190, 60)
+MARGIN = 6
+
+
+@dataclass
+class OverlayContent:
+    corners: Corners | None = None
+    markers: EdgeLabels | None = None
+    scale_bar: ScaleBar | None = None
+    probe: str = ""
+    problem: str = ""  # e.g. "cannot decode: <reason>", shown in the middle
+    notes: list[str] = field(default_factory=list)  # e.g. "lengths at the detector plane"
+    active: bool = False  # the viewport that has the keyboard focus gets a frame
+
+
+class Overlay(QWidget):
+    """Paints `content` over its parent; call `show_content` after each change."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.content = OverlayContent()
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF() * 0.95))
+        self.setFont(font)
+
+    def show_content(self, content: OverlayContent) -> None:
+        self.content = content
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        c = self.content
+        metrics = QFontMetricsF(self.font())
+        line = metrics.height()
+        w, h = self.width(), self.height()
+        if c.corners is not None:
+            self._block(painter, c.corners.top_left, MARGIN, MARGIN, line, right=False)
+            self._block(painter, c.corners.top_right, w - MARGIN, MARGIN, line, right=True)
+            bottom_left = [*c.notes, *c.corners.bottom_left] if c.notes else c.corners.bottom_left
+            top = h - MARGIN - line * len(bottom_left)
+            self._block(painter, bottom_left, MARGIN, top, line, right=False)
+            bottom_right = [*c.corners.bottom_right, *([c.probe] if c.probe else [])]
+            self._block(painter, bottom_right, w - MARGIN, h - MARGIN - line * len(bottom_right),
+                        line, right=True)
+        if c.markers is not None:
+            m = c.markers
+            self._text(painter, m.top, QPointF(w / 2, MARGIN + line), centre=True)
+            self._text(painter, m.bottom, QPointF(w / 2, h - MARGIN - line * 0.2), centre=True)
+            self._text(painter, m.left, QPointF(MARGIN, h / 2 + line / 3), centre=False)
+            self._text(painter, m.right,
+                       QPointF(w - MARGIN - metrics.horizontalAdvance(m.right), h / 2 + line / 3),
+                       centre=False)
+        if c.scale_bar is not None:
+            self._scale_bar(painter, c.scale_bar, w, h, line)
+        if c.problem:
+            painter.setPen(WARNING)
+            box = QRectF(MARGIN * 4, h / 3, w - MARGIN * 8, h / 3)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             c.problem)
+        if c.active:
+            painter.setPen(QPen(QColor(80, 140, 230), 2))
+            painter.drawRect(QRectF(1, 1, w - 2, h - 2))
+        painter.end()
+
+    def _block(self, painter: QPainter, lines: tuple[str, ...] | list[str], x: float, y: float,
+               step: float, right: bool) -> None:
+        metrics = QFontMetricsF(self.font())
+        for n, text in enumerate(lines):
+            left = x - metrics.horizontalAdvance(text) if right else x
+            self._text(painter, text, QPointF(left, y + step * (n + 0.8)), centre=False)
+
+    def _text(self, painter: QPainter, text: str, at: QPointF, centre: bool) -> None:
+        if not text:
+            return
+        if centre:
+            at = QPointF(at.x() - QFontMetricsF(self.font()).horizontalAdvance(text) / 2, at.y())
+        painter.setPen(SHADOW)  # a 1-pixel shadow keeps text readable on white bone
+        painter.drawText(at + QPointF(1, 1), text)
+        painter.setPen(TEXT)
+        painter.drawText(at, text)
+
+    def _scale_bar(self, painter: QPainter, bar: ScaleBar, w: float, h: float, line: float) -> None:
+        """Horizontal, centred above the bottom orientation marker, ticks every tenth."""
+        length = bar.length_px_on_screen
+        x0, x1 = w / 2 - length / 2, w / 2 + length / 2
+        y = h - MARGIN - line * 1.6
+        painter.setPen(QPen(SHADOW, 3))
+        painter.drawLine(QPointF(x0, y), QPointF(x1, y))
+        painter.setPen(QPen(TEXT, 1))
+        painter.drawLine(QPointF(x0, y), QPointF(x1, y))
+        for tick in range(11):
+            tx = x0 + length * tick / 10
+            size = 6 if tick % 5 == 0 else 3
+            painter.drawLine(QPointF(tx, y - size), QPointF(tx, y))
+        self._text(painter, bar.text, QPointF(x1 + 6, y + line / 3), centre=False)

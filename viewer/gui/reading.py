@@ -1,0 +1,338 @@
+"""The reading area: a grid of viewports (1x1 to 4x4, 1x2, 2x1), the series strip, and what ties
+viewports together: the active one, the shared tool, synchronised scrolling by position in the
+same Frame of Reference, reference lines, and cine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QDrag, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QWidget,
+)
+
+from viewer.decode.requests import Frame, FrameKey, FrameRequest
+from viewer.dicom.display import to_display
+from viewer.dicom.geometry import StackPlanes, reference_line
+from viewer.dicom.stack import Stack
+from viewer.gui.bridge import FrameBridge
+from viewer.gui.measurements import MeasurementStore
+from viewer.gui.mime import series_mime
+from viewer.gui.viewport import Tool, Viewport
+
+THUMBNAIL_PRIORITY = 500  # after every visible frame, before the background load
+LAYOUTS: tuple[tuple[int, int], ...] = (
+    (1, 1), (2, 1), (1, 2), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4),
+)  # (columns, rows)
+
+
+class SeriesStrip(QListWidget):
+    """The opened study's series as thumbnails; drag one onto a viewport."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setFlow(QListWidget.Flow.TopToBottom)
+        self.setWrapping(False)
+        self.setIconSize(QSize(96, 96))
+        self.setFixedWidth(128)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setDragEnabled(True)
+        self.setStyleSheet("QListWidget { background: #181818; color: #dddddd; }")
+
+    study_uid = ""
+
+    def set_series(self, stacks: list[Stack], study_uid: str = "") -> None:
+        self.study_uid = study_uid
+        self.clear()
+        for stack in stacks:
+            number = "" if stack.info.series_number is None else f"{stack.info.series_number}: "
+            text = f"{number}{stack.info.modality} {stack.description}".strip()
+            item = QListWidgetItem(f"{text}\n{len(stack.frames)}")
+            item.setData(Qt.ItemDataRole.UserRole, stack.series_uid)
+            item.setSizeHint(QSize(120, 130))
+            self.addItem(item)
+
+    def set_thumbnail(self, series_uid: str, picture: np.ndarray) -> None:
+        """`picture`: the display pipeline's uint8 output (grey or RGB) of a middle frame."""
+        image = _qimage(picture)
+        icon = QIcon(QPixmap.fromImage(image).scaled(
+            self.iconSize(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+        for row in range(self.count()):
+            item = self.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == series_uid:
+                item.setIcon(icon)
+
+    def startDrag(self, supported: Qt.DropAction) -> None:  # noqa: N802 - Qt's name
+        item = self.currentItem()
+        if item is None:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(series_mime(self.study_uid, str(item.data(Qt.ItemDataRole.UserRole))))
+        if not item.icon().isNull():
+            drag.setPixmap(item.icon().pixmap(64, 64))
+        drag.exec(Qt.DropAction.CopyAction)
+
+
+class ReadingArea(QWidget):
+    """Viewports in a grid; `stacks` are the opened study's series, hung in series order."""
+
+    active_changed = Signal(object)  # the active Viewport
+
+    def __init__(self, bridge: FrameBridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.measurements = MeasurementStore()
+        self.stacks: list[Stack] = []
+        self.viewports: list[Viewport] = []
+        self.layout_shape = (1, 1)
+        self.tool = Tool.WINDOW
+        self.sync = True
+        self.show_reference_lines = True
+        self.active: Viewport | None = None
+        # Loads a series not opened yet (dropped from the browser); set by the main window.
+        self.load_series: Callable[[str, str], Stack | None] | None = None
+        self._maximised: Viewport | None = None
+        self._planes: dict[str, StackPlanes] = {}
+        self._syncing = False
+        self.cine = QTimer(self)
+        self.cine.timeout.connect(self._cine_step)
+        self.cine_fps = 15.0
+        self._thumbs: dict[FrameKey, str] = {}
+        bridge.frame_ready.connect(self._on_frame)
+        self.strip = SeriesStrip()
+        self.strip.itemDoubleClicked.connect(
+            lambda item: self.show_series(str(item.data(Qt.ItemDataRole.UserRole)))
+        )
+        self.grid_host = QWidget()
+        self.grid_host.setStyleSheet("background: #101010;")
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(2)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        row.addWidget(self.strip)
+        row.addWidget(self.grid_host, 1)
+        self.set_layout((1, 1))
+
+    # -- content --------------------------------------------------------------------------
+    def open_stacks(self, stacks: list[Stack], layout: tuple[int, int] | None = None) -> None:
+        """Default hanging: one series per viewport, in series order."""
+        self.stop_cine()
+        self.stacks = stacks
+        self._planes = {}
+        self.strip.set_series(stacks, stacks[0].info.study_instance_uid if stacks else "")
+        self._request_thumbnails(stacks)
+        if layout is None:
+            layout = _layout_for(len(stacks))
+        self.set_layout(layout, rehang=False)
+        for n, viewport in enumerate(self.viewports):
+            stack = stacks[n] if n < len(stacks) else None
+            viewport.set_stack(stack, _start(stack))
+        self._activate(self.viewports[0])
+        self._update_reference_lines()
+
+    def _request_thumbnails(self, stacks: list[Stack]) -> None:
+        """The strip shows each series' middle frame, decoded by the pool after the visible
+        frames and before the background load."""
+        self._thumbs = {}
+        requests = []
+        for stack in stacks:
+            if stack.frames:
+                key = stack.frames[len(stack.frames) // 2]
+                self._thumbs[key] = stack.series_uid
+                requests.append(FrameRequest(*key, priority=THUMBNAIL_PRIORITY))
+        self.bridge.request(requests)
+
+    def _on_frame(self, request: FrameRequest, frame: Frame) -> None:
+        series_uid = self._thumbs.pop(request.key, None)
+        if series_uid is not None:
+            self.strip.set_thumbnail(series_uid, to_display(frame.array, frame.info))
+
+    def show_series(self, series_uid: str, viewport: Viewport | None = None) -> None:
+        stack = self.stack_by_uid(series_uid)
+        target = viewport or self.active or self.viewports[0]
+        if stack is not None:
+            target.set_stack(stack, _start(stack))
+            self._activate(target)
+            self._update_reference_lines()
+
+    def _on_drop(self, viewport: Viewport, study_uid: str, series_uid: str) -> None:
+        """A series dropped from this study's strip, or from the browser (any study)."""
+        if self.stack_by_uid(series_uid) is None and self.load_series is not None:
+            stack = self.load_series(study_uid, series_uid)
+            if stack is None:
+                return
+            self.stacks.append(stack)
+        self.show_series(series_uid, viewport)
+
+    def stack_by_uid(self, series_uid: str) -> Stack | None:
+        return next((s for s in self.stacks if s.series_uid == series_uid), None)
+
+    # -- layout ---------------------------------------------------------------------------
+    def set_layout(self, shape: tuple[int, int], rehang: bool = True) -> None:
+        """COLUMNS x ROWS; viewports kept in order, new ones get the next series."""
+        columns, rows = shape
+        wanted = columns * rows
+        self._maximised = None
+        shown = [v.stack for v in self.viewports]
+        while len(self.viewports) > wanted:
+            viewport = self.viewports.pop()
+            viewport.close_viewport()
+            viewport.setParent(None)
+            viewport.deleteLater()
+        while len(self.viewports) < wanted:
+            self.viewports.append(self._new_viewport())
+        for n, viewport in enumerate(self.viewports):
+            self.grid.addWidget(viewport, n // columns, n % columns)
+            viewport.show()
+        for c in range(8):  # the CLI allows up to 8x8
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
+            self.grid.setRowStretch(c, 1 if c < rows else 0)
+        self.layout_shape = (columns, rows)
+        if rehang:
+            used = {id(s) for s in shown if s is not None}
+            spare = [s for s in self.stacks if id(s) not in used]
+            for n, viewport in enumerate(self.viewports):
+                if n >= len(shown) and viewport.stack is None and spare:
+                    stack = spare.pop(0)
+                    viewport.set_stack(stack, _start(stack))
+        self._activate(self.active if self.active in self.viewports else self.viewports[0])
+        self._update_reference_lines()
+
+    def _new_viewport(self) -> Viewport:
+        viewport = Viewport(self.bridge, self.measurements)
+        viewport.tool = self.tool
+        viewport.position_changed.connect(self._on_position)
+        viewport.activated.connect(self._activate)
+        viewport.series_dropped.connect(self._on_drop)
+        viewport.maximise_requested.connect(self._toggle_maximise)
+        return viewport
+
+    def _toggle_maximise(self, viewport: Viewport) -> None:
+        """Double-click: this viewport alone, double-click again: the grid back."""
+        if self._maximised is viewport:
+            self._maximised = None
+            for v in self.viewports:
+                v.show()
+        else:
+            self._maximised = viewport
+            for v in self.viewports:
+                v.setVisible(v is viewport)
+
+    def _activate(self, viewport: Viewport) -> None:
+        if viewport not in self.viewports:
+            return
+        self.active = viewport
+        for v in self.viewports:
+            v.set_active(v is viewport and len(self.viewports) > 1)
+        self.active_changed.emit(viewport)
+
+    # -- tools ------------------------------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        self.tool = tool
+        for v in self.viewports:
+            v.tool = tool
+
+    def for_active(self, action: Callable[[Viewport], object]) -> None:
+        if self.active is not None:
+            action(self.active)
+
+    # -- sync and reference lines -------------------------------------------------------------
+    def _on_position(self, source: Viewport) -> None:
+        if self._syncing:
+            return
+        if self.sync:
+            self._sync_from(source)
+        self._update_reference_lines()
+
+    def _sync_from(self, source: Viewport) -> None:
+        """Scroll the other viewports to the slice nearest the source's (by position)."""
+        g = source.geometry_now
+        if g is None or g.position is None or g.orientation is None:
+            return
+        from viewer.dicom.geometry import patient_point
+
+        centre = patient_point(g, (g.columns - 1) / 2, (g.rows - 1) / 2)
+        self._syncing = True
+        try:
+            for v in self.viewports:
+                if v is source or v.stack is None:
+                    continue
+                planes = self._planes_of(v.stack)
+                index = planes.nearest(centre, g.frame_of_reference_uid)
+                if index is not None:
+                    v.set_position(index, notify=False)
+        finally:
+            self._syncing = False
+
+    def _planes_of(self, stack: Stack) -> StackPlanes:
+        planes = self._planes.get(stack.series_uid)
+        if planes is None:
+            planes = self._planes[stack.series_uid] = StackPlanes(stack.geometry)
+        return planes
+
+    def _update_reference_lines(self) -> None:
+        for target in self.viewports:
+            lines = []
+            g = target.geometry_now
+            if self.show_reference_lines and g is not None and len(self.viewports) > 1:
+                for other in self.viewports:
+                    og = other.geometry_now
+                    if other is target or og is None or other.stack is target.stack:
+                        continue
+                    segment = reference_line(g, og)
+                    if segment is not None:
+                        lines.append(segment)
+            target.set_reference_lines(lines)
+
+    # -- cine -------------------------------------------------------------------------------
+    def toggle_cine(self) -> None:
+        if self.cine.isActive():
+            self.stop_cine()
+        else:
+            self.cine.start(max(1, round(1000 / self.cine_fps)))
+
+    def set_cine_fps(self, fps: float) -> None:
+        self.cine_fps = max(1.0, min(fps, 120.0))
+        if self.cine.isActive():
+            self.cine.start(max(1, round(1000 / self.cine_fps)))
+
+    def stop_cine(self) -> None:
+        self.cine.stop()
+
+    def _cine_step(self) -> None:
+        v = self.active
+        if v is None or v.frame_count < 2:
+            self.stop_cine()
+            return
+        v.set_position((v.position + 1) % v.frame_count)
+
+
+def _qimage(picture: np.ndarray) -> QImage:
+    picture = np.ascontiguousarray(picture)
+    rows, columns = picture.shape[:2]
+    if picture.ndim == 3:
+        fmt, stride = QImage.Format.Format_RGB888, columns * 3
+    else:
+        fmt, stride = QImage.Format.Format_Grayscale8, columns
+    return QImage(picture.data, columns, rows, stride, fmt).copy()  # own its pixels
+
+
+def _layout_for(count: int) -> tuple[int, int]:
+    return {0: (1, 1), 1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2)}.get(
+        count, (3, 2) if count <= 6 else (3, 3)
+    )
+
+
+def _start(stack: Stack | None) -> int:
+    """Where a series opens: its first frame (head end for axial series sorted head first)."""
+    return 0
