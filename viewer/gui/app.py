@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDoubleSpinBox,
@@ -20,34 +23,93 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
+from viewer.archive.archive import Archive
+from viewer.archive.stacks import series_stack, study_stacks
 from viewer.decode.cache import FrameCache
 from viewer.decode.pool import DecodePool
+from viewer.dicom.demo import write_ct_series
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
+from viewer.gui.browser import StudyBrowser
 from viewer.gui.reading import LAYOUTS, ReadingArea
+from viewer.gui.tasks import TaskRunner
 from viewer.gui.viewport import Tool, Viewport
 
 LOGGER = logging.getLogger(__name__)
 CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames: a 1,000-slice CT is 500 MiB
+DEMO_SLICES = 80
 
 
 class MainWindow(QMainWindow):
-    """Browser tab and reading tab; `reading` does the viewing, the toolbar routes commands."""
+    """Browser tab and reading tab; `reading` does the viewing, the toolbar routes commands.
+
+    With an `archive`, the study browser is the first tab: double-clicking a study opens it
+    with the default hanging (one series per viewport, in series order).
+    """
 
     def __init__(self, stacks: list[Stack], layout: tuple[int, int] | None,
-                 bridge: FrameBridge) -> None:
+                 bridge: FrameBridge, archive: Archive | None = None,
+                 tasks: TaskRunner | None = None) -> None:
         super().__init__()
         self.setWindowTitle("dicom-viewer")
         self.bridge = bridge
+        self.archive = archive
+        self.tasks = tasks or TaskRunner(parent=self)
         self.reading = ReadingArea(bridge)
         self.tabs = QTabWidget()
+        self.browser: StudyBrowser | None = None
+        if archive is not None:
+            self.browser = StudyBrowser(archive, self.tasks)
+            self.browser.open_study.connect(self.open_study)
+            self.browser.open_series.connect(self.open_series)
+            self.browser.set_demo_offer(self.load_demo_study)
+            self.reading.load_series = lambda _study, series: series_stack(archive, series)
+            self.tabs.addTab(self.browser, self.tr("Studies"))
         self.tabs.addTab(self.reading, self.tr("Viewer"))
         self.setCentralWidget(self.tabs)
         self._build_toolbar()
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self._tab_changed()
         self.resize(1280, 860)
         if stacks:
             self.reading.open_stacks(stacks, layout)
+            self.tabs.setCurrentWidget(self.reading)
+
+    def _tab_changed(self) -> None:
+        """The reading tools belong to the viewer tab."""
+        self.reading_tools.setVisible(self.tabs.currentWidget() is self.reading)
+
+    def open_study(self, study_uid: str) -> None:
+        """The study's series from the index (no file is read), hung in series order."""
+        if self.archive is None:
+            return
+        stacks = study_stacks(self.archive, study_uid)
+        if not stacks:
+            QMessageBox.information(self, "dicom-viewer",
+                                    self.tr("No image of this study is in the archive."))
+            return
+        self.reading.open_stacks(stacks)
+        self.tabs.setCurrentWidget(self.reading)
+
+    def open_series(self, study_uid: str, series_uid: str) -> None:
+        self.open_study(study_uid)
+        self.reading.show_series(series_uid)
+
+    def load_demo_study(self) -> None:
+        """Write the synthetic demo CT locally (no download) and import it, off the GUI thread."""
+        if self.browser is None:
+            return
+        folder = Path(tempfile.mkdtemp(prefix="dicom-viewer-demo-"))
+        atexit.register(shutil.rmtree, folder, True)
+        self.browser.import_prepared(
+            lambda: write_ct_series(folder, DEMO_SLICES), self.tr("Demo study")
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.reading.stop_cine()
+        self.tasks.shutdown()  # before the archive closes: no job may outlive it
+        super().closeEvent(event)
 
     @property
     def viewports(self) -> list[Viewport]:
@@ -60,6 +122,7 @@ class MainWindow(QMainWindow):
     def _build_toolbar(self) -> None:
         bar = QToolBar(self.tr("Reading tools"))
         bar.setObjectName("reading-tools")
+        self.reading_tools = bar
         self.addToolBar(bar)
         tools = QActionGroup(self)
         names = {
@@ -172,21 +235,26 @@ def run_viewer(
     screenshot: Path | None = None,
     problems: list[str] | None = None,
     timeout_s: float = 60.0,
+    archive: Archive | None = None,
 ) -> int:
-    """Open the window on `stacks`; with `screenshot`, save the window once shown and exit."""
+    """Open the window on `stacks` (and the browser on `archive`); with `screenshot`, save the
+    window once everything shown is decoded, and exit."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     pool = DecodePool(cache=FrameCache(CACHE_BUDGET))
     try:
         bridge = FrameBridge(pool)
-        window = MainWindow(stacks, layout, bridge)
+        window = MainWindow(stacks, layout, bridge, archive)
         window.show()
         if problems and screenshot is None:
             QMessageBox.warning(window, "dicom-viewer", "\n".join(problems[:20]))
         if screenshot is not None:
-            return _screenshot_when_loaded(app, window, screenshot, timeout_s)
-        return int(app.exec())
+            code = _screenshot_when_loaded(app, window, screenshot, timeout_s)
+        else:
+            code = int(app.exec())
+        window.tasks.shutdown()
+        return code
     finally:
         pool.close()
 
