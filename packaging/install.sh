@@ -52,4 +52,12 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+
+# The GUI's translations: resources/i18n/*.ts compiled to viewer/gui/translations/*.qm, where
+# viewer.gui.i18n looks for them (git-ignored build output; packaged as package data).
+mkdir -p viewer/gui/translations
+for ts in resources/i18n/*.ts; do
+  [ -e "$ts" ] || continue
+  .venv/bin/pyside6-lrelease -silent "$ts" -qm "viewer/gui/translations/$(basename "${ts%.ts}").qm"
+done
 echo "installed: .venv/bin/dicom-viewer" >&2

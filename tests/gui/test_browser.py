@@ -447,7 +447,7 @@ def test_drop_files_imports_them(
     target = browser._empty_page  # shown while the archive is empty; the browser takes the drop
     assert browser._pages.currentWidget() is target
     pos = QPointF(target.rect().center())
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(target.rect().center(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
@@ -461,7 +461,7 @@ def test_drop_files_imports_them(
     # A drag without files (a series dragged from the strip) is refused.
     series_only = QMimeData()
     series_only.setData(SERIES_MIME, b"{}")
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, series_only,
+    enter = QDragEnterEvent(target.rect().center(), Qt.DropAction.CopyAction, series_only,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, enter)
     assert not enter.isAccepted()

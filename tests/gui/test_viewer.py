@@ -275,3 +275,13 @@ def test_view_screenshot_subprocess(tmp_path: Path, study: list[Path]) -> None:
     picture = np.asarray(Image.open(out).convert("L"))
     assert picture.shape[0] > 200 and picture.shape[1] > 200
     assert picture.std() > 10  # the CT is drawn, not an empty black window
+
+
+def test_tag_browser_shows_the_current_image(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.show_tags()
+    browser = window.tag_browser
+    assert browser is not None
+    qtbot.waitUntil(lambda: browser.model.rowCount() > 10, timeout=10000)
+    browser.search.setText("PatientName")
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=5000)
+    shot(browser, "viewer-tags")

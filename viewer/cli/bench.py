@@ -1,4 +1,5 @@
-"""`dicom-viewer bench decode|import`: benchmarks, as ratios against a baseline of the same run."""
+"""`dicom-viewer bench decode|import|gui`: benchmarks, as ratios against a baseline of the same
+run. `gui` runs `viewer.gui.benchmark` in a child process: the command line never imports Qt."""
 
 from __future__ import annotations
 
@@ -22,11 +23,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "(the baseline), by pydicom, by us in one process and by our decode pool; then the "
             "display pipeline, render to PNG and the frame cache's memory. "
             "import: importing a folder of 512x512 CT slices against a dcmread + shutil.copy "
-            "loop over the same files, and studies --patient-name over a large index."
+            "loop over the same files, and studies --patient-name over a large index. "
+            "gui: the reading window offscreen on a 1,000-slice CT from the archive: first "
+            "image, event-loop stalls during the load, scrolling frame rate, memory."
         ),
     )
-    parser.add_argument("suite", choices=["decode", "import"], help="which benchmark")
-    parser.add_argument("--slices", type=int, default=300, help="slices in the series (300)")
+    parser.add_argument("suite", choices=["decode", "import", "gui"], help="which benchmark")
+    parser.add_argument(
+        "--slices", type=int, help="slices in the series (decode: 300, gui: 1000)"
+    )
     parser.add_argument(
         "--files", type=int, default=1000, help="import: files in the folder (1000)"
     )
@@ -47,12 +52,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from viewer.cli import CLIError
 
-    if args.slices < 1:
+    if args.slices is not None and args.slices < 1:
         raise CLIError("--slices must be at least 1")
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
     if args.suite == "import":
         return _run_import(args)
+    if args.suite == "gui":
+        return _run_gui(args)
+    args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
 
@@ -79,6 +87,21 @@ def _run_import(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
     return _report(args, result, format_table(result))
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-gui-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        command = [sys.executable, "-m", "viewer.gui.benchmark", "--workdir", str(workdir),
+                   "--slices", str(args.slices or 1000)]
+        command += ["--json"] if args.json else []
+        command += ["--strict"] if args.strict else []
+        env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+        return subprocess.run(command, env=env, check=False).returncode
 
 
 def _progress(suite: str) -> Callable[[str], None]:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,7 +32,9 @@ from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.browser import StudyBrowser
+from viewer.gui.i18n import install_translator
 from viewer.gui.reading import LAYOUTS, ReadingArea
+from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
 from viewer.gui.viewport import Tool, Viewport
 
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.reading = ReadingArea(bridge)
         self.tabs = QTabWidget()
         self.browser: StudyBrowser | None = None
+        self.tag_browser: TagBrowser | None = None
         if archive is not None:
             self.browser = StudyBrowser(archive, self.tasks)
             self.browser.open_study.connect(self.open_study)
@@ -150,7 +153,7 @@ class MainWindow(QMainWindow):
         presets = QMenu(self.tr("Presets"), self)
         file_window = presets.addAction(self.tr("File's window") + "\t0")
         file_window.triggered.connect(lambda: self.reading.for_active(lambda v: v.apply_preset(0)))
-        names_tr = _preset_names(self)
+        names_tr = _preset_names()
         for n, preset in enumerate(CT_PRESETS, 1):
             name = names_tr.get(preset.name, preset.name)
             act = presets.addAction(f"{name}  (L {preset.center:g} W {preset.width:g})\t{n}")
@@ -206,6 +209,22 @@ class MainWindow(QMainWindow):
             )
         )
         bar.addAction(clear)
+        tags = QAction(self.tr("Tags"), self)
+        tags.setShortcut(QKeySequence("Ctrl+T"))
+        tags.triggered.connect(self.show_tags)
+        bar.addAction(tags)
+
+    def show_tags(self) -> None:
+        """The tag browser on the active viewport's current image."""
+        viewport = self.reading.active
+        key = viewport.current_key if viewport is not None else None
+        if key is None:
+            return
+        if self.tag_browser is None:
+            self.tag_browser = TagBrowser(self)
+        self.tag_browser.show_file(Path(key[0]))
+        self.tag_browser.show()
+        self.tag_browser.raise_()
 
     def _toggle_reference_lines(self, on: bool) -> None:
         self.reading.show_reference_lines = on
@@ -220,12 +239,19 @@ def _menu_button(text: str, menu: QMenu) -> QToolButton:
     return button
 
 
-def _preset_names(window: MainWindow) -> dict[str, str]:
-    tr = window.tr
+def _preset_names() -> dict[str, str]:
+    """The CT presets' names, translated (literal calls: pyside6-lupdate must see them)."""
+    translate = QCoreApplication.translate
     return {
-        "brain": tr("Brain"), "subdural": tr("Subdural"), "stroke": tr("Stroke"),
-        "lung": tr("Lung"), "mediastinum": tr("Mediastinum"), "abdomen": tr("Abdomen"),
-        "liver": tr("Liver"), "bone": tr("Bone"), "temporal bone": tr("Temporal bone"),
+        "brain": translate("MainWindow", "Brain"),
+        "subdural": translate("MainWindow", "Subdural"),
+        "stroke": translate("MainWindow", "Stroke"),
+        "lung": translate("MainWindow", "Lung"),
+        "mediastinum": translate("MainWindow", "Mediastinum"),
+        "abdomen": translate("MainWindow", "Abdomen"),
+        "liver": translate("MainWindow", "Liver"),
+        "bone": translate("MainWindow", "Bone"),
+        "temporal bone": translate("MainWindow", "Temporal bone"),
     }
 
 
@@ -242,6 +268,7 @@ def run_viewer(
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    install_translator(app)
     pool = DecodePool(cache=FrameCache(CACHE_BUDGET))
     try:
         bridge = FrameBridge(pool)

@@ -4,10 +4,11 @@ with QPainter: a single paint per repaint, nothing to lay out, mouse events pass
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from viewer.dicom.annotations import Corners, ScaleBar
@@ -17,6 +18,7 @@ TEXT = QColor(235, 235, 235)
 SHADOW = QColor(0, 0, 0, 200)
 WARNING = QColor(255, 190, 60)
 MARGIN = 6
+BLOCK_CACHE = 64  # rendered corner blocks kept per viewport
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Overlay(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.content = OverlayContent()
+        self._blocks: OrderedDict[tuple[tuple[str, ...], bool], QPixmap] = OrderedDict()
         font = QFont(self.font())
         font.setPointSizeF(max(8.0, font.pointSizeF() * 0.95))
         self.setFont(font)
@@ -84,10 +87,39 @@ class Overlay(QWidget):
 
     def _block(self, painter: QPainter, lines: tuple[str, ...] | list[str], x: float, y: float,
                step: float, right: bool) -> None:
+        """A corner's lines, drawn from a cached picture: while scrolling most corners do not
+        change, and one pixmap is far cheaper than two drawText calls per line."""
+        if not lines:
+            return
+        picture = self._block_picture(tuple(lines), right)
+        ratio = picture.devicePixelRatio() or 1.0
+        left = x - picture.width() / ratio if right else x
+        painter.drawPixmap(QPointF(left, y), picture)
+
+    def _block_picture(self, lines: tuple[str, ...], right: bool) -> QPixmap:
+        key = (lines, right)
+        picture = self._blocks.get(key)
+        if picture is not None:
+            self._blocks.move_to_end(key)
+            return picture
         metrics = QFontMetricsF(self.font())
+        step = metrics.height()
+        width = max(metrics.horizontalAdvance(text) for text in lines) + 2
+        ratio = self.devicePixelRatioF()
+        picture = QPixmap(int((width + 1) * ratio) + 1, int((step * len(lines) + 2) * ratio) + 1)
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(picture)
+        painter.setFont(self.font())
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         for n, text in enumerate(lines):
-            left = x - metrics.horizontalAdvance(text) if right else x
-            self._text(painter, text, QPointF(left, y + step * (n + 0.8)), centre=False)
+            left = width - metrics.horizontalAdvance(text) - 1 if right else 0.0
+            self._text(painter, text, QPointF(left, step * (n + 0.8)), centre=False)
+        painter.end()
+        self._blocks[key] = picture
+        if len(self._blocks) > BLOCK_CACHE:
+            self._blocks.popitem(last=False)
+        return picture
 
     def _text(self, painter: QPainter, text: str, at: QPointF, centre: bool) -> None:
         if not text:

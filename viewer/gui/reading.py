@@ -106,7 +106,7 @@ class ReadingArea(QWidget):
         self.cine.timeout.connect(self._cine_step)
         self.cine_fps = 15.0
         self._thumbs: dict[FrameKey, str] = {}
-        bridge.frame_ready.connect(self._on_frame)
+        bridge.frame_ready.connect(self._on_frame, Qt.ConnectionType.QueuedConnection)
         self.strip = SeriesStrip()
         self.strip.itemDoubleClicked.connect(
             lambda item: self.show_series(str(item.data(Qt.ItemDataRole.UserRole)))
@@ -130,13 +130,13 @@ class ReadingArea(QWidget):
         self.stacks = stacks
         self._planes = {}
         self.strip.set_series(stacks, stacks[0].info.study_instance_uid if stacks else "")
-        self._request_thumbnails(stacks)
         if layout is None:
             layout = _layout_for(len(stacks))
         self.set_layout(layout, rehang=False)
         for n, viewport in enumerate(self.viewports):
             stack = stacks[n] if n < len(stacks) else None
             viewport.set_stack(stack, _start(stack))
+        self._request_thumbnails(stacks)  # after the viewports' first frames
         self._activate(self.viewports[0])
         self._update_reference_lines()
 

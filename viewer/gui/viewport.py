@@ -15,12 +15,13 @@ Delete removes the measurement under the cursor (or the last one on the image).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from concurrent.futures import Future
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -38,7 +39,7 @@ from viewer.dicom import annotations as corner_text
 from viewer.dicom import measure
 from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import Window
-from viewer.dicom.geometry import oriented_edge_labels
+from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
@@ -94,6 +95,7 @@ class Viewport(QWidget):
         self.reference_lines: list[tuple[Point, Point]] = []
         self._fit = True
         self._last_window: tuple[float, float] | None = None
+        self._first_pending = True  # no frame of this stack shown yet
         self._visible: dict[FrameKey, Future[Frame]] = {}
         self._background: list[Future[Frame]] = []
         self._drag: tuple[str, QPointF, tuple[float, ...]] | None = None
@@ -118,8 +120,11 @@ class Viewport(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
         self.setMinimumSize(64, 64)
-        bridge.frame_ready.connect(self._on_frame)
-        bridge.frame_failed.connect(self._on_failed)
+        # Queued even within the GUI thread: a cache hit completes its future during
+        # submit, and a direct call would re-enter the viewport in the middle of a request.
+        queued = Qt.ConnectionType.QueuedConnection
+        bridge.frame_ready.connect(self._on_frame, queued)
+        bridge.frame_failed.connect(self._on_failed, queued)
         measurements.listeners.append(self._on_measurements_changed)
 
     # -- what is shown ----------------------------------------------------------------------
@@ -130,6 +135,7 @@ class Viewport(QWidget):
         self.frame, self.error, self._probe_text = None, "", ""
         self.state = DisplayState()
         self._last_window = None
+        self._first_pending = True
         self.quarter_turns, self.flip_h, self.flip_v, self._fit = 0, False, False, True
         self.image.clear()
         count = len(stack.frames) if stack else 0
@@ -170,15 +176,21 @@ class Viewport(QWidget):
             return
         count = len(self.stack.frames)
         order = [self.position]
-        for step in range(1, PREFETCH + 1):
+        # The first image of a series goes alone: neighbours decoded at the same time would
+        # compete with it for the CPU (two cores here) and delay what the reader waits for.
+        for step in range(1, 0 if self._first_pending else PREFETCH + 1):
             order += [self.position + step, self.position - step]
         wanted = [self.stack.frames[i] for i in order if 0 <= i < count]
         for key in [k for k in self._visible if k not in wanted]:
             self._visible.pop(key).cancel()
+        cache = self.bridge.pool.cache
         requests = [
             FrameRequest(path, index, priority=rank)
             for rank, (path, index) in enumerate(wanted)
             if (path, index) not in self._visible
+            # A cached frame needs no request: set_position shows it at once, and scrolling
+            # a loaded series then asks the pool for nothing.
+            and (cache is None or cache.get(path, index) is None or self.frame is None)
         ]
         for request, future in zip(requests, self.bridge.request(requests), strict=True):
             self._visible[request.key] = future
@@ -203,23 +215,33 @@ class Viewport(QWidget):
         self._background = []
 
     def _on_frame(self, request: FrameRequest, frame: Frame) -> None:
-        if request.key == self.current_key:
+        shown = self.frame is not None and self.frame.key == request.key
+        if request.key == self.current_key and not shown:
             self.frame, self.error = frame, ""
             self._show()
-            self._request_background()
+            self._after_first()
+
+    def _after_first(self) -> None:
+        """The first image is on screen (or failed): now its neighbours, then the rest."""
+        if self._first_pending:
+            self._first_pending = False
+            self._request_visible()
+        self._request_background()
 
     def _on_failed(self, request: FrameRequest, reason: str) -> None:
         if request.key == self.current_key:
             self.frame, self.error = None, reason
             self.image.clear()
             self._refresh()
+            self._after_first()
 
     def _show(self) -> None:
         if self.frame is None:
             return
         picture = to_display(self.frame.array, self.frame.info, self.state)
         first = self.image.image is None
-        self.image.setImage(picture, autoLevels=False, levels=(0, 255))
+        # uint8 without levels or LUT: pyqtgraph wraps it as a Grayscale8/RGB888 QImage as is
+        self.image.setImage(picture, autoLevels=False, levels=None)
         if first or self._fit:
             self._apply_transform()
         self._refresh()
@@ -299,11 +321,11 @@ class Viewport(QWidget):
         cached = cache.get(*self.stack.frames[new]) if cache is not None else None
         if cached is not None:
             self.frame, self.error = cached, ""
-            self._show()
+            self._show()  # refreshes the overlay too
         else:
             self.frame = None  # keep the old picture until the new one arrives: no flicker
+            self._refresh()
         self._request_visible()
-        self._refresh()
         if notify:
             self.position_changed.emit(self)
 
@@ -353,11 +375,11 @@ class Viewport(QWidget):
             info = self.frame.info if self.frame is not None else None
             content.corners = corner_text.four_corners(
                 self.stack.info, self.geometry_now, info, self.position, len(self.stack.frames),
-                self.current_window(), self.zoom_factor(), labels=_labels(self),
+                self.current_window(), self.zoom_factor(), labels=_labels(),
             )
             g = self.geometry_now
             if g is not None and g.orientation is not None:
-                content.markers = oriented_edge_labels(
+                content.markers = _markers(
                     g.orientation, self.quarter_turns, self.flip_h, self.flip_v
                 )
             scale = self._scale()
@@ -680,6 +702,14 @@ class Viewport(QWidget):
             self.measurements.listeners.remove(self._on_measurements_changed)
 
 
+@functools.lru_cache(maxsize=64)
+def _markers(orientation: tuple[float, ...], quarter_turns: int, flip_h: bool,
+             flip_v: bool) -> EdgeLabels | None:
+    """Orientation markers; cached because a series shares one orientation, and scrolling
+    repaints them every frame."""
+    return oriented_edge_labels(orientation, quarter_turns, flip_h, flip_v)
+
+
 def _probe_text(found: measure.Probe) -> str:
     """"(x, y) value unit" in modality units; colour images show their samples."""
     where = f"({found.column}, {found.row})"
@@ -691,12 +721,15 @@ def _probe_text(found: measure.Probe) -> str:
     return f"{where}  {measure.format_value(found.value)}{unit}"
 
 
-def _labels(viewport: Viewport) -> dict[str, str]:
+def _labels() -> dict[str, str]:
     """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS)."""
-    tr = viewport.tr
+    t = QCoreApplication.translate
     return {
-        "image": tr("Im:"), "location": tr("Loc:"), "thickness": tr("Thk:"), "window": tr("W:"),
-        "level": tr("L:"), "zoom": tr("Zoom:"), "lossy": tr("LOSSY"), "patient_id": tr("ID:"),
-        "birth_date": tr("DOB:"), "sex": tr("Sex:"), "series": tr("Se:"), "age_years": tr("Y"),
-        "age_months": tr("M"), "age_days": tr("D"),
+        "image": t("Viewport", "Im:"), "location": t("Viewport", "Loc:"),
+        "thickness": t("Viewport", "Thk:"), "window": t("Viewport", "W:"),
+        "level": t("Viewport", "L:"), "zoom": t("Viewport", "Zoom:"),
+        "lossy": t("Viewport", "LOSSY"), "patient_id": t("Viewport", "ID:"),
+        "birth_date": t("Viewport", "DOB:"), "sex": t("Viewport", "Sex:"),
+        "series": t("Viewport", "Se:"), "age_years": t("Viewport", "Y"),
+        "age_months": t("Viewport", "M"), "age_days": t("Viewport", "D"),
     }

@@ -1,0 +1,525 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Studies</source>
+        <translation>检查列表</translation>
+    </message>
+    <message>
+        <source>Viewer</source>
+        <translation>阅片</translation>
+    </message>
+    <message>
+        <source>No image of this study is in the archive.</source>
+        <translation>存档中没有此检查的图像。</translation>
+    </message>
+    <message>
+        <source>Demo study</source>
+        <translation>演示检查</translation>
+    </message>
+    <message>
+        <source>Reading tools</source>
+        <translation>阅片工具</translation>
+    </message>
+    <message>
+        <source>Window/Level</source>
+        <translation>窗宽/窗位</translation>
+    </message>
+    <message>
+        <source>Pan</source>
+        <translation>平移</translation>
+    </message>
+    <message>
+        <source>Zoom</source>
+        <translation>缩放</translation>
+    </message>
+    <message>
+        <source>Pixel probe</source>
+        <translation>像素值探针</translation>
+    </message>
+    <message>
+        <source>Length</source>
+        <translation>长度</translation>
+    </message>
+    <message>
+        <source>Angle</source>
+        <translation>角度</translation>
+    </message>
+    <message>
+        <source>Rectangle ROI</source>
+        <translation>矩形感兴趣区 (ROI)</translation>
+    </message>
+    <message>
+        <source>Ellipse ROI</source>
+        <translation>椭圆感兴趣区 (ROI)</translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation>布局</translation>
+    </message>
+    <message>
+        <source>Presets</source>
+        <translation>预设窗</translation>
+    </message>
+    <message>
+        <source>File&apos;s window</source>
+        <translation>文件自带窗宽/窗位</translation>
+    </message>
+    <message>
+        <source>Invert</source>
+        <translation>反相</translation>
+    </message>
+    <message>
+        <source>Fit</source>
+        <translation>适合窗口</translation>
+    </message>
+    <message>
+        <source>1:1</source>
+        <translation>1:1</translation>
+    </message>
+    <message>
+        <source>Rotate 90°</source>
+        <translation>旋转 90°</translation>
+    </message>
+    <message>
+        <source>Flip horizontal</source>
+        <translation>水平翻转</translation>
+    </message>
+    <message>
+        <source>Flip vertical</source>
+        <translation>垂直翻转</translation>
+    </message>
+    <message>
+        <source>Cine</source>
+        <translation>电影回放</translation>
+    </message>
+    <message>
+        <source> fps</source>
+        <translation> 帧/秒</translation>
+    </message>
+    <message>
+        <source>Sync scroll</source>
+        <translation>同步滚动</translation>
+    </message>
+    <message>
+        <source>Reference lines</source>
+        <translation>定位线</translation>
+    </message>
+    <message>
+        <source>Delete measurements</source>
+        <translation>删除测量</translation>
+    </message>
+    <message>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Brain</source>
+        <translation>脑</translation>
+    </message>
+    <message>
+        <source>Subdural</source>
+        <translation>硬膜下</translation>
+    </message>
+    <message>
+        <source>Stroke</source>
+        <translation>卒中</translation>
+    </message>
+    <message>
+        <source>Lung</source>
+        <translation>肺</translation>
+    </message>
+    <message>
+        <source>Mediastinum</source>
+        <translation>纵隔</translation>
+    </message>
+    <message>
+        <source>Abdomen</source>
+        <translation>腹部</translation>
+    </message>
+    <message>
+        <source>Liver</source>
+        <translation>肝脏</translation>
+    </message>
+    <message>
+        <source>Bone</source>
+        <translation>骨</translation>
+    </message>
+    <message>
+        <source>Temporal bone</source>
+        <translation>颞骨</translation>
+    </message>
+</context>
+<context>
+    <name>SeriesListModel</name>
+    <message>
+        <source>1 image</source>
+        <translation>1 幅图像</translation>
+    </message>
+    <message>
+        <source>{count} images</source>
+        <translation>{count} 幅图像</translation>
+    </message>
+</context>
+<context>
+    <name>StudyBrowser</name>
+    <message>
+        <source>Import folder...</source>
+        <translation>导入文件夹...</translation>
+    </message>
+    <message>
+        <source>Import zip...</source>
+        <translation>导入 ZIP 文件...</translation>
+    </message>
+    <message>
+        <source>Import CD/DVD (DICOMDIR)...</source>
+        <translation>导入 CD/DVD (DICOMDIR)...</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Patient name (* ?)</source>
+        <translation>患者姓名 (* ?)</translation>
+    </message>
+    <message>
+        <source>Wildcards: * any text, ? one character. Case does not matter.</source>
+        <translation>通配符：* 匹配任意文本，? 匹配单个字符。不区分大小写。</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD, YYYY-MM or YYYY; empty: no limit</source>
+        <translation>YYYY-MM-DD、YYYY-MM 或 YYYY；留空表示不限</translation>
+    </message>
+    <message>
+        <source>From YYYY-MM-DD</source>
+        <translation>起始日期 YYYY-MM-DD</translation>
+    </message>
+    <message>
+        <source>To YYYY-MM-DD</source>
+        <translation>截止日期 YYYY-MM-DD</translation>
+    </message>
+    <message>
+        <source>Dates</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Any modality</source>
+        <translation>全部模态</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>今天</translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation>昨天</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>最近 7 天</translation>
+    </message>
+    <message>
+        <source>Last 30 days</source>
+        <translation>最近 30 天</translation>
+    </message>
+    <message>
+        <source>Last 12 months</source>
+        <translation>最近 12 个月</translation>
+    </message>
+    <message>
+        <source>Any date</source>
+        <translation>任意日期</translation>
+    </message>
+    <message>
+        <source>The archive is empty</source>
+        <translation>存档中还没有检查</translation>
+    </message>
+    <message>
+        <source>Import studies from a folder, a zip file or a CD/DVD, drop files here, or load a demo study.</source>
+        <translation>从文件夹、ZIP 文件或 CD/DVD 导入检查，将文件拖放到此处，或加载演示检查。</translation>
+    </message>
+    <message>
+        <source>Load demo study</source>
+        <translation>加载演示检查</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Studies: {count}</source>
+        <translation>检查：{count}</translation>
+    </message>
+    <message>
+        <source>No study matches the search.</source>
+        <translation>没有符合搜索条件的检查。</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Delete...</source>
+        <translation>删除...</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Open series</source>
+        <translation>打开序列</translation>
+    </message>
+    <message>
+        <source>No preview</source>
+        <translation>无预览</translation>
+    </message>
+    <message>
+        <source>Import folder</source>
+        <translation>导入文件夹</translation>
+    </message>
+    <message>
+        <source>Import zip</source>
+        <translation>导入 ZIP 文件</translation>
+    </message>
+    <message>
+        <source>Zip archives (*.zip);;All files (*)</source>
+        <translation>ZIP 压缩文件 (*.zip);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Import CD/DVD</source>
+        <translation>导入 CD/DVD</translation>
+    </message>
+    <message>
+        <source>DICOMDIR (DICOMDIR dicomdir);;All files (*)</source>
+        <translation>DICOMDIR (DICOMDIR dicomdir);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Importing</source>
+        <translation>正在导入</translation>
+    </message>
+    <message>
+        <source>{label}: looking for files...</source>
+        <translation>{label}：正在查找文件...</translation>
+    </message>
+    <message>
+        <source>Importing {done} / {total}: {name}</source>
+        <translation>正在导入 {done} / {total}：{name}</translation>
+    </message>
+    <message>
+        <source>Import cancelled; the files stored before cancelling are kept.</source>
+        <translation>导入已取消；取消前已存储的文件会保留。</translation>
+    </message>
+    <message>
+        <source>Imported: {imported}
+Already present: {present}
+Conflicts: {conflicts}
+Failed: {failed}</source>
+        <translation>已导入：{imported}
+已存在：{present}
+冲突：{conflicts}
+失败：{failed}</translation>
+    </message>
+    <message>
+        <source>Failed:</source>
+        <translation>失败：</translation>
+    </message>
+    <message>
+        <source>Conflicts (the stored copy was kept):</source>
+        <translation>冲突（保留了已存储的副本）：</translation>
+    </message>
+    <message>
+        <source>Warnings:</source>
+        <translation>警告：</translation>
+    </message>
+    <message>
+        <source>... and {count} more</source>
+        <translation>……另有 {count} 项</translation>
+    </message>
+    <message>
+        <source>Import finished</source>
+        <translation>导入完成</translation>
+    </message>
+    <message>
+        <source>The import stopped early: {reason}</source>
+        <translation>导入提前中止：{reason}</translation>
+    </message>
+    <message>
+        <source>... and {count} more (see the details)</source>
+        <translation>……另有 {count} 项（见详细信息）</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>（无姓名）</translation>
+    </message>
+    <message>
+        <source>and {count} more</source>
+        <translation>等另外 {count} 项</translation>
+    </message>
+    <message>
+        <source>Delete the selected studies from the archive? Their files are removed; this cannot be undone.
+
+Patients: {patients}
+Studies: {count}</source>
+        <translation>从存档中删除所选检查？其文件将被删除，此操作无法撤销。
+
+患者：{patients}
+检查：{count}</translation>
+    </message>
+    <message>
+        <source>Delete studies</source>
+        <translation>删除检查</translation>
+    </message>
+    <message>
+        <source>Deleted studies: {count}</source>
+        <translation>已删除检查：{count}</translation>
+    </message>
+    <message>
+        <source>Delete cancelled.</source>
+        <translation>已取消删除。</translation>
+    </message>
+    <message>
+        <source>Deleting...</source>
+        <translation>正在删除...</translation>
+    </message>
+    <message>
+        <source>Delete failed: {reason}</source>
+        <translation>删除失败：{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>StudyTableModel</name>
+    <message>
+        <source>Patient name</source>
+        <translation>患者姓名</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <source>Birth date</source>
+        <translation>出生日期</translation>
+    </message>
+    <message>
+        <source>Study date</source>
+        <translation>检查日期</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>Modalities</source>
+        <translation>模态</translation>
+    </message>
+    <message>
+        <source>Series</source>
+        <translation>序列</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+</context>
+<context>
+    <name>TagBrowser</name>
+    <message>
+        <source>Tag Browser</source>
+        <translation>标签浏览器</translation>
+    </message>
+    <message>
+        <source>Search tag, keyword, name or value</source>
+        <translation>搜索标签、关键字、名称或值</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} rows match</source>
+        <translation>{total} 行中有 {shown} 行匹配</translation>
+    </message>
+    <message>
+        <source>{total} rows</source>
+        <translation>共 {total} 行</translation>
+    </message>
+    <message>
+        <source>Reading the file...</source>
+        <translation>正在读取文件...</translation>
+    </message>
+    <message>
+        <source>Cannot read this file: {reason}</source>
+        <translation>无法读取此文件：{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>TagTreeModel</name>
+    <message>
+        <source>Tag</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>VR</source>
+        <translation>VR</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <source>Item {number}</source>
+        <translation>第 {number} 项</translation>
+    </message>
+</context>
+<context>
+    <name>Viewport</name>
+    <message>
+        <source>Measured at the detector plane (Imager Pixel Spacing): not corrected for magnification</source>
+        <translation>在探测器平面测量（成像器像素间距）：未做放大率校正</translation>
+    </message>
+    <message>
+        <source>No pixel spacing: lengths and areas in pixels</source>
+        <translation>无像素间距：长度和面积以像素为单位</translation>
+    </message>
+    <message>
+        <source>Cannot decode: %1</source>
+        <translation>无法解码：%1</translation>
+    </message>
+    <message>
+        <source>No image in this series</source>
+        <translation>此序列中没有图像</translation>
+    </message>
+    <message>
+        <source>%1 px</source>
+        <translation>%1 像素</translation>
+    </message>
+    <message>
+        <source>no pixels</source>
+        <translation>无像素</translation>
+    </message>
+    <message>
+        <source>Mean %1 SD %2</source>
+        <translation>均值 %1 标准差 %2</translation>
+    </message>
+    <message>
+        <source>Min %1 Max %2</source>
+        <translation>最小值 %1 最大值 %2</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,315 @@
+"""`dicom-viewer bench gui`: the reading window offscreen on a 1,000-slice CT from the archive.
+
+Issue 5 targets, measured in one run:
+- first image of the 1,000-slice series on screen <= 0.2 s after asking to open it (index query,
+  stack, decode, display) and <= 1.2x the same for a 1-slice series (the first image must not
+  wait for the rest of the series);
+- no event-loop stall > 50 ms while the whole series loads in the background (a 5 ms timer's
+  longest gap);
+- scrolling cached frames >= 60 frames/s in 1x1 and >= 30 in 2x2 (synchronised), each step a
+  full repaint with annotations;
+- memory of the process tree with the series loaded (PSS of private and file pages, plus the
+  shared memory holding the decoded frames) <= 1.3x the raw volume (slices x rows x columns x 2
+  bytes).
+
+Run as `python -m viewer.gui.benchmark` (the CLI starts it as a subprocess: it never imports Qt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from viewer.decode.benchmark import Target
+
+ROWS = COLUMNS = 512
+
+
+@dataclass
+class GuiBenchmark:
+    slices: int
+    workers: int
+    first_image_one_s: float
+    first_image_full_s: float
+    full_load_s: float
+    longest_stall_ms: float
+    scroll_fps_1x1: float
+    scroll_fps_2x2: float
+    memory_bytes: int
+    raw_volume_bytes: int
+
+    @property
+    def first_image_ratio(self) -> float:
+        return self.first_image_full_s / max(self.first_image_one_s, 1e-6)
+
+    @property
+    def memory_ratio(self) -> float:
+        return self.memory_bytes / self.raw_volume_bytes
+
+    def targets(self) -> list[Target]:
+        return [
+            Target("first image, 1,000 slices", self.first_image_full_s, 0.2, "s"),
+            Target("first image vs 1 slice", self.first_image_ratio, 1.2, "x"),
+            Target("longest event-loop stall during the load", self.longest_stall_ms, 50, "ms"),
+            Target("scroll 1x1 (ms per frame, 60 fps)", 1000 / self.scroll_fps_1x1, 1000 / 60,
+                   "ms"),
+            Target("scroll 2x2 (ms per frame, 30 fps)", 1000 / self.scroll_fps_2x2, 1000 / 30,
+                   "ms"),
+            Target("memory / raw volume", self.memory_ratio, 1.3, "x"),
+        ]
+
+    def to_json(self) -> str:
+        document = asdict(self)
+        document["targets"] = [
+            {**asdict(t), "met": t.met} for t in self.targets()
+        ]
+        return json.dumps(document, indent=2)
+
+
+def format_table(b: GuiBenchmark) -> str:
+    mib = 1 << 20
+    lines = [
+        f"GUI: {b.slices} slices {ROWS}x{COLUMNS} CT from the archive, {b.workers} decode workers",
+        f"first image, 1 slice                 {b.first_image_one_s * 1000:8.1f} ms",
+        f"first image, {b.slices} slices            {b.first_image_full_s * 1000:8.1f} ms",
+        f"whole series decoded in the background {b.full_load_s:8.2f} s",
+        f"longest event-loop stall meanwhile     {b.longest_stall_ms:8.1f} ms",
+        f"scroll 1x1                              {b.scroll_fps_1x1:8.1f} frames/s",
+        f"scroll 2x2 (synchronised)               {b.scroll_fps_2x2:8.1f} frames/s",
+        f"memory of the process tree              {b.memory_bytes / mib:8.0f} MiB "
+        f"(raw volume {b.raw_volume_bytes / mib:.0f} MiB)",
+    ]
+    lines += [
+        f"target {t.name}: {t.value:.3g} {t.unit} <= {t.limit:.3g} {t.unit}  "
+        f"{'ok' if t.met else 'MISSED'}"
+        for t in b.targets()
+    ]
+    return "\n".join(lines)
+
+
+def _archive_with_series(workdir: Path, slices: int) -> tuple[Path, str, str]:
+    """An archive holding a `slices`-slice CT series and a 1-slice one; (root, full, one)."""
+    from pydicom import dcmread
+
+    from viewer.archive.archive import Archive
+    from viewer.archive.importer import import_paths
+    from viewer.dicom.demo import write_ct_series
+
+    root = workdir / f"gui-archive-{slices}"
+    marker = root / "series.json"
+    if marker.exists():
+        uids = json.loads(marker.read_text())
+        return root, uids["full"], uids["one"]
+    full = write_ct_series(workdir / f"gui-src-{slices}", slices, ROWS, COLUMNS)
+    one = write_ct_series(workdir / "gui-src-1", 1, ROWS, COLUMNS, series_number=2,
+                          series_description="One slice")
+    with Archive(root) as archive:
+        report = import_paths(archive, [full[0].parent, one[0].parent])
+        if not report.ok:
+            raise RuntimeError(f"cannot import the benchmark series: {report.failed[:3]}")
+    uids = {"full": str(dcmread(full[0], stop_before_pixels=True).SeriesInstanceUID),
+            "one": str(dcmread(one[0], stop_before_pixels=True).SeriesInstanceUID)}
+    marker.write_text(json.dumps(uids))
+    return root, uids["full"], uids["one"]
+
+
+def _shmem_bytes() -> int:
+    """The machine's shared memory in use (/proc/meminfo Shmem): decoded frames live there."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Shmem:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _tree_memory(pid: int, shmem_before: int) -> int:
+    """Memory of `pid` and all its descendants: their private and file-backed pages (PSS, so
+    libraries shared between the workers count once) plus the shared memory created since
+    `shmem_before`. PSS alone would miss frames a worker wrote into shared memory and the GUI
+    has not touched yet; counting Pss_Shmem too would count the touched ones twice."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith(("Pss_Anon:", "Pss_File:")):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total + max(0, _shmem_bytes() - shmem_before)
+
+
+def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import pyqtgraph as pg
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.archive.archive import Archive
+    from viewer.archive.stacks import series_stack
+    from viewer.decode.cache import FrameCache
+    from viewer.decode.pool import DecodePool
+    from viewer.gui.app import CACHE_BUDGET, MainWindow
+    from viewer.gui.bridge import FrameBridge
+
+    root, full_uid, one_uid = _archive_with_series(workdir, slices)
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    shmem_before = _shmem_bytes()
+    pool = DecodePool(workers, cache=FrameCache(CACHE_BUDGET))
+    pool.wait_ready(60)
+    archive = Archive(root)
+    try:
+        bridge = FrameBridge(pool)
+        window = MainWindow([], (1, 1), bridge)
+        window.resize(1024, 1024)
+        window.show()
+        app.processEvents()
+        viewport = window.viewports[0]
+
+        def wait_for(condition: object, timeout_s: float) -> None:
+            deadline = time.monotonic() + timeout_s
+            loop = QEventLoop()
+            while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+                loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+            if not condition():  # type: ignore[operator]
+                raise RuntimeError("timed out waiting for the viewer")
+
+        def open_series(uid: str) -> float:
+            shown = {"at": 0.0}
+            viewport.frame_shown.connect(lambda _v: shown.__setitem__("at", time.perf_counter()))
+            t0 = time.perf_counter()
+            stack = series_stack(archive, uid)
+            if stack is None:
+                raise RuntimeError(f"series {uid} not in the archive")
+            window.reading.open_stacks([stack], (1, 1))
+            wait_for(lambda: shown["at"] > 0, 30)
+            viewport.frame_shown.disconnect()
+            return shown["at"] - t0
+
+        # Warm up once (first paint, fonts, LUT tables), then measure from an empty cache, the
+        # two series alternately, each after the pool has gone idle; the best of each counts.
+        open_series(one_uid)
+        assert pool.cache is not None
+        times: dict[str, list[float]] = {one_uid: [], full_uid: []}
+        for _ in range(5):
+            for uid in (one_uid, full_uid):
+                window.reading.open_stacks([], (1, 1))  # cancels the previous series' loading
+                wait_for(lambda: pool.pending() == 0, 30)
+                time.sleep(0.2)  # running decodes finish
+                pool.cache.clear()
+                times[uid].append(open_series(uid))
+        one_s, best_full_s = min(times[one_uid]), min(times[full_uid])
+        window.reading.open_stacks([], (1, 1))
+        wait_for(lambda: pool.pending() == 0, 30)
+        time.sleep(0.2)
+        pool.cache.clear()
+
+        # The 1,000-slice series, with a heartbeat watching the event loop during its load.
+        clock = QElapsedTimer()
+        clock.start()
+        gaps = {"last": 0, "max": 0}
+
+        def beat() -> None:
+            now = clock.elapsed()
+            gaps["max"] = max(gaps["max"], now - gaps["last"])
+            gaps["last"] = now
+
+        heartbeat = QTimer()
+        heartbeat.timeout.connect(beat)
+        heartbeat.start(5)
+        gaps["last"] = clock.elapsed()
+        t_open = time.perf_counter()
+        open_series(full_uid)
+        gaps["max"] = 0  # the stall that counts is while the rest loads, with the image shown
+        gaps["last"] = clock.elapsed()
+        stack = viewport.stack
+        assert stack is not None
+        wait_for(lambda: all(pool.cache.get(p, i) is not None for p, i in stack.frames), 300)
+        load_s = time.perf_counter() - t_open
+        heartbeat.stop()
+        memory = _tree_memory(os.getpid(), shmem_before)
+
+        fps_1 = _scroll_fps(app, window, 300)
+        window.reading.set_layout((2, 2))
+        for v in window.viewports:
+            v.set_stack(stack, viewport.position)
+        wait_for(window.all_loaded, 30)
+        fps_4 = _scroll_fps(app, window, 150)
+        window.close()
+        return GuiBenchmark(
+            slices, pool.workers, one_s, best_full_s, load_s, float(gaps["max"]), fps_1, fps_4,
+            memory, slices * ROWS * COLUMNS * 2,
+        )
+    finally:
+        archive.close()
+        pool.close()
+
+
+def _scroll_fps(app: object, window: object, steps: int) -> float:
+    """Scroll the active viewport through cached frames; after each step the event loop runs
+    once, so Qt paints every changed viewport (image, overlay, synchronised neighbours) the
+    way it does on screen: one paint per dirty widget per step."""
+    from PySide6.QtWidgets import QApplication
+
+    reading = window.reading  # type: ignore[attr-defined]
+    active = reading.viewports[0]
+    reading._activate(active)
+    QApplication.processEvents()
+    painted = {"n": 0}
+    view = active.view
+    original = view.paintEvent
+
+    def counting(event: object) -> None:
+        painted["n"] += 1
+        original(event)
+
+    view.paintEvent = counting  # type: ignore[method-assign]
+    direction = 1
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        if not 0 <= active.position + direction < active.frame_count:
+            direction = -direction
+        active.step_frames(direction)
+        QApplication.processEvents()
+    elapsed = time.perf_counter() - t0
+    view.paintEvent = original  # type: ignore[method-assign]
+    if painted["n"] < steps:  # every step must have reached the screen, or the rate is a lie
+        raise RuntimeError(f"only {painted['n']} of {steps} steps were painted")
+    return steps / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dicom-viewer bench gui")
+    parser.add_argument("--slices", type=int, default=1000)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--strict", action="store_true")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    result = run(args.slices, args.workdir, args.workers)
+    print(result.to_json() if args.json else format_table(result))
+    missed = [t for t in result.targets() if not t.met]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
