@@ -151,6 +151,10 @@
         <source>Temporal bone</source>
         <translation>颞骨</translation>
     </message>
+    <message>
+        <source>Internal error (%1); the viewer carries on. See the log for details.</source>
+        <translation>内部错误（%1），查看器继续运行。详情见日志。</translation>
+    </message>
 </context>
 <context>
     <name>SeriesListModel</name>
@@ -520,6 +524,62 @@ Studies: {count}</source>
     <message>
         <source>Min %1 Max %2</source>
         <translation>最小值 %1 最大值 %2</translation>
+    </message>
+    <message>
+        <source>Im:</source>
+        <translation>图像:</translation>
+    </message>
+    <message>
+        <source>Loc:</source>
+        <translation>位置:</translation>
+    </message>
+    <message>
+        <source>Thk:</source>
+        <translation>层厚:</translation>
+    </message>
+    <message>
+        <source>W:</source>
+        <translation>窗宽:</translation>
+    </message>
+    <message>
+        <source>L:</source>
+        <translation>窗位:</translation>
+    </message>
+    <message>
+        <source>Zoom:</source>
+        <translation>缩放:</translation>
+    </message>
+    <message>
+        <source>LOSSY</source>
+        <translation>有损压缩</translation>
+    </message>
+    <message>
+        <source>ID:</source>
+        <translation>ID:</translation>
+    </message>
+    <message>
+        <source>DOB:</source>
+        <translation>出生日期:</translation>
+    </message>
+    <message>
+        <source>Sex:</source>
+        <translation>性别:</translation>
+    </message>
+    <message>
+        <source>Se:</source>
+        <translation>序列:</translation>
+    </message>
+    <message>
+        <source>Y</source>
+        <translation>岁</translation>
+    </message>
+    <message>
+        <source>M</source>
+        <translation>月</translation>
+    </message>
+    <message>
+        <source>D</source>
+        <translation>天</translation>
     </message>
 </context>
 </TS>

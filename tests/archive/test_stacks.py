@@ -363,3 +363,36 @@ def test_opening_1000_instances_takes_milliseconds(archive: Archive) -> None:
     assert _sop_order(stack) == [_name(n) for n in range(count)]  # z falls with n: head first
     assert stack.geometry[-1] is not None and stack.geometry[-1].slice_location == -624.375
     assert first < 0.1  # typically a few ms: see the printed numbers
+
+
+def test_heads_are_the_stacks_first_frames(tmp_path: Path) -> None:
+    """The quick first-frame query agrees with the full reading order: by position (shuffled
+    instance numbers), by instance number when positions are missing."""
+    from viewer.archive.stacks import study_heads
+
+    with Archive(tmp_path / "archive") as archive:
+        folder = tmp_path / "src"
+        paths = write_ct_series(folder / "a", 12, 16, 16)
+        study = str(dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID)
+        rng = random.Random(3)
+        numbers = list(range(1, 13))
+        rng.shuffle(numbers)
+        for path, number in zip(paths, numbers, strict=True):
+            ds = dcmread(path)
+            ds.InstanceNumber = number
+            ds.save_as(path)
+        flat = write_ct_series(folder / "b", 5, 16, 16, study_uid=study, series_number=2)
+        for n, path in enumerate(flat):
+            ds = dcmread(path)
+            del ds.ImagePositionPatient  # no geometry: instance number order
+            ds.InstanceNumber = 5 - n
+            ds.save_as(path)
+        report = import_paths(archive, [folder])
+        assert report.ok and len(report.imported) == 17
+        stacks = study_stacks(archive, study)
+        heads = study_heads(archive, study)
+        assert [h.frames for h in heads] == [s.frames[:1] for s in stacks]
+        assert [h.geometry for h in heads] == [s.geometry[:1] for s in stacks]
+        assert [h.total_frames for h in heads] == [12, 5]
+        assert all(s.expected_frames == 0 for s in stacks)
+        assert Path(stacks[1].frames[0][0]).read_bytes() == flat[-1].read_bytes()

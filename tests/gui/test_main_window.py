@@ -52,6 +52,7 @@ def test_import_then_open_a_study_with_the_default_hanging(qtbot, tmp_path: Path
     qtbot.waitUntil(window.all_loaded, timeout=20000)
     assert all(v.frame is not None for v in window.viewports)
     strip = window.reading.strip
+    qtbot.waitUntil(lambda: [len(v.stack.frames) for v in window.viewports] == [10, 5])  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: all(not strip.item(n).icon().isNull() for n in range(2)),
                     timeout=20000)  # each series' middle frame, decoded by the pool
     out = Path("/tmp/screens")
@@ -65,3 +66,21 @@ def test_demo_study_is_offered_and_imported(qtbot, window: MainWindow) -> None: 
     qtbot.waitUntil(lambda: not window.browser.busy, timeout=120000)  # type: ignore[union-attr]
     [demo] = window.archive.index.search_studies()
     assert demo.number_of_instances == 80
+
+
+def test_an_error_in_a_handler_is_one_line_not_a_crash(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from viewer.gui.app import _report_errors
+
+    previous = sys.excepthook
+    _report_errors(window)
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())  # what PySide6 does with an exception in a slot
+        assert "Internal error (ValueError)" in window.statusBar().currentMessage()
+        assert window.isVisible()
+    finally:
+        sys.excepthook = previous

@@ -503,36 +503,92 @@ class Index:
             ).fetchall()
         return [_instance_row(row) for row in rows]
 
+    def series_frames(self, series_uid: str) -> int:
+        """Frames of the series' stored instances (multi-frame instances count each frame)."""
+        with self._lock:
+            row = self._db.execute(
+                """SELECT COALESCE(SUM(frames), 0) FROM instances
+                   WHERE series_ref = (SELECT id FROM series WHERE series_uid = ?)
+                     AND status = ?""",
+                (series_uid, STATUS_OK),
+            ).fetchone()
+        return int(row[0])
+
+    def first_in_reading_order(self, series_uid: str) -> StackRow | None:
+        """The series' first instance in reading order (archive.stacks), from the index in
+        about a millisecond: the viewer shows its first frame before it builds the whole
+        series' stack. None when the series has no stored instance."""
+        with self._lock:
+            series = self._db.execute(
+                """SELECT series_ref,
+                          SUM(position_x IS NULL OR orientation_row_x IS NULL),
+                          MIN(orientation_row_x) = MAX(orientation_row_x)
+                          AND MIN(orientation_row_y) = MAX(orientation_row_y)
+                          AND MIN(orientation_row_z) = MAX(orientation_row_z)
+                          AND MIN(orientation_col_x) = MAX(orientation_col_x)
+                          AND MIN(orientation_col_y) = MAX(orientation_col_y)
+                          AND MIN(orientation_col_z) = MAX(orientation_col_z)
+                   FROM instances
+                   WHERE series_ref = (SELECT id FROM series WHERE series_uid = ?)
+                     AND status = ?""",
+                (series_uid, STATUS_OK),
+            ).fetchone()
+            series_ref, unplaced, one_orientation = series
+            if series_ref is None:  # no stored instance
+                return None
+            if unplaced or not one_orientation:
+                # Instance Number order (several orientations: the Python sort decides).
+                if not unplaced:
+                    return None
+                row = self._db.execute(
+                    f"""SELECT {_STACK_COLUMNS} FROM instances
+                        WHERE series_ref = ? AND status = ?
+                        ORDER BY COALESCE(instance_number, 0), sop_instance_uid LIMIT 1""",
+                    (series_ref, STATUS_OK),
+                ).fetchone()
+                return _stack_row(row) if row else None
+            orientation = self._db.execute(
+                """SELECT orientation_row_x, orientation_row_y, orientation_row_z,
+                          orientation_col_x, orientation_col_y, orientation_col_z
+                   FROM instances WHERE series_ref = ? AND status = ? LIMIT 1""",
+                (series_ref, STATUS_OK),
+            ).fetchone()
+        return self._first_along_normal(series_ref, orientation)
+
+    def _first_along_normal(
+        self, series_ref: int, orientation: tuple[float, ...]
+    ) -> StackRow | None:
+        from viewer.dicom.geometry import slice_normal
+
+        try:
+            n = slice_normal(orientation)
+        except ValueError:
+            return None
+        with self._lock:
+            # Head first, as archive.stacks.reading_order: the largest position along the
+            # normal, then Instance Number, then SOP Instance UID; the same products in the
+            # same order as there, so the same doubles.
+            row = self._db.execute(
+                f"""SELECT {_STACK_COLUMNS} FROM instances WHERE series_ref = ? AND status = ?
+                    ORDER BY position_x * ? + position_y * ? + position_z * ? DESC,
+                             COALESCE(instance_number, 0), sop_instance_uid
+                    LIMIT 1""",
+                (series_ref, STATUS_OK, float(n[0]), float(n[1]), float(n[2])),
+            ).fetchone()
+        return _stack_row(row) if row else None
+
     def stack_rows(self, series_uid: str) -> list[StackRow]:
         """The instances of a series whose files are in the store (status 'ok'), with what a
         viewer needs to order and place their frames; in no particular order. One query
         without joins: the path that opens a series must take milliseconds."""
         with self._lock:
             rows = self._db.execute(
-                """SELECT sop_instance_uid, instance_number, frames, store_path, rows, columns,
-                          position_x, position_y, position_z,
-                          orientation_row_x, orientation_row_y, orientation_row_z,
-                          orientation_col_x, orientation_col_y, orientation_col_z,
-                          spacing_row, spacing_col, spacing_source, slice_thickness,
-                          slice_location, frame_of_reference_uid
-                   FROM instances
-                   WHERE series_ref = (SELECT id FROM series WHERE series_uid = ?)
-                     AND status = ?""",
+                f"""SELECT {_STACK_COLUMNS} FROM instances
+                    WHERE series_ref = (SELECT id FROM series WHERE series_uid = ?)
+                      AND status = ?""",
                 (series_uid, STATUS_OK),
             ).fetchall()
-        return [
-            StackRow(
-                uid, number, frames, path, n_rows, n_columns,
-                None if None in (px, py, pz) else (px, py, pz),
-                None if None in (rx, ry, rz, cx, cy, cz) else (rx, ry, rz, cx, cy, cz),
-                None if None in (sr, sc) else (sr, sc),
-                source, thickness, location, frame_of_reference,
-            )
-            for (
-                uid, number, frames, path, n_rows, n_columns, px, py, pz, rx, ry, rz, cx, cy,
-                cz, sr, sc, source, thickness, location, frame_of_reference,
-            ) in rows
-        ]
+        return [_stack_row(row) for row in rows]
 
     def all_store_paths(self) -> set[str]:
         """The store path of every indexed instance (`check`: files without rows)."""
@@ -639,3 +695,23 @@ def _study_row(row: tuple[object, ...]) -> StudyRow:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+_STACK_COLUMNS = """sop_instance_uid, instance_number, frames, store_path, rows, columns,
+    position_x, position_y, position_z,
+    orientation_row_x, orientation_row_y, orientation_row_z,
+    orientation_col_x, orientation_col_y, orientation_col_z,
+    spacing_row, spacing_col, spacing_source, slice_thickness,
+    slice_location, frame_of_reference_uid"""
+
+
+def _stack_row(row: tuple[Any, ...]) -> StackRow:
+    (uid, number, frames, path, n_rows, n_columns, px, py, pz, rx, ry, rz, cx, cy, cz, sr, sc,
+     source, thickness, location, frame_of_reference) = row
+    return StackRow(
+        uid, number, frames, path, n_rows, n_columns,
+        None if None in (px, py, pz) else (px, py, pz),
+        None if None in (rx, ry, rz, cx, cy, cz) else (rx, ry, rz, cx, cy, cz),
+        None if None in (sr, sc) else (sr, sc),
+        source, thickness, location, frame_of_reference,
+    )

@@ -33,6 +33,38 @@ def series_stack(archive: Archive, series_uid: str) -> Stack | None:
     return _stack(archive, series, study, index.stack_rows(series_uid))
 
 
+def study_heads(archive: Archive, study_uid: str, limit: int = 16) -> list[Stack]:
+    """The first frame of each of the study's first `limit` series, as one-frame stacks in
+    study_stacks' order, in a millisecond or two: a viewer shows these while it builds the
+    whole series (`Stack.expected_frames` tells how many frames the full stack will have).
+    """
+    index = archive.index
+    study = index.get_study(study_uid)
+    if study is None:
+        return []
+    paths = _StorePaths(archive)
+    heads = []
+    for series in _in_series_order(index.series(study_uid))[:limit]:
+        row = index.first_in_reading_order(series.series_instance_uid)
+        path = paths.absolute(row.store_path) if row is not None else None
+        if row is None or path is None:
+            continue
+        heads.append(Stack(
+            series.series_instance_uid, series.series_description, frames=[(path, 0)],
+            geometry=[_geometry(row)], info=stack_info(series, study),
+            expected_frames=index.series_frames(series.series_instance_uid),
+        ))
+    return heads
+
+
+def _in_series_order(series: list[SeriesRow]) -> list[SeriesRow]:
+    """By Series Number (series without one last), then Series Description."""
+    return sorted(
+        series,
+        key=lambda s: (s.series_number is None, s.series_number or 0, s.series_description),
+    )
+
+
 def study_stacks(archive: Archive, study_uid: str) -> list[Stack]:
     """The stacks of a study's series, by Series Number (series without one last), then Series
     Description; series whose every file is missing are left out."""
@@ -40,10 +72,7 @@ def study_stacks(archive: Archive, study_uid: str) -> list[Stack]:
     study = index.get_study(study_uid)
     if study is None:
         return []
-    ordered = sorted(
-        index.series(study_uid),
-        key=lambda s: (s.series_number is None, s.series_number or 0, s.series_description),
-    )
+    ordered = _in_series_order(index.series(study_uid))
     stacks = []
     for series in ordered:
         stack = _stack(archive, series, study, index.stack_rows(series.series_instance_uid))

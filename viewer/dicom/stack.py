@@ -71,6 +71,13 @@ class Stack:
     frames: list[tuple[str, int]] = field(default_factory=list)
     geometry: list[SliceGeometry | None] = field(default_factory=list)
     info: StackInfo = field(default_factory=StackInfo)
+    # A stack of the series' first frame only, shown while the whole series is read: how
+    # many frames the full stack has (0: this stack is complete).
+    expected_frames: int = 0
+
+    @property
+    def total_frames(self) -> int:
+        return self.expected_frames or len(self.frames)
 
     def geometry_of(self, index: int) -> SliceGeometry | None:
         return self.geometry[index] if 0 <= index < len(self.geometry) else None

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.archive.archive import Archive
-from viewer.archive.stacks import series_stack, study_stacks
+from viewer.archive.stacks import series_stack, study_heads, study_stacks
 from viewer.decode.cache import FrameCache
 from viewer.decode.pool import DecodePool
 from viewer.dicom.demo import write_ct_series
@@ -41,6 +41,7 @@ from viewer.gui.viewport import Tool, Viewport
 LOGGER = logging.getLogger(__name__)
 CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames: a 1,000-slice CT is 500 MiB
 DEMO_SLICES = 80
+COMPLETE_AFTER_MS = 150  # read the whole series by then even if the first image is late
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.browser: StudyBrowser | None = None
         self.tag_browser: TagBrowser | None = None
+        self._opening = ""  # the study whose series are still one-frame heads
         if archive is not None:
             self.browser = StudyBrowser(archive, self.tasks)
             self.browser.open_study.connect(self.open_study)
@@ -84,16 +86,38 @@ class MainWindow(QMainWindow):
         self.reading_tools.setVisible(self.tabs.currentWidget() is self.reading)
 
     def open_study(self, study_uid: str) -> None:
-        """The study's series from the index (no file is read), hung in series order."""
+        """The study from the index (no file is read), one series per viewport in series order.
+
+        First each series' first frame alone (a millisecond or two of index queries), so the
+        first images are decoded and shown at once; the whole series are read from the index
+        once the first image is on screen (for a 1,000-slice series that takes longer than
+        decoding a slice) and replace the one-frame stacks in place.
+        """
         if self.archive is None:
             return
-        stacks = study_stacks(self.archive, study_uid)
-        if not stacks:
+        heads = study_heads(self.archive, study_uid)
+        if not heads:
             QMessageBox.information(self, "dicom-viewer",
                                     self.tr("No image of this study is in the archive."))
             return
-        self.reading.open_stacks(stacks)
+        self._opening = study_uid
+        self.reading.open_stacks(heads)
         self.tabs.setCurrentWidget(self.reading)
+        first = self.reading.viewports[0]
+        first.frame_shown.connect(self._first_image_shown,
+                                  Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(COMPLETE_AFTER_MS, lambda: self._complete_study(study_uid))
+
+    def _first_image_shown(self, _viewport: object) -> None:
+        study_uid = self._opening
+        # After this event: the first image is painted before the series are read.
+        QTimer.singleShot(1, lambda: self._complete_study(study_uid))
+
+    def _complete_study(self, study_uid: str) -> None:
+        if self.archive is None or not study_uid or self._opening != study_uid:
+            return  # done already, or another study was opened meanwhile
+        self._opening = ""
+        self.reading.complete_stacks(study_stacks(self.archive, study_uid))
 
     def open_series(self, study_uid: str, series_uid: str) -> None:
         self.open_study(study_uid)
@@ -255,6 +279,26 @@ def _preset_names() -> dict[str, str]:
     }
 
 
+def _report_errors(window: MainWindow) -> None:
+    """An exception escaping a slot or an event handler: one line in the status bar and the
+    log, never a traceback dialog and never a dead window (the traceback is logged at DEBUG:
+    it may quote values from a file)."""
+
+    def hook(kind: type[BaseException], error: BaseException, tb: object) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        LOGGER.error("internal error: %s", kind.__name__)
+        LOGGER.debug("internal error", exc_info=(kind, error, tb))  # type: ignore[arg-type]
+        window.statusBar().showMessage(
+            QCoreApplication.translate(
+                "MainWindow", "Internal error (%1); the viewer carries on. See the log for details."
+            ).replace("%1", kind.__name__), 15000,
+        )
+
+    sys.excepthook = hook
+
+
 def run_viewer(
     stacks: list[Stack],
     layout: tuple[int, int] | None,
@@ -273,6 +317,7 @@ def run_viewer(
     try:
         bridge = FrameBridge(pool)
         window = MainWindow(stacks, layout, bridge, archive)
+        _report_errors(window)
         window.show()
         if problems and screenshot is None:
             QMessageBox.warning(window, "dicom-viewer", "\n".join(problems[:20]))

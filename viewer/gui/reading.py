@@ -140,6 +140,19 @@ class ReadingArea(QWidget):
         self._activate(self.viewports[0])
         self._update_reference_lines()
 
+    def complete_stacks(self, stacks: list[Stack]) -> None:
+        """The whole series for the one-frame heads `open_stacks` was given: each viewport
+        keeps its frame, settings and measurements and can now scroll the series."""
+        by_uid = {s.series_uid: s for s in stacks}
+        self.stacks = stacks
+        self._planes = {}
+        self.strip.set_series(stacks, stacks[0].info.study_instance_uid if stacks else "")
+        for viewport in self.viewports:
+            if viewport.stack is not None and viewport.stack.series_uid in by_uid:
+                viewport.complete_stack(by_uid[viewport.stack.series_uid])
+        self._request_thumbnails(stacks)
+        self._update_reference_lines()
+
     def _request_thumbnails(self, stacks: list[Stack]) -> None:
         """The strip shows each series' middle frame, decoded by the pool after the visible
         frames and before the background load."""

@@ -144,6 +144,18 @@ class Viewport(QWidget):
         self._request_visible()
         self._refresh()
 
+    def complete_stack(self, full: Stack) -> None:
+        """Replace a one-frame head (Stack.expected_frames) by the whole series, in place."""
+        head = self.stack
+        if head is None or not full.frames or head.frames[:1] != full.frames[:1]:
+            self.set_stack(full)  # not the head of this series: show it from the start
+            return
+        self.stack = full
+        if not self._first_pending:  # the first image is there: neighbours, then the rest
+            self._request_visible()
+            self._request_background()
+        self._refresh()
+
     @property
     def frame_count(self) -> int:
         return len(self.stack.frames) if self.stack else 0
@@ -374,7 +386,7 @@ class Viewport(QWidget):
         if self.stack is not None and self.stack.frames:
             info = self.frame.info if self.frame is not None else None
             content.corners = corner_text.four_corners(
-                self.stack.info, self.geometry_now, info, self.position, len(self.stack.frames),
+                self.stack.info, self.geometry_now, info, self.position, self.stack.total_frames,
                 self.current_window(), self.zoom_factor(), labels=_labels(),
             )
             g = self.geometry_now
@@ -722,14 +734,21 @@ def _probe_text(found: measure.Probe) -> str:
 
 
 def _labels() -> dict[str, str]:
-    """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS)."""
-    t = QCoreApplication.translate
+    """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS); literal
+    calls, so that pyside6-lupdate finds them."""
     return {
-        "image": t("Viewport", "Im:"), "location": t("Viewport", "Loc:"),
-        "thickness": t("Viewport", "Thk:"), "window": t("Viewport", "W:"),
-        "level": t("Viewport", "L:"), "zoom": t("Viewport", "Zoom:"),
-        "lossy": t("Viewport", "LOSSY"), "patient_id": t("Viewport", "ID:"),
-        "birth_date": t("Viewport", "DOB:"), "sex": t("Viewport", "Sex:"),
-        "series": t("Viewport", "Se:"), "age_years": t("Viewport", "Y"),
-        "age_months": t("Viewport", "M"), "age_days": t("Viewport", "D"),
+        "image": QCoreApplication.translate("Viewport", "Im:"),
+        "location": QCoreApplication.translate("Viewport", "Loc:"),
+        "thickness": QCoreApplication.translate("Viewport", "Thk:"),
+        "window": QCoreApplication.translate("Viewport", "W:"),
+        "level": QCoreApplication.translate("Viewport", "L:"),
+        "zoom": QCoreApplication.translate("Viewport", "Zoom:"),
+        "lossy": QCoreApplication.translate("Viewport", "LOSSY"),
+        "patient_id": QCoreApplication.translate("Viewport", "ID:"),
+        "birth_date": QCoreApplication.translate("Viewport", "DOB:"),
+        "sex": QCoreApplication.translate("Viewport", "Sex:"),
+        "series": QCoreApplication.translate("Viewport", "Se:"),
+        "age_years": QCoreApplication.translate("Viewport", "Y"),
+        "age_months": QCoreApplication.translate("Viewport", "M"),
+        "age_days": QCoreApplication.translate("Viewport", "D"),
     }
