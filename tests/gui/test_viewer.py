@@ -285,3 +285,54 @@ def test_tag_browser_shows_the_current_image(qtbot, window: MainWindow) -> None:
     browser.search.setText("PatientName")
     qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=5000)
     shot(browser, "viewer-tags")
+
+
+def test_reference_line_of_a_sagittal_on_the_axial(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path: Path, study: list[Path]
+) -> None:
+    """A sagittal series in the axial series' Frame of Reference: the axial viewport draws where
+    the sagittal slice cuts it (a vertical line at the sagittal slice's x), and moves it when
+    the sagittal viewport scrolls."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    axial = study[:12]
+    head = dcmread(axial[0], stop_before_pixels=True)
+    spacing = float(head.PixelSpacing[1])
+    x0, y0 = float(head.ImagePositionPatient[0]), float(head.ImagePositionPatient[1])
+    sagittal = write_ct_series(tmp_path / "sag", slices=5, rows=64, columns=128,
+                               study_uid=str(head.StudyInstanceUID), series_number=3,
+                               series_description="Sagittal",
+                               frame_of_reference_uid=str(head.FrameOfReferenceUID))
+    for k, path in enumerate(sagittal):  # columns run posterior, rows run down (feet)
+        ds = dcmread(path)
+        ds.ImageOrientationPatient = [0, 1, 0, 0, 0, -1]
+        ds.ImagePositionPatient = [x0 + (40 + 10 * k) * spacing, y0, 20.0]
+        ds.PixelSpacing = [1.0, spacing]
+        ds.save_as(path)
+    stacks, errors = build_stacks([*axial, *sagittal])
+    assert not errors
+    ordered = sorted(stacks, key=lambda s: s.info.series_number or 0)
+    pool = DecodePool(1, cache=FrameCache(32 << 20))
+    try:
+        main = MainWindow(ordered, (2, 1), FrameBridge(pool))
+        qtbot.addWidget(main)
+        main.resize(900, 600)
+        main.show()
+        qtbot.waitUntil(main.all_loaded, timeout=20000)
+        ax, sag = main.viewports
+        assert sag.stack is not None and sag.stack.description == "Sagittal"
+        main.reading.sync = False  # different orientations: nothing to sync anyway
+        sag.set_position(0)
+        [((xa, ya), (xb, yb))] = ax.reference_lines
+        columns_x = sag.geometry_now.position[0]  # type: ignore[union-attr,index]
+        expected_column = (columns_x - x0) / spacing
+        assert xa == pytest.approx(expected_column, abs=0.01)
+        assert xb == pytest.approx(expected_column, abs=0.01)
+        assert abs(yb - ya) > 50  # spans the axial image top to bottom (within the sagittal)
+        sag.set_position(3)
+        [((xa2, _), _)] = ax.reference_lines
+        assert xa2 == pytest.approx(expected_column + 30, abs=0.01)
+        shot(main, "viewer-reference-lines")
+    finally:
+        pool.close()
