@@ -15,11 +15,10 @@ from typing import Any, NamedTuple
 
 from viewer.dicom import text
 from viewer.dicom.records import GeometryInfo, HeaderSummary
+from viewer.dicom.stack import IMAGER_PIXEL_SPACING
 
 STATUS_OK = "ok"
 STATUS_MISSING = "missing"
-# SliceGeometry.spacing_source when the spacing is Imager Pixel Spacing (at the detector)
-IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
 
 Position = tuple[float, float, float]
 Orientation = tuple[float, float, float, float, float, float]

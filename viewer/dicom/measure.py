@@ -18,12 +18,11 @@ import numpy as np
 
 from viewer.dicom.display import apply_modality
 from viewer.dicom.frameinfo import FrameInfo
-from viewer.dicom.stack import SliceGeometry
+from viewer.dicom.stack import IMAGER_PIXEL_SPACING, SliceGeometry
 
 LOGGER = logging.getLogger(__name__)
 
 PIXEL_SPACING = "PixelSpacing"
-IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
 
 IMAGER_SPACING_NOTE = (
     "Measured at the detector plane (Imager Pixel Spacing): not corrected for magnification."

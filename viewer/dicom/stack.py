@@ -21,6 +21,10 @@ from viewer.dicom.pixels import check_pixel_layout, read_header
 LOGGER = logging.getLogger(__name__)
 
 
+# SliceGeometry.spacing_source when the spacing is Imager Pixel Spacing (at the detector)
+IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
+
+
 @dataclass(frozen=True)
 class SliceGeometry:
     """Where one frame lies in the patient (PS3.3 C.7.6.2), in mm; what sync-by-position,
@@ -83,8 +87,6 @@ class Stack:
         return self.geometry[index] if 0 <= index < len(self.geometry) else None
 
 
-# SliceGeometry.spacing_source when the spacing is Imager Pixel Spacing (at the detector)
-_IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
 
 _Position = tuple[float, float, float]
 _Orientation = tuple[float, float, float, float, float, float]
@@ -272,7 +274,7 @@ def _frame_geometries(ds: Dataset, frames: int) -> list[SliceGeometry | None]:
     def make(plane: _Plane) -> SliceGeometry | None:
         spacing, source = plane.spacing, ""
         if spacing is None and imager is not None:
-            spacing, source = imager, _IMAGER_PIXEL_SPACING
+            spacing, source = imager, IMAGER_PIXEL_SPACING
         facts = (plane.position, plane.orientation, spacing, plane.thickness, slice_location)
         if all(f is None for f in facts):
             return None
