@@ -23,7 +23,7 @@ import pytest
 
 from tests.peers import peers_required
 from viewer.archive.archive import INDEX_NAME, Archive
-from viewer.archive.importer import BATCH
+from viewer.archive.importer import BATCH, WRITE_AHEAD
 from viewer.archive.store import STORE_DIR, TMP_DIR, sha256_of
 from viewer.dicom.demo import write_ct_series
 
@@ -115,9 +115,9 @@ def test_killed_import_recovers_and_reimport_brings_the_rest(tmp_path: Path) -> 
     indexed = len(rows)
     assert 0 < indexed < CRASH_FILES, "the kill did not land part-way"
     # Files are made durable before their rows are committed, in batches: the files of at most
-    # two batches (one being synced, one being written) have no row yet (orphans), and every
-    # row's file is there.
-    assert indexed <= len(files) <= indexed + 2 * BATCH
+    # two batches (one being synced, one being filled) and of the writes in flight have no row
+    # yet (orphans), and every row's file is there.
+    assert indexed <= len(files) <= indexed + 2 * BATCH + WRITE_AHEAD
     assert {r[1] for r in rows} <= {f"{STORE_DIR}/{p.parent.parent.name}/{p.parent.name}/{p.name}"
                                     for p in files}
 

@@ -260,7 +260,7 @@ def test_upgrade_from_version_1_keeps_rows_without_geometry(tmp_path: Path) -> N
     db.close()
 
     with Archive(root) as archive:
-        assert archive.index.schema_version == 2
+        assert archive.index.schema_version == 3
         row = archive.index.get_instance(f"{SERIES}.1")
         assert row is not None and row.instance_number == 1 and row.sha256 == "0" * 64
         assert (row.rows, row.columns, row.image_position, row.image_orientation) == (
@@ -396,3 +396,46 @@ def test_heads_are_the_stacks_first_frames(tmp_path: Path) -> None:
         assert [h.total_frames for h in heads] == [12, 5]
         assert all(s.expected_frames == 0 for s in stacks)
         assert Path(stacks[1].frames[0][0]).read_bytes() == flat[-1].read_bytes()
+
+
+def test_upgrade_from_version_2_fills_the_reading_keys(tmp_path: Path) -> None:
+    """Rows indexed with geometry before schema 003 get their reading key during the upgrade,
+    so the first-image seek agrees with the full reading order at once."""
+    from viewer.archive.stacks import study_heads
+
+    v2 = tmp_path / "schema_v2"
+    v2.mkdir()
+    for name in ("001_initial.sql", "002_instance_geometry.sql"):
+        shutil.copy(Path(str(default_schema_dir())) / name, v2)
+    root = tmp_path / "archive"
+    root.mkdir()
+    Index(root / INDEX_NAME, schema_dir=v2).close()
+    db = sqlite3.connect(root / INDEX_NAME)  # rows as the version 2 program wrote them
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    db.execute("INSERT INTO patients (id, patient_id, name, name_key) VALUES (1, 'P1', 'A', 'a')")
+    db.execute("INSERT INTO studies (id, study_uid, patient_ref, series_count, instance_count) "
+               "VALUES (1, ?, 1, 1, 3)", (STUDY,))
+    db.execute("INSERT INTO series (id, series_uid, study_ref, series_number, instance_count) "
+               "VALUES (1, ?, 1, 3, 3)", (SERIES,))
+    # Instance numbers against the anatomy: instance 3 is the most superior (z = 30).
+    for n, z in ((1, 10.0), (2, 20.0), (3, 30.0)):
+        r = _record(n)
+        db.execute(
+            """INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid,
+                   transfer_syntax_uid, instance_number, frames, store_path, size_bytes, sha256,
+                   imported_at, position_x, position_y, position_z, orientation_row_x,
+                   orientation_row_y, orientation_row_z, orientation_col_x, orientation_col_y,
+                   orientation_col_z)
+               VALUES (?, 1, ?, ?, ?, 1, ?, 1000, ?, '2024-01-01T00:00:00Z', 0, 0, ?,
+                       1, 0, 0, 0, 1, 0)""",
+            (r.sop_instance_uid, r.sop_class_uid, r.transfer_syntax_uid, n, r.store_path,
+             r.sha256, z),
+        )
+    db.commit()
+    db.close()
+    with Archive(root) as archive:
+        assert archive.index.schema_version == 3
+        stack = series_stack(archive, SERIES)
+        [head] = study_heads(archive, STUDY)
+        assert stack is not None and head.frames == stack.frames[:1]
+        assert head.frames[0][0].endswith(_record(3).store_path.rsplit("/", 1)[1])

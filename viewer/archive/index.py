@@ -42,6 +42,7 @@ from viewer.archive.records import (
     name_key,
 )
 from viewer.dicom import text
+from viewer.dicom.geometry import reading_key
 
 LOGGER = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ _GEOMETRY_COLUMNS = """rows, columns, position_x, position_y, position_z,
     orientation_row_x, orientation_row_y, orientation_row_z,
     orientation_col_x, orientation_col_y, orientation_col_z,
     spacing_row, spacing_col, spacing_source, slice_thickness, slice_location,
-    frame_of_reference_uid, lossy"""
+    frame_of_reference_uid, lossy, along_normal"""
 
 
 class Index:
@@ -230,6 +231,8 @@ class Index:
                 LOGGER.info("index %s: applying schema %s", self.path, step.name)
                 for statement in _statements(step.sql):
                     cur.execute(statement)
+                if step.version == READING_ORDER_VERSION:
+                    _fill_reading_keys(cur)
                 cur.execute(f"PRAGMA user_version = {step.version}")
 
     # --- writing ---------------------------------------------------------------------------------
@@ -515,66 +518,38 @@ class Index:
         return int(row[0])
 
     def first_in_reading_order(self, series_uid: str) -> StackRow | None:
-        """The series' first instance in reading order (archive.stacks), from the index in
-        about a millisecond: the viewer shows its first frame before it builds the whole
-        series' stack. None when the series has no stored instance."""
+        """The series' first instance in reading order (archive.stacks: head first along the
+        slice normal, then Instance Number, then SOP Instance UID) by index seeks on the
+        stored reading key (schema 003): the viewer shows it before it reads the rest of the
+        series. None when the series has no stored instance."""
         with self._lock:
-            series = self._db.execute(
-                """SELECT series_ref,
-                          SUM(position_x IS NULL OR orientation_row_x IS NULL),
-                          MIN(orientation_row_x) = MAX(orientation_row_x)
-                          AND MIN(orientation_row_y) = MAX(orientation_row_y)
-                          AND MIN(orientation_row_z) = MAX(orientation_row_z)
-                          AND MIN(orientation_col_x) = MAX(orientation_col_x)
-                          AND MIN(orientation_col_y) = MAX(orientation_col_y)
-                          AND MIN(orientation_col_z) = MAX(orientation_col_z)
-                   FROM instances
-                   WHERE series_ref = (SELECT id FROM series WHERE series_uid = ?)
-                     AND status = ?""",
-                (series_uid, STATUS_OK),
+            found = self._db.execute(
+                "SELECT id FROM series WHERE series_uid = ?", (series_uid,)
             ).fetchone()
-            series_ref, unplaced, one_orientation = series
-            if series_ref is None:  # no stored instance
+            if found is None:
                 return None
-            if unplaced or not one_orientation:
-                # Instance Number order (several orientations: the Python sort decides).
-                if not unplaced:
-                    return None
+            series_ref = found[0]
+            unplaced = self._db.execute(
+                """SELECT 1 FROM instances WHERE series_ref = ? AND status = ?
+                   AND along_normal IS NULL LIMIT 1""",
+                (series_ref, STATUS_OK),
+            ).fetchone()
+            if unplaced is not None:  # read in Instance Number order
                 row = self._db.execute(
                     f"""SELECT {_STACK_COLUMNS} FROM instances
                         WHERE series_ref = ? AND status = ?
                         ORDER BY COALESCE(instance_number, 0), sop_instance_uid LIMIT 1""",
                     (series_ref, STATUS_OK),
                 ).fetchone()
-                return _stack_row(row) if row else None
-            orientation = self._db.execute(
-                """SELECT orientation_row_x, orientation_row_y, orientation_row_z,
-                          orientation_col_x, orientation_col_y, orientation_col_z
-                   FROM instances WHERE series_ref = ? AND status = ? LIMIT 1""",
-                (series_ref, STATUS_OK),
-            ).fetchone()
-        return self._first_along_normal(series_ref, orientation)
-
-    def _first_along_normal(
-        self, series_ref: int, orientation: tuple[float, ...]
-    ) -> StackRow | None:
-        from viewer.dicom.geometry import slice_normal
-
-        try:
-            n = slice_normal(orientation)
-        except ValueError:
-            return None
-        with self._lock:
-            # Head first, as archive.stacks.reading_order: the largest position along the
-            # normal, then Instance Number, then SOP Instance UID; the same products in the
-            # same order as there, so the same doubles.
-            row = self._db.execute(
-                f"""SELECT {_STACK_COLUMNS} FROM instances WHERE series_ref = ? AND status = ?
-                    ORDER BY position_x * ? + position_y * ? + position_z * ? DESC,
-                             COALESCE(instance_number, 0), sop_instance_uid
-                    LIMIT 1""",
-                (series_ref, STATUS_OK, float(n[0]), float(n[1]), float(n[2])),
-            ).fetchone()
+            else:
+                row = self._db.execute(
+                    f"""SELECT {_STACK_COLUMNS} FROM instances
+                        WHERE series_ref = ? AND status = ? AND along_normal = (
+                            SELECT MAX(along_normal) FROM instances
+                            WHERE series_ref = ? AND status = ?)
+                        ORDER BY COALESCE(instance_number, 0), sop_instance_uid LIMIT 1""",
+                    (series_ref, STATUS_OK, series_ref, STATUS_OK),
+                ).fetchone()
         return _stack_row(row) if row else None
 
     def stack_rows(self, series_uid: str) -> list[StackRow]:
@@ -653,6 +628,7 @@ def _geometry_values(rec: InstanceRecord) -> tuple[object, ...]:
     return (
         *parts, rec.spacing_source, rec.slice_thickness, rec.slice_location,
         rec.frame_of_reference_uid, lossy,
+        reading_key(rec.image_position, rec.image_orientation),
     )
 
 
@@ -715,3 +691,18 @@ def _stack_row(row: tuple[Any, ...]) -> StackRow:
         None if None in (sr, sc) else (sr, sc),
         source, thickness, location, frame_of_reference,
     )
+
+
+READING_ORDER_VERSION = 3  # schema/003_reading_order.sql
+
+
+def _fill_reading_keys(cur: sqlite3.Cursor) -> None:
+    """The reading key of rows indexed before schema 003 (inside the upgrade's transaction)."""
+    rows = cur.execute(
+        """SELECT id, position_x, position_y, position_z,
+                  orientation_row_x, orientation_row_y, orientation_row_z,
+                  orientation_col_x, orientation_col_y, orientation_col_z
+           FROM instances WHERE position_x IS NOT NULL AND orientation_row_x IS NOT NULL"""
+    ).fetchall()
+    keys = [(reading_key(r[1:4], r[4:10]), r[0]) for r in rows]
+    cur.executemany("UPDATE instances SET along_normal = ? WHERE id = ?", keys)

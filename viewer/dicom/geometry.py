@@ -108,6 +108,22 @@ def slice_normal(iop: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(normal / length, dtype=np.float64)
 
 
+def reading_key(
+    position: Sequence[float] | None, orientation: Sequence[float] | None
+) -> float | None:
+    """Position along the slice normal (mm): the key a series is read in, head first by its
+    largest value. None without a position or an orientation, or when the orientation has no
+    normal. The arithmetic is archive.stacks' (the same doubles, so index and stacks agree)."""
+    if position is None or orientation is None:
+        return None
+    try:
+        n = slice_normal(orientation)
+    except ValueError:
+        return None
+    normal = (float(n[0]), float(n[1]), float(n[2]))
+    return position[0] * normal[0] + position[1] * normal[1] + position[2] * normal[2]
+
+
 def plane_name(iop: ArrayLike, tolerance: float = 0.9) -> str:
     """"axial", "sagittal", "coronal" or "oblique", from the axis the slice normal lies along."""
     normal = np.abs(slice_normal(iop))
