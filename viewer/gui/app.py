@@ -306,13 +306,14 @@ def run_viewer(
     problems: list[str] | None = None,
     timeout_s: float = 60.0,
     archive: Archive | None = None,
+    language: str | None = None,
 ) -> int:
     """Open the window on `stacks` (and the browser on `archive`); with `screenshot`, save the
     window once everything shown is decoded, and exit."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    install_translator(app)
+    install_translator(app, language)
     pool = DecodePool(cache=FrameCache(CACHE_BUDGET))
     try:
         bridge = FrameBridge(pool)

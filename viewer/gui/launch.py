@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"dicom-viewer view: {error}", file=sys.stderr)
     if args.paths and not stacks:
         return _fail("nothing to show")
+    from viewer.config import ConfigError, load_settings
     from viewer.gui.app import run_viewer
+
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        return _fail(str(exc))
+    # $VIEWER_LANGUAGE overrides the config file; neither: the system locale.
+    language = os.environ.get("VIEWER_LANGUAGE") or settings.language or None
 
     root = Path(args.archive or default_archive_dir())
     try:
@@ -35,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"{root}: cannot open the archive: {exc.strerror or exc}")
     with archive:
         code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
-                          archive=archive)
+                          archive=archive, language=language)
     return max(code, 1 if errors else 0)
 
 

@@ -1,0 +1,49 @@
+"""The config file (TOML): defaults when absent, clear errors naming the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from viewer.config import ConfigError, Settings, load_settings
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_settings(tmp_path / "none.toml") == Settings()
+
+
+def test_language_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[gui]\nlanguage = " zh_CN "\n', encoding="utf-8")
+    assert load_settings(path).language == "zh_CN"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("[gui\nlanguage = 1", "cannot read the config file"),
+     ("[gui]\nlanguage = 3\n", "language must be text")],
+)
+def test_bad_file_is_named(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(path)
+    assert str(path) in str(caught.value)
+
+
+def test_view_refuses_a_broken_config_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[gui\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "viewer", "--config", str(config), "--archive",
+         str(tmp_path / "archive"), "view", "--screenshot", str(tmp_path / "x.png")],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 2
+    assert f"{config}: cannot read the config file" in done.stderr
+    assert "Traceback" not in done.stderr
