@@ -77,13 +77,14 @@ def corners(viewport: Viewport) -> str:
 
 
 def wheel(
-    widget: object, steps: int, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+    widget: object, steps: float, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
 ) -> None:
+    """One wheel event of `steps` notches (a touchpad sends fractions of one)."""
     from PySide6.QtWidgets import QApplication
 
     centre = QPointF(widget.rect().center())  # type: ignore[attr-defined]
     event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0),  # type: ignore[attr-defined]
-                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton, modifiers,
+                        QPoint(0, round(120 * steps)), Qt.MouseButton.NoButton, modifiers,
                         Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(widget, event)
 
@@ -97,7 +98,11 @@ def test_keyboard_and_wheel_scroll(qtbot, window: MainWindow) -> None:  # type: 
     qtbot.waitUntil(lambda: viewport.frame is not None and viewport.frame.key != first.key)
     assert viewport.position == 1
     wheel(viewport.view.viewport(), -3)  # wheel towards the user: forward, one slice per notch
-    assert viewport.position == 2
+    assert viewport.position == 4
+    wheel(viewport.view.viewport(), -0.5)  # half a notch (a touchpad): not yet a slice
+    assert viewport.position == 4
+    wheel(viewport.view.viewport(), -0.5)
+    assert viewport.position == 5
     qtbot.keyClick(viewport, Qt.Key.Key_End)
     assert viewport.position == 11
     qtbot.waitUntil(lambda: viewport.frame is not None
@@ -336,3 +341,26 @@ def test_reference_line_of_a_sagittal_on_the_axial(  # type: ignore[no-untyped-d
         shot(main, "viewer-reference-lines")
     finally:
         pool.close()
+
+
+def test_zoom_pan_fit_and_actual_pixels(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    viewport = window.viewports[0]
+    widget = viewport.view.viewport()
+    fitted = viewport.zoom_factor()
+    wheel(widget, 2, Qt.KeyboardModifier.ControlModifier)  # Ctrl+wheel: zoom, not scroll
+    assert viewport.position == 0
+    zoomed = viewport.zoom_factor()
+    assert zoomed == pytest.approx(fitted * 1.25 * 1.25, rel=0.02)
+    assert f"Zoom: {zoomed * 100:.0f}%" in corners(viewport)
+    centre = viewport.box.viewRect().center()
+    start = widget.rect().center()
+    qtbot.mousePress(widget, Qt.MouseButton.MiddleButton, pos=start)
+    qtbot.mouseMove(widget, start + QPoint(50, 0))
+    qtbot.mouseRelease(widget, Qt.MouseButton.MiddleButton, pos=start + QPoint(50, 0))
+    moved = viewport.box.viewRect().center()
+    assert moved.x() == pytest.approx(centre.x() - 50 / zoomed, rel=0.02)  # image follows
+    viewport.setFocus()
+    qtbot.keyClick(viewport, Qt.Key.Key_A)
+    assert viewport.zoom_factor() == pytest.approx(1.0, rel=0.02)
+    qtbot.keyClick(viewport, Qt.Key.Key_F)
+    assert viewport.zoom_factor() == pytest.approx(fitted, rel=0.02)

@@ -47,6 +47,7 @@ from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
 from viewer.gui.overlay import Overlay, OverlayContent
 
+WHEEL_NOTCH = 120  # angleDelta of one wheel notch (Qt: eighths of a degree)
 PREFETCH = 8  # neighbours requested on each side of the visible frame, before the rest
 BACKGROUND_PRIORITY = 1000  # the rest of the series loads behind every visible request
 MEASURE_PEN = QColor(255, 220, 0)
@@ -96,6 +97,7 @@ class Viewport(QWidget):
         self._fit = True
         self._last_window: tuple[float, float] | None = None
         self._first_pending = True  # no frame of this stack shown yet
+        self._wheel_rest = 0  # wheel movement short of a notch, kept for the next event
         self._visible: dict[FrameKey, Future[Frame]] = {}
         self._background: list[Future[Frame]] = []
         self._drag: tuple[str, QPointF, tuple[float, ...]] | None = None
@@ -523,15 +525,21 @@ class Viewport(QWidget):
         return False
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        """One notch (120 eighths of a degree) = one slice, or x1.25 zoom with Ctrl; the
+        small deltas of touchpads and free-spinning wheels add up to notches."""
         delta = event.angleDelta().y()
         if not delta:
             return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            factor = self.zoom_factor() * (1.25 if delta > 0 else 0.8)
+            factor = self.zoom_factor() * 1.25 ** (delta / WHEEL_NOTCH)
             scene = self.view.mapToScene(event.position().toPoint())
             self._set_zoom(factor, self.box.mapSceneToView(scene))
-        else:
-            self.step_frames(-1 if delta > 0 else 1)
+            return
+        self._wheel_rest += delta
+        notches = int(self._wheel_rest / WHEEL_NOTCH)  # towards zero: the rest carries over
+        if notches:
+            self._wheel_rest -= notches * WHEEL_NOTCH
+            self.step_frames(-notches)
 
     def _mouse(self, event: QMouseEvent) -> bool:
         kind = event.type()
