@@ -741,9 +741,11 @@ def _probe_text(found: measure.Probe) -> str:
     return f"{where}  {measure.format_value(found.value)}{unit}"
 
 
+@functools.lru_cache(maxsize=1)
 def _labels() -> dict[str, str]:
     """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS); literal
-    calls, so that pyside6-lupdate finds them."""
+    calls, so that pyside6-lupdate finds them. Cached: every repaint asks, and the language
+    is chosen once, at start-up."""
     return {
         "image": QCoreApplication.translate("Viewport", "Im:"),
         "location": QCoreApplication.translate("Viewport", "Loc:"),
