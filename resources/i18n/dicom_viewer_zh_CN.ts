@@ -64,8 +64,8 @@
         <translation>预设窗</translation>
     </message>
     <message>
-        <source>File&apos;s window</source>
-        <translation>文件自带窗宽/窗位</translation>
+        <source>File&apos;s windows (0)</source>
+        <translation>文件自带窗 (0)</translation>
     </message>
     <message>
         <source>Invert</source>
@@ -114,6 +114,14 @@
     <message>
         <source>Tags</source>
         <translation>标签</translation>
+    </message>
+    <message>
+        <source>This image suggests no window</source>
+        <translation>此图像未提供窗宽窗位</translation>
+    </message>
+    <message>
+        <source>Window %1</source>
+        <translation>窗 %1</translation>
     </message>
     <message>
         <source>Brain</source>

@@ -364,3 +364,23 @@ def test_zoom_pan_fit_and_actual_pixels(qtbot, window: MainWindow) -> None:  # t
     assert viewport.zoom_factor() == pytest.approx(1.0, rel=0.02)
     qtbot.keyClick(viewport, Qt.Key.Key_F)
     assert viewport.zoom_factor() == pytest.approx(fitted, rel=0.02)
+
+
+def test_the_files_windows_by_key_and_menu(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """The demo CT suggests two windows (abdomen 40/400, lung -600/1500): 0 cycles them, the
+    Presets menu lists them by their explanations."""
+    viewport = window.viewports[0]
+    assert [(w.center, w.width) for w in viewport.file_windows()] == [(40, 400), (-600, 1500)]
+    viewport.setFocus()
+    qtbot.keyClick(viewport, Qt.Key.Key_0)
+    assert viewport.current_window() == (-600.0, 1500.0)  # the file's second window
+    qtbot.keyClick(viewport, Qt.Key.Key_0)
+    assert viewport.current_window() == (40.0, 400.0)  # and round again
+    qtbot.keyClick(viewport, Qt.Key.Key_6)  # a preset (abdomen) ...
+    qtbot.keyClick(viewport, Qt.Key.Key_0)  # ... then 0: the file's first window
+    assert viewport.current_window() == (40.0, 400.0)
+    window._fill_file_windows()
+    actions = window._file_windows.actions()
+    assert len(actions) == 2 and "(L -600 W 1500)" in actions[1].text()
+    actions[1].trigger()
+    assert viewport.current_window() == (-600.0, 1500.0)

@@ -175,8 +175,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(_menu_button(self.tr("Layout"), layouts))
 
         presets = QMenu(self.tr("Presets"), self)
-        file_window = presets.addAction(self.tr("File's window") + "\t0")
-        file_window.triggered.connect(lambda: self.reading.for_active(lambda v: v.apply_preset(0)))
+        self._file_windows = QMenu(self.tr("File's windows (0)"), self)
+        self._file_windows.aboutToShow.connect(self._fill_file_windows)
+        presets.addMenu(self._file_windows)
         names_tr = _preset_names()
         for n, preset in enumerate(CT_PRESETS, 1):
             name = names_tr.get(preset.name, preset.name)
@@ -249,6 +250,21 @@ class MainWindow(QMainWindow):
         self.tag_browser.show_file(Path(key[0]))
         self.tag_browser.show()
         self.tag_browser.raise_()
+
+    def _fill_file_windows(self) -> None:
+        """The active image's own windows, named by their explanations (PS3.3 C.11.2.1.2)."""
+        menu = self._file_windows
+        menu.clear()
+        viewport = self.reading.active
+        windows = viewport.file_windows() if viewport is not None else []
+        if not windows:
+            menu.addAction(self.tr("This image suggests no window")).setEnabled(False)
+        for n, window in enumerate(windows):
+            name = window.explanation or self.tr("Window %1").replace("%1", str(n + 1))
+            act = menu.addAction(f"{name}  (L {window.center:g} W {window.width:g})")
+            act.triggered.connect(
+                lambda _=False, k=n: self.reading.for_active(lambda v: v.apply_file_window(k))
+            )
 
     def _toggle_reference_lines(self, on: bool) -> None:
         self.reading.show_reference_lines = on

@@ -359,10 +359,24 @@ class Viewport(QWidget):
         self.state = DisplayState(window=(center, max(width, 1.0)), invert=self.state.invert)
         self._show()
 
+    def file_windows(self) -> list[Window]:
+        """The windows the current file suggests (Window Center/Width, PS3.3 C.11.2.1.2)."""
+        return list(self.frame.info.windows) if self.frame is not None else []
+
+    def apply_file_window(self, index: int) -> None:
+        """The file's window number `index` (0-based), its explanation shown by the menu."""
+        self.state = DisplayState(window_index=index, invert=self.state.invert)
+        self._show()
+        self._refresh()
+
     def apply_preset(self, number: int) -> None:
-        """Keys 1-9: the CT presets in order; 0: back to the file's own window."""
+        """Keys 1-9: the CT presets in order; 0: the file's own window, and pressed again
+        while a file's window is shown, the file's next window (abdomen, then lung ...)."""
         if number == 0:
-            self.state = DisplayState(invert=self.state.invert)
+            count = len(self.file_windows())
+            showing_file_window = self.state.window is None and self.state.voi_lut_index is None
+            index = (self.state.window_index + 1) % count if showing_file_window and count else 0
+            self.state = DisplayState(window_index=index, invert=self.state.invert)
         elif 1 <= number <= len(CT_PRESETS):
             preset = CT_PRESETS[number - 1]
             self.state = DisplayState(window=(preset.center, preset.width),
