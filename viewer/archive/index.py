@@ -678,18 +678,18 @@ _STACK_COLUMNS = """sop_instance_uid, instance_number, frames, store_path, rows,
     orientation_row_x, orientation_row_y, orientation_row_z,
     orientation_col_x, orientation_col_y, orientation_col_z,
     spacing_row, spacing_col, spacing_source, slice_thickness,
-    slice_location, frame_of_reference_uid"""
+    slice_location, frame_of_reference_uid, along_normal"""
 
 
 def _stack_row(row: tuple[Any, ...]) -> StackRow:
     (uid, number, frames, path, n_rows, n_columns, px, py, pz, rx, ry, rz, cx, cy, cz, sr, sc,
-     source, thickness, location, frame_of_reference) = row
+     source, thickness, location, frame_of_reference, along) = row
     return StackRow(
         uid, number, frames, path, n_rows, n_columns,
         None if None in (px, py, pz) else (px, py, pz),
         None if None in (rx, ry, rz, cx, cy, cz) else (rx, ry, rz, cx, cy, cz),
         None if None in (sr, sc) else (sr, sc),
-        source, thickness, location, frame_of_reference,
+        source, thickness, location, frame_of_reference, along,
     )
 
 

@@ -306,3 +306,5 @@ class StackRow(NamedTuple):
     slice_thickness: float | None
     slice_location: float | None
     frame_of_reference_uid: str
+    # The reading key the index stores (schema 003); None: not stored, computed when needed.
+    along_normal: float | None = None

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from viewer.archive.archive import Archive
 from viewer.archive.records import SeriesRow, StackRow, StudyRow
-from viewer.dicom.geometry import slice_normal
+from viewer.dicom.geometry import reading_key
 from viewer.dicom.stack import SliceGeometry, Stack, StackInfo
 
 LOGGER = logging.getLogger(__name__)
@@ -119,27 +119,17 @@ def reading_order(rows: Sequence[StackRow]) -> list[StackRow]:
 
 
 def _along_normal(rows: Sequence[StackRow]) -> list[float] | None:
-    """Each row's position along its slice normal (mm, as geometry.position_along_normal); None
-    when a row has no position or orientation, or an orientation without a normal."""
-    # A series has one orientation, or a few: one normal each, from geometry.slice_normal.
-    normals: dict[tuple[float, ...], tuple[float, float, float] | None] = {}
+    """Each row's reading key: its position along its slice normal (mm), as the index stores
+    it (schema 003), else from geometry.reading_key, the one formula for both; None when a row
+    has no position or orientation, or an orientation without a normal."""
     along = []
     for row in rows:
-        iop, ipp = row.image_orientation, row.image_position
-        if iop is None or ipp is None:
+        key = row.along_normal
+        if key is None:
+            key = reading_key(row.image_position, row.image_orientation)
+        if key is None:
             return None
-        if iop in normals:
-            normal = normals[iop]
-        else:
-            try:
-                n = slice_normal(iop)
-                normal = normals[iop] = (float(n[0]), float(n[1]), float(n[2]))
-            except ValueError:
-                LOGGER.debug("orientation %r has no slice normal", iop)
-                normal = normals[iop] = None
-        if normal is None:
-            return None
-        along.append(ipp[0] * normal[0] + ipp[1] * normal[1] + ipp[2] * normal[2])
+        along.append(key)
     return along
 
 
