@@ -67,6 +67,35 @@ def indexed_rows(archive: Path) -> int:
         return 0
 
 
+def descendants(pid: int) -> set[int]:
+    """The processes below `pid` (Linux /proc; empty elsewhere): the import's workers."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                children = {int(c) for c in task.read_text().split()}
+                todo.extend(children - found)
+                found |= children
+    return found
+
+
+def wait_gone(pids: set[int], timeout_s: float = 10.0) -> None:
+    """Until none of `pids` runs any more: a killed importer's workers end with it."""
+    deadline = time.monotonic() + timeout_s
+    while alive := {p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)}:
+        assert time.monotonic() < deadline, f"import workers {alive} outlived the importer"
+        time.sleep(0.01)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def temp_files(archive: Path) -> list[Path]:
     tmp = archive / STORE_DIR / TMP_DIR
     return [p for p in tmp.rglob("*") if p.is_file()] if tmp.is_dir() else []
@@ -103,12 +132,15 @@ def test_killed_import_recovers_and_reimport_brings_the_rest(tmp_path: Path) -> 
             assert process.poll() is None, "the import ended before it could be killed"
             assert time.monotonic() < deadline, "the import indexed nothing in 120 s"
             time.sleep(0.002)
+        workers = descendants(process.pid)
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=30)
         assert process.stderr is not None
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
+    assert workers, "the import ran no worker processes"
+    wait_gone(workers)
 
     rows = reopen_and_check(archive)
     files = stored_files(archive)
@@ -116,7 +148,7 @@ def test_killed_import_recovers_and_reimport_brings_the_rest(tmp_path: Path) -> 
     assert 0 < indexed < CRASH_FILES, "the kill did not land part-way"
     # Files are made durable before their rows are committed, in batches: the files of at most
     # two batches (one being synced, one being filled) and of the writes in flight have no row
-    # yet (orphans), and every row's file is there.
+    # yet (orphans), and every row's file is there. The workers died with the importer.
     assert indexed <= len(files) <= indexed + 2 * BATCH + WRITE_AHEAD
     assert {r[1] for r in rows} <= {f"{STORE_DIR}/{p.parent.parent.name}/{p.parent.name}/{p.name}"
                                     for p in files}

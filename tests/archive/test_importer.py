@@ -13,7 +13,8 @@ from pydicom.uid import generate_uid
 
 from tests.dicom.makers import image_dataset, save
 from viewer.archive.archive import Archive
-from viewer.archive.importer import import_paths
+from viewer.archive.importer import ImportReport, import_paths
+from viewer.archive.store import STORE_DIR, TMP_DIR
 from viewer.cli import main
 
 
@@ -192,3 +193,69 @@ def test_cd_written_by_dcmmkdir_with_a_hostile_file_id(
     assert report["conflicts"] == [] and report["stopped"] is None
     with Archive(tmp_path / "arc") as opened:
         assert len(list(opened.store.iter_files())) == 4
+
+
+def _mixed_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder of 40 good images, broken files among them, and a zip of 12 more plus a
+    traversal entry: enough for worker processes (import_paths' PARALLEL_MIN)."""
+    src = tmp_path / "mixed"
+    study, series = generate_uid(), generate_uid()
+    good = [
+        _image(src, f"IM{i:03}", StudyInstanceUID=study, SeriesInstanceUID=series,
+               InstanceNumber=i)
+        for i in range(40)
+    ]
+    raw = good[0].read_bytes()
+    (src / "truncated.dcm").write_bytes(raw[: len(raw) // 2])
+    (src / "README.TXT").write_text("Patient CD\n")
+    _image(src, "longuid.dcm", SOPInstanceUID="1." + "2" * 70)
+    save(dcmread(good[1]), src / "same-as-IM001.dcm")  # byte-identical: already present
+    changed = dcmread(good[2])
+    changed.PatientID = "OTHER"
+    save(changed, src / "zz-conflicts-with-IM002.dcm")  # sorted after IM002: stored first
+    bundle = tmp_path / "more.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        for i in range(12):
+            image = _image(tmp_path / "zipped", f"Z{i}", StudyInstanceUID=study,
+                           SeriesInstanceUID=series)
+            zf.write(image, f"Z/{image.name}")
+        zf.writestr("../../evil.dcm", raw)
+    return src, bundle
+
+
+def test_worker_processes_report_what_importing_in_process_reports(tmp_path: Path) -> None:
+    src, bundle = _mixed_folder(tmp_path)
+
+    def summary(report: ImportReport) -> dict[str, object]:
+        return {
+            "imported": sorted(report.imported),
+            "already_present": sorted(report.already_present),
+            "conflicts": sorted((f.item, f.reason) for f in report.conflicts),
+            "failed": sorted((f.item, f.reason) for f in report.failed),
+            "stopped": report.stopped,
+        }
+
+    outcomes = []
+    for workers in (0, 2):
+        with Archive(tmp_path / f"archive-{workers}") as archive:
+            report = import_paths(archive, [src, bundle], workers=workers)
+            rows = sorted(archive.index.stored_checksums())
+            outcomes.append((summary(report), rows))
+            assert len(rows) == 40 + 12
+    (in_process, _), (in_workers, _) = outcomes
+    assert in_workers == in_process
+    assert outcomes[0][1] == outcomes[1][1]  # same rows, same store paths, same checksums
+    assert len(in_workers["already_present"]) == 1  # type: ignore[arg-type]
+    assert len(in_workers["conflicts"]) == 1  # type: ignore[arg-type]
+    failed = dict(in_workers["failed"])  # type: ignore[call-overload]
+    assert set(failed) == {
+        str(src / "truncated.dcm"), str(src / "README.TXT"), str(src / "longuid.dcm"),
+        f"{bundle}!../../evil.dcm",
+    }
+
+
+def test_import_workers_leave_no_work_directories(tmp_path: Path) -> None:
+    src, bundle = _mixed_folder(tmp_path)
+    with Archive(tmp_path / "archive") as archive:
+        import_paths(archive, [src, bundle], workers=2)
+    assert list((tmp_path / "archive" / STORE_DIR / TMP_DIR).iterdir()) == []

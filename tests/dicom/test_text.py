@@ -15,6 +15,7 @@ from tests.dicom.test_records import write_header_file
 from viewer.dicom.text import (
     charset_notes,
     decoded_dataset,
+    decoded_values,
     format_date,
     format_name_group,
     format_time,
@@ -269,3 +270,20 @@ def test_format_date(value: str, text: str) -> None:
 )
 def test_format_time(value: str, text: str) -> None:
     assert format_time(value) == text
+
+
+def test_repeated_headers_decode_per_character_set_and_warn_every_time(tmp_path: Path) -> None:
+    """decoded_values remembers conversions across files (a series repeats its header): the
+    same bytes under another character set decode anew, and a bad value warns every time."""
+    name = "张^三".encode("gb18030")
+    chinese = write_header_file(tmp_path / "gb.dcm", "GB18030", PatientName=name)
+    latin = write_header_file(tmp_path / "latin.dcm", "ISO_IR 100", PatientName=name)
+    bad = write_header_file(tmp_path / "bad.dcm", "ISO_IR 192", PatientName=b"A\xff^B")
+    for _ in range(2):
+        values, found = decoded_values(read(chinese), ["PatientName"])
+        assert (str(values["PatientName"]), found) == ("张^三", [])
+        values, found = decoded_values(read(latin), ["PatientName"])
+        assert str(values["PatientName"]) == name.decode("latin-1")
+        values, found = decoded_values(read(bad), ["PatientName"])
+        assert str(values["PatientName"]) == "A\ufffd^B"
+        assert [w.split(":")[0] for w in found] == ["PatientName"]

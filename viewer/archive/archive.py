@@ -15,14 +15,16 @@ class Archive:
     """`Archive(root)` opens (creating if needed) the archive in `root`.
 
     Opening recovers from an interrupted import: temporary files left in the store are removed
-    (CLI.md: the archive recovers by itself the next time it is opened).
+    (CLI.md: the archive recovers by itself the next time it is opened). Import workers attach
+    with `recover=False`: their importer has recovered and is writing.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, recover: bool = True) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.root)
-        self.store.recover()
+        if recover:
+            self.store.recover()
         self.index = Index(self.root / INDEX_NAME)
 
     def close(self) -> None:

@@ -3,21 +3,30 @@ all end here (ARCHITECTURE.md, "One import path").
 
 Per file: read the header, check that the instance can be shown later (a valid SOP Instance UID,
 a known transfer syntax, pixel data that fits), then store it atomically and index it in one
-transaction. The file is written before its index row: a crash in between leaves an orphan that
-the next import of the same file (or `check --repair`) indexes, never a row without a file.
-Files are made durable in batches (one syncfs), then their rows are committed.
-Duplicates: byte-identical (after zeroing the preamble) -> already present; same SOP Instance
-UID with other content -> a conflict, and the stored copy is kept (never a silent overwrite).
+transaction. Worker processes examine and store; the importing process only indexes. The file
+is written before its index row: a crash in between leaves an orphan that the next import of
+the same file (or `check --repair`) indexes, never a row without a file. Files are made durable
+in batches (one syncfs), then their rows are committed. Duplicates: byte-identical (after
+zeroing the preamble) -> already present; same SOP Instance UID with other content -> a
+conflict, and the stored copy is kept (never a silent overwrite).
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import logging
+import multiprocessing
+import multiprocessing.util
+import os
+import signal
 import sqlite3
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +34,7 @@ from pathlib import Path
 from viewer.archive.archive import Archive
 from viewer.archive.records import InstanceRecord
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
-from viewer.archive.store import InstanceKey, InvalidUID
+from viewer.archive.store import InstanceKey, InvalidUID, StoreWriteError
 from viewer.dicom.files import DicomFileError
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
@@ -123,36 +132,40 @@ def import_paths(
     paths: Iterable[Path],
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import everything below `paths` into `archive`; one bad file never stops the rest.
 
-    Each file is examined (header, checks) here while the files examined before it are copied
-    into the store by a writer thread: parsing holds the GIL, copying and creating directories
-    mostly wait for the disk, so the two overlap. Stored files are made durable in batches,
-    then their rows are committed. A crash leaves files without rows (picked up by the next
-    import or `check --repair`), never a row whose file is not on disk. Cancelling stops
-    examining; what was stored by then is made durable and indexed, then Cancelled is raised.
+    Files are examined (header, checks) and copied into the store by `workers` processes
+    (default: one per CPU, at most 4, and none for fewer than PARALLEL_MIN files: examining is
+    pure Python, so threads would queue on the GIL). This process only indexes: stored files
+    are made durable in batches, then their rows are committed. A crash leaves files without
+    rows (picked up by the next import or `check --repair`), never a row whose file is not on
+    disk. Cancelling stops examining; what was stored by then is made durable and indexed, then
+    Cancelled is raised.
     """
     report = ImportReport()
     walk = Report()
     candidates = list(iter_candidates(paths, walk))
     report.failed.extend(walk.failed)
+    if workers is None:
+        workers = default_workers() if len(candidates) >= PARALLEL_MIN else 0
     batches = _Batches(archive, report)
-    writer = _Writer(archive, report, batches)
+    pipeline = _Pipeline(archive, report, batches, workers)
     try:
         for n, candidate in enumerate(candidates, 1):
             if cancel is not None and cancel.cancelled:
-                writer.drain()
+                pipeline.drain()
                 batches.finish()
                 raise Cancelled
-            writer.submit(candidate)
+            pipeline.submit(candidate)
             progress(n, len(candidates), candidate.label)
-        writer.drain()
+        pipeline.drain()
         batches.finish()
     except StoreFull as exc:
         report.stopped = str(exc)
     finally:
-        writer.close()
+        pipeline.close()
         batches.abandon()
         try:
             archive.index.checkpoint()
@@ -163,81 +176,206 @@ def import_paths(
     return report
 
 
-WRITE_AHEAD = 4  # files examined but not yet stored: bounds open temp files from archives
+PARALLEL_MIN = 32  # fewer files are examined here: starting the workers takes ~0.3 s
+MAX_WORKERS = 4  # beyond this the disk, not the CPU, limits an import
+# Files go to a worker in chunks: one round trip per chunk, not per file (the pickling and
+# the queue locks cost a tenth of a worker's time file by file). A chunk closes at CHUNK_FILES
+# files or CHUNK_BYTES bytes, whichever comes first.
+CHUNK_FILES = 8
+CHUNK_BYTES = 64 << 20
+CHUNKS_AHEAD = 4  # chunks handed to workers and not yet back: bounds temp files from zips
+WRITE_AHEAD = CHUNK_FILES * CHUNKS_AHEAD  # files stored and not yet handed to a batch, at most
 
 
-class _Writer:
-    """Examines candidates in the calling thread and stores them in a writer thread, in order."""
+def default_workers() -> int:
+    """One import worker per CPU this process may use, at most MAX_WORKERS."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
 
-    def __init__(self, archive: Archive, report: ImportReport, batches: _Batches) -> None:
+
+# What examining and storing one file came to: the stored file, or (kind, detail) where kind is
+# "present", "conflict", "failed" or "full" (the store's disk is full: the import stops).
+Outcome = _Stored | tuple[str, str]
+
+
+@dataclass
+class _Chunk:
+    """Candidates materialised (zip entries extracted) for one worker task."""
+
+    stack: ExitStack = field(default_factory=ExitStack)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (path, label)
+    size: int = 0
+
+
+class _Pipeline:
+    """Hands candidates to `examine_and_store` - in worker processes, or here when `workers` is
+    0 - and settles their outcomes in the order the candidates came."""
+
+    def __init__(
+        self, archive: Archive, report: ImportReport, batches: _Batches, workers: int
+    ) -> None:
         self._archive = archive
         self._report = report
         self._batches = batches
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-write")
-        self._queue: deque[tuple[str, ExitStack, Future[_Stored | tuple[str, str]]]] = deque()
+        self._pool = _worker_pool(archive.root, workers) if workers > 0 else None
+        self._chunk = _Chunk()
+        self._queue: deque[tuple[_Chunk, Future[list[Outcome]]]] = deque()
 
     def submit(self, candidate: Candidate) -> None:
-        label = candidate.label
-        stack = ExitStack()
+        chunk = self._chunk
         try:
-            path = stack.enter_context(candidate.materialise())
-            examined = examine_file(self._archive, path, label)
-        except BaseException as exc:
-            stack.close()
-            if not isinstance(exc, Exception) or not _report_failure(self._report, label, exc):
-                raise
+            path = chunk.stack.enter_context(candidate.materialise())
+            size = path.stat().st_size
+        except SourceError as exc:
+            self._report.failed.append(Failure(exc.label, exc.reason))
             return
-        job = self._pool.submit(store_examined, self._archive, path, examined)
-        self._queue.append((label, stack, job))
-        while self._queue and (len(self._queue) > WRITE_AHEAD or self._queue[0][2].done()):
+        except OSError as exc:
+            self._report.failed.append(Failure(candidate.label, f"cannot read: {exc.strerror}"))
+            return
+        chunk.files.append((str(path), candidate.label))
+        chunk.size += size
+        if self._pool is None or len(chunk.files) >= CHUNK_FILES or chunk.size >= CHUNK_BYTES:
+            self._dispatch()
+        while self._queue and (len(self._queue) > CHUNKS_AHEAD or self._queue[0][1].done()):
             self._settle_oldest()
 
     def drain(self) -> None:
+        self._dispatch()
         while self._queue:
             self._settle_oldest()
 
     def close(self) -> None:
-        """Wait for writes in flight without indexing them (after StoreFull or an error): their
-        files stay as orphans for a re-import or `check --repair`."""
+        """Wait for the files in flight without indexing them (after StoreFull or an error):
+        what they stored stays as orphans for a re-import or `check --repair`."""
+        self._chunk.stack.close()
         while self._queue:
-            _, stack, job = self._queue.popleft()
+            chunk, job = self._queue.popleft()
             job.exception()
-            stack.close()
-        self._pool.shutdown(wait=True)
+            chunk.stack.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _dispatch(self) -> None:
+        chunk, self._chunk = self._chunk, _Chunk()
+        if not chunk.files:
+            return
+        job: Future[list[Outcome]]
+        if self._pool is None:
+            job = Future()
+            job.set_result(_examine_and_store_all(self._archive, chunk.files))
+        else:
+            job = self._pool.submit(_examine_and_store_in_worker, chunk.files)
+        self._queue.append((chunk, job))
 
     def _settle_oldest(self) -> None:
-        label, stack, job = self._queue.popleft()
+        chunk, job = self._queue.popleft()
         try:
-            outcome = job.result()
-        except Exception as exc:
-            if not _report_failure(self._report, label, exc):
-                raise
-            return
+            outcomes = job.result()
         finally:
-            stack.close()
+            chunk.stack.close()
+        for (_, label), outcome in zip(chunk.files, outcomes, strict=True):
+            self._settle(label, outcome)
+
+    def _settle(self, label: str, outcome: Outcome) -> None:
         if isinstance(outcome, _Stored):
             self._batches.add(outcome)
             return
         kind, detail = outcome
         if kind == "present":
             self._report.already_present.append(label)
-        else:
+        elif kind == "conflict":
             self._report.conflicts.append(Failure(label, detail))
+        elif kind == "full":
+            raise StoreFull(detail)
+        else:
+            self._report.failed.append(Failure(label, detail))
 
 
-def _report_failure(report: ImportReport, label: str, exc: Exception) -> bool:
-    """Put a per-file failure into `report`; False when `exc` is not one. Raises StoreFull."""
-    if isinstance(exc, DicomFileError):
-        report.failed.append(Failure(label, exc.reason))
-    elif isinstance(exc, SourceError):
-        report.failed.append(Failure(exc.label, exc.reason))
-    elif isinstance(exc, OSError):
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreFull(f"{label}: {exc.strerror or 'disk full'}") from None
-        report.failed.append(Failure(label, f"cannot read: {exc.strerror or exc}"))
-    else:
-        return False
-    return True
+def _examine_and_store_all(archive: Archive, files: list[tuple[str, str]]) -> list[Outcome]:
+    """The outcomes of `files` ((path, label) pairs), in order; stops storing at a full disk
+    (the rest of the chunk is not tried)."""
+    outcomes: list[Outcome] = []
+    for path, label in files:
+        outcome = examine_and_store(archive, Path(path), label)
+        outcomes.append(outcome)
+        if not isinstance(outcome, _Stored) and outcome[0] == "full":
+            outcomes.extend(("failed", "not imported: the store is full") for _ in
+                            files[len(outcomes):])
+            break
+    return outcomes
+
+
+def examine_and_store(archive: Archive, path: Path, label: str) -> Outcome:
+    """Examine one file and store it (durable with its batch, not yet indexed); every problem
+    with the file comes back as an outcome naming it, never as an exception."""
+    try:
+        return store_examined(archive, path, examine_file(archive, path, label))
+    except DicomFileError as exc:
+        return ("failed", exc.reason)
+    except StoreWriteError as exc:
+        if exc.errno in _DISK_FULL:
+            return ("full", f"{label}: {exc.strerror or 'disk full'}")
+        return ("failed", exc.strerror or str(exc))
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            return ("full", f"{label}: {exc.strerror or 'disk full'}")
+        return ("failed", f"cannot read: {exc.strerror or exc}")
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _worker_pool(root: Path, workers: int) -> ProcessPoolExecutor:
+    """Worker processes that examine and store into the archive at `root` (forkserver where
+    the platform has it: never fork, the GUI's threads may hold locks)."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # no effect once the server runs (the GUI's decode pool may have started it)
+        context.set_forkserver_preload([__name__])  # type: ignore[attr-defined]
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(str(root), os.getpid())
+    )
+
+
+_worker: dict[str, Archive] = {}  # in a worker process: "archive", opened by _start_worker
+
+
+def _start_worker(root: str, importer_pid: int) -> None:
+    """Open the archive in a worker (no recovery: the importer did that and is writing now)
+    and end the worker when the importer dies, so that a killed import leaves no process."""
+    _die_with_parent()
+    threading.Thread(target=_watch_importer, args=(importer_pid,), daemon=True).start()
+    archive = _worker["archive"] = Archive(Path(root), recover=False)
+    # close() at the worker's normal exit removes its store work directory
+    multiprocessing.util.Finalize(archive, archive.close, exitpriority=10)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process as soon as its parent (the fork server, which ends with the
+    importer) ends. Elsewhere `_watch_importer` alone notices, within its poll interval."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+def _watch_importer(pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive
+            pass
+        time.sleep(0.2)
+
+
+def _examine_and_store_in_worker(files: list[tuple[str, str]]) -> list[Outcome]:
+    return _examine_and_store_all(_worker["archive"], files)
 
 
 def _disk_full(exc: sqlite3.OperationalError) -> bool:
@@ -245,28 +383,28 @@ def _disk_full(exc: sqlite3.OperationalError) -> bool:
 
 
 def _index(archive: Archive, batch: list[_Stored], report: ImportReport) -> None:
-    """Commit the rows of a batch whose files are durable."""
-    from viewer.archive.index import DuplicateInstance
-
-    for item in batch:
-        try:
-            archive.index.add_instance(item.record)
-        except sqlite3.OperationalError as exc:
-            if _disk_full(exc):  # the files stay as orphans: re-import or check --repair
-                raise StoreFull(f"disk full while indexing {item.label}") from None
-            raise
-        except DuplicateInstance as exc:  # a concurrent import, or the same file twice
-            if exc.store_path != item.record.store_path:
-                # Same SOP Instance UID filed under another study or series: ours is not
-                # indexed and never will be, so it goes (the indexed file is kept).
-                archive.store.remove(item.record.store_path)
-            if exc.sha256 == item.record.sha256:
-                report.already_present.append(item.label)
-            else:
-                report.conflicts.append(Failure(item.label, "stored meanwhile by another import"))
+    """Commit the rows of a batch whose files are durable, in one transaction."""
+    try:
+        outcomes = archive.index.add_instances([item.record for item in batch])
+    except sqlite3.OperationalError as exc:
+        if _disk_full(exc):  # the files stay as orphans: re-import or check --repair
+            raise StoreFull(f"disk full while indexing {batch[0].label} and the rest of its "
+                            f"batch ({len(batch)} files)") from None
+        raise
+    for item, duplicate in zip(batch, outcomes, strict=True):
+        if duplicate is None:
+            report.imported.append(item.label)
+            report.warnings.extend(Failure(item.label, w) for w in _warnings_of(item.warnings))
             continue
-        report.imported.append(item.label)
-        report.warnings.extend(Failure(item.label, w) for w in _warnings_of(item.warnings))
+        # a concurrent import, or the same file twice
+        if duplicate.store_path != item.record.store_path:
+            # Same SOP Instance UID filed under another study or series: ours is not indexed
+            # and never will be, so it goes (the indexed file is kept).
+            archive.store.remove(item.record.store_path)
+        if duplicate.sha256 == item.record.sha256:
+            report.already_present.append(item.label)
+        else:
+            report.conflicts.append(Failure(item.label, "stored meanwhile by another import"))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -243,6 +243,25 @@ class Index:
 
         Raises DuplicateInstance when the SOP Instance UID is already indexed.
         """
+        with self._write() as cur:
+            self._insert(cur, rec)
+
+    def add_instances(self, records: Sequence[InstanceRecord]) -> list[DuplicateInstance | None]:
+        """Index a batch of stored instances in one transaction (an import's batch: one commit
+        instead of one per file). Per record, None when indexed, or the DuplicateInstance that
+        kept it out; the others are indexed all the same."""
+        outcomes: list[DuplicateInstance | None] = []
+        with self._write() as cur:
+            for rec in records:
+                try:
+                    self._insert(cur, rec)
+                except DuplicateInstance as exc:  # raised before this record wrote anything
+                    outcomes.append(exc)
+                else:
+                    outcomes.append(None)
+        return outcomes
+
+    def _insert(self, cur: sqlite3.Cursor, rec: InstanceRecord) -> None:
         for label, uid in (
             ("StudyInstanceUID", rec.study_instance_uid),
             ("SeriesInstanceUID", rec.series_instance_uid),
@@ -251,38 +270,37 @@ class Index:
             if not uid:
                 raise ValueError(f"{label} is empty")
         geometry = _geometry_values(rec)
-        with self._write() as cur:
-            found = cur.execute(
-                "SELECT sha256, store_path FROM instances WHERE sop_instance_uid = ?",
-                (rec.sop_instance_uid,),
-            ).fetchone()
-            if found is not None:
-                raise DuplicateInstance(rec.sop_instance_uid, found[0], found[1])
-            study_ref = self._study_ref(cur, rec)
-            series_ref, new_series = self._series_ref(cur, rec, study_ref)
-            cur.execute(
-                f"""INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid,
-                       transfer_syntax_uid, instance_number, frames, store_path, size_bytes,
-                       sha256, imported_at, status, {_GEOMETRY_COLUMNS})
-                   VALUES ({", ".join("?" * (11 + len(geometry)))})""",
-                (
-                    rec.sop_instance_uid, series_ref, rec.sop_class_uid,
-                    rec.transfer_syntax_uid, rec.instance_number, rec.number_of_frames,
-                    rec.store_path, rec.size, rec.sha256, _now(), STATUS_OK,
-                    *geometry,
-                ),
-            )
-            cur.execute(
-                "UPDATE series SET instance_count = instance_count + 1 WHERE id = ?",
-                (series_ref,),
-            )
-            cur.execute(
-                """UPDATE studies SET instance_count = instance_count + 1,
-                       size_bytes = size_bytes + ? WHERE id = ?""",
-                (rec.size, study_ref),
-            )
-            if new_series:
-                _refresh_series_facts(cur, study_ref)
+        found = cur.execute(
+            "SELECT sha256, store_path FROM instances WHERE sop_instance_uid = ?",
+            (rec.sop_instance_uid,),
+        ).fetchone()
+        if found is not None:
+            raise DuplicateInstance(rec.sop_instance_uid, found[0], found[1])
+        study_ref = self._study_ref(cur, rec)
+        series_ref, new_series = self._series_ref(cur, rec, study_ref)
+        cur.execute(
+            f"""INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid,
+                   transfer_syntax_uid, instance_number, frames, store_path, size_bytes,
+                   sha256, imported_at, status, {_GEOMETRY_COLUMNS})
+               VALUES ({", ".join("?" * (11 + len(geometry)))})""",
+            (
+                rec.sop_instance_uid, series_ref, rec.sop_class_uid,
+                rec.transfer_syntax_uid, rec.instance_number, rec.number_of_frames,
+                rec.store_path, rec.size, rec.sha256, _now(), STATUS_OK,
+                *geometry,
+            ),
+        )
+        cur.execute(
+            "UPDATE series SET instance_count = instance_count + 1 WHERE id = ?",
+            (series_ref,),
+        )
+        cur.execute(
+            """UPDATE studies SET instance_count = instance_count + 1,
+                   size_bytes = size_bytes + ? WHERE id = ?""",
+            (rec.size, study_ref),
+        )
+        if new_series:
+            _refresh_series_facts(cur, study_ref)
 
     def _study_ref(self, cur: sqlite3.Cursor, rec: InstanceRecord) -> int:
         found = cur.execute(

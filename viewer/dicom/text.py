@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from pydicom.charset import STAND_ALONE_ENCODINGS, convert_encodings, python_encoding
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -193,7 +193,8 @@ def decoded_values(ds: Dataset, keywords: Iterable[str]) -> tuple[dict[str, Any]
     The fast path for reading many headers (import): it converts only these elements, straight
     from the raw elements (pydicom's conversion, without a Dataset copy), and leaves `ds`
     untouched. A header that draws any warning, or that needs ISO 2022 escapes removed, goes
-    through `decoded_dataset`, which names the elements at fault.
+    through `decoded_dataset`, which names the elements at fault. Values may be shared with
+    earlier calls (a series repeats them): read them, never change them.
     """
     keywords = tuple(keywords)
     with pydicom_warnings() as messages:
@@ -203,34 +204,81 @@ def decoded_values(ds: Dataset, keywords: Iterable[str]) -> tuple[dict[str, Any]
             LOGGER.debug("quick header decoding failed: %r", exc)
             quick = None
     if quick is not None and not messages:
-        return quick
+        values, found, fresh = quick
+        _remember(fresh)  # only conversions that drew no warning: a repeat must warn again
+        return values, found
     out, found = decoded_dataset(ds, keywords)
     return {k: out.get(k) for k in keywords if k in out}, found
 
 
-def _quick_values(
-    ds: Dataset, keywords: tuple[str, ...]
-) -> tuple[dict[str, Any], list[str]] | None:
-    """None when the header needs the careful path (escape sequences to remove)."""
+def _quick_values(ds: Dataset, keywords: tuple[str, ...]) -> _Quick | None:
+    """The values, the warnings and the conversions not seen before (for _SEEN); None when the
+    header needs the careful path (escape sequences to remove)."""
     declared = _converted(ds, _SPECIFIC_CHARACTER_SET, None)
     terms, found = _normalise(declared.value if declared is not None else None)
     encodings = convert_encodings(terms)
     values: dict[str, Any] = {}
     text: list[tuple[str, list[str]]] = []
+    fresh: list[tuple[_SeenKey, _Seen]] = []
     for keyword in keywords:
         tag = _tag_for(keyword)
-        elem = _converted(ds, tag, encodings) if tag is not None else None
-        if elem is None:
+        if tag is None:
             continue
-        values[keyword] = elem.value
-        if elem.VR in CUSTOMIZABLE_CHARSET_VR:
-            shown = [str(v) for v in _values(elem.value)]  # PN decodes on first str()
-            if any("\x1b" in v for v in shown):
-                return None
+        raw = ds.get_item(tag)
+        if raw is None:
+            continue
+        key = _seen_key(raw, encodings)
+        seen = _SEEN.get(key) if key is not None else None
+        if seen is None:
+            elem = _converted(ds, tag, encodings)
+            if elem is None:
+                continue
+            shown = None
+            if elem.VR in CUSTOMIZABLE_CHARSET_VR:
+                shown = [str(v) for v in _values(elem.value)]  # PN decodes on first str()
+                if any("\x1b" in v for v in shown):
+                    return None
+            seen = (elem.value, shown)
+            if key is not None:
+                fresh.append((key, seen))
+        values[keyword], shown = seen
+        if shown is not None:
             text.append((keyword, shown))
     if terms[0] in ("", "ISO_IR 6", "ISO 2022 IR 6") and "ISO 2022 IR 100" not in terms:
         found.extend(_repertoire_warning(k) for k, shown in text if _outside_ascii(shown))
-    return values, found
+    return values, found, fresh
+
+
+# Values converted before, by everything their conversion depends on: the files of a series
+# repeat most of their header (names, dates, geometry but position), so an import converts
+# those bytes once per series rather than once per file. Only conversions that drew no warning
+# are kept (a repeat must warn again), never one whose VR depends on other elements.
+_SeenKey = tuple[Any, ...]
+_Seen = tuple[Any, list[str] | None]  # the value, and its text as shown (text VRs)
+_Quick = tuple[dict[str, Any], list[str], list[tuple[_SeenKey, _Seen]]]
+_SEEN: dict[_SeenKey, _Seen] = {}
+_SEEN_MAX = 4096
+_SEEN_MAX_BYTES = 256
+
+
+def _seen_key(raw: DataElement | RawDataElement, encodings: list[str]) -> _SeenKey | None:
+    if not isinstance(raw, RawDataElement) or raw.value is None:
+        return None
+    vr = raw.VR
+    if vr is None:  # implicit VR: the dictionary's
+        try:
+            vr = dictionary_VR(raw.tag)
+        except KeyError:
+            return None
+    if len(raw.value) > _SEEN_MAX_BYTES or " or " in vr:  # US or SS: depends on other elements
+        return None
+    return (raw.tag, vr, raw.value, raw.is_little_endian, tuple(encodings))
+
+
+def _remember(fresh: list[tuple[_SeenKey, _Seen]]) -> None:
+    if len(_SEEN) + len(fresh) > _SEEN_MAX:
+        _SEEN.clear()
+    _SEEN.update(fresh)
 
 
 def _converted(
