@@ -20,9 +20,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from viewer.decode.sharedmem import write_block
-from viewer.decode.tuning import tune_malloc
+from viewer.decode.tuning import release_free_memory, tune_malloc
 
 LOGGER = logging.getLogger(__name__)
+
+IDLE_S = 1.0  # a worker without a job for this long gives its decode buffers back
 
 DecodeSpec = str | Callable[..., Any]
 """A decode function `f(path, index) -> object with .array and .info`, or "module:function"."""
@@ -58,6 +60,8 @@ def worker_main(conn: Connection, decode_spec: DecodeSpec, single_threaded: bool
     conn.send(("ready", os.getpid()))
     while True:
         try:
+            if not conn.poll(IDLE_S):
+                release_free_memory()  # idle: the series is loaded, or the reader moved on
             message = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone

@@ -42,6 +42,7 @@ class GuiBenchmark:
     scroll_fps_2x2: float
     memory_bytes: int
     raw_volume_bytes: int
+    memory_parts: dict[str, int]
 
     @property
     def first_image_ratio(self) -> float:
@@ -83,6 +84,7 @@ def format_table(b: GuiBenchmark) -> str:
         f"scroll 2x2 (synchronised)               {b.scroll_fps_2x2:8.1f} frames/s",
         f"memory of the process tree              {b.memory_bytes / mib:8.0f} MiB "
         f"(raw volume {b.raw_volume_bytes / mib:.0f} MiB)",
+        *(f"  {part:38s}{size / mib:8.0f} MiB" for part, size in b.memory_parts.items()),
     ]
     lines += [
         f"target {t.name}: {t.value:.3g} {t.unit} <= {t.limit:.3g} {t.unit}  "
@@ -127,11 +129,12 @@ def _shmem_bytes() -> int:
     return 0
 
 
-def _tree_memory(pid: int, shmem_before: int) -> int:
-    """Memory of `pid` and all its descendants: their private and file-backed pages (PSS, so
-    libraries shared between the workers count once) plus the shared memory created since
-    `shmem_before`. PSS alone would miss frames a worker wrote into shared memory and the GUI
-    has not touched yet; counting Pss_Shmem too would count the touched ones twice."""
+def _tree_memory(pid: int, shmem_before: int) -> dict[str, int]:
+    """Memory of `pid` and all its descendants, by part: each process's private and
+    file-backed pages (PSS, so libraries shared between the workers count once), named by its
+    role, plus "shared memory": what was created since `shmem_before`. PSS alone would miss
+    frames a worker wrote into shared memory and the GUI has not touched yet; counting
+    Pss_Shmem too would count the touched ones twice."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -142,18 +145,28 @@ def _tree_memory(pid: int, shmem_before: int) -> int:
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [pid]
+    parts: dict[str, int] = {}
+    todo = [(pid, 0)]
     while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
+        current, depth = todo.pop()
+        todo.extend((child, depth + 1) for child in children.get(current, []))
         try:
+            with open(f"/proc/{current}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
             with open(f"/proc/{current}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith(("Pss_Anon:", "Pss_File:")):
-                        total += int(line.split()[1]) * 1024
+                pss = sum(
+                    int(line.split()[1]) * 1024
+                    for line in f if line.startswith(("Pss_Anon:", "Pss_File:"))
+                )
         except OSError:
             continue
-    return total + max(0, _shmem_bytes() - shmem_before)
+        # the workers, forked by the fork server, show its command line
+        role = ("GUI" if depth == 0 else "resource tracker" if "resource_tracker" in cmdline
+                else "fork server" if depth == 1 and "forkserver" in cmdline
+                else "decode workers")
+        parts[role] = parts.get(role, 0) + pss
+    parts["shared memory"] = max(0, _shmem_bytes() - shmem_before)
+    return parts
 
 
 def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
@@ -246,10 +259,14 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
         wait_for(lambda: viewport.stack is not None and len(viewport.stack.frames) == slices, 30)
         stack = viewport.stack
         assert stack is not None
-        wait_for(lambda: all(pool.cache.get(p, i) is not None for p, i in stack.frames), 300)
+        # the cache is looked at once the pool is idle: checking 1,000 entries every 5 ms
+        # would itself slow the load down
+        cache = pool.cache
+        wait_for(lambda: pool.pending() == 0
+                 and all(cache.get(p, i) is not None for p, i in stack.frames), 300)
         load_s = time.perf_counter() - t_open
         heartbeat.stop()
-        memory = _tree_memory(os.getpid(), shmem_before)
+        memory_parts = _tree_memory(os.getpid(), shmem_before)
 
         fps_1 = _scroll_fps(app, window, 300)
         window.reading.set_layout((2, 2))
@@ -260,7 +277,7 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
         window.close()
         return GuiBenchmark(
             slices, pool.workers, one_s, best_full_s, load_s, float(gaps["max"]), fps_1, fps_4,
-            memory, slices * ROWS * COLUMNS * 2,
+            sum(memory_parts.values()), slices * ROWS * COLUMNS * 2, memory_parts,
         )
     finally:
         archive.close()
