@@ -33,15 +33,97 @@ class ConfigError(Exception):
     """The config file cannot be read; the message names the file and the problem."""
 
 
+DEFAULT_AE_TITLE = "DICOMVIEWER"
+DEFAULT_PORT = 11112  # the registered DICOM port (PS3.8 annex G); 104 needs root
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """TLS for a node (PS3.15 BCP 195): `ca` verifies the peer's certificate (empty: the
+    system's trust store); `cert` and `key` are our client certificate, when the peer asks."""
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Node:
+    """A remote DICOM application entity: a PACS, a modality, a printer."""
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+    tls: TlsFiles | None = None
+
+
+@dataclass(frozen=True)
+class LocalNode:
+    """Ourselves: the AE title we call with and answer to, and where our Storage SCP listens
+    (loopback unless the config says otherwise). `tls` makes our SCP listen with TLS."""
+
+    ae_title: str = DEFAULT_AE_TITLE
+    port: int = DEFAULT_PORT
+    host: str = LOOPBACK
+    tls: TlsFiles | None = None
+
+
+@dataclass(frozen=True)
+class NetworkTimeouts:
+    """Seconds to wait (PS3.8 ARTIM and friends): for the TCP connection, the association
+    (ACSE), a DIMSE message, and any network read."""
+
+    connect: float = 10.0
+    acse: float = 30.0
+    dimse: float = 60.0
+    network: float = 60.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the config file sets (TOML). Keys:
 
     [gui]
     language = "zh_CN"   # or "en"; empty: the system locale ($VIEWER_LANGUAGE overrides)
+
+    [local]                      # ourselves (`nodes local AET PORT`)
+    ae_title = "DICOMVIEWER"
+    port = 11112
+    host = "127.0.0.1"           # where the Storage SCP listens; "0.0.0.0" for every interface
+    tls_cert = ""                # with tls_key: our SCP listens with TLS
+    tls_key = ""
+    tls_ca = ""                  # verifies callers' certificates when given
+
+    [network]                    # timeouts in seconds
+    connect_timeout = 10
+    acse_timeout = 30
+    dimse_timeout = 60
+    network_timeout = 60
+
+    [nodes.PACS]                 # `nodes add PACS ORTHANC pacs.example.org 4242 [--tls ...]`
+    ae_title = "ORTHANC"
+    host = "pacs.example.org"
+    port = 4242
+    tls = false
+    tls_ca = ""                  # CA that signed the peer's certificate (empty: system store)
+    tls_cert = ""                # our client certificate and key, when the peer asks for one
+    tls_key = ""
     """
 
     language: str = ""
+    local: LocalNode = LocalNode()
+    network: NetworkTimeouts = NetworkTimeouts()
+    nodes: tuple[Node, ...] = ()
+
+    def node(self, name: str) -> Node:
+        """The configured node `name` (case-sensitive); ConfigError naming the known ones."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in self.nodes) or "none configured"
+        raise ConfigError(f"no node named {name!r} (known: {known}; add one with `nodes add`)")
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -58,8 +140,100 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
-    gui = document.get("gui", {})
-    language = gui.get("language", "") if isinstance(gui, dict) else None
+    read = _Reader(path)
+    gui = read.table(document, "gui")
+    language = gui.get("language", "")
     if not isinstance(language, str):
         raise ConfigError(f"{path}: [gui] language must be text like \"zh_CN\" or \"en\"")
-    return Settings(language=language.strip())
+    local_table = read.table(document, "local")
+    local = LocalNode(
+        ae_title=read.ae_title(local_table, "local", DEFAULT_AE_TITLE),
+        port=read.port(local_table, "local", DEFAULT_PORT),
+        host=read.text(local_table, "local", "host", LOOPBACK) or LOOPBACK,
+        tls=read.tls(local_table, "local", enabled=bool(local_table.get("tls_cert"))),
+    )
+    net = read.table(document, "network")
+    network = NetworkTimeouts(
+        **{
+            field: read.seconds(net, f"{field}_timeout", default)
+            for field, default in (
+                ("connect", 10.0), ("acse", 30.0), ("dimse", 60.0), ("network", 60.0)
+            )
+        }
+    )
+    nodes = []
+    for name, table in read.table(document, "nodes").items():
+        where = f"nodes.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{where}] must be a table")
+        if "host" not in table or "port" not in table or "ae_title" not in table:
+            raise ConfigError(f"{path}: [{where}] needs ae_title, host and port")
+        tls = table.get("tls", False)
+        if not isinstance(tls, bool):
+            raise ConfigError(f"{path}: [{where}] tls must be true or false")
+        nodes.append(Node(
+            name=name,
+            ae_title=read.ae_title(table, where, ""),
+            host=read.text(table, where, "host", ""),
+            port=read.port(table, where, 0),
+            tls=read.tls(table, where, enabled=tls),
+        ))
+    return Settings(language.strip(), local, network, tuple(nodes))
+
+
+def ae_title_problem(title: str) -> str:
+    """Why `title` is not a valid AE title (PS3.5 table 6.2-1: 1-16 characters of the default
+    repertoire, no backslash or control characters, not only spaces); "" when it is valid."""
+    if not title.strip():
+        return "an AE title cannot be empty"
+    if len(title) > 16:
+        return f"an AE title has at most 16 characters ({title!r} has {len(title)})"
+    if any(c == "\\" or not (" " <= c <= "~") for c in title):
+        return f"an AE title holds only printable ASCII without backslash ({title!r})"
+    return ""
+
+
+class _Reader:
+    """Typed access to a parsed config document; ConfigError naming the file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def table(self, document: dict[str, object], key: str) -> dict[str, object]:
+        value = document.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.path}: [{key}] must be a table")
+        return value
+
+    def text(self, table: dict[str, object], where: str, key: str, default: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.path}: [{where}] {key} must be text")
+        return value.strip()
+
+    def ae_title(self, table: dict[str, object], where: str, default: str) -> str:
+        title = self.text(table, where, "ae_title", default)
+        if problem := ae_title_problem(title):
+            raise ConfigError(f"{self.path}: [{where}] ae_title: {problem}")
+        return title
+
+    def port(self, table: dict[str, object], where: str, default: int) -> int:
+        value = table.get("port", default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+            raise ConfigError(f"{self.path}: [{where}] port must be a number from 1 to 65535")
+        return value
+
+    def seconds(self, table: dict[str, object], key: str, default: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{self.path}: [network] {key} must be a positive number")
+        return float(value)
+
+    def tls(self, table: dict[str, object], where: str, enabled: bool) -> TlsFiles | None:
+        if not enabled:
+            return None
+        return TlsFiles(
+            ca=self.text(table, where, "tls_ca", ""),
+            cert=self.text(table, where, "tls_cert", ""),
+            key=self.text(table, where, "tls_key", ""),
+        )

@@ -13,7 +13,7 @@ from pydicom.uid import generate_uid
 
 from tests.dicom.makers import image_dataset, save
 from viewer.archive.archive import Archive
-from viewer.archive.importer import ImportReport, import_paths
+from viewer.archive.importer import ImportReport, import_file, import_paths
 from viewer.archive.store import STORE_DIR, TMP_DIR
 from viewer.cli import main
 
@@ -259,3 +259,14 @@ def test_import_workers_leave_no_work_directories(tmp_path: Path) -> None:
     with Archive(tmp_path / "archive") as archive:
         import_paths(archive, [src, bundle], workers=2)
     assert list((tmp_path / "archive" / STORE_DIR / TMP_DIR).iterdir()) == []
+
+
+def test_import_file_stores_and_indexes_one_file_now(tmp_path: Path, archive: Archive) -> None:
+    image = _image(tmp_path / "in", "one.dcm")
+    report = import_file(archive, image, "STORESCU: 1.2.3")
+    assert report.imported == ["STORESCU: 1.2.3"] and report.ok
+    again = import_file(archive, image, "again")
+    assert again.already_present == ["again"]
+    (tmp_path / "junk").write_bytes(b"not dicom")
+    failed = import_file(archive, tmp_path / "junk", "junk")
+    assert [f.item for f in failed.failed] == ["junk"] and not failed.ok

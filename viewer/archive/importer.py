@@ -176,6 +176,32 @@ def import_paths(
     return report
 
 
+def import_file(archive: Archive, path: Path, label: str) -> ImportReport:
+    """Import one file now: stored durably (fsync of the file and its directories) and indexed
+    before this returns. For the Storage SCP and C-GET, which answer each C-STORE only once its
+    instance is safe. Thread-safe: several associations may import at once. `label` names the
+    file in the report (for a received dataset: the calling AE and the SOP Instance UID).
+    A full disk is reported in `stopped`; nothing half-written stays behind."""
+    report = ImportReport()
+    outcome = examine_and_store(archive, path, label, durable=True)
+    if isinstance(outcome, _Stored):
+        try:
+            _index(archive, [outcome], report)
+        except StoreFull as exc:
+            report.stopped = str(exc)
+        return report
+    kind, detail = outcome
+    if kind == "present":
+        report.already_present.append(label)
+    elif kind == "conflict":
+        report.conflicts.append(Failure(label, detail))
+    elif kind == "full":
+        report.stopped = detail
+    else:
+        report.failed.append(Failure(label, detail))
+    return report
+
+
 PARALLEL_MIN = 32  # fewer files are examined here: starting the workers takes ~0.3 s
 MAX_WORKERS = 4  # beyond this the disk, not the CPU, limits an import
 # Files go to a worker in chunks: one round trip per chunk, not per file (the pickling and
@@ -308,11 +334,14 @@ def _examine_and_store_all(archive: Archive, files: list[tuple[str, str]]) -> li
     return outcomes
 
 
-def examine_and_store(archive: Archive, path: Path, label: str) -> Outcome:
-    """Examine one file and store it (durable with its batch, not yet indexed); every problem
-    with the file comes back as an outcome naming it, never as an exception."""
+def examine_and_store(
+    archive: Archive, path: Path, label: str, durable: bool = False
+) -> Outcome:
+    """Examine one file and store it (not yet indexed; durable now with `durable`, else with
+    its batch); every problem with the file comes back as an outcome naming it, never as an
+    exception."""
     try:
-        return store_examined(archive, path, examine_file(archive, path, label))
+        return store_examined(archive, path, examine_file(archive, path, label), durable)
     except DicomFileError as exc:
         return ("failed", exc.reason)
     except StoreWriteError as exc:
@@ -450,17 +479,19 @@ def examine_file(archive: Archive, path: Path, label: str) -> Examined:
     return Examined(label, summary, existing.sha256 if existing is not None else None)
 
 
-def store_examined(archive: Archive, path: Path, examined: Examined) -> _Stored | tuple[str, str]:
-    """The stored file (durable with its batch, not yet indexed), or ("present", "") /
-    ("conflict", reason). Raises StoreWriteError when storing fails. Thread-safe: touches only
-    the store, never the index."""
+def store_examined(
+    archive: Archive, path: Path, examined: Examined, durable: bool = False
+) -> _Stored | tuple[str, str]:
+    """The stored file (not yet indexed; durable now with `durable`, else with its batch), or
+    ("present", "") / ("conflict", reason). Raises StoreWriteError when storing fails.
+    Thread-safe: touches only the store, never the index."""
     summary = examined.summary
     if examined.stored_sha256 is not None:
         if examined.stored_sha256 == archive.store.sha256_of(path):
             return ("present", "")
         return ("conflict", "another file with this SOP Instance UID is stored; kept that one")
     # hashes what it writes: one pass over the bytes
-    stored = archive.store.write(instance_key(summary), path, durable=False)
+    stored = archive.store.write(instance_key(summary), path, durable=durable)
     digest = stored.sha256 if stored.created else archive.store.sha256_of(path)
     if not stored.created and stored.sha256 != digest:
         # the final path already held other bytes (an orphan from an earlier run): keep it

@@ -19,6 +19,7 @@ from viewer import __version__
 
 if TYPE_CHECKING:
     from viewer.archive.archive import Archive
+    from viewer.config import Node, Settings
 
 # verb -> module under viewer.cli; the order is the order of `--help`.
 VERBS: dict[str, str] = {
@@ -31,6 +32,8 @@ VERBS: dict[str, str] = {
     "instances": "browse",
     "delete": "delete",
     "check": "check",
+    "nodes": "nodes",
+    "echo": "echo",
     "bench": "bench",
 }
 
@@ -45,6 +48,26 @@ def open_archive(args: argparse.Namespace) -> Archive:
         return Archive(root)
     except OSError as exc:
         raise CLIError(f"{root}: cannot open the archive: {exc.strerror or exc}") from None
+
+
+def load_config(args: argparse.Namespace) -> Settings:
+    """The settings of `--config`, $VIEWER_CONFIG or the user's config file."""
+    from viewer.config import ConfigError, load_settings
+
+    try:
+        return load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def config_node(settings: Settings, name: str) -> Node:
+    """The configured node `name`; CLIError (exit 2) naming the known ones."""
+    from viewer.config import ConfigError
+
+    try:
+        return settings.node(name)
+    except ConfigError as exc:
+        raise CLIError(str(exc)) from None
 
 
 class CLIError(Exception):
@@ -86,7 +109,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         # with a traceback: filter at our handler instead; our message carries the reasons.
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.ERROR)
-            handler.addFilter(lambda record: not record.name.startswith("pydicom"))
+            # pynetdicom logs each failure at ERROR too; our PeerError says it in one line
+            handler.addFilter(lambda record: not record.name.startswith(("pydicom", "pynetdicom")))
         warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
         from viewer.dicom.codecs import silence_native_stderr
 

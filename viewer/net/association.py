@@ -1,0 +1,144 @@
+"""Opening associations to configured nodes: one place for our AE title, time-outs, PDU size,
+socket tuning, TLS, and for turning every way an association can fail into one line naming the
+peer (PeerError).
+
+Socket tuning: pynetdicom leaves Nagle's algorithm on, and against the peer's delayed ACKs every
+small PDU waits up to 40 ms (measured here: 300 CT images in 5.3 s instead of 1.4 s). TCP_NODELAY
+is set as soon as the connection is open, on both our calls and the associations our SCP
+accepts. We offer to receive PDUs of 128 KiB rather than pynetdicom's 16 KiB: fewer PDUs, fewer
+round trips through the state machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pynetdicom import AE, evt
+from pynetdicom.association import Association
+from pynetdicom.presentation import PresentationContext
+
+from viewer.config import LocalNode, NetworkTimeouts, Node, TlsFiles
+
+LOGGER = logging.getLogger(__name__)
+
+MAX_PDU = 128 * 1024  # the largest PDU we accept (A-ASSOCIATE Maximum Length)
+
+
+class PeerError(Exception):
+    """Talking to a peer failed: `peer` names it ("PACS (ORTHANC@127.0.0.1:4242)"), `reason`
+    says what happened, in one line."""
+
+    def __init__(self, peer: str, reason: str) -> None:
+        self.peer = peer
+        self.reason = reason
+        super().__init__(f"{peer}: {reason}")
+
+
+def describe(node: Node) -> str:
+    """How errors name a node: its configured name, AE title and address."""
+    return f"{node.name} ({node.ae_title}@{node.host}:{node.port})"
+
+
+@dataclass(frozen=True)
+class Local:
+    """Who we are on the network, and how long we wait (from the config)."""
+
+    node: LocalNode = LocalNode()
+    timeouts: NetworkTimeouts = NetworkTimeouts()
+
+
+def application_entity(local: Local) -> AE:
+    """A pynetdicom AE with our AE title, time-outs and PDU size."""
+    ae = AE(ae_title=local.node.ae_title)
+    ae.connection_timeout = local.timeouts.connect
+    ae.acse_timeout = local.timeouts.acse
+    ae.dimse_timeout = local.timeouts.dimse
+    ae.network_timeout = local.timeouts.network
+    ae.maximum_pdu_size = MAX_PDU
+    return ae
+
+
+def set_nodelay(assoc: Association) -> None:
+    """Turn Nagle's algorithm off on the association's socket (see the module docstring)."""
+    sock = getattr(getattr(assoc.dul, "socket", None), "socket", None)
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:  # the peer hung up meanwhile: the next read says so
+            LOGGER.debug("cannot set TCP_NODELAY: %r", exc)
+
+
+def client_tls(tls: TlsFiles, host: str) -> tuple[ssl.SSLContext, str]:
+    """pynetdicom's tls_args for calling `host` (PS3.15 BCP 195: TLS 1.2 or later, the peer's
+    certificate verified against `tls.ca` or the system's trust store, our certificate sent
+    when configured)."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if tls.cert:
+        context.load_cert_chain(tls.cert, tls.key or None)
+    return context, host
+
+
+@contextmanager
+def associated(
+    node: Node,
+    local: Local,
+    contexts: Sequence[PresentationContext],
+    ext_neg: Sequence[Any] = (),
+    handlers: Sequence[tuple[Any, Any]] = (),
+) -> Iterator[Association]:
+    """An established association with `node` offering `contexts`, released on exit (aborted
+    when the block raises). Raises PeerError saying why it could not be established."""
+    ae = application_entity(local)
+    ae.requested_contexts = list(contexts)
+    seen: dict[str, Any] = {}
+
+    def on_open(event: evt.Event) -> None:
+        seen["open"] = True
+        set_nodelay(event.assoc)
+
+    def on_acse(event: evt.Event) -> None:
+        seen["response"] = getattr(event, "primitive", None)  # set by pynetdicom per event
+
+    peer = describe(node)
+    try:
+        tls_args = client_tls(node.tls, node.host) if node.tls is not None else None
+    except (OSError, ssl.SSLError) as exc:
+        raise PeerError(peer, f"cannot load the TLS files: {exc}") from None
+    assoc = ae.associate(
+        node.host, node.port, ae_title=node.ae_title, ext_neg=list(ext_neg) or None,
+        tls_args=tls_args,
+        evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), *handlers],
+    )
+    if not assoc.is_established:
+        raise PeerError(peer, _why_not_established(assoc, seen, local))
+    try:
+        yield assoc
+    except BaseException:
+        assoc.abort()
+        raise
+    else:
+        if assoc.is_established:
+            assoc.release()
+    finally:
+        ae.shutdown()
+
+
+def _why_not_established(assoc: Association, seen: dict[str, Any], local: Local) -> str:
+    response = seen.get("response")
+    if assoc.is_rejected and response is not None:
+        return (f"association rejected ({response.result_str}, by the {response.source_str}): "
+                f"{response.reason_str}")
+    if not seen.get("open"):
+        return f"cannot connect (refused, unreachable or no answer in {local.timeouts.connect:g} s)"
+    if assoc.is_aborted and response is not None and not assoc.accepted_contexts:
+        return "the peer accepted none of the presentation contexts offered"
+    if assoc.is_aborted:
+        return "the peer aborted the association request"
+    return f"no answer to the association request in {local.timeouts.acse:g} s"
