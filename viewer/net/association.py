@@ -21,6 +21,7 @@ from typing import Any
 
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from viewer.config import LocalNode, NetworkTimeouts, Node, TlsFiles
@@ -111,12 +112,14 @@ def associated(
         tls_args = client_tls(node.tls, node.host) if node.tls is not None else None
     except (OSError, ssl.SSLError) as exc:
         raise PeerError(peer, f"cannot load the TLS files: {exc}") from None
-    assoc = ae.associate(
-        node.host, node.port, ae_title=node.ae_title, ext_neg=list(ext_neg) or None,
-        tls_args=tls_args,
-        evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), *handlers],
-    )
+    with _transport_errors() as transport:
+        assoc = ae.associate(
+            node.host, node.port, ae_title=node.ae_title, ext_neg=list(ext_neg) or None,
+            tls_args=tls_args,
+            evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), *handlers],
+        )
     if not assoc.is_established:
+        seen["transport"] = transport
         raise PeerError(peer, _why_not_established(assoc, seen, local))
     try:
         yield assoc
@@ -130,14 +133,39 @@ def associated(
         ae.shutdown()
 
 
+@contextmanager
+def _transport_errors() -> Iterator[list[str]]:
+    """What pynetdicom logs while associating: the only place it says why a connection
+    failed (a TLS certificate that cannot be verified, a handshake the peer refused)."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info and record.exc_info[1] is not None:
+                messages.append(str(record.exc_info[1]))
+            else:
+                messages.append(record.getMessage())
+
+    logger = logging.getLogger("pynetdicom")
+    handler = Collect(logging.ERROR)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
 def _why_not_established(assoc: Association, seen: dict[str, Any], local: Local) -> str:
     response = seen.get("response")
     if assoc.is_rejected and response is not None:
         return (f"association rejected ({response.result_str}, by the {response.source_str}): "
                 f"{response.reason_str}")
+    tls = [m for m in seen.get("transport", []) if "SSL" in m or "TLS" in m]
+    if tls:
+        return f"TLS handshake failed: {tls[-1]}"
     if not seen.get("open"):
         return f"cannot connect (refused, unreachable or no answer in {local.timeouts.connect:g} s)"
-    if assoc.is_aborted and response is not None and not assoc.accepted_contexts:
+    if isinstance(response, A_ASSOCIATE) and response.result == 0x00:
         return "the peer accepted none of the presentation contexts offered"
     if assoc.is_aborted:
         return "the peer aborted the association request"

@@ -1,0 +1,74 @@
+"""DICOM over TLS (PS3.15 BCP 195) against DCMTK and Orthanc (issue 6 item 8): verified peers
+work, an untrusted certificate is refused, plaintext to a TLS port is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.net.peers import OUR_AE, free_port, run_orthanc, run_storescp
+from tests.net.pki import Pki, make_pki
+from viewer.config import LocalNode, Node, TlsFiles
+from viewer.net.association import Local, PeerError
+from viewer.net.echo import echo
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def local() -> Local:
+    return Local(LocalNode(OUR_AE, free_port()))
+
+
+def test_tls_with_dcmtk_storescp(tmp_path: Path, pki: Pki) -> None:
+    # storescp requires and verifies our client certificate (its default, -rc)
+    with run_storescp(tmp_path / "scp", "SECURESCP", "+tls", str(pki.server_key),
+                      str(pki.server_cert), "+cf", str(pki.ca)) as scp:
+        ours = TlsFiles(ca=str(pki.ca), cert=str(pki.client_cert), key=str(pki.client_key))
+        node = Node("SECURE", scp.ae_title, "127.0.0.1", scp.port, ours)
+        assert echo(node, local()).status == 0
+        # a peer we cannot verify (its certificate is signed by a CA we do not trust)
+        untrusted = Node("SECURE", scp.ae_title, "127.0.0.1", scp.port,
+                         TlsFiles(ca=str(pki.rogue_ca), cert=str(pki.client_cert),
+                                  key=str(pki.client_key)))
+        with pytest.raises(PeerError, match="TLS.*certificate verify failed"):
+            echo(untrusted, local())
+        # no client certificate: storescp refuses the handshake
+        anonymous = Node("SECURE", scp.ae_title, "127.0.0.1", scp.port, TlsFiles(str(pki.ca)))
+        with pytest.raises(PeerError, match="SECURE .*TLS"):
+            echo(anonymous, local())
+        # plaintext to the TLS port: no association
+        plain = Node("SECURE", scp.ae_title, "127.0.0.1", scp.port)
+        with pytest.raises(PeerError, match="SECURE "):
+            echo(plain, local())
+
+
+def test_a_server_presenting_an_untrusted_certificate_is_refused(tmp_path: Path,
+                                                                 pki: Pki) -> None:
+    with run_storescp(tmp_path / "scp", "ROGUE", "+tls", str(pki.rogue_key),
+                      str(pki.rogue_cert), "+cf", str(pki.ca), "-ic") as scp:
+        node = Node("ROGUE", scp.ae_title, "127.0.0.1", scp.port, TlsFiles(str(pki.ca)))
+        with pytest.raises(PeerError, match="TLS.*certificate verify failed"):
+            echo(node, local())
+
+
+def test_tls_with_orthanc(tmp_path: Path, pki: Pki) -> None:
+    with run_orthanc(
+        tmp_path / "orthanc",
+        DicomTlsEnabled=True,
+        DicomTlsCertificate=str(pki.server_cert),
+        DicomTlsPrivateKey=str(pki.server_key),
+        DicomTlsTrustedCertificates=str(pki.ca),
+        DicomTlsRemoteCertificateRequired=True,
+    ) as pacs:
+        ours = TlsFiles(ca=str(pki.ca), cert=str(pki.client_cert), key=str(pki.client_key))
+        node = Node("PACS", pacs.ae_title, "127.0.0.1", pacs.port, ours)
+        assert echo(node, local()).status == 0
+        plain = Node("PACS", pacs.ae_title, "127.0.0.1", pacs.port)
+        with pytest.raises(PeerError, match="PACS "):
+            echo(plain, local())
