@@ -1,0 +1,118 @@
+"""`dicom-viewer send NODE STUDY_UID|PATH... [--json]`: C-STORE studies of the archive, files and
+folders to a configured node, over one association (viewer.net.store_scu)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from viewer.cli import CLIError, config_node, load_config, open_archive
+
+if TYPE_CHECKING:
+    from viewer.net.store_scu import SendReport
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "send",
+        help="C-STORE studies from the archive, files or folders to a configured node",
+        description="Each file goes in its stored transfer syntax when the node accepts it, "
+        "otherwise decompressed to explicit or implicit VR little endian. Exit 0 when every "
+        "file was stored (warnings included), 1 when some failed, 2 when nothing could be sent.",
+    )
+    p.add_argument("node", help="a node name from `nodes list`")
+    p.add_argument("items", nargs="+", metavar="STUDY_UID|PATH",
+                   help="a Study Instance UID in the archive, a file or a folder (recursive)")
+    p.add_argument("--commit", action="store_true",
+                   help="request storage commitment afterwards (not available yet)")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.net.association import Local, PeerError
+    from viewer.net.store_scu import SendInterrupted, send_files
+
+    from .progress import TerminalProgress
+
+    if args.commit:
+        raise CLIError("--commit: storage commitment is not available yet; send without it")
+    settings = load_config(args)
+    node = config_node(settings, args.node)
+    files = _resolve(args)
+    try:
+        report = send_files(node, Local(settings.local, settings.network), files,
+                            TerminalProgress("send"))
+    except SendInterrupted as exc:
+        _print(args, exc.report)
+        print(f"{exc}", file=sys.stderr)
+        return 1
+    except PeerError as exc:
+        raise CLIError(str(exc)) from None
+    _print(args, report)
+    return 0 if report.ok else 1
+
+
+def _resolve(args: argparse.Namespace) -> list[Path]:
+    """Files to send, in the order given: paths as they are (folders expanded), anything else
+    looked up as a study in the archive. Exit 2 naming the first item that is neither."""
+    from viewer.net.store_scu import expand_paths, study_files
+
+    files: list[Path] = []
+    archive = None
+    try:
+        for item in args.items:
+            path = Path(item)
+            if path.exists():
+                files.extend(expand_paths([path]))
+                continue
+            if archive is None:
+                archive = open_archive(args)
+            study = study_files(archive, item)
+            if not study:
+                raise CLIError(f"{item}: no such file, folder or study in the archive")
+            files.extend(study)
+    finally:
+        if archive is not None:
+            archive.close()
+    if not files:
+        raise CLIError("nothing to send: the folders given hold no files")
+    return files
+
+
+def _print(args: argparse.Namespace, report: SendReport) -> None:
+    if args.json:
+        document: dict[str, Any] = {
+            "peer": report.peer,
+            "sent": len(report.succeeded) + len(report.warnings),
+            "warnings": len(report.warnings),
+            "failed": len(report.failed),
+            "seconds": round(report.seconds, 3),
+            "stopped": report.stopped or None,
+            "not_sent": list(report.not_sent),
+            "instances": [
+                {
+                    "path": r.path,
+                    "SOPInstanceUID": r.sop_instance_uid,
+                    "SOPClassUID": r.sop_class_uid,
+                    "TransferSyntaxUID": r.transfer_syntax_uid,
+                    "sent_transfer_syntax": r.sent_transfer_syntax_uid or None,
+                    "status": r.outcome.value,
+                    "code": r.status_hex or None,
+                    "reason": r.reason,
+                }
+                for r in report.results
+            ],
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print(f"{report.peer}: sent {len(report.succeeded) + len(report.warnings)}, "
+              f"warnings {len(report.warnings)}, failed {len(report.failed)}, "
+              f"not sent {len(report.not_sent)} in {report.seconds:.2f} s")
+    for r in report.warnings:
+        print(f"{r.path}: warning {r.status_hex}: {r.reason}", file=sys.stderr)
+    for r in report.failed:
+        code = f" {r.status_hex}" if r.status_hex else ""
+        print(f"{r.path}: failed{code}: {r.reason}", file=sys.stderr)
