@@ -1,0 +1,74 @@
+"""`dicom-viewer listen [--port P] [--aet AET] [--allow NODE...]`: run the Storage SCP until
+SIGINT or SIGTERM, one line on stdout per received instance (no patient data)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from viewer.cli import CLIError, config_node, load_config
+
+if TYPE_CHECKING:
+    from viewer.archive.importer import ImportReport
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("listen", help="run the Storage SCP into the archive until stopped")
+    p.add_argument("--port", type=int, help="port to listen on (default: `nodes local`; 0: any)")
+    p.add_argument("--aet", help="our AE title (default: `nodes local`)")
+    p.add_argument("--allow", nargs="+", metavar="NODE", default=[],
+                   help="accept associations only from these configured nodes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.config import default_archive_dir
+    from viewer.net.association import Local
+    from viewer.net.storage_scp import StorageSCP, outcome_of
+
+    settings = load_config(args)
+    allow = [config_node(settings, name) for name in args.allow]
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise CLIError(f"--port {args.port}: must be 0 to 65535")
+
+    def on_received(report: ImportReport, calling_ae: str) -> None:
+        outcome, reason, _ = outcome_of(report)
+        label = (report.imported or report.already_present
+                 or [f.item for f in (*report.conflicts, *report.failed)] or [calling_ae])[0]
+        uid = label.split(": ", 1)[1] if ": " in label else label
+        line = f"received from {calling_ae}: {uid} {outcome}"
+        if reason:
+            line += f": {reason.removeprefix(label).strip(' :')}"
+        print(line, flush=True)
+
+    scp = StorageSCP(
+        args.archive or default_archive_dir(), Local(settings.local, settings.network),
+        allow=allow, port=args.port, ae_title=args.aet, on_received=on_received,
+    )
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            scp.start()
+        except OSError as exc:
+            raise CLIError(f"cannot listen on {scp.address[0]}:{scp.address[1]}: "
+                           f"{exc.strerror or exc}") from None
+        host, port = scp.address
+        print(f"listening as {scp.ae_title} on {host}:{port}", file=sys.stderr, flush=True)
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        scp.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    counts = scp.received.summary().counts
+    print(f"stopped; {', '.join(f'{n} {k}' for k, n in counts.items()) or 'nothing received'}",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,442 @@
+"""The Storage SCP (PS3.4 Annex B): receive C-STOREs from modalities and PACS into the archive.
+
+Every received instance goes through `archive.importer.import_file` (ARCHITECTURE.md, "One
+import path"): validated, stored durably and indexed before the C-STORE response is sent, so a
+success status means the instance is safe on disk.
+
+Receiving to a file: pynetdicom's `_config.STORE_RECV_CHUNKED_DATASET` makes the DUL write each
+incoming data set, fragment by fragment, into a temporary file that already is a PS3.10 file
+(preamble, "DICM", File Meta Information built from the command's SOP class and instance and the
+context's transfer syntax, then the data set as received), so a large data set never sits in
+memory. That switch is PROCESS-WIDE: `start()` turns it on for every acceptor in this process
+(C-GET's storage sub-operations too); their handlers must read `event.dataset_path` or
+`event.dataset` (which reads that file), never `event.encoded_dataset()`. pynetdicom puts that
+file in the system temporary folder and removes it after the handler returns; when the peer
+aborts mid-transfer it leaves it behind, so `_on_close` removes it. Should the switch be off
+(someone reset it), the data set is written to a temporary file inside the archive root.
+
+Statuses (PS3.4 B.2.3, PS3.7 Annex C):
+- 0x0000 Success: imported, or a byte-identical copy was already stored.
+- 0x0111 Duplicate SOP Instance (failure) for a conflict: another instance with this SOP
+  Instance UID and other content is stored. The stored copy is kept and the received one is
+  discarded, so a warning (B0xx means "stored, with changes") would tell the sender its data is
+  safe when it is not; a failure lets it retry elsewhere or alert someone.
+- 0xA700 Refused: Out of Resources when the archive's disk is full (`report.stopped`).
+- 0xC000 Error: Cannot understand when the data set cannot be stored: unreadable header, a SOP
+  Instance UID that is not a UID ('/', '..', over 64 characters), an unknown transfer syntax,
+  pixel data that does not fit. ErrorComment (0000,0902) says why, without patient data.
+- 0x0110 Processing failure for anything unexpected (a bug, an I/O error), logged.
+
+Threads: pynetdicom runs each association in its own thread; all of them share one Archive
+(`Index` serialises its calls with a lock; `import_file` is thread-safe). The index is
+checkpointed (WAL fsynced) when an association ends; stored files are fsynced one by one.
+
+PDU length (PS3.8 §9.3.5): pynetdicom reads whatever length a PDU header declares, without
+checking it against the Maximum Length we negotiated, so a peer declaring 4 GiB would make us
+buffer 4 GiB. Each accepted socket gets a guard that refuses a P-DATA-TF PDU longer than MAX_PDU
+(other PDUs: longer than 1 MiB): the association is aborted (A-ABORT) and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pynetdicom import _config, evt
+from pynetdicom.association import Association
+from pynetdicom.transport import ThreadedAssociationServer
+
+from viewer.archive.archive import Archive
+from viewer.archive.importer import ImportReport, import_file
+from viewer.config import Node, TlsFiles
+from viewer.net.association import MAX_PDU, Local, application_entity, set_nodelay
+from viewer.net.sop_classes import storage_scp_contexts
+
+LOGGER = logging.getLogger(__name__)
+
+STATUS_SUCCESS = 0x0000
+STATUS_DUPLICATE = 0x0111  # conflict: see the module docstring
+STATUS_PROCESSING_FAILURE = 0x0110
+STATUS_OUT_OF_RESOURCES = 0xA700
+STATUS_CANNOT_UNDERSTAND = 0xC000
+
+MAX_OTHER_PDU = 1 << 20  # A-ASSOCIATE-RQ and friends: generous, but bounded
+MAX_ASSOCIATIONS = 16
+RECENT = 200  # received instances remembered for `ReceivedLog.recent`
+_RECEIVING_PREFIX = ".receiving-"
+_P_DATA_TF = 0x04
+
+OnReceived = Callable[[ImportReport, str], None]
+
+
+@dataclass(frozen=True)
+class Received:
+    """One received instance: who sent it, its SOP Instance UID (from the C-STORE request),
+    what became of it ("imported", "already present", "conflict", "failed", "disk full"),
+    why (empty when imported), and the status we answered."""
+
+    calling_ae: str
+    sop_instance_uid: str
+    outcome: str
+    reason: str
+    status: int
+    at: float  # time.time() when answered
+
+
+@dataclass(frozen=True)
+class ReceivedSummary:
+    """Counts since start, and the last `RECENT` instances, oldest first."""
+
+    counts: dict[str, int]
+    associations: int
+    recent: tuple[Received, ...]
+
+
+@dataclass
+class ReceivedLog:
+    """What the SCP received; thread-safe, read by the CLI and the GUI."""
+
+    limit: int = RECENT
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _counts: dict[str, int] = field(default_factory=dict)
+    _associations: int = 0
+    _recent: deque[Received] = field(default_factory=deque)
+
+    def add(self, item: Received) -> None:
+        with self._lock:
+            self._counts[item.outcome] = self._counts.get(item.outcome, 0) + 1
+            self._recent.append(item)
+            while len(self._recent) > self.limit:
+                self._recent.popleft()
+
+    def association_ended(self) -> None:
+        with self._lock:
+            self._associations += 1
+
+    def summary(self) -> ReceivedSummary:
+        with self._lock:
+            return ReceivedSummary(dict(self._counts), self._associations, tuple(self._recent))
+
+
+def outcome_of(report: ImportReport) -> tuple[str, str, int]:
+    """(outcome, reason, C-STORE status) of one received instance's import report."""
+    if report.stopped:
+        return "disk full", report.stopped, STATUS_OUT_OF_RESOURCES
+    if report.imported:
+        return "imported", "", STATUS_SUCCESS
+    if report.already_present:
+        return "already present", "", STATUS_SUCCESS
+    if report.conflicts:
+        return "conflict", report.conflicts[0].reason, STATUS_DUPLICATE
+    if report.failed:
+        return "failed", report.failed[0].reason, STATUS_CANNOT_UNDERSTAND
+    return "failed", "nothing was imported", STATUS_PROCESSING_FAILURE
+
+
+class StorageSCP:
+    """A Storage SCP (and Verification SCP) storing into the archive at `archive_root`.
+
+    Listens on `local.node.host` (loopback by default) at `port` (default `local.node.port`;
+    0: a free port, see `.port`) as `ae_title` (default `local.node.ae_title`). With `allow`,
+    only those nodes may associate: other calling AE titles are rejected (A-ASSOCIATE-RJ,
+    "calling AE title not recognised", PS3.8 §9.3.4) and connections from addresses that are
+    none of theirs are closed before the association request is read.
+    """
+
+    def __init__(
+        self,
+        archive_root: Path,
+        local: Local,
+        allow: Sequence[Node] = (),
+        port: int | None = None,
+        ae_title: str | None = None,
+        on_received: OnReceived | None = None,
+    ) -> None:
+        self.archive_root = Path(archive_root)
+        self.local = local
+        self.allow = tuple(allow)
+        self.ae_title = ae_title or local.node.ae_title
+        self._port = local.node.port if port is None else port
+        self.on_received = on_received
+        self.received = ReceivedLog()
+        self._archive: Archive | None = None
+        self._server: ThreadedAssociationServer | None = None
+        self._allowed_addresses: frozenset[str] = frozenset()
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the archive and start listening (returns at once; associations run in
+        threads). Raises OSError when the address cannot be bound."""
+        if self._server is not None:
+            return
+        _config.STORE_RECV_CHUNKED_DATASET = True  # process-wide: see the module docstring
+        archive = Archive(self.archive_root)
+        _remove_stale_receiving(archive.root)
+        ae = application_entity(self.local)
+        ae.ae_title = self.ae_title
+        ae.maximum_associations = MAX_ASSOCIATIONS
+        ae.supported_contexts = storage_scp_contexts()
+        if self.allow:
+            ae.require_calling_aet = sorted({node.ae_title for node in self.allow})
+            self._allowed_addresses = _addresses(self.allow)
+        handlers: list[Any] = [
+            (evt.EVT_CONN_OPEN, self._on_open),
+            (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_C_STORE, self._on_store),
+            (evt.EVT_C_ECHO, _on_echo),
+        ]
+        try:
+            self._server = ae.start_server(
+                (self.local.node.host, self._port), block=False, evt_handlers=handlers,
+                ssl_context=_server_tls(self.local.node.tls) if self.local.node.tls else None,
+            )
+        except BaseException:
+            archive.close()
+            raise
+        self._archive = archive
+        LOGGER.info("Storage SCP %s listening on %s:%d", self.ae_title, *self.address)
+
+    def stop(self) -> None:
+        """Stop listening, end the associations in progress (aborted) and close the archive."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()  # also aborts the associations still running
+            for assoc in list(server.active_associations):
+                assoc.join(10)
+        archive, self._archive = self._archive, None
+        if archive is not None:
+            with contextlib.suppress(Exception):
+                archive.index.checkpoint()
+            archive.close()
+
+    def __enter__(self) -> StorageSCP:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) we listen on; the actual port once started (also when 0 was asked)."""
+        if self._server is not None:
+            host, port = self._server.server_address[:2]
+            return str(host), int(port)
+        return self.local.node.host, self._port
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    @property
+    def archive(self) -> Archive:
+        """The archive received instances go to (open while the SCP runs)."""
+        if self._archive is None:
+            raise RuntimeError("the Storage SCP is not running")
+        return self._archive
+
+    # --- handlers (association threads) --------------------------------------------------------
+
+    def _on_open(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        set_nodelay(assoc)
+        sock = getattr(assoc.dul, "socket", None)
+        if sock is None:
+            return
+        peer = _peer_host(getattr(event, "address", ""))  # set by pynetdicom for this event
+        if self.allow and peer not in self._allowed_addresses:
+            LOGGER.warning("closing a connection from %s: not an allowed node", peer)
+            sock.close()
+            return
+        _PduLengthGuard.install(sock, MAX_PDU)
+
+    def _on_close(self, event: evt.Event) -> None:
+        _remove_partial_dataset(event.assoc)
+        self.received.association_ended()
+        archive = self._archive
+        if archive is not None:
+            try:
+                archive.index.checkpoint()  # the rows of this association are durable now
+            except Exception as exc:  # noqa: BLE001 - a full disk must not kill the server
+                LOGGER.warning("checkpoint after an association failed: %r", exc)
+
+    def _on_store(self, event: evt.Event) -> Dataset:
+        calling = str(event.assoc.requestor.ae_title).strip()
+        sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+        label = f"{calling}: {sop_instance_uid}"
+        try:
+            report = self._import(event, label)
+            outcome, reason, status = outcome_of(report)
+        except Exception as exc:  # one bad data set never kills the server
+            LOGGER.exception("receiving %s failed", label)
+            report = ImportReport()
+            outcome, reason, status = "failed", f"processing failure: {exc!r}", \
+                STATUS_PROCESSING_FAILURE
+        self.received.add(Received(calling, sop_instance_uid, outcome, reason, status,
+                                   time.time()))
+        if self.on_received is not None:
+            try:
+                self.on_received(report, calling)
+            except Exception:
+                LOGGER.exception("the on_received callback failed")
+        answer = Dataset()
+        answer.Status = status
+        if reason:
+            answer.ErrorComment = _error_comment(reason, label)
+        return answer
+
+    def _import(self, event: evt.Event, label: str) -> ImportReport:
+        archive = self.archive
+        try:
+            path = event.dataset_path  # a PS3.10 file written by pynetdicom while receiving
+        except AttributeError:
+            return self._import_from_memory(archive, event, label)
+        return import_file(archive, path, label)
+
+    def _import_from_memory(self, archive: Archive, event: evt.Event, label: str) -> ImportReport:
+        fd, name = tempfile.mkstemp(dir=archive.root, prefix=_RECEIVING_PREFIX, suffix=".dcm")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(event.encoded_dataset(include_meta=True))
+            return import_file(archive, path, label)
+        except OSError as exc:
+            if exc.errno in _DISK_FULL:
+                return ImportReport(stopped=f"{label}: {exc.strerror or 'disk full'}")
+            raise
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _on_echo(event: evt.Event) -> int:
+    return STATUS_SUCCESS
+
+
+_DISK_FULL = {28, 122}  # ENOSPC, EDQUOT
+
+
+def _error_comment(reason: str, label: str) -> str:
+    """ErrorComment (LO: at most 64 characters, no backslash), without the label's AE title."""
+    text = reason.replace(label, "").replace("\\", "/").strip(" :")
+    return text[:64]
+
+
+class _PduLengthGuard:
+    """Replaces one AssociationSocket's `recv`: remembers each PDU header (the DUL reads the
+    6 bytes of type and length first, then the body) and raises before a body longer than
+    allowed is read. The DUL's reactor turns the exception into an A-ABORT and ends the
+    association.
+
+    It also reads faster: pynetdicom's `recv` gathers a PDU 4 KiB per call (32 Python loop
+    turns and copies for a 128 KiB PDU, 9 % of the receiving thread's samples in a profile);
+    this one reads into a buffer of the PDU's size with `recv_into`, a few calls per PDU.
+    """
+
+    def __init__(self, sock: Any, limit: int) -> None:
+        self._sock = sock
+        self._limit = limit
+        self._header_length = -1
+        self._allowed = MAX_OTHER_PDU
+
+    @classmethod
+    def install(cls, sock: Any, limit: int) -> None:
+        sock.recv = cls(sock, limit)
+
+    def __call__(self, nr_bytes: int) -> bytearray:
+        expected, self._header_length = self._header_length, -1
+        if expected >= 0 and nr_bytes == expected and nr_bytes > self._allowed:
+            raise PduTooLong(f"peer declared a PDU of {nr_bytes} bytes, above the "
+                             f"{self._allowed} negotiated")
+        data = self._read(nr_bytes)
+        if nr_bytes == 6 and len(data) == 6:
+            pdu_type, _, length = struct.unpack(">BBL", data)
+            self._allowed = self._limit if pdu_type == _P_DATA_TF else MAX_OTHER_PDU
+            self._header_length = length
+        return data
+
+    def _read(self, nr_bytes: int) -> bytearray:
+        """`nr_bytes` bytes, or fewer when the peer closed (as AssociationSocket.recv)."""
+        raw = self._sock.socket
+        buffer = bytearray(nr_bytes)
+        view = memoryview(buffer)
+        got = 0
+        while got < nr_bytes:
+            count = raw.recv_into(view[got:], nr_bytes - got)
+            if not count:
+                del view
+                del buffer[got:]
+                break
+            got += count
+        return buffer
+
+
+class PduTooLong(Exception):
+    """A peer's PDU declares a length above what we negotiated (PS3.8 §9.3.5)."""
+
+
+def _remove_partial_dataset(assoc: Association) -> None:
+    """Remove the temporary file of a data set whose transfer was cut off (pynetdicom does it
+    only for complete ones)."""
+    message = getattr(getattr(assoc, "dimse", None), "message", None)
+    partial = getattr(message, "_data_set_file", None)
+    if partial is None:
+        return
+    with contextlib.suppress(OSError):
+        partial.close()
+    with contextlib.suppress(OSError):
+        os.unlink(partial.name)
+    LOGGER.info("removed a partially received data set")
+
+
+def _remove_stale_receiving(root: Path) -> None:
+    """Temporary files of a receiver that crashed (only written when chunked receiving is off)."""
+    for stale in root.glob(f"{_RECEIVING_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _peer_host(address: Any) -> str:
+    return str(address[0]) if isinstance(address, tuple) else str(address)
+
+
+def _addresses(nodes: Sequence[Node]) -> frozenset[str]:
+    """The IP addresses of `nodes` (resolved once, at start)."""
+    found: set[str] = set()
+    for node in nodes:
+        try:
+            infos = socket.getaddrinfo(node.host, None, proto=socket.IPPROTO_TCP)
+        except OSError as exc:
+            LOGGER.warning("allowed node %s: cannot resolve %s: %s", node.name, node.host, exc)
+            continue
+        found.update(str(info[4][0]) for info in infos)
+    return frozenset(found)
+
+
+def _server_tls(tls: TlsFiles) -> ssl.SSLContext:
+    """Our SCP's TLS context (PS3.15 BCP 195: TLS 1.2 or later; client certificates verified
+    against `tls.ca` when one is configured)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=tls.ca or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(tls.cert, tls.key or None)
+    context.verify_mode = ssl.CERT_REQUIRED if tls.ca else ssl.CERT_NONE
+    return context
