@@ -34,6 +34,12 @@ VERBS: dict[str, str] = {
     "check": "check",
     "nodes": "nodes",
     "echo": "echo",
+    "worklist": "worklist",
+    "mpps": "mpps",
+    "query": "query",
+    "retrieve": "retrieve",
+    "listen": "listen",
+    "send": "send",
     "bench": "bench",
 }
 

@@ -24,11 +24,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "display pipeline, render to PNG and the frame cache's memory. "
             "import: importing a folder of 512x512 CT slices against a dcmread + shutil.copy "
             "loop over the same files, and studies --patient-name over a large index. "
+            "net: send of CT slices against DCMTK storescu to the same storescp, and our Storage "
+            "SCP receiving from storescu against storescp. "
             "gui: the reading window offscreen on a 1,000-slice CT from the archive: first "
             "image, event-loop stalls during the load, scrolling frame rate, memory."
         ),
     )
-    parser.add_argument("suite", choices=["decode", "import", "gui"], help="which benchmark")
+    parser.add_argument(
+        "suite", choices=["decode", "import", "net", "gui"], help="which benchmark"
+    )
+    parser.add_argument(
+        "--peer-pdu", type=int, default=16384,
+        help="net: storescp's maximum receive PDU, the same for storescu and us (16384)",
+    )
     parser.add_argument(
         "--slices", type=int, help="slices in the series (decode: 300, gui: 1000)"
     )
@@ -60,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_import(args)
     if args.suite == "gui":
         return _run_gui(args)
+    if args.suite == "net":
+        return _run_net(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -87,6 +97,23 @@ def _run_import(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
     return _report(args, result, format_table(result))
+
+
+def _run_net(args: argparse.Namespace) -> int:
+    """`bench net`: like the others, plus exit 1 whenever a ratio is over 4x (Nagle)."""
+    from viewer.cli import CLIError
+    from viewer.net.benchmark import format_table, run_net_benchmark
+
+    try:
+        result = run_net_benchmark(args.slices or 300, args.workdir, args.repeat,
+                                   _progress("net"), args.peer_pdu)
+    except (RuntimeError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    print(result.to_json() if args.json else format_table(result))
+    for m in result.regressions:
+        print(f"bench net: FAIL {m.name}: {m.ratio:.1f}x {m.baseline}, over 4x", file=sys.stderr)
+    missed = [m for m in result.targets() if not m.met]
+    return 1 if result.regressions or (args.strict and missed) else 0
 
 
 def _run_gui(args: argparse.Namespace) -> int:

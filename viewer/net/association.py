@@ -115,6 +115,7 @@ def associated(
     with _transport_errors() as transport:
         assoc = ae.associate(
             node.host, node.port, ae_title=node.ae_title, ext_neg=list(ext_neg) or None,
+            max_pdu=MAX_PDU,  # associate() ignores ae.maximum_pdu_size for what we receive
             tls_args=tls_args,
             evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), *handlers],
         )

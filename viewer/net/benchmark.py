@@ -1,0 +1,297 @@
+"""`bench net`: our DICOM networking against DCMTK's tools on the same files and the same peer.
+
+Issue 6 targets, each a ratio to a DCMTK baseline measured in the same run, on loopback:
+- send: `send_files` of N uncompressed 512x512 CT slices over one association to a fresh
+  `storescp` (writing files into a new folder) against DCMTK `storescu` sending the same files
+  to the same kind of `storescp`: <= 2x (stretch 1.25x).
+- listen: DCMTK `storescu` into our StorageSCP, the archive import and index writes included,
+  against `storescu` into `storescp`: <= 2.5x (stretch 1.5x).
+Every DCMTK process runs with the environment variable TCP_NODELAY=1: Debian's DCMTK leaves
+Nagle's algorithm on without it (13 s instead of 0.6 s here). Baseline and ours alternate,
+`repeat` passes each, the best of each counts. Any ratio above 4x is a failure of the run
+(`NetBenchmark.regressions`): that is what Nagle against delayed ACKs looks like.
+
+`storescp` receives PDUs of at most 16 KiB unless told otherwise (`--max-pdu`, up to 128 KiB):
+the PDU size the sender uses is the receiver's choice, so both senders face the same peer and
+`peer_max_pdu` changes it for both.
+
+Sections: each is a function `(BenchContext) -> Measurement`, listed in SECTIONS; `listen` and
+`retrieve` are added the same way and share the table, the JSON and the 4x check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROWS = COLUMNS = 512
+REGRESSION_RATIO = 4.0
+DEFAULT_PEER_PDU = 16384  # storescp's default maximum receive PDU
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    del message
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Best wall times (s) of the DCMTK baseline and of ours; `runs_*` keep every pass."""
+
+    name: str
+    baseline: str
+    baseline_s: float
+    ours_s: float
+    target: float
+    stretch: float
+    runs_baseline: tuple[float, ...] = ()
+    runs_ours: tuple[float, ...] = ()
+
+    @property
+    def ratio(self) -> float:
+        return self.ours_s / self.baseline_s
+
+    @property
+    def met(self) -> bool:
+        return self.ratio <= self.target
+
+    @property
+    def stretch_met(self) -> bool:
+        return self.ratio <= self.stretch
+
+    @property
+    def regression(self) -> bool:
+        return self.ratio > REGRESSION_RATIO
+
+
+@dataclass
+class NetBenchmark:
+    images: int
+    total_bytes: int
+    peer_max_pdu: int
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def targets(self) -> list[Measurement]:
+        return self.measurements
+
+    @property
+    def regressions(self) -> list[Measurement]:
+        return [m for m in self.measurements if m.regression]
+
+    def to_json(self) -> str:
+        document: dict[str, Any] = {
+            "images": self.images, "total_bytes": self.total_bytes,
+            "peer_max_pdu": self.peer_max_pdu,
+            "measurements": [
+                {**asdict(m), "ratio": m.ratio, "met": m.met, "stretch_met": m.stretch_met,
+                 "regression": m.regression}
+                for m in self.measurements
+            ],
+        }
+        return json.dumps(document, indent=2)
+
+
+@dataclass(frozen=True)
+class BenchContext:
+    """What every section works on: the generated files and a scratch folder."""
+
+    files: tuple[Path, ...]
+    scratch: Path
+    repeat: int
+    peer_max_pdu: int
+    progress: Progress
+
+
+def run_net_benchmark(
+    images: int = 300,
+    workdir: Path | None = None,
+    repeat: int = 3,
+    progress: Progress = _quiet,
+    peer_max_pdu: int = DEFAULT_PEER_PDU,
+    sections: tuple[str, ...] = (),
+) -> NetBenchmark:
+    """Run `sections` (default: all of SECTIONS); the CT series is kept in `workdir`."""
+    if images < 1 or repeat < 1:
+        raise ValueError("images and repeat must be at least 1")
+    for tool in ("storescp", "storescu"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} not found on PATH (Debian package dcmtk)")
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-net-", dir=workdir) as scratch:
+        files = _series(workdir or Path(scratch), images, progress)
+        total = sum(len(p.read_bytes()) for p in files)  # also warms the page cache
+        context = BenchContext(tuple(files), Path(scratch), repeat, peer_max_pdu, progress)
+        result = NetBenchmark(images, total, peer_max_pdu)
+        for name in sections or tuple(SECTIONS):
+            result.measurements.append(SECTIONS[name](context))
+    return result
+
+
+def _series(folder: Path, images: int, progress: Progress) -> list[Path]:
+    from viewer.dicom.demo import write_ct_series
+
+    source = folder / f"ct-{images}"
+    files = sorted(source.glob("CT*.dcm"))
+    if len(files) != images:
+        progress(f"writing {images} synthetic CT slices")
+        shutil.rmtree(source, ignore_errors=True)
+        write_ct_series(source, images, ROWS, COLUMNS)
+        files = sorted(source.glob("CT*.dcm"))
+    return files
+
+
+def _dcmtk_env() -> dict[str, str]:
+    return {**os.environ, "TCP_NODELAY": "1"}
+
+
+@contextlib.contextmanager
+def storescp(folder: Path, max_pdu: int, ae_title: str = "STORESCP") -> Iterator[int]:
+    """A DCMTK storescp writing into `folder` (created), TCP_NODELAY=1; yields its port."""
+    folder.mkdir(parents=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen(
+        ["storescp", "--aetitle", ae_title, "--output-directory", str(folder), "+xa",
+         "--max-pdu", str(max_pdu), str(port)],
+        env=_dcmtk_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"storescp exited with {process.returncode} at start")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("storescp did not start listening within 20 s")
+            time.sleep(0.02)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _received(folder: Path) -> int:
+    return sum(1 for p in folder.iterdir() if p.is_file())
+
+
+def measure_send(context: BenchContext) -> Measurement:
+    """`send_files` against `storescu`, same files, same kind of fresh storescp."""
+    from viewer.config import LocalNode, Node
+    from viewer.net.association import Local
+    from viewer.net.store_scu import send_files
+
+    files = context.files
+    expected = len(files)
+    local = Local(LocalNode(ae_title="BENCH"))
+    baseline_runs, our_runs = [], []
+    for n in range(context.repeat):
+        context.progress(f"send pass {n + 1} of {context.repeat}: storescu, then ours")
+        folder = context.scratch / f"send-{n}"
+        with storescp(folder / "baseline", context.peer_max_pdu) as port:
+            baseline_runs.append(_storescu("STORESCP", port, files))
+        if _received(folder / "baseline") != expected:
+            raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of {expected}")
+        with storescp(folder / "ours", context.peer_max_pdu) as port:
+            node = Node("BENCH-SCP", "STORESCP", "127.0.0.1", port, None)
+            t0 = time.perf_counter()
+            report = send_files(node, local, files)
+            our_runs.append(time.perf_counter() - t0)
+        if not report.ok or _received(folder / "ours") != expected:
+            raise RuntimeError(f"send_files stored {len(report.succeeded)} of {expected} "
+                               f"({len(report.failed)} failed)")
+        shutil.rmtree(folder)
+    return Measurement(
+        "send", "storescu -> storescp", min(baseline_runs), min(our_runs), 2.0, 1.25,
+        tuple(baseline_runs), tuple(our_runs),
+    )
+
+
+def measure_listen(context: BenchContext) -> Measurement:
+    """DCMTK `storescu` into our StorageSCP (the archive import and index rows included)
+    against `storescu` into `storescp`, same files, fresh folder / archive each pass."""
+    from viewer.config import LocalNode
+    from viewer.net.association import Local
+    from viewer.net.storage_scp import StorageSCP
+
+    files = context.files
+    baseline_runs, our_runs = [], []
+    for n in range(context.repeat):
+        context.progress(f"listen pass {n + 1} of {context.repeat}: storescp, then ours")
+        folder = context.scratch / f"listen-{n}"
+        with storescp(folder / "baseline", context.peer_max_pdu) as port:
+            baseline_runs.append(_storescu("STORESCP", port, files))
+        if _received(folder / "baseline") != len(files):
+            raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of "
+                               f"{len(files)}")
+        local = Local(LocalNode(ae_title="BENCHSCP", port=0))
+        with StorageSCP(folder / "archive", local, port=0) as scp:
+            our_runs.append(_storescu("BENCHSCP", scp.port, files))
+            counts = scp.received.summary().counts
+        if counts.get("imported", 0) != len(files):
+            raise RuntimeError(f"our Storage SCP: {counts} of {len(files)} files")
+        shutil.rmtree(folder)
+    return Measurement(
+        "listen", "storescu -> storescp", min(baseline_runs), min(our_runs), 2.5, 1.5,
+        tuple(baseline_runs), tuple(our_runs),
+    )
+
+
+def _storescu(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
+    """Seconds for DCMTK storescu to send `files` over one association."""
+    command = ["storescu", "-aet", "BENCH", "-aec", called_ae, "127.0.0.1", str(port),
+               *map(str, files)]
+    t0 = time.perf_counter()
+    done = subprocess.run(command, env=_dcmtk_env(), capture_output=True, check=False)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"storescu to {called_ae} failed ({done.returncode}): "
+                           f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    return seconds
+
+
+SECTIONS: dict[str, Callable[[BenchContext], Measurement]] = {
+    "send": measure_send,
+    "listen": measure_listen,
+}
+
+
+def format_table(b: NetBenchmark) -> str:
+    mb = b.total_bytes / 1e6
+    lines = [
+        f"net: {b.images} uncompressed {ROWS}x{COLUMNS} CT images ({mb:.1f} MB), one "
+        f"association, loopback, peer max PDU {b.peer_max_pdu} bytes, DCMTK with TCP_NODELAY=1",
+        f"{'':10s} {'baseline':24s} {'baseline s':>10s} {'ours s':>8s} {'ratio':>6s} "
+        f"{'target':>7s} {'stretch':>7s}",
+    ]
+    for m in b.measurements:
+        verdict = "REGRESSION" if m.regression else ("ok" if m.met else "MISSED")
+        lines.append(
+            f"{m.name:10s} {m.baseline:24s} {m.baseline_s:10.3f} {m.ours_s:8.3f} "
+            f"{m.ratio:5.2f}x {m.target:6.2f}x {m.stretch:6.2f}x  {verdict}"
+        )
+        lines.append(f"{'':10s} passes: baseline "
+                     + " ".join(f"{s:.3f}" for s in m.runs_baseline)
+                     + " / ours " + " ".join(f"{s:.3f}" for s in m.runs_ours))
+    lines.extend(
+        f"FAIL: {m.name} is {m.ratio:.1f}x {m.baseline} (over {REGRESSION_RATIO:g}x: "
+        "is Nagle's algorithm back on?)"
+        for m in b.regressions
+    )
+    return "\n".join(lines)
