@@ -46,7 +46,7 @@ SENDER = "MODALITY1"
 @contextlib.contextmanager
 def running_scp(archive: Path, allow: Sequence[Node] = (),
                 events: list[tuple[ImportReport, str]] | None = None) -> Iterator[StorageSCP]:
-    def on_received(report: ImportReport, calling: str) -> None:
+    def on_received(report: ImportReport, calling: str, uid: str) -> None:
         if events is not None:
             events.append((report, calling))
 

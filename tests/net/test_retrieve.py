@@ -226,7 +226,7 @@ def test_cli_retrieve(pacs: Pacs, tmp_path: Path, capsys: pytest.CaptureFixture[
     cfg = ["--config", str(pacs.config), "--archive", str(tmp_path / "archive")]
     series_uid = next(iter(pacs.series))
     assert main([*cfg, "retrieve", "PACS", pacs.study_uid, "--series", series_uid,
-                 "--json"]) == 0
+                 "--via", "get", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["completed"] == 15 and document["status"] == "0x0000"
     assert document["SeriesInstanceUID"] == series_uid
@@ -236,8 +236,9 @@ def test_cli_retrieve(pacs: Pacs, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main([*cfg, "studies", "--json"]) == 0
     (study,) = json.loads(capsys.readouterr().out)
     assert study["NumberOfStudyRelatedInstances"] == 20
-    assert main([*cfg, "retrieve", "PACS", pacs.study_uid, "--via", "move"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    # this Orthanc knows no move destinations (tests/net/test_move.py has one that does)
+    assert main([*cfg, "retrieve", "PACS", pacs.study_uid, "--via", "move"]) == 1
+    assert "as a C-MOVE destination?" in capsys.readouterr().err
 
 
 def test_unreachable_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -298,7 +299,8 @@ def test_a_conflicting_instance_is_refused_and_reported(
         kept = dcmread(archive.store.absolute(row.store_path), stop_before_pixels=True)
         assert kept.SeriesDescription == "edited elsewhere"
     cfg = ["--config", str(pacs.config), "--archive", str(archive_dir)]
-    assert main([*cfg, "retrieve", "PACS", pacs.study_uid, "--series", series_uid]) == 1
+    assert main([*cfg, "retrieve", "PACS", pacs.study_uid, "--series", series_uid,
+                 "--via", "get"]) == 1
     err = capsys.readouterr().err
     assert f"{other.SOPInstanceUID}: conflict:" in err
 

@@ -34,11 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise CLIError(f"--port {args.port}: must be 0 to 65535")
 
-    def on_received(report: ImportReport, calling_ae: str) -> None:
+    def on_received(report: ImportReport, calling_ae: str, uid: str) -> None:
         outcome, reason, _ = outcome_of(report)
-        label = (report.imported or report.already_present
-                 or [f.item for f in (*report.conflicts, *report.failed)] or [calling_ae])[0]
-        uid = label.split(": ", 1)[1] if ": " in label else label
+        label = f"{calling_ae}: {uid}"
         line = f"received from {calling_ae}: {uid} {outcome}"
         if reason:
             line += f": {reason.removeprefix(label).strip(' :')}"

@@ -1,8 +1,6 @@
-"""`dicom-viewer retrieve NODE STUDY_UID [--series UID] [--via move|get] [--json]`: C-GET (and
-later C-MOVE) a study or series into the archive.
-
-The default is `--via get` for now: C-MOVE needs our Storage SCP, which is not wired in yet
-(CLI.md names move as the default; it becomes the default when it works)."""
+"""`dicom-viewer retrieve NODE STUDY_UID [--series UID] [--via move|get] [--json]`: C-MOVE (the
+default, CLI.md) or C-GET a study or series into the archive. For C-MOVE the command listens on
+our `nodes local` port for the duration, unless a `listen` already runs there."""
 
 from __future__ import annotations
 
@@ -24,20 +22,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("node", help="a node name from `nodes list`")
     p.add_argument("study_uid", help="Study Instance UID")
     p.add_argument("--series", metavar="UID", help="only this Series Instance UID")
-    p.add_argument("--via", choices=["move", "get"], default="get",
-                   help="C-MOVE or C-GET (default: get, until move is available)")
+    p.add_argument("--via", choices=["move", "get"], default="move",
+                   help="C-MOVE to our Storage SCP (default; the node must know our AE title "
+                   "as a move destination) or C-GET on the same association")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     from viewer.jobs import CancelToken
     from viewer.net.association import Local, PeerError
-    from viewer.net.retrieve import get
+    from viewer.net.retrieve import get, move
 
     from .progress import TerminalProgress
 
-    if args.via == "move":
-        raise CLIError("--via move is not available yet; use --via get")
     settings = load_config(args)
     node = config_node(settings, args.node)
     bar = TerminalProgress("retrieve")
@@ -54,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
         else None
     try:
         with open_archive(args) as archive:
-            report = get(node, Local(settings.local, settings.network), archive,
-                         args.study_uid, args.series, progress, cancel)
+            retrieve = move if args.via == "move" else get
+            report = retrieve(node, Local(settings.local, settings.network), archive,
+                              args.study_uid, args.series, progress, cancel)
     except PeerError as exc:
         raise CLIError(str(exc)) from None
     finally:
@@ -98,6 +96,7 @@ def _print(report: RetrieveReport, as_json: bool) -> int:
             ],
             "FailedSOPInstanceUIDList": list(report.failed_sop_instances),
             "seconds": round(report.seconds, 3),
+            "note": report.note or None,
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
@@ -123,6 +122,8 @@ def _print(report: RetrieveReport, as_json: bool) -> int:
         print(f"retrieve stopped: {report.stopped}", file=sys.stderr)
     if report.error:
         print(f"{report.peer}: {report.error}", file=sys.stderr)
+    if report.note:
+        print(f"{report.peer}: {report.note}", file=sys.stderr)
     if counts.failed and not report.failed:
         print(f"{report.peer}: {counts.failed} sub-operation(s) failed on the peer's side",
               file=sys.stderr)

@@ -28,6 +28,7 @@ already stored (the stored one is kept); failures carry an Error Comment saying 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import itertools
 import logging
@@ -48,6 +49,7 @@ from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext, build_context, build_role
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
 )
 from pynetdicom.status import code_to_category
 
@@ -195,6 +197,7 @@ class RetrieveReport:
     expected: int | None = None
     not_found: bool = False  # the peer's C-FIND found no such study / series: no C-GET sent
     seconds: float = 0.0
+    note: str = ""  # C-MOVE into another process's Storage SCP: no per-instance outcomes
 
     def _with(self, outcome: Outcome) -> tuple[InstanceOutcome, ...]:
         return tuple(i for i in self.instances if i.outcome is outcome)
@@ -568,3 +571,75 @@ def _accepted(assoc: Association, abstract_syntax: str) -> int | None:
         if cx.abstract_syntax == abstract_syntax:
             return int(cx.context_id) if cx.context_id is not None else None
     return None
+
+
+def move(
+    node: Node,
+    local: Local,
+    archive: Archive,
+    study_uid: str,
+    series_uid: str | None = None,
+    progress: RetrieveProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> RetrieveReport:
+    """C-MOVE a study (or one series of it) from `node` to us (PS3.4 C.4.2, Study Root): the
+    peer opens its own association to our Storage SCP (`local.node`: our AE title and port,
+    which `node` must know as a move destination) and every instance goes through
+    `archive.importer.import_file`.
+
+    For the duration, a Storage SCP is started on our port, accepting only `node`. When the
+    port is taken (a `listen` already runs there, CLI.md), that one receives the instances:
+    the report then has the peer's counts but no per-instance outcomes (`note` says so).
+    Progress and cancel as for `get`. Raises PeerError when the association cannot be
+    established or the peer accepts no C-MOVE context.
+    """
+    from viewer.net.storage_scp import StorageSCP
+
+    peer = describe(node)
+    started = time.perf_counter()
+    classes = storage_classes(node, local, study_uid, series_uid)
+    if classes.matched is False:
+        return RetrieveReport(peer, "move", study_uid, series_uid, None, SubOperations(), (),
+                              expected=0, not_found=True,
+                              seconds=time.perf_counter() - started)
+    retrieval = Retrieval(progress, cancel, classes.expected)
+
+    def received(report: ImportReport, calling_ae: str, sop_instance_uid: str) -> None:
+        retrieval.record(sop_instance_uid, report)
+
+    scp: StorageSCP | None = None
+    listener = StorageSCP(archive.root, local, allow=[node], on_received=received)
+    try:
+        listener.start()
+        scp = listener
+    except OSError as exc:  # the port is taken: a `listen` receives for us
+        LOGGER.info("our port %d is taken (%s): the running listener receives the C-MOVE",
+                    local.node.port, exc.strerror or exc)
+    model = str(StudyRootQueryRetrieveInformationModelMove)
+    try:
+        with associated(node, local, [build_context(model)]) as assoc:
+            move_context = _accepted(assoc, model)
+            if move_context is None:
+                raise PeerError(peer, "the peer does not accept C-MOVE (Study Root)")
+            responses = assoc.send_c_move(retrieve_identifier(study_uid, series_uid),
+                                          local.node.ae_title, model)
+            retrieval.attach(assoc, 1, move_context)
+            retrieval.cancel_if_asked()
+            retrieval.follow(responses)
+    finally:
+        if scp is not None:
+            scp.stop()
+    report = retrieval.report(peer, "move", study_uid, series_uid, time.perf_counter() - started)
+    if report.status in (0xA801, 0xC000) and not report.suboperations.done:
+        # A801 Move Destination Unknown; Orthanc says C000 for the same thing
+        report = dataclasses.replace(
+            report, note=f"does {peer} know our AE title {local.node.ae_title} (port "
+                         f"{local.node.port}) as a C-MOVE destination?")
+    if scp is None:
+        report = dataclasses.replace(
+            report, note=f"received by the Storage SCP already listening on port "
+                         f"{local.node.port}: per-instance outcomes are in its log")
+    LOGGER.info("C-MOVE from %s: status %s, %d received, %d imported in %.2f s", peer,
+                "none" if report.status is None else f"0x{report.status:04X}",
+                len(report.instances), len(report.imported), report.seconds)
+    return report

@@ -80,7 +80,8 @@ RECENT = 200  # received instances remembered for `ReceivedLog.recent`
 _RECEIVING_PREFIX = ".receiving-"
 _P_DATA_TF = 0x04
 
-OnReceived = Callable[[ImportReport, str], None]
+# (how it was imported, the calling AE title, the SOP Instance UID)
+OnReceived = Callable[[ImportReport, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ class StorageSCP:
                                    time.time()))
         if self.on_received is not None:
             try:
-                self.on_received(report, calling)
+                self.on_received(report, calling, sop_instance_uid)
             except Exception:
                 LOGGER.exception("the on_received callback failed")
         answer = Dataset()
