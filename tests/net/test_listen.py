@@ -238,6 +238,12 @@ def test_echo_and_allow(tmp_path: Path) -> None:
         (image,) = write_ct_series(tmp_path / "ct", 1, 16, 16)
         assert storescu(scp, [image], aet="OTHER").returncode != 0
         assert storescu(scp, [image], aet="ALLOWEDCT").returncode == 0
+        # calling another AE title than ours: refused, whoever calls
+        wrong = subprocess.run([echoscu, "-aet", "ALLOWEDCT", "-aec", "SOMEONEELSE", LOOPBACK,
+                                str(scp.port)], capture_output=True, text=True, timeout=60,
+                               check=False)
+        assert wrong.returncode != 0
+        assert "Called AE Title Not Recognized" in wrong.stdout + wrong.stderr
     # a node elsewhere: its AE title is allowed, but not from our address
     far = Node("FAR", "FARCT", "192.0.2.7", 104)
     with running_scp(tmp_path / "archive2", allow=[far]) as scp:

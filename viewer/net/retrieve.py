@@ -42,7 +42,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydicom import uid as uids
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
@@ -59,61 +58,15 @@ from viewer.config import Node
 from viewer.jobs import CancelToken, Failure
 from viewer.net.association import Local, PeerError, associated, describe
 from viewer.net.query import QueryLevel, find, status_text
+from viewer.net.sop_classes import COMMON_STORAGE_CLASSES, transfer_syntax_uids
 
 LOGGER = logging.getLogger(__name__)
 
 MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: presentation context IDs are odd numbers 1..255
 
-# What we accept as a C-STORE SCP, in our order of preference.
-TRANSFER_SYNTAXES: tuple[str, ...] = (
-    uids.ExplicitVRLittleEndian,
-    uids.ImplicitVRLittleEndian,
-    uids.DeflatedExplicitVRLittleEndian,
-    uids.JPEGBaseline8Bit,
-    uids.JPEGExtended12Bit,
-    uids.JPEGLosslessSV1,
-    uids.JPEGLossless,
-    uids.JPEGLSLossless,
-    uids.JPEGLSNearLossless,
-    uids.JPEG2000Lossless,
-    uids.JPEG2000,
-    uids.RLELossless,
-    uids.ExplicitVRBigEndian,
-)
+# What C-GET negotiates (as C-STORE SCP) comes from the same tables as the Storage SCP's.
+TRANSFER_SYNTAXES: tuple[str, ...] = tuple(transfer_syntax_uids())
 
-COMMON_STORAGE_CLASSES: tuple[str, ...] = (
-    uids.CTImageStorage, uids.EnhancedCTImageStorage, uids.LegacyConvertedEnhancedCTImageStorage,
-    uids.MRImageStorage, uids.EnhancedMRImageStorage, uids.EnhancedMRColorImageStorage,
-    uids.LegacyConvertedEnhancedMRImageStorage, uids.MRSpectroscopyStorage,
-    uids.ComputedRadiographyImageStorage, uids.DigitalXRayImageStorageForPresentation,
-    uids.DigitalXRayImageStorageForProcessing,
-    uids.DigitalMammographyXRayImageStorageForPresentation,
-    uids.DigitalMammographyXRayImageStorageForProcessing,
-    uids.DigitalIntraOralXRayImageStorageForPresentation, uids.BreastTomosynthesisImageStorage,
-    uids.UltrasoundImageStorage, uids.UltrasoundMultiFrameImageStorage,
-    uids.EnhancedUSVolumeStorage, uids.SecondaryCaptureImageStorage,
-    uids.MultiFrameSingleBitSecondaryCaptureImageStorage,
-    uids.MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
-    uids.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
-    uids.MultiFrameTrueColorSecondaryCaptureImageStorage, uids.NuclearMedicineImageStorage,
-    uids.PositronEmissionTomographyImageStorage, uids.EnhancedPETImageStorage,
-    uids.LegacyConvertedEnhancedPETImageStorage, uids.XRayAngiographicImageStorage,
-    uids.EnhancedXAImageStorage, uids.XRayRadiofluoroscopicImageStorage,
-    uids.EnhancedXRFImageStorage, uids.XRay3DAngiographicImageStorage,
-    uids.VLEndoscopicImageStorage, uids.VideoEndoscopicImageStorage,
-    uids.VLPhotographicImageStorage, uids.VLMicroscopicImageStorage,
-    uids.VLWholeSlideMicroscopyImageStorage, uids.OphthalmicPhotography8BitImageStorage,
-    uids.OphthalmicPhotography16BitImageStorage, uids.OphthalmicTomographyImageStorage,
-    uids.RTImageStorage, uids.RTDoseStorage, uids.RTStructureSetStorage, uids.RTPlanStorage,
-    uids.RTIonPlanStorage, uids.RTBeamsTreatmentRecordStorage,
-    uids.GrayscaleSoftcopyPresentationStateStorage, uids.ColorSoftcopyPresentationStateStorage,
-    uids.PseudoColorSoftcopyPresentationStateStorage, uids.KeyObjectSelectionDocumentStorage,
-    uids.BasicTextSRStorage, uids.EnhancedSRStorage, uids.ComprehensiveSRStorage,
-    uids.Comprehensive3DSRStorage, uids.XRayRadiationDoseSRStorage, uids.MammographyCADSRStorage,
-    uids.EncapsulatedPDFStorage, uids.EncapsulatedCDAStorage, uids.SegmentationStorage,
-    uids.SpatialRegistrationStorage, uids.DeformableSpatialRegistrationStorage,
-    uids.RawDataStorage, uids.ParametricMapStorage,
-)
 
 # C-STORE statuses we answer (PS3.4 B.2.3)
 SUCCESS = 0x0000

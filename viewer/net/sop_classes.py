@@ -42,6 +42,44 @@ SCP_TRANSFER_SYNTAXES: tuple[tuple[str, bool], ...] = (
 )
 
 
+# What C-GET offers to receive when the peer cannot say which SOP classes a study holds: the
+# image, presentation-state, SR, RT and document classes of everyday modalities (one context
+# each with every transfer syntax: within the 128 contexts an association may hold).
+COMMON_STORAGE_CLASSES: tuple[str, ...] = (
+    uid.CTImageStorage, uid.EnhancedCTImageStorage, uid.LegacyConvertedEnhancedCTImageStorage,
+    uid.MRImageStorage, uid.EnhancedMRImageStorage, uid.EnhancedMRColorImageStorage,
+    uid.LegacyConvertedEnhancedMRImageStorage, uid.MRSpectroscopyStorage,
+    uid.ComputedRadiographyImageStorage, uid.DigitalXRayImageStorageForPresentation,
+    uid.DigitalXRayImageStorageForProcessing,
+    uid.DigitalMammographyXRayImageStorageForPresentation,
+    uid.DigitalMammographyXRayImageStorageForProcessing,
+    uid.DigitalIntraOralXRayImageStorageForPresentation, uid.BreastTomosynthesisImageStorage,
+    uid.UltrasoundImageStorage, uid.UltrasoundMultiFrameImageStorage,
+    uid.EnhancedUSVolumeStorage, uid.SecondaryCaptureImageStorage,
+    uid.MultiFrameSingleBitSecondaryCaptureImageStorage,
+    uid.MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
+    uid.MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+    uid.MultiFrameTrueColorSecondaryCaptureImageStorage, uid.NuclearMedicineImageStorage,
+    uid.PositronEmissionTomographyImageStorage, uid.EnhancedPETImageStorage,
+    uid.LegacyConvertedEnhancedPETImageStorage, uid.XRayAngiographicImageStorage,
+    uid.EnhancedXAImageStorage, uid.XRayRadiofluoroscopicImageStorage,
+    uid.EnhancedXRFImageStorage, uid.XRay3DAngiographicImageStorage,
+    uid.VLEndoscopicImageStorage, uid.VideoEndoscopicImageStorage,
+    uid.VLPhotographicImageStorage, uid.VLMicroscopicImageStorage,
+    uid.VLWholeSlideMicroscopyImageStorage, uid.OphthalmicPhotography8BitImageStorage,
+    uid.OphthalmicPhotography16BitImageStorage, uid.OphthalmicTomographyImageStorage,
+    uid.RTImageStorage, uid.RTDoseStorage, uid.RTStructureSetStorage, uid.RTPlanStorage,
+    uid.RTIonPlanStorage, uid.RTBeamsTreatmentRecordStorage,
+    uid.GrayscaleSoftcopyPresentationStateStorage, uid.ColorSoftcopyPresentationStateStorage,
+    uid.PseudoColorSoftcopyPresentationStateStorage, uid.KeyObjectSelectionDocumentStorage,
+    uid.BasicTextSRStorage, uid.EnhancedSRStorage, uid.ComprehensiveSRStorage,
+    uid.Comprehensive3DSRStorage, uid.XRayRadiationDoseSRStorage, uid.MammographyCADSRStorage,
+    uid.EncapsulatedPDFStorage, uid.EncapsulatedCDAStorage, uid.SegmentationStorage,
+    uid.SpatialRegistrationStorage, uid.DeformableSpatialRegistrationStorage,
+    uid.RawDataStorage, uid.ParametricMapStorage,
+)
+
+
 def transfer_syntax_uids() -> list[str]:
     return [ts for ts, _ in SCP_TRANSFER_SYNTAXES]
 

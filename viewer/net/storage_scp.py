@@ -191,6 +191,8 @@ class StorageSCP:
         ae = application_entity(self.local)
         ae.ae_title = self.ae_title
         ae.maximum_associations = MAX_ASSOCIATIONS
+        # a sender that calls another AE title meant another system: tell it, do not store
+        ae.require_called_aet = True
         ae.supported_contexts = storage_scp_contexts()
         if self.allow:
             ae.require_calling_aet = sorted({node.ae_title for node in self.allow})
