@@ -166,7 +166,7 @@ def test_an_unreachable_or_unknown_node_is_named_and_nothing_starts(
     assert main([*cfg, "send", "GONE", "1.2.3.4.5"]) == 2
     assert "1.2.3.4.5: no such file, folder or study" in capsys.readouterr().err
     assert main([*cfg, "send", "GONE", str(files[0]), "--commit"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert "cannot connect" in capsys.readouterr().err
 
 
 def test_a_peer_abort_part_way_reports_what_was_sent(

@@ -1,5 +1,6 @@
-"""`dicom-viewer send NODE STUDY_UID|PATH... [--json]`: C-STORE studies of the archive, files and
-folders to a configured node, over one association (viewer.net.store_scu)."""
+"""`dicom-viewer send NODE STUDY_UID|PATH... [--commit] [--json]`: C-STORE studies of the
+archive, files and folders to a configured node, over one association (viewer.net.store_scu),
+then optionally storage commitment for what was stored (viewer.net.commitment)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from viewer.cli import CLIError, config_node, load_config, open_archive
 
 if TYPE_CHECKING:
+    from viewer.config import Node, Settings
+    from viewer.net.commitment import CommitResult
     from viewer.net.store_scu import SendReport
 
 
@@ -27,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("items", nargs="+", metavar="STUDY_UID|PATH",
                    help="a Study Instance UID in the archive, a file or a folder (recursive)")
     p.add_argument("--commit", action="store_true",
-                   help="request storage commitment afterwards (not available yet)")
+                   help="then ask the node to commit the instances stored (storage commitment);"
+                   " its answer comes on the same association or on a new one to our port")
+    p.add_argument("--commit-wait", type=float, default=60.0, metavar="S",
+                   help="how long to wait for the commitment answer (60 s)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
@@ -37,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
     from .progress import TerminalProgress
 
-    if args.commit:
-        raise CLIError("--commit: storage commitment is not available yet; send without it")
     settings = load_config(args)
     node = config_node(settings, args.node)
     files = _resolve(args)
@@ -51,8 +55,29 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except PeerError as exc:
         raise CLIError(str(exc)) from None
-    _print(args, report)
-    return 0 if report.ok else 1
+    commitment = None
+    if args.commit:
+        commitment = _commit(args, settings, node, report)
+    _print(args, report, commitment)
+    return 0 if report.ok and (commitment is None or commitment.ok) else 1
+
+
+def _commit(args: argparse.Namespace, settings: Settings, node: Node,
+            report: SendReport) -> CommitResult | None:
+    from viewer.net.association import Local, PeerError
+    from viewer.net.commitment import request_commitment
+
+    stored = [(r.sop_class_uid, r.sop_instance_uid) for r in (*report.succeeded, *report.warnings)]
+    if not stored:
+        return None
+    try:
+        return request_commitment(node, Local(settings.local, settings.network), stored,
+                                  args.commit_wait)
+    except PeerError as exc:
+        print(f"storage commitment: {exc}", file=sys.stderr)
+        from viewer.net.commitment import CommitResult
+
+        return CommitResult(exc.peer, "", False, requested=len(stored))
 
 
 def _resolve(args: argparse.Namespace) -> list[Path]:
@@ -82,7 +107,8 @@ def _resolve(args: argparse.Namespace) -> list[Path]:
     return files
 
 
-def _print(args: argparse.Namespace, report: SendReport) -> None:
+def _print(args: argparse.Namespace, report: SendReport,
+           commitment: CommitResult | None = None) -> None:
     if args.json:
         document: dict[str, Any] = {
             "peer": report.peer,
@@ -106,11 +132,30 @@ def _print(args: argparse.Namespace, report: SendReport) -> None:
                 for r in report.results
             ],
         }
+        if commitment is not None:
+            document["commitment"] = {
+                "TransactionUID": commitment.transaction_uid,
+                "answered": commitment.answered,
+                "via": commitment.via or None,
+                "committed": list(commitment.committed),
+                "failed": [{"SOPInstanceUID": uid, "reason": reason}
+                           for uid, reason in commitment.failed],
+            }
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         print(f"{report.peer}: sent {len(report.succeeded) + len(report.warnings)}, "
               f"warnings {len(report.warnings)}, failed {len(report.failed)}, "
               f"not sent {len(report.not_sent)} in {report.seconds:.2f} s")
+    if commitment is not None and not args.json:
+        if commitment.answered:
+            print(f"{commitment.peer}: committed {len(commitment.committed)} of "
+                  f"{commitment.requested}, failed {len(commitment.failed)} ({commitment.via})")
+        else:
+            print(f"{commitment.peer}: storage commitment not answered: nothing is known "
+                  "about the instances' safekeeping")
+    if commitment is not None:
+        for uid, reason in commitment.failed:
+            print(f"{uid}: not committed: {reason}", file=sys.stderr)
     for r in report.warnings:
         print(f"{r.path}: warning {r.status_hex}: {r.reason}", file=sys.stderr)
     for r in report.failed:

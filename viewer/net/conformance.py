@@ -4,8 +4,7 @@ program negotiates with: the Storage SCP's SOP classes and transfer syntaxes
 time-outs. `python -m viewer.net.conformance --write docs/conformance-statement.md` writes it;
 tests/net/test_conformance.py fails when the file in the repository is stale.
 
-Only what works is listed: storage commitment, DICOMweb and media (PS3.2 section 5) come with
-their issues.
+Only what works is listed: DICOMweb and media (PS3.2 section 5) come with their issues.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ModalityPerformedProcedureStep,
     ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
+    StorageCommitmentPushModel,
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
@@ -48,6 +48,7 @@ _SERVICES: tuple[tuple[str, str, str], ...] = (
     (StudyRootQueryRetrieveInformationModelGet, "`retrieve --via get`", ""),
     (ModalityWorklistInformationFind, "`worklist`", ""),
     (ModalityPerformedProcedureStep, "`mpps create`, `mpps set`", ""),
+    (StorageCommitmentPushModel, "`send --commit`", ""),
 )
 
 
@@ -81,7 +82,7 @@ def conformance_statement() -> str:
     for uid, scu, scp in _SERVICES:
         lines.append(f"| {_name(uid)} | `{uid}` | {scu or 'No'} | {scp or 'No'} |")
     lines += [
-        f"| Storage (all {len(STORAGE_SOP_CLASSES)} SOP classes of section 2.4.3) | see 2.4.3 "
+        f"| Storage (all {len(STORAGE_SOP_CLASSES)} SOP classes of section 2.4.4) | see 2.4.4 "
         "| `send` | `listen`; `retrieve` (C-MOVE destination; C-GET sub-operations) |",
         "",
         "Media services: none yet.",
@@ -124,7 +125,7 @@ def conformance_statement() -> str:
         f"| Any storage SOP class being sent | {_syntaxes(FALLBACK_SYNTAXES)}; and, in a "
         "context of its own, the transfer syntax the file is stored in | SCU | None |",
         "| Each storage SOP class of a study retrieved with C-GET (as named by the peer's "
-        "C-FIND, else the classes of 2.4.4) | those of 2.4.2, one context each when they fit "
+        "C-FIND, else the classes of 2.4.5) | those of 2.4.3, one context each when they fit "
         "in 128 contexts | SCP (SCP/SCU Role Selection) | None |",
         "",
         "`send` sends a file as stored when the peer accepts its transfer syntax; otherwise it "
@@ -140,7 +141,15 @@ def conformance_statement() -> str:
         f"{_name(Verification)} (`{Verification}`) in Implicit and Explicit VR Little Endian, "
         "SCP.",
         "",
-        "#### 2.4.2 Transfer syntaxes accepted for storage",
+        "#### 2.4.2 Storage commitment reports",
+        "",
+        f"{_name(StorageCommitmentPushModel)} (`{StorageCommitmentPushModel}`), SCU role with "
+        "SCP/SCU role selection: during `send --commit` the N-EVENT-REPORT is accepted on the "
+        "N-ACTION's association (kept open a few seconds) or on a new association to our port; "
+        "a report whose Transaction UID is not ours is answered 0119 and ignored; the wait is "
+        "bounded (`--commit-wait`).",
+        "",
+        "#### 2.4.3 Transfer syntaxes accepted for storage",
         "",
         "| Transfer syntax | UID | Lossy |",
         "|---|---|---|",
@@ -156,7 +165,7 @@ def conformance_statement() -> str:
         "not fit); 0110 Processing Failure. Received SOP Instance UIDs never become file "
         "names: the store names files by hashes of the UIDs.",
         "",
-        "#### 2.4.3 Storage SOP classes accepted (SCP)",
+        "#### 2.4.4 Storage SOP classes accepted (SCP)",
         "",
         "| SOP Class | UID |",
         "|---|---|",
@@ -164,7 +173,7 @@ def conformance_statement() -> str:
     lines += [f"| {_name(uid)} | `{uid}` |" for uid in STORAGE_SOP_CLASSES]
     lines += [
         "",
-        "#### 2.4.4 Storage SOP classes offered for C-GET when the peer cannot name them",
+        "#### 2.4.5 Storage SOP classes offered for C-GET when the peer cannot name them",
         "",
         "| SOP Class | UID |",
         "|---|---|",
