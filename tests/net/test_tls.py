@@ -72,3 +72,38 @@ def test_tls_with_orthanc(tmp_path: Path, pki: Pki) -> None:
         plain = Node("PACS", pacs.ae_title, "127.0.0.1", pacs.port)
         with pytest.raises(PeerError, match="PACS "):
             echo(plain, local())
+
+
+def test_our_storage_scp_over_tls_with_dcmtk_storescu(tmp_path: Path, pki: Pki) -> None:
+    """`listen` with [local] tls_cert/tls_key/tls_ca: a storescu with a certificate of the
+    hospital CA stores; one with another CA's certificate, or in plaintext, does not."""
+    import os
+    import subprocess
+
+    from tests.peers import require_tool
+    from viewer.archive.archive import Archive
+    from viewer.dicom.demo import write_ct_series
+    from viewer.net.storage_scp import StorageSCP
+
+    storescu = require_tool("storescu", "dcmtk")
+    (image,) = write_ct_series(tmp_path / "ct", 1, 16, 16)
+    tls = TlsFiles(ca=str(pki.ca), cert=str(pki.server_cert), key=str(pki.server_key))
+    ours = Local(LocalNode(OUR_AE, 0, tls=tls))
+
+    def send(*options: str) -> int:
+        return subprocess.run(
+            [storescu, *options, "-aet", "MODALITY", "-aec", OUR_AE, "127.0.0.1",
+             str(scp.port), str(image)],
+            env={**os.environ, "TCP_NODELAY": "1"}, capture_output=True, timeout=60,
+            check=False).returncode
+
+    with StorageSCP(tmp_path / "archive", ours, port=0) as scp:
+        assert send("+tls", str(pki.client_key), str(pki.client_cert), "+cf",
+                    str(pki.ca)) == 0
+        assert send("+tls", str(pki.client_key), str(pki.client_cert), "+cf",
+                    str(pki.rogue_ca)) != 0  # storescu cannot verify us: it gives up
+        assert send("+tls", str(pki.rogue_key), str(pki.rogue_cert), "+cf",
+                    str(pki.ca)) != 0  # a client certificate we do not trust: refused
+        assert send() != 0  # plaintext to the TLS port
+    with Archive(tmp_path / "archive") as archive:
+        assert archive.index.search_studies()[0].number_of_instances == 1
