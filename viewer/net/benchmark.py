@@ -6,6 +6,8 @@ Issue 6 targets, each a ratio to a DCMTK baseline measured in the same run, on l
   to the same kind of `storescp`: <= 2x (stretch 1.25x).
 - listen: DCMTK `storescu` into our StorageSCP, the archive import and index writes included,
   against `storescu` into `storescp`: <= 2.5x (stretch 1.5x).
+- retrieve: `retrieve --via move` of the study from Orthanc into a new archive against DCMTK
+  `movescu` receiving it itself: <= 1.5x.
 Every DCMTK process runs with the environment variable TCP_NODELAY=1: Debian's DCMTK leaves
 Nagle's algorithm on without it (13 s instead of 0.6 s here). Baseline and ours alternate,
 `repeat` passes each, the best of each counts. Any ratio above 4x is a failure of the run
@@ -159,9 +161,7 @@ def _dcmtk_env() -> dict[str, str]:
 def storescp(folder: Path, max_pdu: int, ae_title: str = "STORESCP") -> Iterator[int]:
     """A DCMTK storescp writing into `folder` (created), TCP_NODELAY=1; yields its port."""
     folder.mkdir(parents=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = _free_port()
     process = subprocess.Popen(
         ["storescp", "--aetitle", ae_title, "--output-directory", str(folder), "+xa",
          "--max-pdu", str(max_pdu), str(port)],
@@ -253,6 +253,101 @@ def measure_listen(context: BenchContext) -> Measurement:
     )
 
 
+def measure_retrieve(context: BenchContext) -> Measurement:
+    """`retrieve --via move` of the study from Orthanc into a fresh archive (our Storage SCP,
+    import included) against DCMTK `movescu` receiving the same study itself (`+P`)."""
+    from pydicom import dcmread
+
+    from viewer.archive.archive import Archive
+    from viewer.config import LocalNode, Node
+    from viewer.net.association import Local
+    from viewer.net.retrieve import move
+
+    files = context.files
+    study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+    dcmtk_port, our_port = _free_port(), _free_port()
+    destinations = {"MOVESCU": ["MOVESCU", "127.0.0.1", dcmtk_port],
+                    "VIEWER": ["BENCHVIEW", "127.0.0.1", our_port]}
+    baseline_runs, our_runs = [], []
+    with _orthanc(context.scratch / "orthanc", destinations) as port:
+        context.progress("loading the study into Orthanc")
+        _storescu("ORTHANC", port, files)
+        node = Node("PACS", "ORTHANC", "127.0.0.1", port, None)
+        local = Local(LocalNode("BENCHVIEW", our_port))
+        for n in range(context.repeat):
+            context.progress(f"retrieve pass {n + 1} of {context.repeat}: movescu, then ours")
+            folder = context.scratch / f"retrieve-{n}"
+            (folder / "baseline").mkdir(parents=True)
+            command = ["movescu", "-S", "-aet", "MOVESCU", "-aem", "MOVESCU", "-aec",
+                       "ORTHANC", "+P", str(dcmtk_port), "+xa", "-od", str(folder / "baseline"),
+                       "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
+                       "127.0.0.1", str(port)]
+            t0 = time.perf_counter()
+            done = subprocess.run(command, env=_dcmtk_env(), capture_output=True, check=False)
+            baseline_runs.append(time.perf_counter() - t0)
+            if done.returncode != 0 or _received(folder / "baseline") != len(files):
+                raise RuntimeError(f"movescu received {_received(folder / 'baseline')} of "
+                                   f"{len(files)}: {done.stderr.decode(errors='replace')[-300:]}")
+            with Archive(folder / "archive") as archive:
+                t0 = time.perf_counter()
+                report = move(node, local, archive, study_uid)
+                our_runs.append(time.perf_counter() - t0)
+            if len(report.imported) != len(files):
+                raise RuntimeError(f"retrieve imported {len(report.imported)} of {len(files)}"
+                                   f" ({report.error or report.note or report.status})")
+            shutil.rmtree(folder)
+    return Measurement(
+        "retrieve", "movescu (its own SCP)", min(baseline_runs), min(our_runs), 1.5, 1.5,
+        tuple(baseline_runs), tuple(our_runs),
+    )
+
+
+@contextlib.contextmanager
+def _orthanc(folder: Path, modalities: dict[str, list[object]]) -> Iterator[int]:
+    """An Orthanc PACS in `folder` knowing `modalities` as C-MOVE destinations; yields its
+    DICOM port."""
+    exe = shutil.which("Orthanc")
+    if exe is None:
+        raise RuntimeError("Orthanc not found on PATH (Debian package orthanc)")
+    folder.mkdir(parents=True)
+    port, http_port = _free_port(), _free_port()
+    config = {
+        "Name": "bench", "DicomAet": "ORTHANC", "DicomPort": port, "HttpPort": http_port,
+        "StorageDirectory": str(folder / "storage"), "IndexDirectory": str(folder / "index"),
+        "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
+        "DicomAlwaysAllowStore": True, "DicomAlwaysAllowMove": True,
+        "DicomAlwaysAllowFind": True, "DicomModalities": modalities, "Plugins": [],
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    with open(folder / "orthanc.log", "wb") as log:
+        process = subprocess.Popen([exe, str(folder / "orthanc.json")], stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"Orthanc exited with {process.returncode} at start")
+                with contextlib.suppress(OSError), \
+                        socket.create_connection(("127.0.0.1", port), 0.2):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("Orthanc did not listen within 30 s")
+                time.sleep(0.05)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _storescu(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
     """Seconds for DCMTK storescu to send `files` over one association."""
     command = ["storescu", "-aet", "BENCH", "-aec", called_ae, "127.0.0.1", str(port),
@@ -269,6 +364,7 @@ def _storescu(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
 SECTIONS: dict[str, Callable[[BenchContext], Measurement]] = {
     "send": measure_send,
     "listen": measure_listen,
+    "retrieve": measure_retrieve,
 }
 
 
