@@ -87,6 +87,7 @@ class Settings:
 
     [gui]
     language = "zh_CN"   # or "en"; empty: the system locale ($VIEWER_LANGUAGE overrides)
+    storage_scp = false  # true: the window runs our Storage SCP (on [local] port) while open
 
     [local]                      # ourselves (`nodes local AET PORT`)
     ae_title = "DICOMVIEWER"
@@ -116,6 +117,7 @@ class Settings:
     local: LocalNode = LocalNode()
     network: NetworkTimeouts = NetworkTimeouts()
     nodes: tuple[Node, ...] = ()
+    storage_scp: bool = False
 
     def node(self, name: str) -> Node:
         """The configured node `name` (case-sensitive); ConfigError naming the known ones."""
@@ -145,6 +147,9 @@ def load_settings(path: Path | None = None) -> Settings:
     language = gui.get("language", "")
     if not isinstance(language, str):
         raise ConfigError(f"{path}: [gui] language must be text like \"zh_CN\" or \"en\"")
+    storage_scp = gui.get("storage_scp", False)
+    if not isinstance(storage_scp, bool):
+        raise ConfigError(f"{path}: [gui] storage_scp must be true or false")
     local_table = read.table(document, "local")
     local = LocalNode(
         ae_title=read.ae_title(local_table, "local", DEFAULT_AE_TITLE),
@@ -178,7 +183,7 @@ def load_settings(path: Path | None = None) -> Settings:
             port=read.port(table, where, 0),
             tls=read.tls(table, where, enabled=tls),
         ))
-    return Settings(language.strip(), local, network, tuple(nodes))
+    return Settings(language.strip(), local, network, tuple(nodes), storage_scp)
 
 
 def ae_title_problem(title: str) -> str:

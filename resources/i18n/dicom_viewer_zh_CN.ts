@@ -8,6 +8,10 @@
         <translation>检查列表</translation>
     </message>
     <message>
+        <source>PACS</source>
+        <translation>PACS</translation>
+    </message>
+    <message>
         <source>Viewer</source>
         <translation>阅片</translation>
     </message>
@@ -165,6 +169,232 @@
     </message>
 </context>
 <context>
+    <name>PacsPanel</name>
+    <message>
+        <source>No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT</source>
+        <translation>尚未配置 PACS。添加方法：  dicom-viewer nodes add 名称 AET 主机 端口</translation>
+    </message>
+    <message>
+        <source>Echo</source>
+        <translation>连通测试</translation>
+    </message>
+    <message>
+        <source>C-ECHO: is the node there and does it answer?</source>
+        <translation>C-ECHO：该节点是否在线并能应答？</translation>
+    </message>
+    <message>
+        <source>Node:</source>
+        <translation>节点：</translation>
+    </message>
+    <message>
+        <source>Patient name (* ?)</source>
+        <translation>患者姓名 (* ?)</translation>
+    </message>
+    <message>
+        <source>Wildcards: * any text, ? one character. Names beginning with what you type match.</source>
+        <translation>通配符：* 任意文字，? 单个字符。以所输入内容开头的姓名均匹配。</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <source>Accession number</source>
+        <translation>检查号</translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD, YYYY-MM or YYYY; empty: no limit</source>
+        <translation>YYYY-MM-DD、YYYY-MM 或 YYYY；留空表示不限</translation>
+    </message>
+    <message>
+        <source>From YYYY-MM-DD</source>
+        <translation>起始日期 YYYY-MM-DD</translation>
+    </message>
+    <message>
+        <source>To YYYY-MM-DD</source>
+        <translation>截止日期 YYYY-MM-DD</translation>
+    </message>
+    <message>
+        <source>Any modality</source>
+        <translation>全部模态</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <source>C-MOVE</source>
+        <translation>C-MOVE</translation>
+    </message>
+    <message>
+        <source>C-GET</source>
+        <translation>C-GET</translation>
+    </message>
+    <message>
+        <source>C-MOVE: the PACS sends the images to our AE title (it must know it as a destination). C-GET: the images come back on the same connection.</source>
+        <translation>C-MOVE：PACS 将图像发送到本机的 AE 名称（PACS 须已将其配置为目标）。C-GET：图像经同一连接传回。</translation>
+    </message>
+    <message>
+        <source>Retrieve</source>
+        <translation>获取</translation>
+    </message>
+    <message>
+        <source>Retrieve with:</source>
+        <translation>获取方式：</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Echo failed: {reason}</source>
+        <translation>连通测试失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Echo {node}...</source>
+        <translation>正在测试 {node} 的连通性...</translation>
+    </message>
+    <message>
+        <source>Echo {peer}: success ({ms} ms)</source>
+        <translation>连通测试 {peer}：成功（{ms} 毫秒）</translation>
+    </message>
+    <message>
+        <source>Echo {peer}: status 0x{status}</source>
+        <translation>连通测试 {peer}：状态 0x{status}</translation>
+    </message>
+    <message>
+        <source>A date cannot be read: use YYYY-MM-DD.</source>
+        <translation>日期无法识别：请使用 YYYY-MM-DD 格式。</translation>
+    </message>
+    <message>
+        <source>Search failed: {reason}</source>
+        <translation>查询失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Searching {node}...</source>
+        <translation>正在查询 {node}...</translation>
+    </message>
+    <message>
+        <source>Studies found: {count}</source>
+        <translation>找到检查：{count}</translation>
+    </message>
+    <message>
+        <source>{count} studies found on {peer} in {seconds} s</source>
+        <translation>在 {peer} 上找到 {count} 个检查，用时 {seconds} 秒</translation>
+    </message>
+    <message>
+        <source>Retrieving {count} studies from {node}...</source>
+        <translation>正在从 {node} 获取 {count} 个检查...</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>（无姓名）</translation>
+    </message>
+    <message>
+        <source>Study {study} of {studies}: {completed} completed, {remaining} remaining, {failed} failed</source>
+        <translation>第 {study} / {studies} 个检查：已完成 {completed}，剩余 {remaining}，失败 {failed}</translation>
+    </message>
+    <message>
+        <source>Retrieve finished: {imported} images imported, {present} already present</source>
+        <translation>获取完成：已导入 {imported} 幅图像，{present} 幅已存在</translation>
+    </message>
+    <message>
+        <source>Retrieve cancelled: {imported} images imported, {present} already present; what arrived is kept.</source>
+        <translation>获取已取消：已导入 {imported} 幅图像，{present} 幅已存在；已收到的图像予以保留。</translation>
+    </message>
+    <message>
+        <source>the PACS has no such study</source>
+        <translation>PACS 上没有该检查</translation>
+    </message>
+    <message>
+        <source>the PACS reports {count} failed sub-operations</source>
+        <translation>PACS 报告 {count} 个子操作失败</translation>
+    </message>
+    <message>
+        <source>final status 0x{status}</source>
+        <translation>最终状态 0x{status}</translation>
+    </message>
+    <message>
+        <source>Send to</source>
+        <translation>发送到</translation>
+    </message>
+    <message>
+        <source>Sending {count} studies to {node}...</source>
+        <translation>正在向 {node} 发送 {count} 个检查...</translation>
+    </message>
+    <message>
+        <source>Sending {done} / {total}</source>
+        <translation>正在发送 {done} / {total}</translation>
+    </message>
+    <message>
+        <source>Sent to {node}: {sent} of {total} files, {failed} failed</source>
+        <translation>已发送到 {node}：{total} 个文件中的 {sent} 个，失败 {failed} 个</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Cancelling...</source>
+        <translation>正在取消...</translation>
+    </message>
+    <message>
+        <source>Failed: {reason}</source>
+        <translation>失败：{reason}</translation>
+    </message>
+    <message>
+        <source>PACS</source>
+        <translation>PACS</translation>
+    </message>
+    <message>
+        <source>The operation failed.</source>
+        <translation>操作失败。</translation>
+    </message>
+    <message>
+        <source>... and {count} more (see the details)</source>
+        <translation>……另有 {count} 项（见详细信息）</translation>
+    </message>
+</context>
+<context>
+    <name>QueryResultModel</name>
+    <message>
+        <source>Patient name</source>
+        <translation>患者姓名</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <source>Birth date</source>
+        <translation>出生日期</translation>
+    </message>
+    <message>
+        <source>Study date</source>
+        <translation>检查日期</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>Modalities</source>
+        <translation>模态</translation>
+    </message>
+    <message>
+        <source>Accession</source>
+        <translation>检查号</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>In archive</source>
+        <translation>本地已有</translation>
+    </message>
+</context>
+<context>
     <name>SeriesListModel</name>
     <message>
         <source>1 image</source>
@@ -173,6 +403,25 @@
     <message>
         <source>{count} images</source>
         <translation>{count} 幅图像</translation>
+    </message>
+</context>
+<context>
+    <name>StorageService</name>
+    <message>
+        <source>Storage SCP: listening as {aet} on {host}:{port} — {count} received</source>
+        <translation>存储 SCP：以 {aet} 身份在 {host}:{port} 监听 — 已接收 {count}</translation>
+    </message>
+    <message>
+        <source>, {failed} failed</source>
+        <translation>，失败 {failed}</translation>
+    </message>
+    <message>
+        <source>Storage SCP could not start on {host}:{port}: {reason}</source>
+        <translation>存储 SCP 无法在 {host}:{port} 启动：{reason}</translation>
+    </message>
+    <message>
+        <source>Storage SCP off (enable [gui] storage_scp in config.toml)</source>
+        <translation>存储 SCP 已关闭（在 config.toml 中启用 [gui] storage_scp）</translation>
     </message>
 </context>
 <context>

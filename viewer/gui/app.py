@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from viewer.archive.archive import Archive
 from viewer.archive.stacks import series_stack, study_heads, study_stacks
+from viewer.config import Settings
 from viewer.decode.cache import FrameCache
 from viewer.decode.pool import DecodePool
 from viewer.dicom.demo import write_ct_series
@@ -33,6 +34,7 @@ from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.browser import StudyBrowser
 from viewer.gui.i18n import install_translator
+from viewer.gui.pacs import PacsPanel
 from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
@@ -53,7 +55,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, stacks: list[Stack], layout: tuple[int, int] | None,
                  bridge: FrameBridge, archive: Archive | None = None,
-                 tasks: TaskRunner | None = None) -> None:
+                 tasks: TaskRunner | None = None, settings: Settings | None = None) -> None:
         super().__init__()
         self.setWindowTitle("dicom-viewer")
         self.bridge = bridge
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.browser: StudyBrowser | None = None
         self.tag_browser: TagBrowser | None = None
+        self.pacs: PacsPanel | None = None  # with `settings`: query/retrieve/send, Storage SCP
         self._opening = ""  # the study whose series are still one-frame heads
         if archive is not None:
             self.browser = StudyBrowser(archive, self.tasks)
@@ -71,6 +74,12 @@ class MainWindow(QMainWindow):
             self.browser.set_demo_offer(self.load_demo_study)
             self.reading.load_series = lambda _study, series: series_stack(archive, series)
             self.tabs.addTab(self.browser, self.tr("Studies"))
+            if settings is not None:
+                self.pacs = PacsPanel(settings, archive, self.tasks, self.browser)
+                self.pacs.status_message.connect(lambda text: self.statusBar().showMessage(text))
+                self.tabs.addTab(self.pacs, self.tr("PACS"))
+                if settings.storage_scp:
+                    self.pacs.storage.start()
         self.tabs.addTab(self.reading, self.tr("Viewer"))
         self.setCentralWidget(self.tabs)
         self._build_toolbar()
@@ -136,6 +145,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.reading.stop_cine()
         self.tasks.shutdown()  # before the archive closes: no job may outlive it
+        if self.pacs is not None:
+            self.pacs.shutdown()
         super().closeEvent(event)
 
     @property
@@ -323,6 +334,7 @@ def run_viewer(
     timeout_s: float = 60.0,
     archive: Archive | None = None,
     language: str | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """Open the window on `stacks` (and the browser on `archive`); with `screenshot`, save the
     window once everything shown is decoded, and exit."""
@@ -333,7 +345,7 @@ def run_viewer(
     pool = DecodePool(cache=FrameCache(CACHE_BUDGET))
     try:
         bridge = FrameBridge(pool)
-        window = MainWindow(stacks, layout, bridge, archive)
+        window = MainWindow(stacks, layout, bridge, archive, settings=settings)
         _report_errors(window)
         window.show()
         if problems and screenshot is None:
@@ -343,6 +355,8 @@ def run_viewer(
         else:
             code = int(app.exec())
         window.tasks.shutdown()
+        if window.pacs is not None:
+            window.pacs.shutdown()
         return code
     finally:
         pool.close()

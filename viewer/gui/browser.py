@@ -137,6 +137,8 @@ class StudyBrowser(QWidget):
         self._import_total = ImportReport()
         self._delete_task: Task | None = None
         self.summary_box: QMessageBox | None = None  # the last import summary shown
+        # Add entries to the study menu (the PACS panel's "Send to"): hook(menu, study UIDs)
+        self.study_menu_hooks: list[Callable[[QMenu, list[str]], None]] = []
         self._refreshing = False
         self.setAcceptDrops(True)
 
@@ -455,6 +457,8 @@ class StudyBrowser(QWidget):
             menu.addAction(self.tr("Open"), lambda: self._study_double_clicked(index))
             delete = menu.addAction(self.tr("Delete..."), self.delete_selected)
             delete.setEnabled(not self.busy)
+            for hook in self.study_menu_hooks:
+                hook(menu, self.selected_study_uids())
             menu.addSeparator()
         menu.addAction(self.tr("Import folder..."), self.import_folder)
         menu.addAction(self.tr("Import zip..."), self.import_zip)

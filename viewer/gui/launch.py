@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"{root}: cannot open the archive: {exc.strerror or exc}")
     with archive:
         code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
-                          archive=archive, language=language)
+                          archive=archive, language=language, settings=settings)
     return max(code, 1 if errors else 0)
 
 
