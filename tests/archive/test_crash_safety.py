@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.peers import peers_required
 from viewer.archive.archive import INDEX_NAME, Archive
 from viewer.archive.importer import BATCH, WRITE_AHEAD
 from viewer.archive.store import STORE_DIR, TMP_DIR, sha256_of
@@ -171,28 +168,6 @@ def test_killed_import_recovers_and_reimport_brings_the_rest(tmp_path: Path) -> 
 
 
 # --- disk full ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs mounted on a temporary folder (needs root)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-        check=False, capture_output=True, text=True,
-    )
-    if done.returncode != 0:
-        reason = f"cannot mount a tmpfs: {done.stderr.strip() or done.returncode}"
-        if peers_required() and os.geteuid() == 0:
-            pytest.fail(f"VIEWER_REQUIRE_PEERS=1 and running as root, but {reason}")
-        pytest.skip(reason)
-    try:
-        yield mount_point
-    finally:
-        umount = ["umount", str(mount_point)]
-        if subprocess.run(umount, check=False, capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount_point)], check=False, capture_output=True)
 
 
 def test_disk_full_stops_cleanly_and_keeps_the_archive_consistent(

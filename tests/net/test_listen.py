@@ -24,7 +24,7 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
 from tests.net.peers import LOOPBACK, OUR_AE, free_port, write_config
-from tests.peers import peers_required, require_tool
+from tests.peers import require_tool
 from viewer.archive.archive import Archive
 from viewer.archive.check import check_archive
 from viewer.archive.importer import ImportReport
@@ -185,25 +185,6 @@ def test_a_conflict_keeps_the_stored_copy_and_fails(tmp_path: Path) -> None:
     rows = rows_of(archive)
     stored = pydicom.dcmread(archive / rows[ds.SOPInstanceUID])
     assert "PatientComments" not in stored
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs on a temporary folder (needs root; as tests/archive/test_crash_safety)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          check=False, capture_output=True, text=True)
-    if done.returncode != 0:
-        reason = f"cannot mount a tmpfs: {done.stderr.strip() or done.returncode}"
-        if peers_required() and os.geteuid() == 0:
-            pytest.fail(f"VIEWER_REQUIRE_PEERS=1 and running as root, but {reason}")
-        pytest.skip(reason)
-    try:
-        yield mount_point
-    finally:
-        if subprocess.run(["umount", str(mount_point)], check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_a_full_disk_answers_out_of_resources(tmp_path: Path, small_disk: Path) -> None:

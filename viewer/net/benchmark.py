@@ -162,26 +162,32 @@ def storescp(folder: Path, max_pdu: int, ae_title: str = "STORESCP") -> Iterator
     """A DCMTK storescp writing into `folder` (created), TCP_NODELAY=1; yields its port."""
     folder.mkdir(parents=True)
     port = _free_port()
-    process = subprocess.Popen(
-        ["storescp", "--aetitle", ae_title, "--output-directory", str(folder), "+xa",
-         "--max-pdu", str(max_pdu), str(port)],
-        env=_dcmtk_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    command = ["storescp", "--aetitle", ae_title, "--output-directory", str(folder), "+xa",
+               "--max-pdu", str(max_pdu), str(port)]
+    with _serving(command, port, "storescp", subprocess.DEVNULL):
+        yield port
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], port: int, what: str, log: Any) -> Iterator[None]:
+    """Run a server process (DCMTK environment) until the block ends; wait until it listens
+    on `port` (at most 30 s), stop it afterwards."""
+    process = subprocess.Popen(command, env=_dcmtk_env(), stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"storescp exited with {process.returncode} at start")
+                raise RuntimeError(f"{what} exited with {process.returncode} at start")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError("storescp did not start listening within 20 s")
+                raise RuntimeError(f"{what} did not start listening within 30 s")
             time.sleep(0.02)
-        yield port
+        yield
     finally:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
@@ -319,27 +325,9 @@ def _orthanc(folder: Path, modalities: dict[str, list[object]]) -> Iterator[int]
         "DicomAlwaysAllowFind": True, "DicomModalities": modalities, "Plugins": [],
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
-    with open(folder / "orthanc.log", "wb") as log:
-        process = subprocess.Popen([exe, str(folder / "orthanc.json")], stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"Orthanc exited with {process.returncode} at start")
-                with contextlib.suppress(OSError), \
-                        socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("Orthanc did not listen within 30 s")
-                time.sleep(0.05)
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    with open(folder / "orthanc.log", "wb") as log, \
+            _serving([exe, str(folder / "orthanc.json")], port, "Orthanc", log):
+        yield port
 
 
 def _free_port() -> int:
