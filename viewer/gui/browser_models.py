@@ -25,7 +25,27 @@ from viewer.gui.mime import SERIES_MIME, series_mime
 THUMB_SIZE = thumbnails.SIZE
 
 
-class StudyTableModel(QAbstractTableModel):
+class RowsTableModel(QAbstractTableModel):
+    """A table of `_rows` under the column titles `_headers` (set by the subclass)."""
+
+    _rows: Sequence[Any]
+    _headers: list[str]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section]
+        return None
+
+
+class StudyTableModel(RowsTableModel):
     """Rows of Index.search_studies, sortable by any column."""
 
     NAME, ID, BIRTH, DATE, DESCRIPTION, MODALITIES, SERIES, IMAGES, SIZE = range(9)
@@ -55,19 +75,6 @@ class StudyTableModel(QAbstractTableModel):
 
     def _reindex(self) -> None:
         self._where = {s.study_instance_uid: n for n, s in enumerate(self._rows)}
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():

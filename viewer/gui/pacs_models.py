@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from viewer.dicom import text
+from viewer.gui.browser_models import RowsTableModel
 
 if TYPE_CHECKING:  # pynetdicom loads with viewer.net: not at the window's start
     from viewer.net.query import FindResult
 
 
-class QueryResultModel(QAbstractTableModel):
+class QueryResultModel(RowsTableModel):
     """Study-level C-FIND matches, one row each, in the order received (sortable)."""
 
     NAME, ID, BIRTH, DATE, DESCRIPTION, MODALITIES, ACCESSION, IMAGES, LOCAL = range(9)
@@ -52,19 +53,6 @@ class QueryResultModel(QAbstractTableModel):
 
     def study_uid(self, row: int) -> str:
         return str(self._rows[row].get("StudyInstanceUID"))
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
