@@ -40,6 +40,8 @@ VERBS: dict[str, str] = {
     "retrieve": "retrieve",
     "listen": "listen",
     "send": "send",
+    "export": "export",
+    "print": "printing",
     "bench": "bench",
 }
 
