@@ -26,12 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "loop over the same files, and studies --patient-name over a large index. "
             "net: send of CT slices against DCMTK storescu to the same storescp, and our Storage "
             "SCP receiving from storescu against storescp. "
+            "export: a CD export of a 1,000-slice CT study against cp -r + dcmmkdir. "
             "gui: the reading window offscreen on a 1,000-slice CT from the archive: first "
             "image, event-loop stalls during the load, scrolling frame rate, memory."
         ),
     )
     parser.add_argument(
-        "suite", choices=["decode", "import", "net", "gui"], help="which benchmark"
+        "suite", choices=["decode", "import", "net", "export", "gui"], help="which benchmark"
     )
     parser.add_argument(
         "--peer-pdu", type=int, default=16384,
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_gui(args)
     if args.suite == "net":
         return _run_net(args)
+    if args.suite == "export":
+        return _run_export(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -97,6 +100,20 @@ def _run_import(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
     return _report(args, result, format_table(result))
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    """`bench export`: a CD export of an imported 1,000-slice CT against cp -r + dcmmkdir."""
+    import tempfile
+
+    from viewer.media.benchmark import measure
+
+    with tempfile.TemporaryDirectory(prefix="bench-export-", dir=args.workdir) as work:
+        result = measure(Path(work), args.slices or 1000, args.repeat)
+    print(result.summary())
+    print("passes: ours", " ".join(f"{s:.2f}" for s in result.ours_s),
+          "/ baseline", " ".join(f"{s:.2f}" for s in result.baseline_s))
+    return 1 if args.strict and result.ratio > 1.5 else 0
 
 
 def _run_net(args: argparse.Namespace) -> int:
