@@ -42,6 +42,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -450,6 +451,15 @@ class StudyBrowser(QWidget):
             return True
         return super().eventFilter(watched, event)
 
+    def export_selected(self) -> QDialog:
+        """Open the export dialog for the selected studies (non-modal; returned for tests)."""
+        from viewer.gui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.archive, self.tasks, self.selected_study_uids(), self)
+        dialog.setModal(False)
+        dialog.show()
+        return dialog
+
     def _study_menu(self, pos: QPoint) -> None:
         menu = QMenu(self)
         index = self.table.indexAt(pos)
@@ -457,6 +467,7 @@ class StudyBrowser(QWidget):
             menu.addAction(self.tr("Open"), lambda: self._study_double_clicked(index))
             delete = menu.addAction(self.tr("Delete..."), self.delete_selected)
             delete.setEnabled(not self.busy)
+            menu.addAction(self.tr("Export to CD/DVD..."), self.export_selected)
             for hook in self.study_menu_hooks:
                 hook(menu, self.selected_study_uids())
             menu.addSeparator()
