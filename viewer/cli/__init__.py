@@ -34,14 +34,14 @@ VERBS: dict[str, str] = {
     "check": "check",
     "nodes": "nodes",
     "echo": "echo",
-    "worklist": "worklist",
-    "mpps": "mpps",
     "query": "query",
     "retrieve": "retrieve",
-    "listen": "listen",
     "send": "send",
-    "export": "export",
+    "listen": "listen",
+    "worklist": "worklist",
+    "mpps": "mpps",
     "print": "printing",
+    "export": "export",
     "bench": "bench",
 }
 
