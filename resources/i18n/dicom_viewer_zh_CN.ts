@@ -2,6 +2,113 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>ExportDialog</name>
+    <message>
+        <source>Export to CD/DVD</source>
+        <translation>导出到 CD/DVD</translation>
+    </message>
+    <message>
+        <source>an empty folder</source>
+        <translation>一个空文件夹</translation>
+    </message>
+    <message>
+        <source>Browse...</source>
+        <translation>浏览...</translation>
+    </message>
+    <message>
+        <source>De-identify (PS3.15 basic profile)</source>
+        <translation>去标识化（PS3.15 基本配置）</translation>
+    </message>
+    <message>
+        <source>Keep dates and times</source>
+        <translation>保留日期和时间</translation>
+    </message>
+    <message>
+        <source>Clean descriptions</source>
+        <translation>清理描述文字</translation>
+    </message>
+    <message>
+        <source>Include images with burned-in annotation</source>
+        <translation>包含带有烧录注释的图像</translation>
+    </message>
+    <message>
+        <source>Also write an ISO image to burn</source>
+        <translation>同时生成可刻录的 ISO 映像</translation>
+    </message>
+    <message>
+        <source>image file (.iso)</source>
+        <translation>映像文件 (.iso)</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>文件夹：</translation>
+    </message>
+    <message>
+        <source>Media profile:</source>
+        <translation>介质配置：</translation>
+    </message>
+    <message>
+        <source>ISO image:</source>
+        <translation>ISO 映像：</translation>
+    </message>
+    <message>
+        <source>{count} studies selected</source>
+        <translation>已选择 {count} 个检查</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Choose an empty folder to export to.</source>
+        <translation>请选择一个空文件夹作为导出目标。</translation>
+    </message>
+    <message>
+        <source>Name the ISO image file.</source>
+        <translation>请指定 ISO 映像文件名。</translation>
+    </message>
+    <message>
+        <source>Exporting...</source>
+        <translation>正在导出...</translation>
+    </message>
+    <message>
+        <source>Exporting {done} / {total}</source>
+        <translation>正在导出 {done} / {total}</translation>
+    </message>
+    <message>
+        <source>Exported {count} files to {folder}</source>
+        <translation>已导出 {count} 个文件到 {folder}</translation>
+    </message>
+    <message>
+        <source>{count} not exported</source>
+        <translation>{count} 个未导出</translation>
+    </message>
+    <message>
+        <source>ISO image {path}</source>
+        <translation>ISO 映像 {path}</translation>
+    </message>
+    <message>
+        <source>no ISO image: {reason}</source>
+        <translation>未生成 ISO 映像：{reason}</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Export failed: {reason}</source>
+        <translation>导出失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Export cancelled; nothing was left in the folder.</source>
+        <translation>导出已取消；文件夹中没有留下任何文件。</translation>
+    </message>
+    <message>
+        <source>Export to folder</source>
+        <translation>导出到文件夹</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Studies</source>
@@ -118,6 +225,10 @@
     <message>
         <source>Tags</source>
         <translation>标签</translation>
+    </message>
+    <message>
+        <source>Print…</source>
+        <translation>打印…</translation>
     </message>
     <message>
         <source>This image suggests no window</source>
@@ -356,6 +467,175 @@
     </message>
 </context>
 <context>
+    <name>PrintDialog</name>
+    <message>
+        <source>Print</source>
+        <translation>打印</translation>
+    </message>
+    <message>
+        <source>Printer:</source>
+        <translation>打印机：</translation>
+    </message>
+    <message>
+        <source>No printer is configured. Add one with:
+dicom-viewer nodes add NAME AE_TITLE HOST PORT</source>
+        <translation>尚未配置打印机。请用以下命令添加：
+dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
+    </message>
+    <message>
+        <source>What to print</source>
+        <translation>打印内容</translation>
+    </message>
+    <message>
+        <source>The visible viewports ({n} images)</source>
+        <translation>可见的视口（{n} 幅图像）</translation>
+    </message>
+    <message>
+        <source>The whole series of the active viewport ({n} images)</source>
+        <translation>当前视口的整个序列（{n} 幅图像）</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <source>columns </source>
+        <translation>列 </translation>
+    </message>
+    <message>
+        <source>rows </source>
+        <translation>行 </translation>
+    </message>
+    <message>
+        <source>Film layout:</source>
+        <translation>胶片布局：</translation>
+    </message>
+    <message>
+        <source>Film size:</source>
+        <translation>胶片尺寸：</translation>
+    </message>
+    <message>
+        <source>Portrait</source>
+        <translation>纵向</translation>
+    </message>
+    <message>
+        <source>Landscape</source>
+        <translation>横向</translation>
+    </message>
+    <message>
+        <source>Orientation:</source>
+        <translation>方向：</translation>
+    </message>
+    <message>
+        <source>Grayscale, 8 bits</source>
+        <translation>灰阶，8 位</translation>
+    </message>
+    <message>
+        <source>Grayscale, 12 bits</source>
+        <translation>灰阶，12 位</translation>
+    </message>
+    <message>
+        <source>Colour</source>
+        <translation>彩色</translation>
+    </message>
+    <message>
+        <source>Pixels:</source>
+        <translation>像素：</translation>
+    </message>
+    <message>
+        <source>Copies:</source>
+        <translation>份数：</translation>
+    </message>
+    <message>
+        <source>Printer&apos;s default</source>
+        <translation>打印机默认</translation>
+    </message>
+    <message>
+        <source>Medium:</source>
+        <translation>介质：</translation>
+    </message>
+    <message>
+        <source>Magnification:</source>
+        <translation>放大方式：</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Nothing to print</source>
+        <translation>没有可打印的内容</translation>
+    </message>
+    <message>
+        <source>Composing the preview…</source>
+        <translation>正在生成预览…</translation>
+    </message>
+    <message>
+        <source>Film 1 of {films}, {images} images</source>
+        <translation>第 1 张胶片，共 {films} 张，{images} 幅图像</translation>
+    </message>
+    <message>
+        <source>No preview: {error}</source>
+        <translation>无法预览：{error}</translation>
+    </message>
+    <message>
+        <source>Composing</source>
+        <translation>正在排版</translation>
+    </message>
+    <message>
+        <source>Sending to the printer</source>
+        <translation>正在发送到打印机</translation>
+    </message>
+    <message>
+        <source>Printing on {printer}…</source>
+        <translation>正在 {printer} 上打印…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>Printing cancelled.</source>
+        <translation>打印已取消。</translation>
+    </message>
+    <message>
+        <source>Printed {printed} of {films} films ({images} images).</source>
+        <translation>已打印 {printed}/{films} 张胶片（{images} 幅图像）。</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>Printer status: {status}</source>
+        <translation>打印机状态：{status}</translation>
+    </message>
+    <message>
+        <source>Warning: {warning}</source>
+        <translation>警告：{warning}</translation>
+    </message>
+    <message>
+        <source>{attribute} {requested} not taken, the printer uses {used}</source>
+        <translation>{attribute} {requested} 未被采用，打印机使用 {used}</translation>
+    </message>
+    <message>
+        <source>Printer event: {event}</source>
+        <translation>打印机事件：{event}</translation>
+    </message>
+    <message>
+        <source>Film {film}, box {box} left empty: {reason}</source>
+        <translation>第 {film} 张胶片第 {box} 格留空：{reason}</translation>
+    </message>
+    <message>
+        <source>Not printed: {error}</source>
+        <translation>未打印：{error}</translation>
+    </message>
+</context>
+<context>
     <name>QueryResultModel</name>
     <message>
         <source>Patient name</source>
@@ -533,6 +813,10 @@
     <message>
         <source>Delete...</source>
         <translation>删除...</translation>
+    </message>
+    <message>
+        <source>Export to CD/DVD...</source>
+        <translation>导出到 CD/DVD...</translation>
     </message>
     <message>
         <source>Refresh</source>

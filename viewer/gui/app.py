@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDoubleSpinBox,
     QMainWindow,
     QMenu,
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.archive = archive
         self.tasks = tasks or TaskRunner(parent=self)
+        self.settings = settings
+        self.print_dialog: QDialog | None = None
         self.reading = ReadingArea(bridge)
         self.tabs = QTabWidget()
         self.browser: StudyBrowser | None = None
@@ -249,6 +252,17 @@ class MainWindow(QMainWindow):
         tags.setShortcut(QKeySequence("Ctrl+T"))
         tags.triggered.connect(self.show_tags)
         bar.addAction(tags)
+        print_films = QAction(self.tr("Print…"), self)
+        print_films.setShortcut(QKeySequence("Ctrl+P"))
+        print_films.triggered.connect(self.open_print_dialog)
+        bar.addAction(print_films)
+
+    def open_print_dialog(self) -> None:
+        """Films of what the reading area shows, on a configured DICOM printer (issue 7)."""
+        from viewer.gui.print_dialog import PrintDialog  # pynetdicom loads when first needed
+
+        self.print_dialog = PrintDialog(self.reading, self.settings, self.tasks, self)
+        self.print_dialog.open()
 
     def show_tags(self) -> None:
         """The tag browser on the active viewport's current image."""
