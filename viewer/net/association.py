@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ def associated(
     if not assoc.is_established:
         seen["transport"] = transport
         raise PeerError(peer, _why_not_established(assoc, seen, local))
+    _settle_before_sends(assoc)
     try:
         yield assoc
     except BaseException:
@@ -132,6 +134,41 @@ def associated(
             assoc.release()
     finally:
         ae.shutdown()
+
+
+_SENDS = (
+    "send_c_echo", "send_c_find", "send_c_get", "send_c_move", "send_c_store",
+    "send_n_action", "send_n_create", "send_n_delete", "send_n_event_report", "send_n_get",
+    "send_n_set",
+)
+_SETTLE_S = 1.0
+
+
+def _settle_before_sends(assoc: Association) -> None:
+    """Make back-to-back DIMSE calls safe on this association.
+
+    pynetdicom pauses the association's reactor thread during each send_*() and resumes it
+    after. A next call made before that thread has woken finds it still marked paused, sends,
+    and the waking reactor then takes the response off the queue as "unexpected" and drops it:
+    the call waits out the DIMSE time-out (seen with print's run of N-CREATE/N-SET/N-ACTION,
+    and with C-STOREs; pynetdicom issue 875). So each call first waits, at most a second, for
+    a resumed reactor to be running again; it then pauses it properly.
+    """
+    for name in _SENDS:
+        method = getattr(assoc, name)
+        setattr(assoc, name, _settled(assoc, method))
+
+
+def _settled(assoc: Association, method: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        checkpoint = assoc._reactor_checkpoint
+        deadline = time.monotonic() + _SETTLE_S
+        while (checkpoint.is_set() and assoc._is_paused and assoc.is_established
+               and time.monotonic() < deadline):
+            time.sleep(0.0001)
+        return method(*args, **kwargs)
+
+    return call
 
 
 @contextmanager
