@@ -25,33 +25,10 @@ from pydicom.uid import generate_uid
 
 from tests.net.peers import LOOPBACK, free_port, stop, wait_listening
 from tests.peers import require_tool
+from viewer.printing import benchmark as bench
 
-PRINTER_AE = "PRINTSCP"
-
-# The printer section of the config: dcmpstat.cfg's IHEFULL printer, adapted.
-DEFAULT_PRINTER: dict[str, str] = {
-    "BorderDensity": "150\\20\\BLACK\\WHITE",
-    "DisplayFormat": "1,1\\1,2\\2,2\\2,3\\3,3\\3,4\\3,5\\4,4\\4,5",
-    "EmptyImageDensity": "20\\BLACK\\WHITE",
-    "FilmDestination": "MAGAZINE\\PROCESSOR\\BIN_1\\BIN_2",
-    "FilmSizeID": "8INX10IN\\10INX12IN\\10INX14IN\\11INX14IN\\14INX14IN\\14INX17IN\\"
-                  "24CMX24CM\\24CMX30CM",
-    "MagnificationType": "REPLICATE\\BILINEAR\\CUBIC\\NONE",
-    "MaxDensity": "320",
-    "MinDensity": "20",
-    "MaxPDU": "131072",
-    "MediumType": "PAPER\\CLEAR FILM\\BLUE FILM",
-    "PresentationLUTMatchRequired": "false",
-    "PresentationLUTinFilmSession": "false",
-    "ResolutionID": "STANDARD\\HIGH",
-    "SmoothingType": "NONE",
-    "Supports12Bit": "true",
-    "SupportsDecimateCrop": "true",
-    "SupportsImageSize": "true",
-    "SupportsPresentationLUT": "true",
-    "SupportsTrim": "true",
-    "Configuration_1": "PRINTER DEFAULT",
-}
+PRINTER_AE = bench.PRINTER_AE
+DEFAULT_PRINTER = bench.DEFAULT_PRINTER
 
 
 @dataclass(frozen=True)
@@ -100,21 +77,7 @@ class Dcmprscp:
 
 def write_config(folder: Path, port: int, **printer: str) -> Path:
     """A dcmpstat config with one LOCALPRINTER named PRT (dcmprscp -p PRT)."""
-    for name in ("log", "spool", "db", "lut"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    settings = {**DEFAULT_PRINTER, **printer}
-    lines = [
-        "[[GENERAL]]", "[APPLICATION]", f"LogDirectory = {folder / 'log'}",
-        "LogFile = general.log", "LogLevel = INFO", "[PRINT]", f"Directory = {folder / 'spool'}",
-        "DetailedLog = false", "BinaryLog = false", "[DATABASE]", f"Directory = {folder / 'db'}",
-        "[LUT]", f"Directory = {folder / 'lut'}",
-        "[[COMMUNICATION]]", "[PRT]", f"Aetitle = {PRINTER_AE}", "Description = test printer",
-        "Hostname = localhost", f"Port = {port}", "Type = LOCALPRINTER",
-        *(f"{key} = {value}" for key, value in settings.items()),
-    ]
-    path = folder / "dcmpstat.cfg"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return bench.write_dcmprscp_config(folder, port, printer=printer)
 
 
 @contextlib.contextmanager

@@ -26,13 +26,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "loop over the same files, and studies --patient-name over a large index. "
             "net: send of CT slices against DCMTK storescu to the same storescp, and our Storage "
             "SCP receiving from storescu against storescp. "
+            "print: a 3x4 CT film against DCMTK dcmpsprt + dcmprscu to dcmprscp. "
             "export: a CD export of a 1,000-slice CT study against cp -r + dcmmkdir. "
             "gui: the reading window offscreen on a 1,000-slice CT from the archive: first "
             "image, event-loop stalls during the load, scrolling frame rate, memory."
         ),
     )
     parser.add_argument(
-        "suite", choices=["decode", "import", "net", "export", "gui"], help="which benchmark"
+        "suite", choices=["decode", "import", "net", "print", "export", "gui"],
+        help="which benchmark"
     )
     parser.add_argument(
         "--peer-pdu", type=int, default=16384,
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_net(args)
     if args.suite == "export":
         return _run_export(args)
+    if args.suite == "print":
+        return _run_print(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -100,6 +104,22 @@ def _run_import(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
     return _report(args, result, format_table(result))
+
+
+def _run_print(args: argparse.Namespace) -> int:
+    """`bench print`: a 3x4 CT film, ours against dcmpsprt + dcmprscu, to dcmprscp."""
+    import tempfile
+
+    from viewer.cli import CLIError
+    from viewer.printing.benchmark import measure
+
+    with tempfile.TemporaryDirectory(prefix="bench-print-", dir=args.workdir) as work:
+        try:
+            result = measure(Path(work), args.repeat)
+        except RuntimeError as exc:
+            raise CLIError(str(exc)) from None
+    print(result.summary())
+    return 1 if args.strict and result.ratio > result.target else 0
 
 
 def _run_export(args: argparse.Namespace) -> int:
