@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -111,6 +112,26 @@ def search_pattern(value: str) -> str:
 
 
 # --- models --------------------------------------------------------------------------------------
+
+
+def study_table(owner: QWidget, model: QAbstractItemModel, stretch: int,
+                widths: Sequence[tuple[int, int]]) -> QTableView:
+    """A read-only table of studies, whole rows selected (several at once), one line a row;
+    `stretch` takes the spare width, `widths` gives (column, width in digits)."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(owner.fontMetrics().height() + 8)
+    table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    digit = owner.fontMetrics().horizontalAdvance("0")
+    for column, chars in widths:
+        table.setColumnWidth(column, digit * chars)
+    return table
 
 
 class StudyBrowser(QWidget):
@@ -268,23 +289,14 @@ class StudyBrowser(QWidget):
 
     def _build_table_page(self) -> QWidget:
         self.model = StudyTableModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table = study_table(
+            self, self.model, StudyTableModel.DESCRIPTION,
+            ((0, 24), (1, 12), (2, 11), (3, 17), (5, 10), (6, 7), (7, 7), (8, 9)),
+        )
         self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSortIndicator(StudyTableModel.DATE, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)
-        header.setSectionResizeMode(StudyTableModel.DESCRIPTION, QHeaderView.ResizeMode.Stretch)
-        width = self.fontMetrics().horizontalAdvance("0")
-        for column, chars in ((0, 24), (1, 12), (2, 11), (3, 17), (5, 10), (6, 7), (7, 7), (8, 9)):
-            self.table.setColumnWidth(column, width * chars)
         self.table.doubleClicked.connect(self._study_double_clicked)
         self.table.selectionModel().currentRowChanged.connect(self._current_study_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)

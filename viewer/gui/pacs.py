@@ -21,11 +21,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
@@ -39,7 +37,13 @@ from PySide6.QtWidgets import (
 
 from viewer.archive.archive import Archive
 from viewer.config import Node, Settings
-from viewer.gui.browser import COMMON_MODALITIES, StudyBrowser, date_bound, search_pattern
+from viewer.gui.browser import (
+    COMMON_MODALITIES,
+    StudyBrowser,
+    date_bound,
+    search_pattern,
+    study_table,
+)
 from viewer.gui.pacs_models import QueryResultModel
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
@@ -282,23 +286,12 @@ class PacsPanel(QWidget):
 
     def _build_table(self) -> QTableView:
         self.model = QueryResultModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table = study_table(
+            self, self.model, QueryResultModel.DESCRIPTION,
+            ((0, 24), (1, 12), (2, 11), (3, 11), (5, 10), (6, 14), (7, 7), (8, 10)),
+        )
         self.table.setSortingEnabled(True)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QueryResultModel.DESCRIPTION, QHeaderView.ResizeMode.Stretch)
-        header.setSortIndicatorShown(False)
-        width = self.fontMetrics().horizontalAdvance("0")
-        for column, chars in ((0, 24), (1, 12), (2, 11), (3, 11), (5, 10), (6, 14), (7, 7),
-                              (8, 10)):
-            self.table.setColumnWidth(column, width * chars)
+        self.table.horizontalHeader().setSortIndicatorShown(False)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(lambda _index: self.retrieve_selected())
         return self.table
