@@ -20,7 +20,9 @@ pytestmark = pytest.mark.timeout(240)
 def test_parser_knows_the_suites() -> None:
     parser = bench_parser()
     with pytest.raises(SystemExit):
-        parser.parse_args(["bench", "print"])
+        parser.parse_args(["bench", "nosuchsuite"])
+    for suite in ("decode", "import", "net", "print", "export", "gui"):
+        assert parser.parse_args(["bench", suite]).suite == suite
     args = parser.parse_args(["bench", "decode"])
     assert (args.suite, args.slices, args.workdir, args.json) == ("decode", None, None, False)
 
