@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.peers import require_tool
+from viewer.config import Node
 
 LOOPBACK = "127.0.0.1"
 OUR_AE = "VIEWERTEST"
@@ -161,3 +162,33 @@ def write_config(path: Path, nodes: dict[str, tuple[str, int]], local_port: int 
                   f"port = {port}", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def run_dcmqrscp(folder: Path, *files: Path, ae_title: str = "QRSCP") -> Iterator[Node]:
+    """DCMTK's dcmqrscp with its database in `folder`, `files` stored into it with storescu."""
+    exe = require_tool("dcmqrscp", "dcmtk")
+    storescu = require_tool("storescu", "dcmtk")
+    database = folder / "db"
+    database.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = folder / "dcmqrscp.cfg"
+    config.write_text(
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
+        "HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
+        f"AETable BEGIN\n{ae_title} {database} RW (200, 1024mb) ANY\nAETable END\n"
+    )
+    env = {**os.environ, "TCP_NODELAY": "1"}
+    log = open(folder / "dcmqrscp.log", "wb")  # noqa: SIM115 - closed in finally
+    process = subprocess.Popen([exe, "-c", str(config), str(port)], env=env, stdout=log,
+                               stderr=log)
+    try:
+        wait_listening(port, process, "dcmqrscp")
+        if files:
+            subprocess.run([storescu, "-aec", ae_title, "127.0.0.1", str(port),
+                            *map(str, files)], env=env, check=True, capture_output=True,
+                           timeout=120)
+        yield Node("QR", ae_title, "127.0.0.1", port)
+    finally:
+        stop(process)
+        log.close()

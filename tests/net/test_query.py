@@ -5,10 +5,7 @@ queries against DCMTK's dcmqrscp, filled by storescu."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +13,7 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from tests.net.peers import free_port, run_orthanc, stop, wait_listening, write_config
-from tests.peers import require_tool
+from tests.net.peers import free_port, run_dcmqrscp, run_orthanc, write_config
 from viewer.cli import main
 from viewer.config import Node
 from viewer.dicom.demo import write_ct_series
@@ -184,36 +180,6 @@ def test_unreachable_node_is_named(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "GONE (NOBODY@127.0.0.1:" in err and "cannot connect" in err
     with pytest.raises(PeerError, match="GONE"):
         find(Node("GONE", "NOBODY", "127.0.0.1", free_port()), Local(), "study", {})
-
-
-@contextlib.contextmanager
-def run_dcmqrscp(folder: Path, *files: Path, ae_title: str = "QRSCP") -> Iterator[Node]:
-    """DCMTK's dcmqrscp with its database in `folder`, `files` stored into it with storescu."""
-    exe = require_tool("dcmqrscp", "dcmtk")
-    storescu = require_tool("storescu", "dcmtk")
-    database = folder / "db"
-    database.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    config = folder / "dcmqrscp.cfg"
-    config.write_text(
-        f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
-        "HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
-        f"AETable BEGIN\n{ae_title} {database} RW (200, 1024mb) ANY\nAETable END\n"
-    )
-    env = {**os.environ, "TCP_NODELAY": "1"}
-    log = open(folder / "dcmqrscp.log", "wb")  # noqa: SIM115 - closed in finally
-    process = subprocess.Popen([exe, "-c", str(config), str(port)], env=env, stdout=log,
-                               stderr=log)
-    try:
-        wait_listening(port, process, "dcmqrscp")
-        if files:
-            subprocess.run([storescu, "-aec", ae_title, "127.0.0.1", str(port),
-                            *map(str, files)], env=env, check=True, capture_output=True,
-                           timeout=120)
-        yield Node("QR", ae_title, "127.0.0.1", port)
-    finally:
-        stop(process)
-        log.close()
 
 
 def test_dcmqrscp(tmp_path: Path) -> None:

@@ -256,7 +256,7 @@ def test_unreachable_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_get_from_dcmqrscp(tmp_path: Path) -> None:
     """dcmqrscp returns neither SOPClassesInStudy nor SOPClassUID: the common classes are
     offered, and the study still arrives whole."""
-    from tests.net.test_query import run_dcmqrscp
+    from tests.net.peers import run_dcmqrscp
 
     study_uid, series_uid = generate_uid(), generate_uid()
     files = write_ct_series(tmp_path / "ct", 6, 32, 32, study_uid=study_uid,
