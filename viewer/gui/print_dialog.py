@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.config import ConfigError, Settings, load_settings
-from viewer.gui.reading import ReadingArea
+from viewer.gui.reading import ReadingArea, qimage_of
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.gui.viewport import Viewport
 from viewer.jobs import CancelToken, ProgressCallback, no_progress
@@ -219,7 +219,7 @@ class FilmPreview(QLabel):
         self.setStyleSheet("background: #2b2b2b; color: #dddddd;")
 
     def set_film(self, picture: np.ndarray | None, text: str = "") -> None:
-        self._picture = None if picture is None else QPixmap.fromImage(_qimage(picture))
+        self._picture = None if picture is None else QPixmap.fromImage(qimage_of(picture))
         self.setText(text if picture is None else "")
         self._rescale()
 
@@ -607,14 +607,3 @@ class PrintDialog(QDialog):
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _qimage(picture: np.ndarray) -> QImage:
-    picture = np.ascontiguousarray(picture)
-    rows, columns = picture.shape[:2]
-    if picture.ndim == 3:
-        fmt, stride = QImage.Format.Format_RGB888, columns * 3
-    else:
-        fmt, stride = QImage.Format.Format_Grayscale8, columns
-    return QImage(picture.data, columns, rows, stride, fmt).copy()  # own its pixels
-

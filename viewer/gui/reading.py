@@ -61,7 +61,7 @@ class SeriesStrip(QListWidget):
 
     def set_thumbnail(self, series_uid: str, picture: np.ndarray) -> None:
         """`picture`: the display pipeline's uint8 output (grey or RGB) of a middle frame."""
-        image = _qimage(picture)
+        image = qimage_of(picture)
         icon = QIcon(QPixmap.fromImage(image).scaled(
             self.iconSize(), Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation))
@@ -330,7 +330,8 @@ class ReadingArea(QWidget):
         v.set_position((v.position + 1) % v.frame_count)
 
 
-def _qimage(picture: np.ndarray) -> QImage:
+def qimage_of(picture: np.ndarray) -> QImage:
+    """An 8-bit grey or RGB picture as a QImage owning a copy of its pixels."""
     picture = np.ascontiguousarray(picture)
     rows, columns = picture.shape[:2]
     if picture.ndim == 3:

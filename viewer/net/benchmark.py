@@ -153,7 +153,7 @@ def _series(folder: Path, images: int, progress: Progress) -> list[Path]:
     return files
 
 
-def _dcmtk_env() -> dict[str, str]:
+def dcmtk_env() -> dict[str, str]:
     return {**os.environ, "TCP_NODELAY": "1"}
 
 
@@ -161,18 +161,19 @@ def _dcmtk_env() -> dict[str, str]:
 def storescp(folder: Path, max_pdu: int, ae_title: str = "STORESCP") -> Iterator[int]:
     """A DCMTK storescp writing into `folder` (created), TCP_NODELAY=1; yields its port."""
     folder.mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     command = ["storescp", "--aetitle", ae_title, "--output-directory", str(folder), "+xa",
                "--max-pdu", str(max_pdu), str(port)]
-    with _serving(command, port, "storescp", subprocess.DEVNULL):
+    with serving(command, port, "storescp", subprocess.DEVNULL):
         yield port
 
 
 @contextlib.contextmanager
-def _serving(command: list[str], port: int, what: str, log: Any) -> Iterator[None]:
+def serving(command: list[str], port: int, what: str, log: Any,
+            cwd: Path | None = None) -> Iterator[None]:
     """Run a server process (DCMTK environment) until the block ends; wait until it listens
     on `port` (at most 30 s), stop it afterwards."""
-    process = subprocess.Popen(command, env=_dcmtk_env(), stdout=log, stderr=log)
+    process = subprocess.Popen(command, env=dcmtk_env(), stdout=log, stderr=log, cwd=cwd)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -271,7 +272,7 @@ def measure_retrieve(context: BenchContext) -> Measurement:
 
     files = context.files
     study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
-    dcmtk_port, our_port = _free_port(), _free_port()
+    dcmtk_port, our_port = free_port(), free_port()
     destinations = {"MOVESCU": ["MOVESCU", "127.0.0.1", dcmtk_port],
                     "VIEWER": ["BENCHVIEW", "127.0.0.1", our_port]}
     baseline_runs, our_runs = [], []
@@ -289,7 +290,7 @@ def measure_retrieve(context: BenchContext) -> Measurement:
                        "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
                        "127.0.0.1", str(port)]
             t0 = time.perf_counter()
-            done = subprocess.run(command, env=_dcmtk_env(), capture_output=True, check=False)
+            done = subprocess.run(command, env=dcmtk_env(), capture_output=True, check=False)
             baseline_runs.append(time.perf_counter() - t0)
             if done.returncode != 0 or _received(folder / "baseline") != len(files):
                 raise RuntimeError(f"movescu received {_received(folder / 'baseline')} of "
@@ -316,7 +317,7 @@ def _orthanc(folder: Path, modalities: dict[str, list[object]]) -> Iterator[int]
     if exe is None:
         raise RuntimeError("Orthanc not found on PATH (Debian package orthanc)")
     folder.mkdir(parents=True)
-    port, http_port = _free_port(), _free_port()
+    port, http_port = free_port(), free_port()
     config = {
         "Name": "bench", "DicomAet": "ORTHANC", "DicomPort": port, "HttpPort": http_port,
         "StorageDirectory": str(folder / "storage"), "IndexDirectory": str(folder / "index"),
@@ -326,11 +327,11 @@ def _orthanc(folder: Path, modalities: dict[str, list[object]]) -> Iterator[int]
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
     with open(folder / "orthanc.log", "wb") as log, \
-            _serving([exe, str(folder / "orthanc.json")], port, "Orthanc", log):
+            serving([exe, str(folder / "orthanc.json")], port, "Orthanc", log):
         yield port
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -341,7 +342,7 @@ def _storescu(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
     command = ["storescu", "-aet", "BENCH", "-aec", called_ae, "127.0.0.1", str(port),
                *map(str, files)]
     t0 = time.perf_counter()
-    done = subprocess.run(command, env=_dcmtk_env(), capture_output=True, check=False)
+    done = subprocess.run(command, env=dcmtk_env(), capture_output=True, check=False)
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"storescu to {called_ae} failed ({done.returncode}): "

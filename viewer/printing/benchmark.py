@@ -10,14 +10,14 @@ Also DCMTK's print SCP for the print tests: `write_dcmprscp_config` and `dcmprsc
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from viewer.net.benchmark import dcmtk_env, free_port, serving
 
 PRINTER_AE = "PRINTSCP"
 LAYOUT = (3, 4)
@@ -73,16 +73,6 @@ def write_dcmprscp_config(folder: Path, port: int, *, remote: bool = False,
     return path
 
 
-def dcmtk_env() -> dict[str, str]:
-    return {**os.environ, "TCP_NODELAY": "1"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def dcmprscp(folder: Path, port: int, **printer: str) -> Iterator[Path]:
     """DCMTK's print SCP on `port` with its own config in `folder`; yields its database
@@ -91,28 +81,9 @@ def dcmprscp(folder: Path, port: int, **printer: str) -> Iterator[Path]:
     if exe is None:
         raise RuntimeError("dcmprscp not found on PATH (Debian package dcmtk)")
     config = write_dcmprscp_config(folder, port, printer=printer)
-    with open(folder / "dcmprscp.log", "wb") as log:
-        process = subprocess.Popen([exe, "-c", str(config), "-p", "PRT"], cwd=folder,
-                                   env=dcmtk_env(), stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"dcmprscp exited with {process.returncode} at start")
-                with contextlib.suppress(OSError), \
-                        socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("dcmprscp did not listen within 30 s")
-                time.sleep(0.02)
-            yield folder / "db"
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    with open(folder / "dcmprscp.log", "wb") as log, \
+            serving([exe, "-c", str(config), "-p", "PRT"], port, "dcmprscp", log, folder):
+        yield folder / "db"
 
 
 @dataclass(frozen=True)
