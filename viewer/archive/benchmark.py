@@ -66,6 +66,8 @@ class ImportBenchmark:
     instances: int
     search_ms: dict[str, float] = field(default_factory=dict)
     search_found: dict[str, int] = field(default_factory=dict)
+    baseline_passes: list[float] = field(default_factory=list)  # every pass, in run order
+    import_passes: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -103,16 +105,17 @@ def run_import_benchmark(
     with tempfile.TemporaryDirectory(prefix="bench-import-", dir=workdir) as scratch:
         source = _series(workdir or Path(scratch), files, progress)
         total = _warm(source)
-        baseline_s = import_s = float("inf")
+        baselines: list[float] = []
+        imports: list[float] = []
         for n in range(repeat):
             progress(f"pass {n + 1} of {repeat}: baseline, then import into a new archive")
             pass_dir = Path(scratch) / f"pass-{n}"
             # Each loop starts with nothing left to write back: the import makes its files
             # durable with syncfs, which would also write back the baseline's copies.
             os.sync()
-            baseline_s = min(baseline_s, _baseline(source, pass_dir / "copy"))
+            baselines.append(_baseline(source, pass_dir / "copy"))
             os.sync()
-            import_s = min(import_s, _import(source, pass_dir / "archive", files))
+            imports.append(_import(source, pass_dir / "archive", files))
             shutil.rmtree(pass_dir)
         progress(f"search over {studies} studies")
         with Index(Path(scratch) / "search.sqlite3") as index:
@@ -121,7 +124,8 @@ def run_import_benchmark(
             for pattern in SEARCHES:
                 search_ms[pattern], found[pattern] = _search_ms(index, pattern)
     return ImportBenchmark(
-        files, total, baseline_s, import_s, studies, instances, search_ms, found
+        files, total, min(baselines), min(imports), studies, instances, search_ms, found,
+        baselines, imports,
     )
 
 
@@ -243,6 +247,10 @@ def format_table(b: ImportBenchmark) -> str:
         f"{'dicom-viewer import':52s} {b.import_s:8.3f} s",
         f"{'ms per file: baseline / import':52s} "
         f"{b.baseline_s * 1000 / b.files:8.2f} {b.import_s * 1000 / b.files:8.2f}",
+        "passes (baseline s, import s, ratio): " + ", ".join(
+            f"{base:.3f}/{imp:.3f}/{imp / base:.2f}x"
+            for base, imp in zip(b.baseline_passes, b.import_passes, strict=True)
+        ),
         f"studies --patient-name over {b.instances} instances in {b.studies} studies "
         f"(median of {SEARCH_REPEAT}):",
     ]
