@@ -28,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
     if args.paths and not stacks:
         return _fail("nothing to show")
     from viewer.config import ConfigError, load_settings
+    from viewer.gui.qt_import import import_qt
+
+    import_qt()  # before the first PySide6 import: see qt_import
     from viewer.gui.app import run_viewer
 
     try:
