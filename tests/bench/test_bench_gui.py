@@ -30,3 +30,8 @@ def test_bench_gui_measures_every_target(tmp_path: Path) -> None:
     assert result["scroll_fps_1x1"] > 1 and result["scroll_fps_2x2"] > 1
     # The whole tree holds at least the decoded series (40 x 512 x 512 x 2 bytes).
     assert result["memory_bytes"] > result["raw_volume_bytes"]
+    # Shared memory is the tree's own frames (not the machine's Shmem): the series, give or
+    # take a frame of the 1-slice series still shown.
+    frame = 512 * 512 * 2
+    shared = result["memory_parts"]["shared memory"]
+    assert result["raw_volume_bytes"] <= shared <= result["raw_volume_bytes"] + 2 * frame

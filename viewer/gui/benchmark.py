@@ -18,6 +18,7 @@ Run as `python -m viewer.gui.benchmark` (the CLI starts it as a subprocess: it n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -120,21 +121,8 @@ def _archive_with_series(workdir: Path, slices: int) -> tuple[Path, str, str]:
     return root, uids["full"], uids["one"]
 
 
-def _shmem_bytes() -> int:
-    """The machine's shared memory in use (/proc/meminfo Shmem): decoded frames live there."""
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("Shmem:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _tree_memory(pid: int, shmem_before: int) -> dict[str, int]:
-    """Memory of `pid` and all its descendants, by part: each process's private and
-    file-backed pages (PSS, so libraries shared between the workers count once), named by its
-    role, plus "shared memory": what was created since `shmem_before`. PSS alone would miss
-    frames a worker wrote into shared memory and the GUI has not touched yet; counting
-    Pss_Shmem too would count the touched ones twice."""
+def _tree_pids(pid: int) -> list[tuple[int, int]]:
+    """`pid` and all its descendants, with their depth below it."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -145,11 +133,60 @@ def _tree_memory(pid: int, shmem_before: int) -> dict[str, int]:
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    parts: dict[str, int] = {}
+    out: list[tuple[int, int]] = []
     todo = [(pid, 0)]
     while todo:
         current, depth = todo.pop()
+        out.append((current, depth))
         todo.extend((child, depth + 1) for child in children.get(current, []))
+    return out
+
+
+def _shared_memory_bytes(pids: list[int]) -> int:
+    """Memory held by the POSIX shared memory objects (/dev/shm) the processes map, each object
+    counted once (by inode) and whole (its allocated blocks: also the pages a worker wrote and
+    the GUI has not touched yet), plus objects of our pool's prefix mapped by nobody yet (a
+    result not yet read). The decoded frames live there.
+
+    Not /proc/meminfo's Shmem, which this benchmark once used: it is the machine's, so on a
+    machine shared with other processes it also counted their shared memory and tmpfs files
+    created meanwhile (measured: 5-13 MiB more than our 1,000 frames' 500.0 MiB, varying from
+    run to run)."""
+    seen: dict[tuple[int, int], int] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/maps") as f:
+                lines = f.readlines()
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split(maxsplit=5)
+            if len(fields) < 6 or not fields[5].startswith("/dev/shm/"):
+                continue
+            try:
+                st = os.stat(f"/proc/{pid}/map_files/{fields[0]}")
+            except OSError:
+                continue
+            seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    prefix = f"dv{os.getpid():x}"
+    with os.scandir("/dev/shm") as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix):
+                with contextlib.suppress(OSError):
+                    st = entry.stat()
+                    seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return sum(seen.values())
+
+
+def _tree_memory(pid: int) -> dict[str, int]:
+    """Memory of `pid` and all its descendants, by part: each process's private and
+    file-backed pages (PSS, so libraries shared between the workers count once), named by its
+    role, plus "shared memory": the shared memory objects the tree holds (`_shared_memory_bytes`).
+    PSS alone would miss frames a worker wrote into shared memory and the GUI has not touched
+    yet; counting Pss_Shmem too would count the touched ones twice."""
+    parts: dict[str, int] = {}
+    tree = _tree_pids(pid)
+    for current, depth in tree:
         try:
             with open(f"/proc/{current}/cmdline", "rb") as f:
                 cmdline = f.read().decode(errors="replace")
@@ -165,12 +202,15 @@ def _tree_memory(pid: int, shmem_before: int) -> dict[str, int]:
                 else "fork server" if depth == 1 and "forkserver" in cmdline
                 else "decode workers")
         parts[role] = parts.get(role, 0) + pss
-    parts["shared memory"] = max(0, _shmem_bytes() - shmem_before)
+    parts["shared memory"] = _shared_memory_bytes([p for p, _ in tree])
     return parts
 
 
 def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from viewer.gui.qt_import import import_qt
+
+    import_qt()  # as the application does (viewer.gui.launch)
     import pyqtgraph as pg
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
@@ -184,7 +224,6 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
     root, full_uid, one_uid = _archive_with_series(workdir, slices)
     pg.setConfigOptions(imageAxisOrder="row-major")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    shmem_before = _shmem_bytes()
     pool = DecodePool(workers, cache=FrameCache(CACHE_BUDGET))
     pool.wait_ready(60)
     archive = Archive(root)
@@ -266,7 +305,7 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
                  and all(cache.get(p, i) is not None for p, i in stack.frames), 300)
         load_s = time.perf_counter() - t_open
         heartbeat.stop()
-        memory_parts = _tree_memory(os.getpid(), shmem_before)
+        memory_parts = _tree_memory(os.getpid())
 
         fps_1 = _scroll_fps(app, window, 300)
         window.reading.set_layout((2, 2))
