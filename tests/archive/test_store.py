@@ -338,3 +338,34 @@ def test_threads_racing_on_one_uid_never_overwrite(store: Store) -> None:
     assert all(r.sha256 == winners[0].sha256 for r in results)  # losers see the winner's file
     assert temp_files(store) == []
     assert len(list((store.directory / TMP_DIR).iterdir())) == 1  # one work dir per Store
+
+
+def test_unnamed_temporary_files_where_the_kernel_has_them(store: Store) -> None:
+    stored = store.write(key(UID), io.BytesIO(part_file()))
+    if sys.platform.startswith("linux"):
+        assert store._unnamed, "O_TMPFILE and linkat through /proc should work on Linux"
+    assert [p.name for p in (store.directory / TMP_DIR).rglob("*") if p.is_file()] == ["lock"]
+    assert store.checksum(stored.rel_path) == stored.sha256
+    again = store.write(key(UID), io.BytesIO(part_file(body=b"other")))
+    assert not again.created and again.sha256 == stored.sha256  # never an overwrite
+
+
+def test_named_temporary_files_where_unnamed_ones_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_unnamed_files_work", lambda work: False)
+    with Store(tmp_path / "archive") as named:
+        stored = named.write(key(UID), io.BytesIO(part_file()), durable=False)
+        assert not named._unnamed
+        assert temp_files(named) == []
+        data = named.absolute(stored.rel_path).read_bytes()
+        assert data[:128] == bytes(128) and hashlib.sha256(data).hexdigest() == stored.sha256
+
+
+def test_reused_buffer_never_leaks_an_earlier_file(store: Store) -> None:
+    """The copy buffer is reused file after file: a short file after a long one holds only its
+    own bytes, and a file under 132 bytes is stored as it is (no preamble to zero)."""
+    store.write(key("1.1"), io.BytesIO(part_file(body=b"x" * 5000)))
+    short = store.write(key("1.2"), io.BytesIO(b"\xab" * 100))
+    assert store.absolute(short.rel_path).read_bytes() == b"\xab" * 100
+    assert short.size == 100

@@ -194,6 +194,7 @@ class Store:
         self._work: Path | None = None
         self._lock_fd: int | None = None
         self._work_lock = threading.Lock()  # SCP association threads share one Store
+        self._unnamed = False  # temporary files are O_TMPFILE (set with the work directory)
 
     sha256_of = staticmethod(sha256_of)
 
@@ -220,6 +221,10 @@ class Store:
         Never overwrites: when the final path exists, returns its StoredFile with
         created=False. Raises InvalidUID, StoreWriteError (temporary file removed), or whatever
         reading `source` raised (temporary file removed).
+
+        Where the file system has O_TMPFILE (Linux), the temporary file has no name at all until
+        it is linked into place: a crash leaves nothing to clean up, and there is no temporary
+        name to create and unlink per file.
         """
         rel_path = relative_path(key)
         sop_instance_uid = key.sop_instance_uid
@@ -227,24 +232,28 @@ class Store:
         if final.exists():
             return self._already_stored(rel_path)
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=self._work_dir(), suffix=".part")
+            fd, tmp = self._open_temp()
         except OSError as exc:
             raise _write_error(exc, sop_instance_uid) from exc
-        tmp = Path(tmp_name)
         try:
             try:
                 with _opened(source) as stream:
                     size, digest = _copy(stream, fd, sop_instance_uid)
                 if durable:
                     os.fsync(fd)
+                if tmp is None:
+                    linked = self._link_open(fd, final, sop_instance_uid, durable)
             finally:
                 os.close(fd)
-            linked = self._link(tmp, final, sop_instance_uid, durable)
+            if tmp is not None:
+                linked = self._link(tmp, final, sop_instance_uid, durable)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             raise
         if not linked:  # another writer stored this UID meanwhile
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             return self._already_stored(rel_path)
         LOGGER.debug("stored %s (%d bytes)", rel_path, size)
         return StoredFile(rel_path, size, digest)
@@ -350,7 +359,42 @@ class Store:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._work, self._lock_fd = work, fd
+            self._unnamed = _unnamed_files_work(work)
         return self._work
+
+    def _open_temp(self) -> tuple[int, Path | None]:
+        """A new temporary file for writing: (fd, None) when it is unnamed (O_TMPFILE, linked
+        into place by `_link_open`), else (fd, its path in the work directory)."""
+        work = self._work_dir()
+        if self._unnamed:
+            return os.open(work, _O_TMPFILE | os.O_WRONLY, 0o600), None
+        fd, name = tempfile.mkstemp(dir=work, suffix=".part")
+        return fd, Path(name)
+
+    def _link_open(self, fd: int, final: Path, uid: str, durable: bool) -> bool:
+        """Give the unnamed file `fd` (fsynced when `durable`) its final name; False when that
+        name exists (linkat fails atomically then: never an overwrite)."""
+        placed = False
+        try:
+            for attempt in (1, 2):
+                _make_dirs(self.directory, final.parent, durable)
+                try:
+                    _link_unnamed(fd, final)
+                except FileExistsError:
+                    return False
+                except FileNotFoundError:  # a concurrent remove() took the series directory
+                    if attempt == 2:
+                        raise
+                    continue
+                placed = True
+                if durable:
+                    _fsync_dir(final.parent)
+                break
+        except OSError as exc:
+            if placed:  # failed means not stored: take back the name we gave
+                final.unlink(missing_ok=True)
+            raise _write_error(exc, uid) from exc
+        return True
 
     def sync(self) -> None:
         """Make every file written with durable=False durable, directories included (syncfs of
@@ -466,6 +510,57 @@ def _make_dirs(top: Path, path: Path, durable: bool = True) -> None:
             continue  # a concurrent writer made it
         if durable:
             _fsync_dir(directory.parent)
+
+
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_AT_FDCWD = -100
+_AT_SYMLINK_FOLLOW = 0x400
+
+
+def _link_unnamed(fd: int, final: Path) -> None:
+    """linkat(AT_FDCWD, "/proc/self/fd/<fd>", AT_FDCWD, final, AT_SYMLINK_FOLLOW): the way
+    open(2) documents for naming an O_TMPFILE file (AT_EMPTY_PATH would need a capability).
+    os.link() calls plain link(2) here, which does not follow the /proc symlink."""
+    if _libc is None:
+        raise OSError(errno.ENOSYS, "no libc")
+    src = f"/proc/self/fd/{fd}".encode()
+    if _libc.linkat(_AT_FDCWD, src, _AT_FDCWD, os.fsencode(final), _AT_SYMLINK_FOLLOW) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(final))
+
+
+def _unnamed_files_work(work: Path) -> bool:
+    """Whether O_TMPFILE files can be made in `work` and linked into place (tried once per
+    store: the kernel, the file system and a mounted /proc must all allow it)."""
+    if not _O_TMPFILE or _libc is None or not hasattr(_libc, "linkat"):
+        return False
+    probe = work / "probe"
+    try:
+        fd = os.open(work, _O_TMPFILE | os.O_WRONLY, 0o600)
+    except OSError:
+        return False
+    try:
+        _link_unnamed(fd, probe)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    probe.unlink(missing_ok=True)
+    return True
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # no C library to load (some Windows builds)
+        return None
+
+
+_libc = _load_libc()
+if _libc is not None and hasattr(_libc, "linkat"):
+    _libc.linkat.argtypes = [
+        ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+    ]
 
 
 def _syncfs(fd: int) -> int:
