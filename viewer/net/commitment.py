@@ -36,6 +36,7 @@ from viewer.net.association import (
     application_entity,
     associated,
     describe,
+    serve,
     set_nodelay,
 )
 
@@ -171,8 +172,7 @@ def _listen(local: Local, waiter: _Waiter) -> ThreadedAssociationServer | None:
         (evt.EVT_N_EVENT_REPORT, lambda e: waiter.on_report(e, "new association")),
     ]
     try:
-        return ae.start_server((local.node.host, local.node.port), block=False,
-                               evt_handlers=handlers)
+        return serve(ae, (local.node.host, local.node.port), handlers)
     except OSError as exc:
         LOGGER.info("port %d taken (%s): the report can only come on the same association",
                     local.node.port, exc.strerror or exc)

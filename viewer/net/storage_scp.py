@@ -63,7 +63,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport, import_file
 from viewer.config import Node, TlsFiles
-from viewer.net.association import MAX_PDU, Local, application_entity, set_nodelay
+from viewer.net.association import MAX_PDU, Local, application_entity, serve, set_nodelay
 from viewer.net.sop_classes import storage_scp_contexts
 
 LOGGER = logging.getLogger(__name__)
@@ -204,9 +204,9 @@ class StorageSCP:
             (evt.EVT_C_ECHO, _on_echo),
         ]
         try:
-            self._server = ae.start_server(
-                (self.local.node.host, self._port), block=False, evt_handlers=handlers,
-                ssl_context=_server_tls(self.local.node.tls) if self.local.node.tls else None,
+            self._server = serve(
+                ae, (self.local.node.host, self._port), handlers,
+                _server_tls(self.local.node.tls) if self.local.node.tls else None,
             )
         except BaseException:
             archive.close()
