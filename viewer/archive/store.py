@@ -8,10 +8,12 @@ one directory keeps the files a viewer reads together close on disk, and a new s
 directory, not one per file: creating an inode is what dominates storing a file on ext4.
 
 Writes are atomic: the bytes go to a temporary file inside the store (same file system), are
-fsynced, then linked to the final name and the directory is fsynced. A crash leaves either the
-whole file or only a temporary file, which `recover()` deletes the next time the archive opens.
-Each `Store` writes its temporary files in its own work directory, locked while it lives, so that
-`recover()` in one process never deletes what a concurrent import in another is still writing.
+fsynced, then linked to the final name and the directory is fsynced. On Linux the temporary file
+is unnamed (O_TMPFILE, named by linkat): a crash leaves the whole file or nothing. Elsewhere it
+is a named file, which `recover()` deletes the next time the archive opens. Each `Store` writes
+its temporary files in its own work directory, locked while it lives, so that `recover()` in one
+process never deletes what a concurrent import in another is still writing. Files are copied
+through one reused buffer per thread: read, preamble zeroed, hashed and written in one pass.
 """
 
 from __future__ import annotations
