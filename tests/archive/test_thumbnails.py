@@ -125,3 +125,26 @@ def test_multiframe_uses_the_middle_frame(tmp_path: Path, archive: Archive) -> N
 def test_unknown_series_raises(archive: Archive) -> None:
     with pytest.raises(ThumbnailError):
         thumbnail(archive, generate_uid())
+
+
+def test_made_by_a_pool_worker_same_picture_and_errors(tmp_path: Path, archive: Archive) -> None:
+    from viewer.decode.pool import DecodePool
+
+    series = generate_uid()
+    _grey_series(tmp_path / "src", 5, series)
+    import_paths(archive, [tmp_path / "src"])
+    local = thumbnail(archive, series)
+    with Image.open(local) as image:
+        expected = np.asarray(image).copy()
+    local.unlink()
+    with DecodePool(1) as pool:
+        out = thumbnail(archive, series, pool)
+        with Image.open(out) as image:
+            assert image.info["viewer-instance-count"] == "5"
+            assert np.array_equal(np.asarray(image), expected)
+        # nothing renderable: the worker's DicomFileError comes back as a ThumbnailError
+        for row in archive.index.instances(series):
+            archive.store.absolute(row.store_path).write_bytes(b"not DICOM")
+        out.unlink()
+        with pytest.raises(ThumbnailError, match="series can be rendered: not a DICOM"):
+            thumbnail(archive, series, pool)

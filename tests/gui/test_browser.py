@@ -354,6 +354,43 @@ def test_date_range_filter(qtbot: QtBot, browser: StudyBrowser, media: dict[str,
     assert "border" in browser.date_from_edit.styleSheet()
 
 
+def test_thumbnails_are_made_by_the_decode_pool(
+    qtbot: QtBot, archive: Archive, runner: TaskRunner, media: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a pool, no thumbnail is rendered in the GUI process (a worker decodes, runs the
+    display pipeline, scales and writes the PNG); they still appear, off the GUI thread."""
+    from viewer.decode.pool import DecodePool
+
+    def not_here(*_args: object) -> None:
+        raise AssertionError("thumbnail rendered in the GUI process")
+
+    from viewer.dicom import display
+
+    monkeypatch.setattr(display, "render_frame", not_here)  # the workers keep the real one
+    with DecodePool(1) as pool:
+        browser = StudyBrowser(archive, runner, pool=pool)
+        qtbot.addWidget(browser)
+        browser.resize(1150, 720)
+        browser.show()
+        failures: list[str] = []
+        monkeypatch.setattr(browser, "_thumbnail_failed", lambda _uid, why: failures.append(why))
+        run_import(qtbot, browser, [media["root"]])
+        assert browser.summary_box is not None
+        browser.summary_box.close()
+        row = names(browser).index("DOE, JANE")
+        qtbot.mouseClick(browser.table.viewport(), Qt.MouseButton.LeftButton,
+                         pos=row_center(browser, row))
+        wait_thumbnails(qtbot, browser)
+        assert failures == []
+        icon = browser.series_model.index(0).data(Qt.ItemDataRole.DecorationRole)
+        image = icon.pixmap(128, 128).toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+        grey = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+        assert grey.std() > 10  # a rendered CT slice, not the flat placeholder
+        screenshot(browser, "browser-pool-thumbnails.png")
+        runner.shutdown()
+
+
 def test_selection_shows_series_thumbnails_and_keyboard(
     qtbot: QtBot,
     browser: StudyBrowser,
@@ -366,9 +403,9 @@ def test_selection_shows_series_thumbnails_and_keyboard(
     threads: list[int] = []
     real_thumbnail = thumbnails.thumbnail
 
-    def spy(archive: Archive, series_uid: str) -> Path:
+    def spy(archive: Archive, series_uid: str, *rest: Any) -> Path:
         threads.append(threading.get_ident())
-        return real_thumbnail(archive, series_uid)
+        return real_thumbnail(archive, series_uid, *rest)
 
     monkeypatch.setattr(thumbnails, "thumbnail", spy)
     row = names(browser).index("DOE, JANE")

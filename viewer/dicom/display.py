@@ -243,17 +243,60 @@ def render_frame(
     return to_display(frame.array, frame.info, state)
 
 
-def write_png(image: np.ndarray, out_path: str | os.PathLike[str]) -> None:
-    """Write a uint8 grey or RGB picture as PNG, atomically (temp file, then rename)."""
+def write_png(
+    image: np.ndarray,
+    out_path: str | os.PathLike[str],
+    fit: int | None = None,
+    text: dict[str, str] | None = None,
+) -> None:
+    """Write a uint8 grey or RGB picture as PNG, atomically (temp file, then rename); with
+    `fit`, scaled (Lanczos) to fit fit x fit pixels, aspect kept (small ones grow); `text`
+    goes into tEXt chunks."""
     from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
 
     out = Path(out_path)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    picture = Image.fromarray(np.ascontiguousarray(image))
+    if fit is not None:
+        height, width = image.shape[:2]
+        scale = fit / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    info = PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
     try:
-        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG", compress_level=6)
+        picture.save(tmp, format="PNG", compress_level=6, pnginfo=info)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_thumbnail(
+    candidates: list[tuple[str, int]],
+    out_path: str | os.PathLike[str],
+    fit: int,
+    text: dict[str, str] | None = None,
+) -> None:
+    """Render the first of `candidates` (file, frame index) that can be shown and write it as
+    a PNG fitting fit x fit (`write_png`); a decode worker's job for the archive's thumbnails.
+    DicomFileError naming the first candidate and its reason when none can be shown."""
+    from viewer.dicom.files import DicomFileError
+
+    reasons: list[str] = []
+    for path, index in candidates:
+        try:
+            picture = render_frame(path, index)
+        except DicomFileError as exc:
+            reasons.append(exc.reason)
+        except OSError as exc:
+            reasons.append(exc.strerror or str(exc))
+        else:
+            write_png(picture, out_path, fit, text)
+            return
+    raise DicomFileError(candidates[0][0] if candidates else "", reasons[0] if reasons
+                         else "nothing to render")
 
 
 def render_to_png(

@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.pacs: PacsPanel | None = None  # with `settings`: query/retrieve/send, Storage SCP
         self._opening = ""  # the study whose series are still one-frame heads
         if archive is not None:
-            self.browser = StudyBrowser(archive, self.tasks)
+            self.browser = StudyBrowser(archive, self.tasks, pool=bridge.pool)
             self.browser.open_study.connect(self.open_study)
             self.browser.open_series.connect(self.open_series)
             self.browser.set_demo_offer(self.load_demo_study)

@@ -66,6 +66,7 @@ from viewer.archive import importer, thumbnails
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport
 from viewer.archive.records import StudyRow
+from viewer.decode.pool import DecodePool
 from viewer.gui.browser_models import THUMB_SIZE, SeriesListModel, StudyTableModel
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, Failure, ProgressCallback
@@ -79,6 +80,8 @@ SEARCH_DELAY_MS = 200  # search as you type, once typing pauses
 LIVE_REFRESH_MS = 1500  # during an import, studies appear as they are indexed
 MAX_LISTED = 500  # failures listed in the summary's details
 THUMB_PRIORITY = 1  # thumbnails start before queued deletes
+THUMB_POOL_PRIORITY = 500  # in the decode pool: after the viewports' visible frames (as the
+# reading area's series strip), before a series' background load
 
 
 def date_bound(value: str, end: bool) -> str | None:
@@ -146,11 +149,13 @@ class StudyBrowser(QWidget):
     archive_changed = Signal()
 
     def __init__(
-        self, archive: Archive, tasks: TaskRunner, parent: QWidget | None = None
+        self, archive: Archive, tasks: TaskRunner, parent: QWidget | None = None,
+        pool: DecodePool | None = None,
     ) -> None:
         super().__init__(parent)
         self.archive = archive
         self.tasks = tasks
+        self.pool = pool  # makes the thumbnails, when given: see viewer.archive.thumbnails
         self._demo: Callable[[], object] | None = None
         self._icons: dict[str, QIcon] = {}  # series UID -> thumbnail, until the archive changes
         self._thumb_tasks: list[Task] = []
@@ -519,11 +524,12 @@ class StudyBrowser(QWidget):
                 self._request_thumbnail(row.series_instance_uid)
 
     def _request_thumbnail(self, series_uid: str) -> None:
-        archive = self.archive
+        archive, pool = self.archive, self.pool
 
         def make(_progress: ProgressCallback, cancel: CancelToken) -> QImage:
             cancel.raise_if_cancelled()  # the user moved on while this waited
-            image = QImage(str(thumbnails.thumbnail(archive, series_uid)))
+            made = thumbnails.thumbnail(archive, series_uid, pool, THUMB_POOL_PRIORITY)
+            image = QImage(str(made))
             if image.isNull():
                 raise thumbnails.ThumbnailError("the thumbnail file cannot be read")
             return image
