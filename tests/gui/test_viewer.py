@@ -384,3 +384,36 @@ def test_the_files_windows_by_key_and_menu(qtbot, window: MainWindow) -> None:  
     assert len(actions) == 2 and "(L -600 W 1500)" in actions[1].text()
     actions[1].trigger()
     assert viewport.current_window() == (-600.0, 1500.0)
+
+
+def test_loaded_frames_beyond_the_cache_budget_are_released(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The background load of a series bigger than the cache must not keep every frame alive
+    (its futures held their Frames: a 3,000-slice CT would have defeated a 1 GiB budget)."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    files = write_ct_series(tmp_path / "long", slices=40, rows=64, columns=64)
+    stacks, errors = build_stacks(files)
+    assert not errors
+    frame_bytes = 64 * 64 * 2
+    pool = DecodePool(1, cache=FrameCache(5 * frame_bytes))
+    try:
+        main = MainWindow(stacks, (1, 1), FrameBridge(pool))
+        qtbot.addWidget(main)
+        main.show()
+        qtbot.waitUntil(lambda: main.viewports[0].frame is not None, timeout=20000)
+        delivered = {"n": 0}
+        pool_done = main.bridge.frame_ready
+        pool_done.connect(lambda *_: delivered.__setitem__("n", delivered["n"] + 1))
+        qtbot.waitUntil(lambda: pool.pending() == 0 and delivered["n"] >= 40 - 17, timeout=20000)
+        qtbot.wait(200)
+        import gc
+
+        gc.collect()
+        with open("/proc/self/maps") as maps:
+            mapped = {line.split()[-2] if line.rstrip().endswith("(deleted)")
+                      else line.split()[-1] for line in maps if "/dev/shm/dv" in line}
+        # the cache's 5, the visible window (the frame and 8 neighbours each side) at most
+        assert len(mapped) <= 5 + 17, len(mapped)
+    finally:
+        pool.close()

@@ -99,7 +99,11 @@ class Viewport(QWidget):
         self._first_pending = True  # no frame of this stack shown yet
         self._wheel_rest = 0  # wheel movement short of a notch, kept for the next event
         self._visible: dict[FrameKey, Future[Frame]] = {}
-        self._background: list[Future[Frame]] = []
+        # The background load's futures not delivered yet, to cancel them; a delivered one is
+        # dropped at once: its result would keep the frame (and its shared memory) alive past
+        # the cache's budget.
+        self._background: dict[FrameKey, Future[Frame]] = {}
+        self._background_requested = False
         self._drag: tuple[str, QPointF, tuple[float, ...]] | None = None
         self._drawing: Measurement | None = None
         self._probe_text = ""
@@ -211,7 +215,8 @@ class Viewport(QWidget):
 
     def _request_background(self) -> None:
         """After the first image: the whole series, nearest frames first, behind the visible."""
-        if self._background or not self.stack or len(self.stack.frames) <= 2 * PREFETCH + 1:
+        if (self._background_requested or not self.stack
+                or len(self.stack.frames) <= 2 * PREFETCH + 1):
             return
         count = len(self.stack.frames)
         order = sorted(range(count), key=lambda i: abs(i - self.position))
@@ -220,15 +225,21 @@ class Viewport(QWidget):
             for rank, i in enumerate(order)
             if self.stack.frames[i] not in self._visible
         ]
-        self._background = self.bridge.request(requests)
+        self._background_requested = True
+        futures = self.bridge.request(requests)
+        self._background = {
+            r.key: f for r, f in zip(requests, futures, strict=True) if not f.done()
+        }
 
     def _cancel_all(self) -> None:
-        for future in (*self._visible.values(), *self._background):
+        for future in (*self._visible.values(), *self._background.values()):
             future.cancel()
         self._visible.clear()
-        self._background = []
+        self._background = {}
+        self._background_requested = False
 
     def _on_frame(self, request: FrameRequest, frame: Frame) -> None:
+        self._background.pop(request.key, None)
         shown = self.frame is not None and self.frame.key == request.key
         if request.key == self.current_key and not shown:
             self.frame, self.error = frame, ""
@@ -243,6 +254,7 @@ class Viewport(QWidget):
         self._request_background()
 
     def _on_failed(self, request: FrameRequest, reason: str) -> None:
+        self._background.pop(request.key, None)
         if request.key == self.current_key:
             self.frame, self.error = None, reason
             self.image.clear()
