@@ -182,14 +182,21 @@ def import_file(archive: Archive, path: Path, label: str) -> ImportReport:
     instance is safe. Thread-safe: several associations may import at once. `label` names the
     file in the report (for a received dataset: the calling AE and the SOP Instance UID).
     A full disk is reported in `stopped`; nothing half-written stays behind."""
-    report = ImportReport()
     outcome = examine_and_store(archive, path, label, durable=True)
     if isinstance(outcome, _Stored):
+        report = ImportReport()
         try:
             _index(archive, [outcome], report)
         except StoreFull as exc:
             report.stopped = str(exc)
         return report
+    return report_of(label, outcome)
+
+
+def report_of(label: str, outcome: tuple[str, str]) -> ImportReport:
+    """The report of one file that was not stored: already present, a conflict, failed, or
+    the disk full (`examine_and_store`'s outcome kinds)."""
+    report = ImportReport()
     kind, detail = outcome
     if kind == "present":
         report.already_present.append(label)

@@ -18,12 +18,15 @@ transcoding); when the peer cannot tell, or there are many classes, `COMMON_STOR
 context each with all our transfer syntaxes.
 
 Each received dataset is written (file meta + the peer's bytes, never re-encoded) to a temporary
-file in a private folder under the archive root (the store's file system, so a full disk is
-the archive's full disk), then handed to `archive.importer.import_file`, which stores and indexes
-it before we answer the C-STORE, with the Storage SCP's statuses: 0x0000 imported or already
-present; 0xA700 the disk is full (the retrieve stops: C-CANCEL); 0xC000 the dataset cannot be
-imported; 0x0111 Duplicate SOP Instance when another instance with the same SOP Instance UID is
-already stored (the stored one is kept); failures carry an Error Comment saying why.
+file (by pynetdicom, or in a private folder under the archive root), then handed to
+`archive.deferred.DeferredImport`: examined and stored as every import does before we answer the
+C-STORE, made durable and indexed in batches of 64 and at the end of the retrieve (the PACS keeps
+its copy, so the per-instance fsyncs of the Storage SCP's `import_file` buy nothing here; an
+instance lost to a crash is retrieved again). The answers are the Storage SCP's statuses:
+0x0000 imported or already present; 0xA700 the disk is full (the retrieve stops: C-CANCEL);
+0xC000 the dataset cannot be imported; 0x0111 Duplicate SOP Instance when another instance with
+the same SOP Instance UID is already stored (the stored one is kept); failures carry an Error
+Comment saying why.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from pynetdicom.status import code_to_category
 
 from viewer.archive.archive import Archive
-from viewer.archive.importer import ImportReport, import_file
+from viewer.archive.deferred import DeferredImport
+from viewer.archive.importer import ImportReport
 from viewer.config import Node
 from viewer.jobs import CancelToken, Failure
 from viewer.net.association import Local, PeerError, associated, describe
@@ -216,20 +220,7 @@ class Retrieval:
     def record(self, sop_instance_uid: str, report: ImportReport) -> Dataset:
         """Record how a received instance was imported; the C-STORE response status for it.
         A full disk stops the retrieve (C-CANCEL)."""
-        if report.stopped:
-            outcome = InstanceOutcome(sop_instance_uid, Outcome.FAILED, report.stopped,
-                                      OUT_OF_RESOURCES)
-        elif report.imported:
-            outcome = InstanceOutcome(sop_instance_uid, Outcome.IMPORTED)
-        elif report.already_present:
-            outcome = InstanceOutcome(sop_instance_uid, Outcome.ALREADY_PRESENT)
-        elif report.conflicts:
-            outcome = InstanceOutcome(sop_instance_uid, Outcome.CONFLICT,
-                                      report.conflicts[0].reason, DUPLICATE_SOP_INSTANCE)
-        else:
-            reason = report.failed[0].reason if report.failed else "not imported"
-            outcome = InstanceOutcome(sop_instance_uid, Outcome.FAILED, reason,
-                                      CANNOT_UNDERSTAND)
+        outcome = _outcome_of(sop_instance_uid, report)
         with self._lock:
             self._instances.append(outcome)
             if report.stopped and not self.stopped:
@@ -239,6 +230,18 @@ class Retrieval:
             self.request_cancel()
         self.cancel_if_asked()
         return store_status(outcome)
+
+    def amend(self, corrections: list[tuple[str, ImportReport]]) -> None:
+        """Replace the outcomes of instances whose deferred indexing came out otherwise
+        (`DeferredImport.finish`)."""
+        with self._lock:
+            for sop_instance_uid, report in corrections:
+                outcome = _outcome_of(sop_instance_uid, report)
+                for i, known in enumerate(self._instances):
+                    if known.sop_instance_uid == sop_instance_uid:
+                        self._instances[i] = outcome
+                if report.stopped and not self.stopped:
+                    self.stopped = report.stopped
 
     def fail(self, sop_instance_uid: str, reason: str, status: int) -> Dataset:
         """Record an instance that could not even be written to a temporary file."""
@@ -425,8 +428,10 @@ def storage_contexts(
 class _Receiver:
     """The C-STORE handler of a C-GET association: received bytes -> temp file -> import."""
 
-    def __init__(self, archive: Archive, node: Node, retrieval: Retrieval, work: Path) -> None:
+    def __init__(self, archive: Archive, node: Node, retrieval: Retrieval, work: Path,
+                 deferred: DeferredImport) -> None:
         self._archive = archive
+        self._import = deferred.add
         self._node = node
         self._retrieval = retrieval
         self._work = work
@@ -441,7 +446,7 @@ class _Receiver:
         chunked = getattr(request, "_dataset_path", None)
         if isinstance(chunked, Path):
             try:
-                return self._retrieval.record(sop_uid, import_file(self._archive, chunked, label))
+                return self._retrieval.record(sop_uid, self._import(self._archive, chunked, label))
             finally:
                 chunked.unlink(missing_ok=True)
         path = self._work / f"{next(self._numbers)}.dcm"  # never a name from the dataset
@@ -459,9 +464,25 @@ class _Receiver:
             return self._retrieval.fail(sop_uid, f"cannot read the data set: {exc}",
                                         CANNOT_UNDERSTAND)
         try:
-            return self._retrieval.record(sop_uid, import_file(self._archive, path, label))
+            return self._retrieval.record(sop_uid, self._import(self._archive, path, label))
         finally:
             path.unlink(missing_ok=True)
+
+
+def _outcome_of(sop_instance_uid: str, report: ImportReport) -> InstanceOutcome:
+    """A received instance's outcome, from the import report of that instance alone."""
+    if report.stopped:
+        return InstanceOutcome(sop_instance_uid, Outcome.FAILED, report.stopped,
+                               OUT_OF_RESOURCES)
+    if report.imported:
+        return InstanceOutcome(sop_instance_uid, Outcome.IMPORTED)
+    if report.already_present:
+        return InstanceOutcome(sop_instance_uid, Outcome.ALREADY_PRESENT)
+    if report.conflicts:
+        return InstanceOutcome(sop_instance_uid, Outcome.CONFLICT, report.conflicts[0].reason,
+                               DUPLICATE_SOP_INSTANCE)
+    reason = report.failed[0].reason if report.failed else "not imported"
+    return InstanceOutcome(sop_instance_uid, Outcome.FAILED, reason, CANNOT_UNDERSTAND)
 
 
 def get(
@@ -499,7 +520,8 @@ def get(
     contexts, roles = storage_contexts(classes.sop_classes)
     retrieval = Retrieval(progress, cancel, classes.expected)
     work = Path(tempfile.mkdtemp(prefix=".retrieve-", dir=archive.root))
-    receiver = _Receiver(archive, node, retrieval, work)
+    deferred = DeferredImport()
+    receiver = _Receiver(archive, node, retrieval, work, deferred)
     try:
         with associated(node, local, [build_context(model), *contexts], ext_neg=roles,
                         handlers=[(evt.EVT_C_STORE, receiver)]) as assoc:
@@ -511,6 +533,7 @@ def get(
             retrieval.cancel_if_asked()
             retrieval.follow(responses)
     finally:
+        retrieval.amend(deferred.finish(archive))
         shutil.rmtree(work, ignore_errors=True)
     report = retrieval.report(peer, "get", study_uid, series_uid, time.perf_counter() - started)
     LOGGER.info("C-GET from %s: status %s, %d received, %d imported in %.2f s", peer,
@@ -561,7 +584,9 @@ def move(
         retrieval.record(sop_instance_uid, report)
 
     scp: StorageSCP | None = None
-    listener = StorageSCP(archive.root, local, allow=[node], on_received=received)
+    deferred = DeferredImport()
+    listener = StorageSCP(archive.root, local, allow=[node], on_received=received,
+                          import_one=deferred.add)
     try:
         listener.start()
         scp = listener
@@ -581,7 +606,8 @@ def move(
             retrieval.follow(responses)
     finally:
         if scp is not None:
-            scp.stop()
+            scp.stop()  # the associations end first: nothing is added after finish()
+            retrieval.amend(deferred.finish(archive))
     report = retrieval.report(peer, "move", study_uid, series_uid, time.perf_counter() - started)
     if report.status in (0xA801, 0xC000) and not report.suboperations.done:
         # A801 Move Destination Unknown; Orthanc says C000 for the same thing

@@ -2,7 +2,9 @@
 
 Every received instance goes through `archive.importer.import_file` (ARCHITECTURE.md, "One
 import path"): validated, stored durably and indexed before the C-STORE response is sent, so a
-success status means the instance is safe on disk.
+success status means the instance is safe on disk. (The SCP that `retrieve --via move` runs for
+itself imports through `archive.deferred.DeferredImport` instead: the PACS keeps its copy, so the
+files are made durable and indexed in batches; see viewer.net.retrieve.)
 
 Receiving to a file: pynetdicom's `_config.STORE_RECV_CHUNKED_DATASET` makes the DUL write each
 incoming data set, fragment by fragment, into a temporary file that already is a PS3.10 file
@@ -80,6 +82,9 @@ RECENT = 200  # received instances remembered for `ReceivedLog.recent`
 _RECEIVING_PREFIX = ".receiving-"
 _P_DATA_TF = 0x04
 
+# how a received file is imported: `import_file` (durable and indexed before the answer), or a
+# retrieve's `DeferredImport.add` (the PACS keeps its copy: durable and indexed in batches)
+ImportOne = Callable[[Archive, Path, str], ImportReport]
 # (how it was imported, the calling AE title, the SOP Instance UID)
 OnReceived = Callable[[ImportReport, str, str], None]
 
@@ -166,6 +171,7 @@ class StorageSCP:
         port: int | None = None,
         ae_title: str | None = None,
         on_received: OnReceived | None = None,
+        import_one: ImportOne = import_file,
     ) -> None:
         self.archive_root = Path(archive_root)
         self.local = local
@@ -173,6 +179,7 @@ class StorageSCP:
         self.ae_title = ae_title or local.node.ae_title
         self._port = local.node.port if port is None else port
         self.on_received = on_received
+        self._import_one = import_one
         self.received = ReceivedLog()
         self._archive: Archive | None = None
         self._server: ThreadedAssociationServer | None = None
@@ -314,7 +321,7 @@ class StorageSCP:
             path = event.dataset_path  # a PS3.10 file written by pynetdicom while receiving
         except AttributeError:
             return self._import_from_memory(archive, event, label)
-        return import_file(archive, path, label)
+        return self._import_one(archive, path, label)
 
     def _import_from_memory(self, archive: Archive, event: evt.Event, label: str) -> ImportReport:
         fd, name = tempfile.mkstemp(dir=archive.root, prefix=_RECEIVING_PREFIX, suffix=".dcm")
@@ -322,7 +329,7 @@ class StorageSCP:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(event.encoded_dataset(include_meta=True))
-            return import_file(archive, path, label)
+            return self._import_one(archive, path, label)
         except OSError as exc:
             if exc.errno in _DISK_FULL:
                 return ImportReport(stopped=f"{label}: {exc.strerror or 'disk full'}")
