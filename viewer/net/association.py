@@ -90,7 +90,10 @@ def serve(
         server_class=ThreadedAssociationServer,
         request_handler=reactor.EventDrivenRequestHandler,
     )
-    thread = threading.Thread(target=server.serve_forever, name=f"SCP@{address[1]}", daemon=True)
+    # serve_forever's default poll of 0.5 s is how long shutdown() can wait: a retrieve stops
+    # its own SCP at the end
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"SCP@{address[1]}",
+                              daemon=True)
     thread.start()
     ae._servers.append(server)  # so that ae.shutdown() stops it, as with ae.start_server
     return server

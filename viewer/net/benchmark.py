@@ -10,8 +10,11 @@ Issue 6 targets, each a ratio to a DCMTK baseline measured in the same run, on l
   `movescu` receiving it itself: <= 1.5x.
 Every DCMTK process runs with the environment variable TCP_NODELAY=1: Debian's DCMTK leaves
 Nagle's algorithm on without it (13 s instead of 0.6 s here). Baseline and ours alternate,
-`repeat` passes each, the best of each counts. Any ratio above 4x is a failure of the run
-(`NetBenchmark.regressions`): that is what Nagle against delayed ACKs looks like.
+`repeat` passes each, the best of each counts. Each timed run starts after an os.sync(): our
+archive makes what it receives durable (fsync, or syncfs for a retrieve), and a syncfs would
+otherwise also write back the baseline's 150 MB, which DCMTK leaves dirty in the page cache.
+Any ratio above 4x is a failure of the run (`NetBenchmark.regressions`): that is what Nagle
+against delayed ACKs looks like.
 
 `storescp` receives PDUs of at most 16 KiB unless told otherwise (`--max-pdu`, up to 128 KiB):
 the PDU size the sender uses is the receiver's choice, so both senders face the same peer and
@@ -212,11 +215,13 @@ def measure_send(context: BenchContext) -> Measurement:
         context.progress(f"send pass {n + 1} of {context.repeat}: storescu, then ours")
         folder = context.scratch / f"send-{n}"
         with storescp(folder / "baseline", context.peer_max_pdu) as port:
+            os.sync()
             baseline_runs.append(_storescu("STORESCP", port, files))
         if _received(folder / "baseline") != expected:
             raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of {expected}")
         with storescp(folder / "ours", context.peer_max_pdu) as port:
             node = Node("BENCH-SCP", "STORESCP", "127.0.0.1", port, None)
+            os.sync()
             t0 = time.perf_counter()
             report = send_files(node, local, files)
             our_runs.append(time.perf_counter() - t0)
@@ -243,12 +248,14 @@ def measure_listen(context: BenchContext) -> Measurement:
         context.progress(f"listen pass {n + 1} of {context.repeat}: storescp, then ours")
         folder = context.scratch / f"listen-{n}"
         with storescp(folder / "baseline", context.peer_max_pdu) as port:
+            os.sync()
             baseline_runs.append(_storescu("STORESCP", port, files))
         if _received(folder / "baseline") != len(files):
             raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of "
                                f"{len(files)}")
         local = Local(LocalNode(ae_title="BENCHSCP", port=0))
         with StorageSCP(folder / "archive", local, port=0) as scp:
+            os.sync()
             our_runs.append(_storescu("BENCHSCP", scp.port, files))
             counts = scp.received.summary().counts
         if counts.get("imported", 0) != len(files):
@@ -289,6 +296,7 @@ def measure_retrieve(context: BenchContext) -> Measurement:
                        "ORTHANC", "+P", str(dcmtk_port), "+xa", "-od", str(folder / "baseline"),
                        "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
                        "127.0.0.1", str(port)]
+            os.sync()
             t0 = time.perf_counter()
             done = subprocess.run(command, env=dcmtk_env(), capture_output=True, check=False)
             baseline_runs.append(time.perf_counter() - t0)
@@ -296,6 +304,7 @@ def measure_retrieve(context: BenchContext) -> Measurement:
                 raise RuntimeError(f"movescu received {_received(folder / 'baseline')} of "
                                    f"{len(files)}: {done.stderr.decode(errors='replace')[-300:]}")
             with Archive(folder / "archive") as archive:
+                os.sync()
                 t0 = time.perf_counter()
                 report = move(node, local, archive, study_uid)
                 our_runs.append(time.perf_counter() - t0)

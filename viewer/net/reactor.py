@@ -14,8 +14,8 @@ What this module changes, and nothing else:
 - `EventDrivenDUL` is pynetdicom's DULServiceProvider whose idle wait is a `select` on the
   association's socket and on a wake-up socket pair instead of a blind sleep: it returns as soon
   as the peer sends a byte or the local user queues a primitive (A-ASSOCIATE, A-RELEASE,
-  A-ABORT) or kills the provider. The wait keeps the old 1 ms bound, so timers (ARTIM) and every
-  other polled condition are seen exactly as before and an idle association costs the same.
+  A-ABORT) or kills the provider. The wait is bounded (IDLE_WAIT_S), so the ARTIM timer and the
+  other polled conditions are still seen within 10 ms.
   P-DATA in the data transfer state does not go through the reactor at all: the caller's thread
   sends the P-DATA-TF PDU itself (the state machine's DT-1 does nothing else), under a lock the
   reactor's own sends take too.
@@ -53,6 +53,11 @@ from pynetdicom.pdu import A_ABORT_RQ, P_DATA_TF
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import RequestHandler
 
+# How long the DUL waits for data or a wake-up before looking at its timers again. Everything
+# it must react to at once wakes it; what it polls (the ARTIM timer of association set-up and
+# release, Sta13's closing socket) can wait this long. pynetdicom polls every 1 ms: each poll
+# takes the GIL from the thread encoding or importing.
+IDLE_WAIT_S = 0.01
 COALESCE_BYTES = 256 * 1024  # P-DATA-TF PDUs written to the socket in one call, at most
 
 
@@ -177,7 +182,7 @@ class EventDrivenDUL(DULServiceProvider):
                 sleep = True
 
             if sleep:
-                self._idle_wait(self._run_loop_delay)
+                self._idle_wait(IDLE_WAIT_S)
 
             if self._kill_thread:
                 break
