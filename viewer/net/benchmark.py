@@ -8,6 +8,8 @@ Issue 6 targets, each a ratio to a DCMTK baseline measured in the same run, on l
   against `storescu` into `storescp`: <= 2.5x (stretch 1.5x).
 - retrieve: `retrieve --via move` of the study from Orthanc into a new archive against DCMTK
   `movescu` receiving it itself: <= 1.5x.
+And one of our own: listen-pacs, our StorageSCP against Orthanc receiving from `storescu`: both
+fsync each instance before answering, which storescp does not (see `measure_listen_pacs`).
 Every DCMTK process runs with the environment variable TCP_NODELAY=1: Debian's DCMTK leaves
 Nagle's algorithm on without it (13 s instead of 0.6 s here). Baseline and ours alternate,
 `repeat` passes each, the best of each counts. Each timed run starts after an os.sync(): our
@@ -267,6 +269,38 @@ def measure_listen(context: BenchContext) -> Measurement:
     )
 
 
+def measure_listen_pacs(context: BenchContext) -> Measurement:
+    """Our StorageSCP against a PACS receiving the same files from `storescu`: Orthanc, which
+    like us fsyncs every file before answering (its SyncStorageArea, on by default) and keeps
+    an SQLite index. storescp writes into the page cache and answers, so `listen` measures that
+    promise too; this line shows what a PACS that keeps it costs. Our own target (not the
+    issue's): no slower than Orthanc."""
+    from viewer.config import LocalNode
+    from viewer.net.association import Local
+    from viewer.net.storage_scp import StorageSCP
+
+    files = context.files
+    baseline_runs, our_runs = [], []
+    for n in range(context.repeat):
+        context.progress(f"listen vs PACS pass {n + 1} of {context.repeat}: Orthanc, then ours")
+        folder = context.scratch / f"listen-pacs-{n}"
+        with _orthanc(folder / "orthanc", {}) as port:
+            os.sync()
+            baseline_runs.append(_storescu("ORTHANC", port, files))
+        local = Local(LocalNode(ae_title="BENCHSCP", port=0))
+        with StorageSCP(folder / "archive", local, port=0) as scp:
+            os.sync()
+            our_runs.append(_storescu("BENCHSCP", scp.port, files))
+            counts = scp.received.summary().counts
+        if counts.get("imported", 0) != len(files):
+            raise RuntimeError(f"our Storage SCP: {counts} of {len(files)} files")
+        shutil.rmtree(folder)
+    return Measurement(
+        "listen-pacs", "storescu -> Orthanc", min(baseline_runs), min(our_runs), 1.0, 1.0,
+        tuple(baseline_runs), tuple(our_runs),
+    )
+
+
 def measure_retrieve(context: BenchContext) -> Measurement:
     """`retrieve --via move` of the study from Orthanc into a fresh archive (our Storage SCP,
     import included) against DCMTK `movescu` receiving the same study itself (`+P`)."""
@@ -362,6 +396,7 @@ def _storescu(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
 SECTIONS: dict[str, Callable[[BenchContext], Measurement]] = {
     "send": measure_send,
     "listen": measure_listen,
+    "listen-pacs": measure_listen_pacs,
     "retrieve": measure_retrieve,
 }
 

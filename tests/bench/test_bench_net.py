@@ -1,0 +1,30 @@
+"""Smoke test of `dicom-viewer bench net` on a few images: every section runs against its real
+peers (storescp, storescu, movescu, Orthanc) and the table and JSON carry each measurement.
+Timings are not checked (the machine is shared); the full run is `bench net`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.peers import require_tool
+from viewer.net.benchmark import SECTIONS, format_table, run_net_benchmark
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def test_every_section_measures_ours_and_its_baseline(tmp_path: Path) -> None:
+    for tool, package in (("storescp", "dcmtk"), ("storescu", "dcmtk"), ("movescu", "dcmtk"),
+                          ("Orthanc", "orthanc")):
+        require_tool(tool, package)
+    result = run_net_benchmark(images=4, workdir=tmp_path / "work", repeat=1)
+    assert [m.name for m in result.measurements] == list(SECTIONS)
+    for m in result.measurements:
+        assert m.baseline_s > 0 and m.ours_s > 0 and len(m.runs_ours) == 1
+    table = format_table(result)
+    for name in SECTIONS:
+        assert f"\n{name} " in table
+    document = json.loads(result.to_json())
+    assert {m["name"] for m in document["measurements"]} == set(SECTIONS)
