@@ -59,6 +59,16 @@ FrameResult = Frame | FrameError
 OnDone = Callable[[FrameResult], None]
 
 
+def preload_modules(decode: DecodeSpec = DEFAULT_DECODE) -> list[str]:
+    """The modules a fork server imports before forking workers that run `decode`."""
+    modules = ["viewer.decode.worker"]
+    if isinstance(decode, str):
+        modules.append(decode.partition(":")[0])
+    elif getattr(decode, "__module__", None):
+        modules.append(decode.__module__)
+    return modules
+
+
 def default_workers() -> int:
     """One worker per CPU this process may use, at most 8."""
     try:
@@ -232,12 +242,7 @@ class _Dispatcher:
         if start_method == "forkserver":
             # The server imports the worker and its decoder once; workers (and replacements of
             # crashed ones) are then forked from it ready to decode.
-            modules = ["viewer.decode.worker"]
-            if isinstance(decode, str):
-                modules.append(decode.partition(":")[0])
-            elif getattr(decode, "__module__", None):
-                modules.append(decode.__module__)
-            self._ctx.set_forkserver_preload(modules)  # type: ignore[attr-defined]
+            self._ctx.set_forkserver_preload(preload_modules(decode))  # type: ignore[attr-defined]
         self._lock = threading.Lock()
         self._heap: list[tuple[int, int, _Job]] = []
         self._by_key: dict[FrameKey, _Job] = {}

@@ -187,6 +187,9 @@ def _tree_memory(pid: int) -> dict[str, int]:
     role, plus "shared memory": the shared memory objects the tree holds (`_shared_memory_bytes`).
     PSS alone would miss frames a worker wrote into shared memory and the GUI has not touched
     yet; counting Pss_Shmem too would count the touched ones twice."""
+    from viewer.decode.forkserver import server_pid
+
+    server = server_pid()
     parts: dict[str, int] = {}
     tree = _tree_pids(pid)
     for current, depth in tree:
@@ -200,9 +203,11 @@ def _tree_memory(pid: int) -> dict[str, int]:
                 )
         except OSError:
             continue
-        # the workers, forked by the fork server, show its command line
+        # the workers, forked by the fork server, show its command line; a fork server forked
+        # from the GUI (viewer.decode.forkserver) shows the GUI's
         role = ("GUI" if depth == 0 else "resource tracker" if "resource_tracker" in cmdline
-                else "fork server" if depth == 1 and "forkserver" in cmdline
+                else "fork server" if depth == 1 and ("forkserver" in cmdline
+                                                      or current == server)
                 else "decode workers")
         parts[role] = parts.get(role, 0) + pss
     parts["shared memory"] = _shared_memory_bytes([p for p, _ in tree])
@@ -211,9 +216,12 @@ def _tree_memory(pid: int) -> dict[str, int]:
 
 def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from viewer.decode.forkserver import start_here
+    from viewer.decode.pool import preload_modules
     from viewer.gui.qt_import import import_qt
 
-    import_qt()  # as the application does (viewer.gui.launch)
+    start_here(preload_modules())  # as the application does (viewer.gui.launch)
+    import_qt()
     import pyqtgraph as pg
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication

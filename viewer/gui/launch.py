@@ -28,8 +28,11 @@ def run(args: argparse.Namespace) -> int:
     if args.paths and not stacks:
         return _fail("nothing to show")
     from viewer.config import ConfigError, load_settings
+    from viewer.decode.forkserver import start_here
+    from viewer.decode.pool import preload_modules
     from viewer.gui.qt_import import import_qt
 
+    start_here(preload_modules())  # before Qt and any thread: see viewer.decode.forkserver
     import_qt()  # before the first PySide6 import: see qt_import
     from viewer.gui.app import run_viewer
 
