@@ -70,3 +70,62 @@ def test_with_a_thread_running_the_server_starts_the_usual_way(tmp_path: Path) -
     assert result["started"] is False
     assert result["shape"] == [64, 64]
     assert result["server_is_our_image"] is False
+
+
+KILLED_SCRIPT = """
+import sys, time
+import numpy as np
+from viewer.decode.forkserver import start_here
+from viewer.decode.pool import DecodePool, preload_modules
+from viewer.decode.sharedmem import write_block
+
+start_here(preload_modules())
+pool = DecodePool(1)
+pool.wait_ready(60)
+write_block(sys.argv[1], np.ones(1000, np.int16))  # registered with the tracker, never unlinked
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_forked_tracker_unlinks_what_a_killed_application_left(tmp_path: Path) -> None:
+    import secrets
+    import signal
+
+    name = f"dvtest{secrets.token_hex(4)}"
+    app = subprocess.Popen([sys.executable, "-c", KILLED_SCRIPT, name],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout is not None and app.stdout.readline().strip() == "ready"
+        assert Path(f"/dev/shm/{name}").exists()
+        tracker = next(
+            int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and _parent(int(p.name)) == app.pid
+            and Path(f"/proc/{p.name}/cmdline").read_bytes()
+            == Path(f"/proc/{app.pid}/cmdline").read_bytes()
+            and _is_tracker(int(p.name))
+        )
+        assert tracker
+        app.send_signal(signal.SIGKILL)
+        app.wait(10)
+        deadline = time.monotonic() + 20
+        while Path(f"/dev/shm/{name}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/dev/shm/{name}").exists(), "the leaked block was not unlinked"
+    finally:
+        app.kill()
+        app.wait(10)
+        Path(f"/dev/shm/{name}").unlink(missing_ok=True)
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _is_tracker(pid: int) -> bool:
+    """The tracker is the forked child with no children (the fork server has the worker)."""
+    return not any(_parent(int(p.name)) == pid for p in Path("/proc").iterdir()
+                   if p.name.isdigit())

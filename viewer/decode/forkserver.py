@@ -10,6 +10,7 @@ pages of those modules until one of them writes to them. `bench gui`, process tr
 series loaded: 720 -> 666 MiB (GUI 135 -> 106, fork server 33 -> 16, workers 45 -> 37).
 `gc.freeze()` first moves the objects that exist then out of the collector's reach, so that its
 passes do not write to every page of them (the pattern the `gc` documentation gives for fork).
+multiprocessing's resource tracker is forked the same way, for the same reason.
 
 Only the way the server starts changes: it runs multiprocessing's own server loop
 (`forkserver.main`), and `ensure_running()` still checks it and starts a fresh one if it is
@@ -28,8 +29,9 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing import connection, forkserver, resource_tracker, util
-from typing import Any
+from typing import Any, NoReturn
 
 LOGGER = logging.getLogger(__name__)
 
@@ -52,9 +54,11 @@ def start_here(preload: list[str]) -> bool:
         return False
     for name in preload:
         importlib.import_module(name)
-    resource_tracker.ensure_running()  # before the fork: the server and workers inherit it
     gc.collect()
     gc.freeze()
+    # before the server: it and the workers inherit the tracker (see _start_tracker_here)
+    if not _start_tracker_here():
+        resource_tracker.ensure_running()
     address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(address)
@@ -63,17 +67,9 @@ def start_here(preload: list[str]) -> bool:
         listener.listen()
         alive_r, alive_w = os.pipe()  # EOF for the server once every client has exited
         pid = os.fork()
-        if pid == 0:  # the server: multiprocessing's own loop, then exit without cleanup
-            code = 0
-            try:
-                os.close(alive_w)
-                forkserver.main(listener.fileno(), alive_r, list(preload))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 0
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
+        if pid == 0:  # the server: multiprocessing's own loop
+            os.close(alive_w)
+            _run_and_exit(forkserver.main, listener.fileno(), alive_r, list(preload))
         os.close(alive_r)
     server._preload_modules = list(preload)
     server._forkserver_address = address
@@ -83,9 +79,56 @@ def start_here(preload: list[str]) -> bool:
     return True
 
 
+def _start_tracker_here() -> bool:
+    """Fork multiprocessing's resource tracker (which unlinks the shared memory blocks a killed
+    process leaves behind) from this process too: started the usual way it is one more fresh
+    interpreter (8 MiB in `bench gui`); forked, it shares this one's pages. False where the
+    internals differ: the caller starts it the usual way."""
+    tracker: Any = getattr(resource_tracker, "_resource_tracker", None)
+    if tracker is None or not all(hasattr(tracker, n) for n in ("_fd", "_pid", "_lock")):
+        return False
+    try:
+        if list(inspect.signature(resource_tracker.main).parameters) != ["fd"]:
+            return False
+    except (TypeError, ValueError):
+        return False
+    with tracker._lock:
+        if tracker._fd is not None:
+            return True
+        r, w = os.pipe()  # the tracker exits once every holder of `w` has (EOF)
+        pid = os.fork()
+        if pid == 0:
+            os.close(w)
+            _run_and_exit(resource_tracker.main, r)
+        os.close(r)
+        tracker._fd, tracker._pid = w, pid
+    LOGGER.debug("resource tracker %d forked from the application", pid)
+    return True
+
+
+def _run_and_exit(loop: Callable[..., None], *args: object) -> NoReturn:
+    """In a forked child: run multiprocessing's `loop(*args)`, then exit without this
+    process's atexit handlers and buffers (they belong to the application)."""
+    code = 0
+    try:
+        loop(*args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
 def server_pid() -> int | None:
     """The running fork server's process id, if this process started one."""
     return getattr(forkserver._forkserver, "_forkserver_pid", None)  # type: ignore[attr-defined]
+
+
+def tracker_pid() -> int | None:
+    """The resource tracker's process id, if this process started one."""
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    return getattr(tracker, "_pid", None)
 
 
 def _supported(server: object) -> bool:

@@ -187,9 +187,9 @@ def _tree_memory(pid: int) -> dict[str, int]:
     role, plus "shared memory": the shared memory objects the tree holds (`_shared_memory_bytes`).
     PSS alone would miss frames a worker wrote into shared memory and the GUI has not touched
     yet; counting Pss_Shmem too would count the touched ones twice."""
-    from viewer.decode.forkserver import server_pid
+    from viewer.decode.forkserver import server_pid, tracker_pid
 
-    server = server_pid()
+    server, tracker = server_pid(), tracker_pid()
     parts: dict[str, int] = {}
     tree = _tree_pids(pid)
     for current, depth in tree:
@@ -203,9 +203,10 @@ def _tree_memory(pid: int) -> dict[str, int]:
                 )
         except OSError:
             continue
-        # the workers, forked by the fork server, show its command line; a fork server forked
-        # from the GUI (viewer.decode.forkserver) shows the GUI's
-        role = ("GUI" if depth == 0 else "resource tracker" if "resource_tracker" in cmdline
+        # the workers, forked by the fork server, show its command line; a fork server or
+        # resource tracker forked from the GUI (viewer.decode.forkserver) shows the GUI's
+        role = ("GUI" if depth == 0
+                else "resource tracker" if "resource_tracker" in cmdline or current == tracker
                 else "fork server" if depth == 1 and ("forkserver" in cmdline
                                                       or current == server)
                 else "decode workers")
