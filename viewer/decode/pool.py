@@ -10,7 +10,9 @@ called from the dispatcher thread (a Qt bridge re-emits them as signals).
 A worker that dies (a native codec crash, the OOM killer) is noticed through its process sentinel:
 the job it was running fails with a reason naming the file, and a new worker takes its place.
 Processes are started with forkserver where available (else spawn), never with fork: the GUI
-process has threads. Done-callbacks and `on_done` must not block (they run on the dispatcher).
+process has threads. (The GUI forks the fork server itself at start-up, before any thread, so
+that it shares the decoder's imports: `viewer.decode.forkserver`.) Done-callbacks and `on_done`
+must not block (they run on the dispatcher).
 """
 
 from __future__ import annotations
