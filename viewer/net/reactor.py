@@ -42,6 +42,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from typing import Any, cast
 
 import pynetdicom.association
@@ -150,18 +151,20 @@ class EventDrivenDUL(DULServiceProvider):
         self._wake.notify()
 
     def _idle_wait(self, timeout: float) -> None:
-        """Return when the socket has data, a primitive was queued, or `timeout` passed."""
+        """Return when the socket has data, a primitive was queued, or `timeout` passed.
+        poll, not select: no limit on descriptor numbers (a viewer holds many files open)."""
         sock = getattr(self.socket, "socket", None)
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
-            return  # decrypted bytes already buffered: select would not see them
-        watched: list[Any] = [self._wake]
+            return  # decrypted bytes already buffered: poll would not see them
+        poller = select.poll()
+        poller.register(self._wake, select.POLLIN)
         if sock is not None and getattr(self.socket, "_is_connected", False):
-            watched.append(sock)
-        try:
-            ready, _, _ = select.select(watched, [], [], timeout)
-        except (OSError, ValueError):  # the socket was closed meanwhile: the loop sees it
-            return
-        if self._wake in ready:
+            try:
+                poller.register(sock, select.POLLIN)
+            except (OSError, ValueError):  # closed meanwhile: the loop's next look says so
+                time.sleep(timeout)
+                return
+        if poller.poll(timeout * 1000):
             self._wake.drain()
 
     def run_reactor(self) -> None:
