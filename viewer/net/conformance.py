@@ -96,8 +96,11 @@ def conformance_statement() -> str:
         "(PACS, RIS, modalities) configured with `nodes add`, and, when `listen` runs (or "
         "`retrieve --via move` for its duration, or the viewer with `[gui] storage_scp`), "
         f"accepts associations on {LOOPBACK} unless another address is configured.",
-        "Every instance received (C-STORE SCP, C-MOVE destination, C-GET) is stored in the "
-        "local archive, durably and indexed, before its C-STORE response is sent.",
+        "Every instance received by the Storage SCP (`listen`, the viewer's) is stored in the "
+        "local archive, durably (fsync) and indexed, before its C-STORE response is sent. "
+        "Instances retrieved by `retrieve` (C-MOVE destination, C-GET) are validated and "
+        "stored before the response, and made durable and indexed in batches of 64 and at "
+        "the end of the retrieve: the PACS they come from keeps its copy.",
         "",
         "### 2.2 Association policies",
         "",
