@@ -237,13 +237,26 @@ def measure_send(context: BenchContext) -> Measurement:
     )
 
 
-def measure_listen(context: BenchContext) -> Measurement:
-    """DCMTK `storescu` into our StorageSCP (the archive import and index rows included)
-    against `storescu` into `storescp`, same files, fresh folder / archive each pass."""
+def _into_our_scp(archive: Path, files: tuple[Path, ...]) -> float:
+    """Seconds for DCMTK storescu to send `files` into our StorageSCP on a new archive; every
+    file must be imported."""
     from viewer.config import LocalNode
     from viewer.net.association import Local
     from viewer.net.storage_scp import StorageSCP
 
+    local = Local(LocalNode(ae_title="BENCHSCP", port=0))
+    with StorageSCP(archive, local, port=0) as scp:
+        os.sync()
+        seconds = _storescu("BENCHSCP", scp.port, files)
+        counts = scp.received.summary().counts
+    if counts.get("imported", 0) != len(files):
+        raise RuntimeError(f"our Storage SCP: {counts} of {len(files)} files")
+    return seconds
+
+
+def measure_listen(context: BenchContext) -> Measurement:
+    """DCMTK `storescu` into our StorageSCP (the archive import and index rows included)
+    against `storescu` into `storescp`, same files, fresh folder / archive each pass."""
     files = context.files
     baseline_runs, our_runs = [], []
     for n in range(context.repeat):
@@ -255,13 +268,7 @@ def measure_listen(context: BenchContext) -> Measurement:
         if _received(folder / "baseline") != len(files):
             raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of "
                                f"{len(files)}")
-        local = Local(LocalNode(ae_title="BENCHSCP", port=0))
-        with StorageSCP(folder / "archive", local, port=0) as scp:
-            os.sync()
-            our_runs.append(_storescu("BENCHSCP", scp.port, files))
-            counts = scp.received.summary().counts
-        if counts.get("imported", 0) != len(files):
-            raise RuntimeError(f"our Storage SCP: {counts} of {len(files)} files")
+        our_runs.append(_into_our_scp(folder / "archive", files))
         shutil.rmtree(folder)
     return Measurement(
         "listen", "storescu -> storescp", min(baseline_runs), min(our_runs), 2.5, 1.5,
@@ -275,10 +282,6 @@ def measure_listen_pacs(context: BenchContext) -> Measurement:
     an SQLite index. storescp writes into the page cache and answers, so `listen` measures that
     promise too; this line shows what a PACS that keeps it costs. Our own target (not the
     issue's): no slower than Orthanc."""
-    from viewer.config import LocalNode
-    from viewer.net.association import Local
-    from viewer.net.storage_scp import StorageSCP
-
     files = context.files
     baseline_runs, our_runs = [], []
     for n in range(context.repeat):
@@ -287,13 +290,7 @@ def measure_listen_pacs(context: BenchContext) -> Measurement:
         with _orthanc(folder / "orthanc", {}) as port:
             os.sync()
             baseline_runs.append(_storescu("ORTHANC", port, files))
-        local = Local(LocalNode(ae_title="BENCHSCP", port=0))
-        with StorageSCP(folder / "archive", local, port=0) as scp:
-            os.sync()
-            our_runs.append(_storescu("BENCHSCP", scp.port, files))
-            counts = scp.received.summary().counts
-        if counts.get("imported", 0) != len(files):
-            raise RuntimeError(f"our Storage SCP: {counts} of {len(files)} files")
+        our_runs.append(_into_our_scp(folder / "archive", files))
         shutil.rmtree(folder)
     return Measurement(
         "listen-pacs", "storescu -> Orthanc", min(baseline_runs), min(our_runs), 1.0, 1.0,
