@@ -48,9 +48,6 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture
 def window(qtbot, study: list[Path]) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(imageAxisOrder="row-major")
     stacks, errors = build_stacks(study)
     assert not errors and len(stacks) == 2
     pool = DecodePool(1, cache=FrameCache(64 << 20))
@@ -241,9 +238,6 @@ def test_cine_plays_and_stops(qtbot, window: MainWindow) -> None:  # type: ignor
 def test_broken_slice_is_marked_in_place(qtbot, tmp_path: Path, study: list[Path]) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(imageAxisOrder="row-major")
     folder = tmp_path / "series"
     folder.mkdir()
     for path in study[:12]:
@@ -298,9 +292,6 @@ def test_reference_line_of_a_sagittal_on_the_axial(  # type: ignore[no-untyped-d
     """A sagittal series in the axial series' Frame of Reference: the axial viewport draws where
     the sagittal slice cuts it (a vertical line at the sagittal slice's x), and moves it when
     the sagittal viewport scrolls."""
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(imageAxisOrder="row-major")
     axial = study[:12]
     head = dcmread(axial[0], stop_before_pixels=True)
     spacing = float(head.PixelSpacing[1])
@@ -352,12 +343,12 @@ def test_zoom_pan_fit_and_actual_pixels(qtbot, window: MainWindow) -> None:  # t
     zoomed = viewport.zoom_factor()
     assert zoomed == pytest.approx(fitted * 1.25 * 1.25, rel=0.02)
     assert f"Zoom: {zoomed * 100:.0f}%" in corners(viewport)
-    centre = viewport.box.viewRect().center()
+    centre = viewport.view_rect().center()
     start = widget.rect().center()
     qtbot.mousePress(widget, Qt.MouseButton.MiddleButton, pos=start)
     qtbot.mouseMove(widget, start + QPoint(50, 0))
     qtbot.mouseRelease(widget, Qt.MouseButton.MiddleButton, pos=start + QPoint(50, 0))
-    moved = viewport.box.viewRect().center()
+    moved = viewport.view_rect().center()
     assert moved.x() == pytest.approx(centre.x() - 50 / zoomed, rel=0.02)  # image follows
     viewport.setFocus()
     qtbot.keyClick(viewport, Qt.Key.Key_A)
@@ -389,9 +380,6 @@ def test_the_files_windows_by_key_and_menu(qtbot, window: MainWindow) -> None:  
 def test_loaded_frames_beyond_the_cache_budget_are_released(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The background load of a series bigger than the cache must not keep every frame alive
     (its futures held their Frames: a 3,000-slice CT would have defeated a 1 GiB budget)."""
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(imageAxisOrder="row-major")
     files = write_ct_series(tmp_path / "long", slices=40, rows=64, columns=64)
     stacks, errors = build_stacks(files)
     assert not errors

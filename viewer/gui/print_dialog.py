@@ -99,7 +99,7 @@ def viewport_crop(viewport: Viewport) -> Crop | None:
     inverse, invertible = viewport.image.transform().inverted()
     if not invertible:
         return None
-    shown = inverse.mapRect(viewport.box.viewRect()).intersected(QRectF(0, 0, columns, rows))
+    shown = inverse.mapRect(viewport.view_rect()).intersected(QRectF(0, 0, columns, rows))
     if shown.isEmpty():
         return None
     whole = (shown.left() <= EDGE_TOLERANCE and shown.top() <= EDGE_TOLERANCE

@@ -1,10 +1,15 @@
 """One viewport: a stack of frames through the display pipeline, with the reading tools.
 
-Why pyqtgraph: its ImageItem shows a uint8 array without a copy into a QPixmap each frame (the
-fastest path we measured for scrolling), its ViewBox keeps zoom and pan, and items parented to
-the image (measurements, reference lines) follow rotation, flip and zoom by construction, in
-image pixel coordinates. Text that must stay upright and unscaled (annotations, markers, scale
-bar) is painted by `overlay.Overlay` in screen space.
+Why plain Qt (QGraphicsView, `imageview.py`) and not pyqtgraph: the memory target of a
+1,000-slice CT (the process tree within 1.3x the raw volume). Importing pyqtgraph after
+PySide6.QtWidgets added ~35 MiB RSS (26 MiB private dirty) to the GUI process: all 145 of its
+modules and QtOpenGL, for one image, a few lines and labels. What it gave us is kept: the uint8
+picture is shown through a QImage wrapping the array without a copy (the fastest path we measured
+for scrolling), zoom and pan are a target rectangle fitted with the aspect locked, and items
+parented to the image (measurements, reference lines) follow rotation, flip and zoom by
+construction, in image pixel coordinates, with cosmetic pens and labels that ignore the
+transformations. Text that must stay upright and unscaled (annotations, markers, scale bar) is
+painted by `overlay.Overlay` in screen space.
 
 Mouse: wheel scrolls, Ctrl+wheel zooms about the cursor, right-drag is window/level, middle-drag
 pans, left-drag does the active tool, double-click maximises. Keys: arrows and PageUp/PageDown
@@ -20,19 +25,20 @@ import math
 from concurrent.futures import Future
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
     QDropEvent,
     QKeyEvent,
     QMouseEvent,
+    QPainterPath,
     QPen,
+    QPolygonF,
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QVBoxLayout, QWidget
 
 from viewer.decode.requests import Frame, FrameKey, FrameRequest
 from viewer.dicom import annotations as corner_text
@@ -43,6 +49,7 @@ from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
+from viewer.gui.imageview import ImageView, Label
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
 from viewer.gui.overlay import Overlay, OverlayContent
@@ -107,16 +114,10 @@ class Viewport(QWidget):
         self._drag: tuple[str, QPointF, tuple[float, ...]] | None = None
         self._drawing: Measurement | None = None
         self._probe_text = ""
-        self._items: list[pg.GraphicsObject] = []
+        self._items: list[QGraphicsItem] = []
 
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("k")
-        self.view.ci.setContentsMargins(0, 0, 0, 0)
-        self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.box.setMouseEnabled(x=False, y=False)
-        self.box.setDefaultPadding(0.0)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.box.addItem(self.image)
+        self.view = ImageView()
+        self.image = self.view.image  # .image: the uint8 picture on screen (None: empty)
         self.overlay = Overlay(self.view)
         self.view.viewport().installEventFilter(self)
         self.view.viewport().setMouseTracking(True)
@@ -183,10 +184,12 @@ class Viewport(QWidget):
 
     def zoom_factor(self) -> float:
         """Screen pixels per image pixel (along the image's columns)."""
-        view_range = self.box.viewRange()[0]
-        width = view_range[1] - view_range[0]
-        pixels = self.box.width()
-        return float(pixels / width) if width > 0 and pixels > 0 else 1.0
+        return self.view.zoom()
+
+    def view_rect(self) -> QRectF:
+        """What the viewport shows, in view coordinates: image pixels after the image's
+        transform (`self.image.transform()`: aspect, rotation, flip)."""
+        return self.view.view_rect()
 
     # -- frames -----------------------------------------------------------------------------
     def _request_visible(self) -> None:
@@ -266,8 +269,7 @@ class Viewport(QWidget):
             return
         picture = to_display(self.frame.array, self.frame.info, self.state)
         first = self.image.image is None
-        # uint8 without levels or LUT: pyqtgraph wraps it as a Grayscale8/RGB888 QImage as is
-        self.image.setImage(picture, autoLevels=False, levels=None)
+        self.image.set_image(picture)  # wrapped as a Grayscale8/RGB888 QImage, not copied
         if first or self._fit:
             self._apply_transform()
         self._refresh()
@@ -299,7 +301,7 @@ class Viewport(QWidget):
         t.scale(1, aspect)
         self.image.setTransform(t)
         if self._fit:
-            self.box.autoRange(padding=0)
+            self.view.fit_image()
 
     def rotate(self, quarter_turns: int) -> None:
         self.quarter_turns = (self.quarter_turns + quarter_turns) % 4
@@ -317,7 +319,7 @@ class Viewport(QWidget):
 
     def fit(self) -> None:
         self._fit = True
-        self.box.autoRange(padding=0)
+        self.view.fit_image()
         self._refresh()
 
     def actual_pixels(self) -> None:
@@ -330,8 +332,8 @@ class Viewport(QWidget):
         if current <= 0:
             return
         scale = current / factor
-        centre = about if about is not None else self.box.viewRect().center()
-        self.box.scaleBy((scale, scale), center=centre)
+        centre = about if about is not None else self.view.view_rect().center()
+        self.view.scale_by(scale, centre)
         self._refresh()
 
     # -- scrolling --------------------------------------------------------------------------
@@ -441,10 +443,9 @@ class Viewport(QWidget):
         self._draw_items()
 
     def _draw_items(self) -> None:
+        scene = self.view.scene()
         for item in self._items:
-            self.box.removeItem(item) if item.parentItem() is None else item.setParentItem(None)
-            if item.scene() is not None:
-                item.scene().removeItem(item)
+            scene.removeItem(item)
         self._items = []
         key = self.current_key
         if key is None or self.image.image is None:
@@ -473,8 +474,7 @@ class Viewport(QWidget):
         self._add_path(outline, MEASURE_PEN)
         label = self._measurement_text(m)
         if label:
-            text = pg.TextItem(label, color=MEASURE_PEN, anchor=(0, 1), fill=(0, 0, 0, 150))
-            text.setParentItem(self.image)
+            text = Label(label, MEASURE_PEN, self.image)
             x, y = m.points[-1]
             text.setPos(x + 0.5, y + 0.5)
             self._items.append(text)
@@ -485,10 +485,10 @@ class Viewport(QWidget):
         pen.setWidthF(1.5)
         if dashed:
             pen.setStyle(Qt.PenStyle.DashLine)
-        xs = np.array([p[0] for p in points]) + 0.5  # pixel centres
-        ys = np.array([p[1] for p in points]) + 0.5
-        curve = pg.PlotCurveItem(xs, ys, pen=pen)
-        curve.setParentItem(self.image)
+        path = QPainterPath()
+        path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in points]))  # centres
+        curve = QGraphicsPathItem(path, self.image)
+        curve.setPen(pen)
         self._items.append(curve)
 
     def _measurement_text(self, m: Measurement) -> str:
@@ -545,8 +545,7 @@ class Viewport(QWidget):
             return self._mouse(event)
         if event.type() == QEvent.Type.Resize:
             self.overlay.resize(self.view.size())
-            if self._fit:
-                self.box.autoRange(padding=0)
+            self.view.relayout()  # fitted: fit again; zoomed: keep what is shown, centred
             self._refresh()
         return False
 
@@ -559,7 +558,7 @@ class Viewport(QWidget):
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             factor = self.zoom_factor() * 1.25 ** (delta / WHEEL_NOTCH)
             scene = self.view.mapToScene(event.position().toPoint())
-            self._set_zoom(factor, self.box.mapSceneToView(scene))
+            self._set_zoom(factor, self.view.camera.mapFromScene(scene))
             return
         self._wheel_rest += delta
         notches = int(self._wheel_rest / WHEEL_NOTCH)  # towards zero: the rest carries over
@@ -641,7 +640,7 @@ class Viewport(QWidget):
         else:
             factor = self.zoom_factor()
             self._fit = False
-            self.box.translateBy(x=-dx / factor, y=-dy / factor)
+            self.view.translate_by(-dx / factor, -dy / factor)
             self._drag = ("pan", pos, ())
         return True
 
