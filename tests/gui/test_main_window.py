@@ -21,9 +21,6 @@ from viewer.gui.bridge import FrameBridge  # noqa: E402
 
 @pytest.fixture
 def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(imageAxisOrder="row-major")
     pool = DecodePool(1, cache=FrameCache(64 << 20))
     archive = Archive(tmp_path / "archive")
     main = MainWindow([], None, FrameBridge(pool), archive)

@@ -95,9 +95,6 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory, studies: dict[str, list[Pa
 
 @pytest.fixture
 def pool() -> Iterator[DecodePool]:
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(imageAxisOrder="row-major")
     decode = DecodePool(1, cache=FrameCache(32 << 20))
     yield decode
     decode.close()

@@ -1,1 +1,1 @@
-"""The Qt face: the only room where PySide6 and pyqtgraph appear."""
+"""The Qt face: the only room where PySide6 appears."""

@@ -9,7 +9,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -352,7 +351,6 @@ def run_viewer(
 ) -> int:
     """Open the window on `stacks` (and the browser on `archive`); with `screenshot`, save the
     window once everything shown is decoded, and exit."""
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     install_translator(app, language)

@@ -226,7 +226,6 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
 
     start_here(preload_modules())  # as the application does (viewer.gui.launch)
     import_qt()
-    import pyqtgraph as pg
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -237,7 +236,6 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
     from viewer.gui.bridge import FrameBridge
 
     root, full_uid, one_uid = _archive_with_series(workdir, slices)
-    pg.setConfigOptions(imageAxisOrder="row-major")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     pool = DecodePool(workers, cache=FrameCache(CACHE_BUDGET))
     pool.wait_ready(60)

@@ -10,7 +10,7 @@ after `import viewer.gui.app`, 23 MiB of its PSS. Freeing the cache afterwards g
 does. The check here asks the same question (does the source contain "PySide6"?) by reading the
 file once, without caching it.
 
-Call `import_qt()` before the first import of PySide6 or pyqtgraph in a process.
+Call `import_qt()` before the first import of PySide6 in a process.
 """
 
 from __future__ import annotations
