@@ -100,3 +100,33 @@ def test_coalesced_p_data_arrive_whole_and_in_order(tmp_path: Path) -> None:
     for path in files:
         ds = dcmread(path)
         assert received[str(ds.SOPInstanceUID)] == ds.PixelData
+
+
+def test_a_pdu_longer_than_we_accept_aborts_our_own_association() -> None:
+    """A peer answering with a P-DATA-TF PDU that declares 200 MB (we offered 128 KiB, PS3.8
+    9.3.5): our side refuses it before reading the body and the association is aborted,
+    instead of buffering whatever length the peer declares."""
+    import struct
+
+    from pynetdicom.presentation import build_context
+
+    def on_echo(event: evt.Event) -> int:
+        raw = event.assoc.dul.socket.socket
+        raw.sendall(struct.pack(">BBL", 0x04, 0, 200 * 1024 * 1024) + b"\0" * 64)
+        return 0x0000
+
+    scp_ae = application_entity(Local(LocalNode(ae_title="HOSTILE", port=0)))
+    scp_ae.add_supported_context(Verification)
+    server = serve(scp_ae, (LOOPBACK, 0), [(evt.EVT_C_ECHO, on_echo)])
+    try:
+        node = Node("SCP", "HOSTILE", LOOPBACK, server.server_address[1], None)
+        with associated(node, Local(LocalNode(ae_title=OUR_AE)),
+                        [build_context(Verification)]) as assoc:
+            t0 = time.monotonic()
+            answer = assoc.send_c_echo()
+            assert "Status" not in answer  # no answer: the association ended
+            assert time.monotonic() - t0 < 10
+            assert assoc.is_aborted
+    finally:
+        server.shutdown()
+        scp_ae.shutdown()

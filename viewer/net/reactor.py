@@ -25,11 +25,13 @@ What this module changes, and nothing else:
   a message is there and still takes it after its checkpoint, so it never steals a response
   from a caller that paused it.
 
-Both loops are copies of pynetdicom 3.0's with that one difference; `pynetdicom_sources_hash`
-and its test pin the originals, so an upgrade that changes them fails the test and sends someone
-here to look again. `install()` makes every association created afterwards in this process use
-`EventDrivenDUL` (as `_config.STORE_*` switches, process-wide); `EventDrivenRequestHandler` is the
-request handler our servers pass to `ae.make_server`.
+Both loops are copies of pynetdicom 3.0's with that one difference (and one fix: when the DUL
+loop aborts the association on an exception, a PDU longer than we accept for instance, it
+wakes a caller waiting for a DIMSE response, as the state machine's abort actions do);
+`pynetdicom_sources_hash` and its test pin the originals, so an upgrade that changes them fails
+the test and sends someone here to look again. `install()` makes every association created
+afterwards in this process use `EventDrivenDUL` (as `_config.STORE_*` switches, process-wide);
+`EventDrivenRequestHandler` is the request handler our servers pass to `ae.make_server`.
 """
 
 from __future__ import annotations
@@ -209,6 +211,10 @@ class EventDrivenDUL(DULServiceProvider):
                 self.assoc.is_established = False
                 self.assoc._kill = True
                 self._kill_thread = True
+                # not in pynetdicom's loop: wake a caller waiting for a DIMSE response, as the
+                # state machine's abort actions (AA-2, AA-3, AA-4) do, instead of letting it
+                # wait out the DIMSE time-out for an association that is gone
+                self.assoc.dimse.msg_queue.put((None, None))
                 return
 
             try:

@@ -33,10 +33,9 @@ Threads: pynetdicom runs each association in its own thread; all of them share o
 (`Index` serialises its calls with a lock; `import_file` is thread-safe). The index is
 checkpointed (WAL fsynced) when an association ends; stored files are fsynced one by one.
 
-PDU length (PS3.8 §9.3.5): pynetdicom reads whatever length a PDU header declares, without
-checking it against the Maximum Length we negotiated, so a peer declaring 4 GiB would make us
-buffer 4 GiB. Each accepted socket gets a guard that refuses a P-DATA-TF PDU longer than MAX_PDU
-(other PDUs: longer than 1 MiB): the association is aborted (A-ABORT) and nothing is stored.
+PDU length (PS3.8 §9.3.5): each accepted socket gets `association.PduLengthGuard`, which refuses
+a P-DATA-TF PDU longer than MAX_PDU (other PDUs: longer than 1 MiB): the association is aborted
+(A-ABORT) and nothing is stored.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ import logging
 import os
 import socket
 import ssl
-import struct
 import tempfile
 import threading
 import time
@@ -65,7 +63,14 @@ from pynetdicom.transport import ThreadedAssociationServer
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport, import_file
 from viewer.config import Node, TlsFiles
-from viewer.net.association import MAX_PDU, Local, application_entity, serve, set_nodelay
+from viewer.net.association import (
+    MAX_PDU,
+    Local,
+    PduLengthGuard,
+    application_entity,
+    serve,
+    set_nodelay,
+)
 from viewer.net.sop_classes import storage_scp_contexts
 
 LOGGER = logging.getLogger(__name__)
@@ -76,11 +81,9 @@ STATUS_PROCESSING_FAILURE = 0x0110
 STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_CANNOT_UNDERSTAND = 0xC000
 
-MAX_OTHER_PDU = 1 << 20  # A-ASSOCIATE-RQ and friends: generous, but bounded
 MAX_ASSOCIATIONS = 16
 RECENT = 200  # received instances remembered for `ReceivedLog.recent`
 _RECEIVING_PREFIX = ".receiving-"
-_P_DATA_TF = 0x04
 
 # how a received file is imported: `import_file` (durable and indexed before the answer), or a
 # retrieve's `DeferredImport.add` (the PACS keeps its copy: durable and indexed in batches)
@@ -278,7 +281,7 @@ class StorageSCP:
             LOGGER.warning("closing a connection from %s: not an allowed node", peer)
             sock.close()
             return
-        _PduLengthGuard.install(sock, MAX_PDU)
+        PduLengthGuard.install(sock, MAX_PDU)
 
     def _on_close(self, event: evt.Event) -> None:
         _remove_partial_dataset(event.assoc)
@@ -349,59 +352,6 @@ def _error_comment(reason: str, label: str) -> str:
     """ErrorComment (LO: at most 64 characters, no backslash), without the label's AE title."""
     text = reason.replace(label, "").replace("\\", "/").strip(" :")
     return text[:64]
-
-
-class _PduLengthGuard:
-    """Replaces one AssociationSocket's `recv`: remembers each PDU header (the DUL reads the
-    6 bytes of type and length first, then the body) and raises before a body longer than
-    allowed is read. The DUL's reactor turns the exception into an A-ABORT and ends the
-    association.
-
-    It also reads faster: pynetdicom's `recv` gathers a PDU 4 KiB per call (32 Python loop
-    turns and copies for a 128 KiB PDU, 9 % of the receiving thread's samples in a profile);
-    this one reads into a buffer of the PDU's size with `recv_into`, a few calls per PDU.
-    """
-
-    def __init__(self, sock: Any, limit: int) -> None:
-        self._sock = sock
-        self._limit = limit
-        self._header_length = -1
-        self._allowed = MAX_OTHER_PDU
-
-    @classmethod
-    def install(cls, sock: Any, limit: int) -> None:
-        sock.recv = cls(sock, limit)
-
-    def __call__(self, nr_bytes: int) -> bytearray:
-        expected, self._header_length = self._header_length, -1
-        if expected >= 0 and nr_bytes == expected and nr_bytes > self._allowed:
-            raise PduTooLong(f"peer declared a PDU of {nr_bytes} bytes, above the "
-                             f"{self._allowed} negotiated")
-        data = self._read(nr_bytes)
-        if nr_bytes == 6 and len(data) == 6:
-            pdu_type, _, length = struct.unpack(">BBL", data)
-            self._allowed = self._limit if pdu_type == _P_DATA_TF else MAX_OTHER_PDU
-            self._header_length = length
-        return data
-
-    def _read(self, nr_bytes: int) -> bytearray:
-        """`nr_bytes` bytes, or fewer when the peer closed (as AssociationSocket.recv)."""
-        raw = self._sock.socket
-        buffer = bytearray(nr_bytes)
-        view = memoryview(buffer)
-        got = 0
-        while got < nr_bytes:
-            count = raw.recv_into(view[got:], nr_bytes - got)
-            if not count:
-                del view
-                del buffer[got:]
-                break
-            got += count
-        return buffer
-
-
-class PduTooLong(Exception):
-    """A peer's PDU declares a length above what we negotiated (PS3.8 §9.3.5)."""
 
 
 def _remove_partial_dataset(assoc: Association) -> None:
