@@ -20,7 +20,7 @@ from tests.net.peers import LOOPBACK, OUR_AE, free_port, run_orthanc, write_conf
 from viewer.cli import main
 from viewer.config import LocalNode, Node
 from viewer.dicom.demo import write_ct_series
-from viewer.net.association import Local
+from viewer.net.association import Local, settle_before_sends
 from viewer.net.commitment import request_commitment
 
 pytestmark = pytest.mark.timeout(120)
@@ -57,6 +57,9 @@ class CommitSCP:
     def on_action(self, event: evt.Event) -> tuple[int, None]:
         request = event.action_information
         if self.answer:
+            # pynetdicom's own race (issue 875): two send_n_event_report in a row on an acceptor
+            # can lose the second response to the reactor; we answer fast enough to hit it
+            settle_before_sends(event.assoc)
             threading.Thread(target=self._report, args=(event.assoc, request),
                              daemon=True).start()
         return 0x0000, None

@@ -162,7 +162,7 @@ def associated(
     if not assoc.is_established:
         seen["transport"] = transport
         raise PeerError(peer, _why_not_established(assoc, seen, local))
-    _settle_before_sends(assoc)
+    settle_before_sends(assoc)
     try:
         yield assoc
     except BaseException:
@@ -183,7 +183,7 @@ _SENDS = (
 _SETTLE_S = 1.0
 
 
-def _settle_before_sends(assoc: Association) -> None:
+def settle_before_sends(assoc: Association) -> None:
     """Make back-to-back DIMSE calls safe on this association.
 
     pynetdicom pauses the association's reactor thread during each send_*() and resumes it
