@@ -405,3 +405,30 @@ def test_loaded_frames_beyond_the_cache_budget_are_released(qtbot, tmp_path: Pat
         assert len(mapped) <= 5 + 17, len(mapped)
     finally:
         pool.close()
+
+
+def test_zoom_about_the_cursor_and_resize_keep_the_point(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+wheel keeps the image point under the cursor where it is; resizing a zoomed
+    viewport keeps the centre of what is shown; rotating fits again."""
+    from PySide6.QtWidgets import QApplication
+
+    viewport = window.viewports[0]
+    widget = viewport.view.viewport()
+    at = QPointF(widget.width() * 0.3, widget.height() * 0.4)
+    before = viewport.image_point(at)
+    event = QWheelEvent(at, widget.mapToGlobal(at), QPoint(0, 0), QPoint(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+    assert viewport.image_point(at) == pytest.approx(before, abs=0.05)
+    centre, size = viewport.view_rect().center(), widget.size()
+    window.resize(window.width() - 150, window.height() - 80)
+    qtbot.waitUntil(lambda: widget.size() != size)
+    moved = viewport.view_rect().center()
+    assert (moved.x(), moved.y()) == pytest.approx((centre.x(), centre.y()), abs=0.05)
+    viewport.rotate(1)
+    shown = viewport.view_rect()
+    bounds = viewport.view.image_bounds()
+    assert shown.contains(bounds.adjusted(0.01, 0.01, -0.01, -0.01))
+    assert bounds.width() == pytest.approx(shown.width(), rel=0.01) or bounds.height() == (
+        pytest.approx(shown.height(), rel=0.01))

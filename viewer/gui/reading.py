@@ -22,6 +22,7 @@ from viewer.dicom.display import to_display
 from viewer.dicom.geometry import StackPlanes, reference_line
 from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
+from viewer.gui.imageview import wrap_qimage
 from viewer.gui.measurements import MeasurementStore
 from viewer.gui.mime import series_mime
 from viewer.gui.viewport import Tool, Viewport
@@ -332,13 +333,7 @@ class ReadingArea(QWidget):
 
 def qimage_of(picture: np.ndarray) -> QImage:
     """An 8-bit grey or RGB picture as a QImage owning a copy of its pixels."""
-    picture = np.ascontiguousarray(picture)
-    rows, columns = picture.shape[:2]
-    if picture.ndim == 3:
-        fmt, stride = QImage.Format.Format_RGB888, columns * 3
-    else:
-        fmt, stride = QImage.Format.Format_Grayscale8, columns
-    return QImage(picture.data, columns, rows, stride, fmt).copy()  # own its pixels
+    return wrap_qimage(picture).copy()  # own its pixels: the array may go away
 
 
 def _layout_for(count: int) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 Why plain Qt (QGraphicsView, `imageview.py`) and not pyqtgraph: the memory target of a
 1,000-slice CT (the process tree within 1.3x the raw volume). Importing pyqtgraph after
 PySide6.QtWidgets added ~35 MiB RSS (26 MiB private dirty) to the GUI process: all 145 of its
-modules and QtOpenGL, for one image, a few lines and labels. What it gave us is kept: the uint8
+modules and QtOpenGL, for one image, a few lines and labels; without it `bench gui` measures
+the GUI process at 95 MiB PSS instead of 114-120. What it gave us is kept: the uint8
 picture is shown through a QImage wrapping the array without a copy (the fastest path we measured
 for scrolling), zoom and pan are a target rectangle fitted with the aspect locked, and items
 parented to the image (measurements, reference lines) follow rotation, flip and zoom by
@@ -243,6 +244,7 @@ class Viewport(QWidget):
 
     def _on_frame(self, request: FrameRequest, frame: Frame) -> None:
         self._background.pop(request.key, None)
+        self._visible.pop(request.key, None)  # delivered: asked again if needed again
         shown = self.frame is not None and self.frame.key == request.key
         if request.key == self.current_key and not shown:
             self.frame, self.error = frame, ""
@@ -258,6 +260,9 @@ class Viewport(QWidget):
 
     def _on_failed(self, request: FrameRequest, reason: str) -> None:
         self._background.pop(request.key, None)
+        # A neighbour that failed before the reader scrolled to it is asked again then, so
+        # that its failure is shown in place (a done future would never be delivered again).
+        self._visible.pop(request.key, None)
         if request.key == self.current_key:
             self.frame, self.error = None, reason
             self.image.clear()
