@@ -520,7 +520,7 @@ def get(
     contexts, roles = storage_contexts(classes.sop_classes)
     retrieval = Retrieval(progress, cancel, classes.expected)
     work = Path(tempfile.mkdtemp(prefix=".retrieve-", dir=archive.root))
-    deferred = DeferredImport()
+    deferred = DeferredImport(archive)
     receiver = _Receiver(archive, node, retrieval, work, deferred)
     try:
         with associated(node, local, [build_context(model), *contexts], ext_neg=roles,
@@ -533,7 +533,7 @@ def get(
             retrieval.cancel_if_asked()
             retrieval.follow(responses)
     finally:
-        retrieval.amend(deferred.finish(archive))
+        retrieval.amend(deferred.finish())
         shutil.rmtree(work, ignore_errors=True)
     report = retrieval.report(peer, "get", study_uid, series_uid, time.perf_counter() - started)
     LOGGER.info("C-GET from %s: status %s, %d received, %d imported in %.2f s", peer,
@@ -584,7 +584,7 @@ def move(
         retrieval.record(sop_instance_uid, report)
 
     scp: StorageSCP | None = None
-    deferred = DeferredImport()
+    deferred = DeferredImport(archive)  # commits in our archive, open until we return
     listener = StorageSCP(archive.root, local, allow=[node], on_received=received,
                           import_one=deferred.add)
     try:
@@ -607,7 +607,7 @@ def move(
     finally:
         if scp is not None:
             scp.stop()  # the associations end first: nothing is added after finish()
-            retrieval.amend(deferred.finish(archive))
+        retrieval.amend(deferred.finish())
     report = retrieval.report(peer, "move", study_uid, series_uid, time.perf_counter() - started)
     if report.status in (0xA801, 0xC000) and not report.suboperations.done:
         # A801 Move Destination Unknown; Orthanc says C000 for the same thing
