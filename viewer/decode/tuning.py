@@ -64,3 +64,13 @@ def release_free_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def trim_heap() -> None:
+    """Give the freed heap back to the kernel now (glibc malloc_trim), whatever this process's
+    malloc settings; for the GUI process once a burst of decoded frames has been taken in. A
+    no-op where malloc is not glibc's."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
