@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -372,13 +373,15 @@ def _scroll_fps(app: object, window: object, steps: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dicom-viewer bench gui")
     parser.add_argument("--slices", type=int, default=1000)
-    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, help="keep the generated series here")
     parser.add_argument("--workers", type=int)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args(argv)
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    result = run(args.slices, args.workdir, args.workers)
+    with tempfile.TemporaryDirectory(prefix="bench-gui-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        result = run(args.slices, workdir, args.workers)
     print(result.to_json() if args.json else format_table(result))
     missed = [t for t in result.targets() if not t.met]
     return 1 if args.strict and missed else 0
