@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import select
+import struct
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pydicom import dcmread
 from pynetdicom import evt
+from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from tests.net.peers import LOOPBACK, OUR_AE
@@ -26,6 +31,19 @@ pytestmark = pytest.mark.timeout(120)
 PINNED = "ad3c3e0679cc162a7fa86d562ca5bbbab2ccfbec0260062b24827f9dd71e7141"
 
 
+@contextlib.contextmanager
+def echo_scp(ae_title: str, on_echo: Callable[[evt.Event], int]) -> Iterator[Node]:
+    """A Verification SCP of ours (`serve`) answering C-ECHO with `on_echo`; yields its node."""
+    scp_ae = application_entity(Local(LocalNode(ae_title=ae_title, port=0)))
+    scp_ae.add_supported_context(Verification)
+    server = serve(scp_ae, (LOOPBACK, 0), [(evt.EVT_C_ECHO, on_echo)])
+    try:
+        yield Node("SCP", ae_title, LOOPBACK, server.server_address[1], None)
+    finally:
+        server.shutdown()
+        scp_ae.shutdown()
+
+
 def test_the_copied_pynetdicom_loops_are_the_pinned_ones() -> None:
     assert reactor.pynetdicom_sources_hash() == PINNED
 
@@ -35,8 +53,6 @@ def test_idle_wait_returns_when_woken_not_at_its_timeout() -> None:
     try:
         threading.Timer(0.05, wake.notify).start()
         t0 = time.monotonic()
-        import select
-
         ready, _, _ = select.select([wake], [], [], 10.0)
         assert ready and time.monotonic() - t0 < 5.0
         wake.drain()
@@ -47,30 +63,21 @@ def test_idle_wait_returns_when_woken_not_at_its_timeout() -> None:
 
 
 def test_both_ends_use_the_event_driven_loops_and_answer_many_messages(tmp_path: Path) -> None:
-    """Requestor and acceptor run EventDrivenDUL; the acceptor's reactor is the waiting one;
-    200 C-ECHOs and a 20-image send over single associations all get their answers."""
+    """Requestor and acceptor run EventDrivenDUL; 200 C-ECHOs over one association all get
+    their answers."""
     seen: dict[str, object] = {}
 
     def on_echo(event: evt.Event) -> int:
         seen["acceptor dul"] = type(event.assoc.dul)
         return 0x0000
 
-    scp_ae = application_entity(Local(LocalNode(ae_title="REACTOR", port=0)))
-    scp_ae.add_supported_context(Verification)
-    server = serve(scp_ae, (LOOPBACK, 0), [(evt.EVT_C_ECHO, on_echo)])
-    try:
-        node = Node("SCP", "REACTOR", LOOPBACK, server.server_address[1], None)
+    with echo_scp("REACTOR", on_echo) as node:
         local = Local(LocalNode(ae_title=OUR_AE))
-        from pynetdicom.presentation import build_context
-
         with associated(node, local, [build_context(Verification)]) as assoc:
             assert isinstance(assoc.dul, reactor.EventDrivenDUL)
             statuses = {int(assoc.send_c_echo(msg_id=i + 1).Status) for i in range(200)}
-        assert statuses == {0}
-        assert seen["acceptor dul"] is reactor.EventDrivenDUL
-    finally:
-        server.shutdown()
-        scp_ae.shutdown()
+    assert statuses == {0}
+    assert seen["acceptor dul"] is reactor.EventDrivenDUL
 
 
 def test_coalesced_p_data_arrive_whole_and_in_order(tmp_path: Path) -> None:
@@ -106,27 +113,16 @@ def test_a_pdu_longer_than_we_accept_aborts_our_own_association() -> None:
     """A peer answering with a P-DATA-TF PDU that declares 200 MB (we offered 128 KiB, PS3.8
     9.3.5): our side refuses it before reading the body and the association is aborted,
     instead of buffering whatever length the peer declares."""
-    import struct
-
-    from pynetdicom.presentation import build_context
-
     def on_echo(event: evt.Event) -> int:
         raw = event.assoc.dul.socket.socket
         raw.sendall(struct.pack(">BBL", 0x04, 0, 200 * 1024 * 1024) + b"\0" * 64)
         return 0x0000
 
-    scp_ae = application_entity(Local(LocalNode(ae_title="HOSTILE", port=0)))
-    scp_ae.add_supported_context(Verification)
-    server = serve(scp_ae, (LOOPBACK, 0), [(evt.EVT_C_ECHO, on_echo)])
-    try:
-        node = Node("SCP", "HOSTILE", LOOPBACK, server.server_address[1], None)
-        with associated(node, Local(LocalNode(ae_title=OUR_AE)),
-                        [build_context(Verification)]) as assoc:
-            t0 = time.monotonic()
-            answer = assoc.send_c_echo()
-            assert "Status" not in answer  # no answer: the association ended
-            assert time.monotonic() - t0 < 10
-            assert assoc.is_aborted
-    finally:
-        server.shutdown()
-        scp_ae.shutdown()
+    with echo_scp("HOSTILE", on_echo) as node, associated(
+        node, Local(LocalNode(ae_title=OUR_AE)), [build_context(Verification)]
+    ) as assoc:
+        t0 = time.monotonic()
+        answer = assoc.send_c_echo()
+        assert "Status" not in answer  # no answer: the association ended
+        assert time.monotonic() - t0 < 10
+        assert assoc.is_aborted
