@@ -1,3 +1,8 @@
 """dicom-viewer: a DICOM workstation. See ARCHITECTURE.md for the rooms and what each may import."""
 
 __version__ = "0.1.0"
+
+# before anything imports pydicom, which would load GDCM at once: see viewer.dicom.lazy_gdcm
+from viewer.dicom import lazy_gdcm as _lazy_gdcm  # noqa: E402
+
+_lazy_gdcm.install()
