@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -376,26 +376,18 @@ class Store:
     def _link_open(self, fd: int, final: Path, uid: str, durable: bool) -> bool:
         """Give the unnamed file `fd` (fsynced when `durable`) its final name; False when that
         name exists (linkat fails atomically then: never an overwrite)."""
-        placed = False
         try:
-            for attempt in (1, 2):
-                _make_dirs(self.directory, final.parent, durable)
-                try:
-                    _link_unnamed(fd, final)
-                except FileExistsError:
-                    return False
-                except FileNotFoundError:  # a concurrent remove() took the series directory
-                    if attempt == 2:
-                        raise
-                    continue
-                placed = True
-                if durable:
-                    _fsync_dir(final.parent)
-                break
+            _link_into(self.directory, final, durable, lambda name: _link_unnamed(fd, name))
+        except FileExistsError:
+            return False
         except OSError as exc:
-            if placed:  # failed means not stored: take back the name we gave
-                final.unlink(missing_ok=True)
             raise _write_error(exc, uid) from exc
+        if durable:
+            try:
+                _fsync_dir(final.parent)
+            except OSError as exc:  # failed means not stored: take back the name we gave
+                final.unlink(missing_ok=True)
+                raise _write_error(exc, uid) from exc
         return True
 
     def sync(self) -> None:
@@ -419,7 +411,7 @@ class Store:
         placed = False
         try:
             try:
-                _link_into(self.directory, tmp, final, durable)
+                _link_into(self.directory, final, durable, lambda name: os.link(tmp, name))
             except FileExistsError:
                 return False
             except OSError as exc:
@@ -485,13 +477,14 @@ def _subdirs(path: Path, name: re.Pattern[str]) -> Iterator[Path]:
     yield from dirs
 
 
-def _link_into(top: Path, tmp: Path, final: Path, durable: bool) -> None:
-    """os.link `tmp` to `final`, creating the directories; once more when a concurrent
-    `remove()` took the (then empty) series directory away between the two."""
+def _link_into(top: Path, final: Path, durable: bool, link: Callable[[Path], None]) -> None:
+    """`link(final)` (a hard link of the temporary file), creating the directories first; once
+    more when a concurrent `remove()` took the (then empty) series directory away between the
+    two."""
     for attempt in (1, 2):
         _make_dirs(top, final.parent, durable)
         try:
-            os.link(tmp, final)
+            link(final)
             return
         except FileNotFoundError:
             if attempt == 2:
@@ -567,9 +560,8 @@ if _libc is not None and hasattr(_libc, "linkat"):
 
 def _syncfs(fd: int) -> int:
     """syncfs(2) where libc has it (Linux); else a global sync, which is slower but as safe."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if hasattr(libc, "syncfs"):
-        return int(libc.syncfs(fd))
+    if _libc is not None and hasattr(_libc, "syncfs"):
+        return int(_libc.syncfs(fd))
     os.sync()
     return 0
 

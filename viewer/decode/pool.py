@@ -418,12 +418,12 @@ class _Dispatcher:
         """Once the pool has gone idle after taking in TRIM_AFTER_JOBS results or more, give
         this process's freed heap back (the workers do the same for theirs): receiving a
         1,000-slice series leaves a few MiB of freed buffers behind that nothing reuses soon."""
+        if self._completed_since_trim < TRIM_AFTER_JOBS:
+            return
         with self._lock:
             idle = not self._queued and not self._running
-            due = idle and self._completed_since_trim >= TRIM_AFTER_JOBS
-            if due:
-                self._completed_since_trim = 0
-        if due:
+        if idle:
+            self._completed_since_trim = 0
             trim_heap()
 
     def _spawn(self, slot: int) -> _Worker:
@@ -521,8 +521,7 @@ class _Dispatcher:
 
     def _complete(self, job: _Job, message: tuple[Any, ...]) -> None:
         kind = message[0]
-        with self._lock:
-            self._completed_since_trim += 1
+        self._completed_since_trim += 1  # dispatcher thread only, as _trim_when_idle
         if kind == "frame":
             self._deliver_frame(job, message[2], message[3], message[4])
         elif kind == "frame_error":

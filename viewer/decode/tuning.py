@@ -58,12 +58,8 @@ def tune_malloc() -> bool:
 def release_free_memory() -> None:
     """Return the freed heap kept for the next frames to the kernel (glibc malloc_trim); for a
     worker with nothing to do. A no-op where malloc is not glibc's."""
-    if not _tuned:
-        return
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    if _tuned:
+        trim_heap()
 
 
 def trim_heap() -> None:

@@ -224,12 +224,9 @@ def _tree_memory(pid: int) -> dict[str, int]:
 
 def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from viewer.decode.forkserver import start_here
-    from viewer.decode.pool import preload_modules
-    from viewer.gui.qt_import import import_qt
+    from viewer.gui.launch import prepare_gui_process
 
-    start_here(preload_modules())  # as the application does (viewer.gui.launch)
-    import_qt()
+    prepare_gui_process()  # as the application does
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 

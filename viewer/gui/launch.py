@@ -28,12 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if args.paths and not stacks:
         return _fail("nothing to show")
     from viewer.config import ConfigError, load_settings
-    from viewer.decode.forkserver import start_here
-    from viewer.decode.pool import preload_modules
-    from viewer.gui.qt_import import import_qt
 
-    start_here(preload_modules())  # before Qt and any thread: see viewer.decode.forkserver
-    import_qt()  # before the first PySide6 import: see qt_import
+    prepare_gui_process()
     from viewer.gui.app import run_viewer
 
     try:
@@ -52,6 +48,18 @@ def run(args: argparse.Namespace) -> int:
         code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
                           archive=archive, language=language, settings=settings)
     return max(code, 1 if errors else 0)
+
+
+def prepare_gui_process() -> None:
+    """What a process must do before it imports Qt or starts a thread, in this order: fork the
+    decode fork server from it (`viewer.decode.forkserver`), then import PySide6 without its
+    source cache (`qt_import`). The application and `bench gui` both call it."""
+    from viewer.decode.forkserver import start_here
+    from viewer.decode.pool import preload_modules
+    from viewer.gui.qt_import import import_qt
+
+    start_here(preload_modules())
+    import_qt()
 
 
 def _fail(message: str) -> int:
