@@ -369,3 +369,95 @@ def test_reused_buffer_never_leaks_an_earlier_file(store: Store) -> None:
     short = store.write(key("1.2"), io.BytesIO(b"\xab" * 100))
     assert store.absolute(short.rel_path).read_bytes() == b"\xab" * 100
     assert short.size == 100
+
+
+def received(store: Store, data: bytes, pieces: int = 7) -> store_module.ReceivingFile:
+    """`data` written into a new ReceivingFile of `store` in `pieces` writes, as pynetdicom
+    writes a data set fragment by fragment."""
+    receiving = store.receiving_file()
+    step = max(1, len(data) // pieces)
+    for start in range(0, len(data), step):
+        receiving.write(data[start:start + step])
+    receiving.file.flush()
+    return receiving
+
+
+def test_a_received_file_is_linked_into_place_not_copied(store: Store) -> None:
+    data = part_file(preamble=bytes(128), body=os.urandom(600_000))  # spans write-back steps
+    receiving = received(store, data)
+    temporary = Path(receiving.name)
+    assert temporary.parent.parent == store.directory / TMP_DIR  # in this store's work dir
+    inode = temporary.stat().st_ino
+    assert store.sha256_of(receiving) == hashlib.sha256(data).hexdigest()
+    stored = store.write(key(UID), receiving)
+    receiving.close()
+    final = store.absolute(stored.rel_path)
+    assert final.stat().st_ino == inode  # the received file itself: no copy
+    assert final.read_bytes() == data
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert store.checksum(stored.rel_path) == stored.sha256
+    assert not temporary.exists() and temp_files(store) == []
+
+
+def test_a_received_file_with_a_preamble_is_copied_with_it_zeroed(store: Store) -> None:
+    data = part_file(preamble=b"MZ" + b"\x90" * 126)
+    receiving = received(store, data, pieces=40)  # the preamble arrives in several writes
+    assert not receiving.preamble_zero
+    stored = store.write(key(UID), receiving)
+    receiving.close()
+    expected = bytes(128) + data[128:]
+    assert store.absolute(stored.rel_path).read_bytes() == expected
+    assert stored.sha256 == hashlib.sha256(expected).hexdigest()
+    assert store.sha256_of(receiving) == stored.sha256
+
+
+def test_a_received_file_of_another_store_is_copied(store: Store, tmp_path: Path) -> None:
+    data = part_file(preamble=bytes(128))
+    with Store(tmp_path / "other") as other:
+        receiving = received(other, data)
+        stored = store.write(key(UID), receiving)
+        receiving.close()
+        assert Path(receiving.name).exists()  # still the other store's to remove
+    assert store.absolute(stored.rel_path).read_bytes() == data
+
+
+def test_a_received_file_that_failed_to_write_is_refused(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiving = store.receiving_file()
+    receiving.write(bytes(128) + b"DICM")
+
+    def full(fd: int, view: memoryview) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store_module, "_write_all", full)
+    receiving.write(b"\x02\x00" * 100)  # kept, not raised: the transfer goes on
+    assert receiving.error is not None and receiving.error.errno == errno.ENOSPC
+    assert receiving.size == 132 + 200
+    with pytest.raises(StoreWriteError, match=f"disk full while storing SOP Instance {UID}"):
+        store.write(key(UID), receiving)
+    assert not store.exists(key(UID))
+    receiving.close()
+    Path(receiving.name).unlink()
+
+
+def test_a_received_file_meets_an_existing_one(store: Store) -> None:
+    first = store.write(key(UID), io.BytesIO(part_file(preamble=bytes(128), body=b"first")))
+    receiving = received(store, part_file(preamble=bytes(128), body=b"second"))
+    again = store.write(key(UID), receiving)
+    receiving.close()
+    assert not again.created and again.sha256 == first.sha256  # never overwritten
+    assert Path(receiving.name).exists()  # left for its owner to remove
+    Path(receiving.name).unlink()
+
+
+def test_received_files_are_written_on_a_real_small_filesystem(tiny_filesystem: Path) -> None:
+    with Store(tiny_filesystem / "archive") as store:
+        receiving = received(store, part_file(preamble=bytes(128), body=os.urandom(2 << 20)))
+        assert receiving.error is not None and receiving.error.errno == errno.ENOSPC
+        with pytest.raises(StoreWriteError, match="disk full while storing") as caught:
+            store.write(key(UID), receiving)
+        assert caught.value.errno == errno.ENOSPC
+        receiving.close()
+        Path(receiving.name).unlink()
+        assert temp_files(store) == [] and list(store.iter_files()) == []

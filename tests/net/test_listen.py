@@ -28,8 +28,10 @@ from tests.peers import require_tool
 from viewer.archive.archive import Archive
 from viewer.archive.check import check_archive
 from viewer.archive.importer import ImportReport
+from viewer.archive.store import ReceivingFile, Store
 from viewer.config import LocalNode, Node
 from viewer.dicom.demo import write_ct_series
+from viewer.net import receiving
 from viewer.net.association import Local
 from viewer.net.storage_scp import (
     STATUS_CANNOT_UNDERSTAND,
@@ -277,6 +279,9 @@ def test_peer_aborts_mid_c_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         while scp.received.summary().associations < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert scp.received.summary().associations == 1
+        leftovers = [p for p in (archive / "store" / ".tmp").rglob("*")
+                     if p.is_file() and p.name != "lock"]
+        assert leftovers == [], "a partial data set was left in the store's work directory"
         # still serving
         (third,) = write_ct_series(tmp_path / "ct3", 1, 16, 16)
         assert storescu(scp, [third]).returncode == 0
@@ -284,6 +289,37 @@ def test_peer_aborts_mid_c_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     uids = {pydicom.dcmread(p).SOPInstanceUID for p in (first, second, third)}
     assert set(rows) == uids - {pydicom.dcmread(second).SOPInstanceUID}
     assert list(temp.iterdir()) == [], "a partial data set was left behind"
+
+
+def test_data_sets_are_received_straight_into_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every data set is written by pynetdicom into a file of the archive's store, and that
+    file becomes the stored instance: never the system temporary folder (a tmpfs on many
+    systems), never a second copy."""
+    series = write_ct_series(tmp_path / "ct", 3, 64, 64)
+    inodes: list[int] = []
+    real = Store.receiving_file
+
+    def spy(self: Store) -> ReceivingFile:
+        made = real(self)
+        inodes.append(os.stat(made.name).st_ino)
+        return made
+
+    monkeypatch.setattr(Store, "receiving_file", spy)
+    monkeypatch.setattr(receiving, "_ORIGINAL", lambda *a, **k: pytest.fail("system temp used"))
+    archive = tmp_path / "archive"
+    with running_scp(archive) as scp:
+        assert storescu(scp, series).returncode == 0
+        assert scp.received.summary().counts == {"imported": 3}
+    rows = rows_of(archive)
+    assert len(inodes) == 3 and len(rows) == 3
+    assert set(inodes) == {(archive / path).stat().st_ino for path in rows.values()}
+    for path in series:
+        sent = pydicom.dcmread(path)
+        stored = pydicom.dcmread(archive / rows[sent.SOPInstanceUID])
+        assert stored.preamble == bytes(128)
+        assert stored.PixelData == sent.PixelData and stored.PatientName == sent.PatientName
 
 
 def test_a_pdu_far_above_the_negotiated_maximum_aborts(tmp_path: Path) -> None:

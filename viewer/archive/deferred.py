@@ -32,7 +32,7 @@ from viewer.archive.importer import (
     examine_and_store,
     report_of,
 )
-from viewer.archive.store import StoreWriteError
+from viewer.archive.store import ReceivingFile, StoreWriteError
 from viewer.jobs import Failure
 
 LOGGER = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class DeferredImport:
         self._batches: queue.Queue[list[_Stored] | None] = queue.Queue()
         self._committer: threading.Thread | None = None
 
-    def add(self, archive: Archive, path: Path, label: str) -> ImportReport:
+    def add(self, archive: Archive, path: Path | ReceivingFile, label: str) -> ImportReport:
         """Examine and store `path` through `archive` (the receiver's: the same archive as
         ours, possibly another `Archive` object on it), with the same checks and statuses as
         `import_file`; a stored file counts as imported now, its row follows with its batch."""

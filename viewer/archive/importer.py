@@ -34,7 +34,7 @@ from pathlib import Path
 from viewer.archive.archive import Archive
 from viewer.archive.records import InstanceRecord
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
-from viewer.archive.store import InstanceKey, InvalidUID, StoreWriteError
+from viewer.archive.store import InstanceKey, InvalidUID, ReceivingFile, StoreWriteError
 from viewer.dicom.files import DicomFileError
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
@@ -176,7 +176,7 @@ def import_paths(
     return report
 
 
-def import_file(archive: Archive, path: Path, label: str) -> ImportReport:
+def import_file(archive: Archive, path: Path | ReceivingFile, label: str) -> ImportReport:
     """Import one file now: stored durably (fsync of the file and its directories) and indexed
     before this returns. For the Storage SCP and C-GET, which answer each C-STORE only once its
     instance is safe. Thread-safe: several associations may import at once. `label` names the
@@ -342,7 +342,7 @@ def _examine_and_store_all(archive: Archive, files: list[tuple[str, str]]) -> li
 
 
 def examine_and_store(
-    archive: Archive, path: Path, label: str, durable: bool = False
+    archive: Archive, path: Path | ReceivingFile, label: str, durable: bool = False
 ) -> Outcome:
     """Examine one file and store it (not yet indexed; durable now with `durable`, else with
     its batch); every problem with the file comes back as an outcome naming it, never as an
@@ -452,7 +452,7 @@ class Examined:
     stored_sha256: str | None  # the indexed copy's checksum; None when the UID is new
 
 
-def examine_file(archive: Archive, path: Path, label: str) -> Examined:
+def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Examined:
     """Read the header and check that the instance can be shown later: a usable SOP Instance
     UID, study and series UIDs, a known transfer syntax, pixel data that fits the file.
 
@@ -487,7 +487,7 @@ def examine_file(archive: Archive, path: Path, label: str) -> Examined:
 
 
 def store_examined(
-    archive: Archive, path: Path, examined: Examined, durable: bool = False
+    archive: Archive, path: Path | ReceivingFile, examined: Examined, durable: bool = False
 ) -> _Stored | tuple[str, str]:
     """The stored file (not yet indexed; durable now with `durable`, else with its batch), or
     ("present", "") / ("conflict", reason). Raises StoreWriteError when storing fails.

@@ -14,6 +14,10 @@ is a named file, which `recover()` deletes the next time the archive opens. Each
 its temporary files in its own work directory, locked while it lives, so that `recover()` in one
 process never deletes what a concurrent import in another is still writing. Files are copied
 through one reused buffer per thread: read, preamble zeroed, hashed and written in one pass.
+
+A data set received over the network is not copied at all: `receiving_file()` gives the network
+layer a `ReceivingFile` in the work directory, hashed as it is written and already on its way to
+the disk, and `write()` links that very file into place.
 """
 
 from __future__ import annotations
@@ -186,6 +190,89 @@ def _fill(stream: BinaryIO, buffer: memoryview) -> int:
     return filled
 
 
+class ReceivingFile:
+    """A data set being received over the network straight into a store's work directory
+    (`Store.receiving_file`): written piece by piece, hashed as it is written, its write-back
+    started every WRITE_BACK_STEP bytes, so that `Store.write` links it into place instead of
+    copying it, and the fsync before the answer finds little left to write.
+
+    File-like for pynetdicom (`write`, `flush`, `close`, `name`, `file`) and path-like (its
+    temporary name, for reading the header). A write that fails (a full disk) is kept in `error`
+    instead of raised: the transfer then completes and the receiver answers Out of Resources,
+    where an exception would abort the association in the middle of a message.
+    """
+
+    WRITE_BACK_STEP = 256 << 10
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self.name = str(path)
+        self.file = self  # pynetdicom flushes `.file` after each fragment
+        self.error: OSError | None = None
+        self._fd = fd
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._written_back = 0
+        self._preamble_zero = True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        if self._size < _PREAMBLE and any(view[:_PREAMBLE - self._size]):
+            self._preamble_zero = False  # the store keeps no preamble: `write` will copy
+        if self.error is None:
+            try:
+                _write_all(self._fd, view)
+            except OSError as exc:
+                self.error = exc
+        self._digest.update(view)
+        self._size += len(view)
+        if self.error is None and self._size - self._written_back >= self.WRITE_BACK_STEP:
+            _start_write_back(self._fd, self._written_back, self._size - self._written_back)
+            self._written_back = self._size
+        return len(view)
+
+    def flush(self) -> None:
+        """Nothing to do: every write goes straight to the kernel."""
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def __fspath__(self) -> str:
+        return self.name
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def sha256(self) -> str:
+        """The digest of the bytes received (the stored bytes when `preamble_zero`)."""
+        return self._digest.hexdigest()
+
+    @property
+    def preamble_zero(self) -> bool:
+        return self._preamble_zero
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while view:
+        view = view[os.write(fd, view):]
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _start_write_back(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a range to disk now, without waiting for it (Linux's
+    sync_file_range; elsewhere nothing: the fsync does it all)."""
+    if _sync_file_range is not None:
+        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
 class Store:
     """The managed file store under `root/store` (see the module docstring)."""
 
@@ -198,7 +285,19 @@ class Store:
         self._work_lock = threading.Lock()  # SCP association threads share one Store
         self._unnamed = False  # temporary files are O_TMPFILE (set with the work directory)
 
-    sha256_of = staticmethod(sha256_of)
+    @staticmethod
+    def sha256_of(source: Source) -> str:
+        """`sha256_of`, without reading a received file again."""
+        if isinstance(source, ReceivingFile) and source.preamble_zero and source.error is None:
+            return source.sha256
+        return sha256_of(source)
+
+    def receiving_file(self) -> ReceivingFile:
+        """A new named file in this store's work directory for a data set being received (see
+        ReceivingFile); `write()` adopts it. Its name is removed by whoever closes it after
+        use; a crash leaves it to `recover()`."""
+        fd, name = tempfile.mkstemp(dir=self._work_dir(), suffix=".part")
+        return ReceivingFile(fd, Path(name))
 
     def absolute(self, rel_path: str) -> Path:
         """The absolute path of a store path; refuses anything that is not a store path, so a
@@ -226,13 +325,19 @@ class Store:
 
         Where the file system has O_TMPFILE (Linux), the temporary file has no name at all until
         it is linked into place: a crash leaves nothing to clean up, and there is no temporary
-        name to create and unlink per file.
+        name to create and unlink per file. A `ReceivingFile` of this store is linked into
+        place as it is (no copy) when its preamble is zero and nothing failed writing it.
         """
         rel_path = relative_path(key)
         sop_instance_uid = key.sop_instance_uid
         final = self.absolute(rel_path)
         if final.exists():
             return self._already_stored(rel_path)
+        if isinstance(source, ReceivingFile):
+            if source.error is not None:
+                raise _write_error(source.error, sop_instance_uid)
+            if source.preamble_zero and Path(source.name).parent == self._work:
+                return self._adopt(rel_path, final, source, sop_instance_uid, durable)
         try:
             fd, tmp = self._open_temp()
         except OSError as exc:
@@ -343,6 +448,20 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _adopt(
+        self, rel_path: str, final: Path, received: ReceivingFile, uid: str, durable: bool
+    ) -> StoredFile:
+        """Give a received file of this store its final name (it loses its temporary one)."""
+        if durable:
+            try:
+                os.fsync(received.fileno())
+            except OSError as exc:
+                raise _write_error(exc, uid) from exc
+        if not self._link(Path(received.name), final, uid, durable):
+            return self._already_stored(rel_path)  # another writer stored this UID meanwhile
+        LOGGER.debug("stored %s (%d bytes, as received)", rel_path, received.size)
+        return StoredFile(rel_path, received.size, received.sha256)
 
     def _already_stored(self, rel_path: str) -> StoredFile:
         path = self.absolute(rel_path)
@@ -552,6 +671,10 @@ def _load_libc() -> ctypes.CDLL | None:
 
 
 _libc = _load_libc()
+_sync_file_range: Callable[[int, int, int, int], int] | None = None
+if _libc is not None and hasattr(_libc, "sync_file_range"):
+    _libc.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    _sync_file_range = _libc.sync_file_range
 if _libc is not None and hasattr(_libc, "linkat"):
     _libc.linkat.argtypes = [
         ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,

@@ -12,7 +12,8 @@ And one of our own: listen-pacs, our StorageSCP against Orthanc receiving from `
 fsync each instance before answering, which storescp does not (see `measure_listen_pacs`).
 Every DCMTK process runs with the environment variable TCP_NODELAY=1: Debian's DCMTK leaves
 Nagle's algorithm on without it (13 s instead of 0.6 s here). Baseline and ours alternate,
-`repeat` passes each, the best of each counts. Each timed run starts after an os.sync(): our
+`repeat` passes each (which goes first alternates too; nothing is deleted until the run ends),
+the best of each counts. Each timed run starts after an os.sync(): our
 archive makes what it receives durable (fsync, or syncfs for a retrieve), and a syncfs would
 otherwise also write back the baseline's 150 MB, which DCMTK leaves dirty in the page cache.
 Any ratio above 4x is a failure of the run (`NetBenchmark.regressions`): that is what Nagle
@@ -203,6 +204,38 @@ def _received(folder: Path) -> int:
     return sum(1 for p in folder.iterdir() if p.is_file())
 
 
+def _passes(
+    context: BenchContext, name: str, baseline: Callable[[Path], float],
+    ours: Callable[[Path], float],
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """`context.repeat` timed passes of `baseline(folder)` and `ours(folder)`, each in a new
+    folder, after an os.sync(); which goes first alternates. Nothing is deleted until the run
+    ends: for ~30 s after a mass deletion ext4 here makes every new file skip the freed inodes
+    one by one (recently_deleted()), which taxed whichever loop came next."""
+    baseline_runs: list[float] = []
+    our_runs: list[float] = []
+    for n in range(context.repeat):
+        folder = context.scratch / f"{name}-{n}"
+        order = ("baseline", "ours") if n % 2 == 0 else ("ours", "baseline")
+        context.progress(f"{name} pass {n + 1} of {context.repeat}: {order[0]} first")
+        for side in order:
+            os.sync()
+            if side == "baseline":
+                baseline_runs.append(baseline(folder / "baseline"))
+            else:
+                our_runs.append(ours(folder / "ours"))
+    return tuple(baseline_runs), tuple(our_runs)
+
+
+def _into_storescp(folder: Path, files: tuple[Path, ...], peer_max_pdu: int) -> float:
+    """Seconds for DCMTK storescu to send `files` into a new storescp writing to `folder`."""
+    with storescp(folder, peer_max_pdu) as port:
+        seconds = _storescu("STORESCP", port, files)
+    if _received(folder) != len(files):
+        raise RuntimeError(f"storescp stored {_received(folder)} of {len(files)}")
+    return seconds
+
+
 def measure_send(context: BenchContext) -> Measurement:
     """`send_files` against `storescu`, same files, same kind of fresh storescp."""
     from viewer.config import LocalNode, Node
@@ -210,30 +243,25 @@ def measure_send(context: BenchContext) -> Measurement:
     from viewer.net.store_scu import send_files
 
     files = context.files
-    expected = len(files)
     local = Local(LocalNode(ae_title="BENCH"))
-    baseline_runs, our_runs = [], []
-    for n in range(context.repeat):
-        context.progress(f"send pass {n + 1} of {context.repeat}: storescu, then ours")
-        folder = context.scratch / f"send-{n}"
-        with storescp(folder / "baseline", context.peer_max_pdu) as port:
-            os.sync()
-            baseline_runs.append(_storescu("STORESCP", port, files))
-        if _received(folder / "baseline") != expected:
-            raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of {expected}")
-        with storescp(folder / "ours", context.peer_max_pdu) as port:
+
+    def ours(folder: Path) -> float:
+        with storescp(folder, context.peer_max_pdu) as port:
             node = Node("BENCH-SCP", "STORESCP", "127.0.0.1", port, None)
-            os.sync()
             t0 = time.perf_counter()
             report = send_files(node, local, files)
-            our_runs.append(time.perf_counter() - t0)
-        if not report.ok or _received(folder / "ours") != expected:
-            raise RuntimeError(f"send_files stored {len(report.succeeded)} of {expected} "
+            seconds = time.perf_counter() - t0
+        if not report.ok or _received(folder) != len(files):
+            raise RuntimeError(f"send_files stored {len(report.succeeded)} of {len(files)} "
                                f"({len(report.failed)} failed)")
-        shutil.rmtree(folder)
+        return seconds
+
+    baseline_runs, our_runs = _passes(
+        context, "send", lambda f: _into_storescp(f, files, context.peer_max_pdu), ours
+    )
     return Measurement(
         "send", "storescu -> storescp", min(baseline_runs), min(our_runs), 2.0, 1.25,
-        tuple(baseline_runs), tuple(our_runs),
+        baseline_runs, our_runs,
     )
 
 
@@ -246,7 +274,7 @@ def _into_our_scp(archive: Path, files: tuple[Path, ...]) -> float:
 
     local = Local(LocalNode(ae_title="BENCHSCP", port=0))
     with StorageSCP(archive, local, port=0) as scp:
-        os.sync()
+        os.sync()  # after the new archive's index is created
         seconds = _storescu("BENCHSCP", scp.port, files)
         counts = scp.received.summary().counts
     if counts.get("imported", 0) != len(files):
@@ -258,21 +286,13 @@ def measure_listen(context: BenchContext) -> Measurement:
     """DCMTK `storescu` into our StorageSCP (the archive import and index rows included)
     against `storescu` into `storescp`, same files, fresh folder / archive each pass."""
     files = context.files
-    baseline_runs, our_runs = [], []
-    for n in range(context.repeat):
-        context.progress(f"listen pass {n + 1} of {context.repeat}: storescp, then ours")
-        folder = context.scratch / f"listen-{n}"
-        with storescp(folder / "baseline", context.peer_max_pdu) as port:
-            os.sync()
-            baseline_runs.append(_storescu("STORESCP", port, files))
-        if _received(folder / "baseline") != len(files):
-            raise RuntimeError(f"storescp stored {_received(folder / 'baseline')} of "
-                               f"{len(files)}")
-        our_runs.append(_into_our_scp(folder / "archive", files))
-        shutil.rmtree(folder)
+    baseline_runs, our_runs = _passes(
+        context, "listen", lambda f: _into_storescp(f, files, context.peer_max_pdu),
+        lambda f: _into_our_scp(f, files),
+    )
     return Measurement(
         "listen", "storescu -> storescp", min(baseline_runs), min(our_runs), 2.5, 1.5,
-        tuple(baseline_runs), tuple(our_runs),
+        baseline_runs, our_runs,
     )
 
 
@@ -283,18 +303,18 @@ def measure_listen_pacs(context: BenchContext) -> Measurement:
     promise too; this line shows what a PACS that keeps it costs. Our own target (not the
     issue's): no slower than Orthanc."""
     files = context.files
-    baseline_runs, our_runs = [], []
-    for n in range(context.repeat):
-        context.progress(f"listen vs PACS pass {n + 1} of {context.repeat}: Orthanc, then ours")
-        folder = context.scratch / f"listen-pacs-{n}"
-        with _orthanc(folder / "orthanc", {}) as port:
-            os.sync()
-            baseline_runs.append(_storescu("ORTHANC", port, files))
-        our_runs.append(_into_our_scp(folder / "archive", files))
-        shutil.rmtree(folder)
+
+    def orthanc(folder: Path) -> float:
+        with _orthanc(folder, {}) as port:
+            os.sync()  # after Orthanc's start-up writes
+            return _storescu("ORTHANC", port, files)
+
+    baseline_runs, our_runs = _passes(
+        context, "listen-pacs", orthanc, lambda f: _into_our_scp(f, files)
+    )
     return Measurement(
         "listen-pacs", "storescu -> Orthanc", min(baseline_runs), min(our_runs), 1.0, 1.0,
-        tuple(baseline_runs), tuple(our_runs),
+        baseline_runs, our_runs,
     )
 
 
@@ -313,39 +333,41 @@ def measure_retrieve(context: BenchContext) -> Measurement:
     dcmtk_port, our_port = free_port(), free_port()
     destinations = {"MOVESCU": ["MOVESCU", "127.0.0.1", dcmtk_port],
                     "VIEWER": ["BENCHVIEW", "127.0.0.1", our_port]}
-    baseline_runs, our_runs = [], []
     with _orthanc(context.scratch / "orthanc", destinations) as port:
         context.progress("loading the study into Orthanc")
         _storescu("ORTHANC", port, files)
         node = Node("PACS", "ORTHANC", "127.0.0.1", port, None)
         local = Local(LocalNode("BENCHVIEW", our_port))
-        for n in range(context.repeat):
-            context.progress(f"retrieve pass {n + 1} of {context.repeat}: movescu, then ours")
-            folder = context.scratch / f"retrieve-{n}"
-            (folder / "baseline").mkdir(parents=True)
+
+        def movescu(folder: Path) -> float:
+            folder.mkdir(parents=True)
             command = ["movescu", "-S", "-aet", "MOVESCU", "-aem", "MOVESCU", "-aec",
-                       "ORTHANC", "+P", str(dcmtk_port), "+xa", "-od", str(folder / "baseline"),
+                       "ORTHANC", "+P", str(dcmtk_port), "+xa", "-od", str(folder),
                        "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
                        "127.0.0.1", str(port)]
-            os.sync()
             t0 = time.perf_counter()
             done = subprocess.run(command, env=dcmtk_env(), capture_output=True, check=False)
-            baseline_runs.append(time.perf_counter() - t0)
-            if done.returncode != 0 or _received(folder / "baseline") != len(files):
-                raise RuntimeError(f"movescu received {_received(folder / 'baseline')} of "
-                                   f"{len(files)}: {done.stderr.decode(errors='replace')[-300:]}")
-            with Archive(folder / "archive") as archive:
-                os.sync()
+            seconds = time.perf_counter() - t0
+            if done.returncode != 0 or _received(folder) != len(files):
+                raise RuntimeError(f"movescu received {_received(folder)} of {len(files)}: "
+                                   f"{done.stderr.decode(errors='replace')[-300:]}")
+            return seconds
+
+        def ours(folder: Path) -> float:
+            with Archive(folder) as archive:
+                os.sync()  # after the new archive's index is created
                 t0 = time.perf_counter()
                 report = move(node, local, archive, study_uid)
-                our_runs.append(time.perf_counter() - t0)
+                seconds = time.perf_counter() - t0
             if len(report.imported) != len(files):
                 raise RuntimeError(f"retrieve imported {len(report.imported)} of {len(files)}"
                                    f" ({report.error or report.note or report.status})")
-            shutil.rmtree(folder)
+            return seconds
+
+        baseline_runs, our_runs = _passes(context, "retrieve", movescu, ours)
     return Measurement(
         "retrieve", "movescu (its own SCP)", min(baseline_runs), min(our_runs), 1.5, 1.5,
-        tuple(baseline_runs), tuple(our_runs),
+        baseline_runs, our_runs,
     )
 
 

@@ -58,10 +58,12 @@ from pynetdicom.status import code_to_category
 from viewer.archive.archive import Archive
 from viewer.archive.deferred import DeferredImport
 from viewer.archive.importer import ImportReport
+from viewer.archive.store import ReceivingFile
 from viewer.config import Node
 from viewer.jobs import CancelToken, Failure
 from viewer.net.association import Local, PeerError, associated, describe
 from viewer.net.query import QueryLevel, find, status_text
+from viewer.net.receiving import receive_into, received_data_set
 from viewer.net.sop_classes import COMMON_STORAGE_CLASSES, transfer_syntax_uids
 
 LOGGER = logging.getLogger(__name__)
@@ -443,12 +445,16 @@ class _Receiver:
         label = f"{self._node.name}: {sop_uid}"
         # pynetdicom has already written it to a file when STORE_RECV_CHUNKED_DATASET is set
         # (process-wide, by the Storage SCP): then import that file as it is.
-        chunked = getattr(request, "_dataset_path", None)
-        if isinstance(chunked, Path):
+        received = received_data_set(request)
+        if isinstance(received, ReceivingFile) and received.error is not None:
+            reason = f"{label}: {received.error.strerror or received.error}"
+            return self._retrieval.fail(sop_uid, reason, OUT_OF_RESOURCES)
+        if received is not None:
             try:
-                return self._retrieval.record(sop_uid, self._import(self._archive, chunked, label))
+                return self._retrieval.record(sop_uid, self._import(self._archive, received,
+                                                                    label))
             finally:
-                chunked.unlink(missing_ok=True)
+                Path(received).unlink(missing_ok=True)
         path = self._work / f"{next(self._numbers)}.dcm"  # never a name from the dataset
         try:
             with open(path, "wb") as f:
@@ -525,6 +531,7 @@ def get(
     try:
         with associated(node, local, [build_context(model), *contexts], ext_neg=roles,
                         handlers=[(evt.EVT_C_STORE, receiver)]) as assoc:
+            receive_into(assoc.ae, archive.store)  # before the first C-STORE arrives
             get_context = _accepted(assoc, model)
             if get_context is None:
                 raise PeerError(peer, "the peer does not accept C-GET (Study Root)")

@@ -11,11 +11,13 @@ incoming data set, fragment by fragment, into a temporary file that already is a
 (preamble, "DICM", File Meta Information built from the command's SOP class and instance and the
 context's transfer syntax, then the data set as received), so a large data set never sits in
 memory. That switch is PROCESS-WIDE: `start()` turns it on for every acceptor in this process
-(C-GET's storage sub-operations too); their handlers must read `event.dataset_path` or
-`event.dataset` (which reads that file), never `event.encoded_dataset()`. pynetdicom puts that
-file in the system temporary folder and removes it after the handler returns; when the peer
-aborts mid-transfer it leaves it behind, so `_on_close` removes it. Should the switch be off
-(someone reset it), the data set is written to a temporary file inside the archive root.
+(C-GET's storage sub-operations too); their handlers must read the received file
+(`receiving.received_data_set`) or `event.dataset` (which reads that file), never
+`event.encoded_dataset()`. Our associations receive into the archive's store
+(viewer.net.receiving): hashed on arrival, then linked into place without a copy. pynetdicom
+removes the file's temporary name after the handler returns; when the peer aborts mid-transfer it
+leaves it behind, so `_on_close` removes it. Should the switch be off (someone reset it), the data
+set is written to a temporary file inside the archive root.
 
 Statuses (PS3.4 B.2.3, PS3.7 Annex C):
 - 0x0000 Success: imported, or a byte-identical copy was already stored.
@@ -62,6 +64,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport, import_file
+from viewer.archive.store import ReceivingFile
 from viewer.config import Node, TlsFiles
 from viewer.net.association import (
     MAX_PDU,
@@ -71,6 +74,7 @@ from viewer.net.association import (
     serve,
     set_nodelay,
 )
+from viewer.net.receiving import receive_into, received_data_set
 from viewer.net.sop_classes import storage_scp_contexts
 
 LOGGER = logging.getLogger(__name__)
@@ -87,7 +91,7 @@ _RECEIVING_PREFIX = ".receiving-"
 
 # how a received file is imported: `import_file` (durable and indexed before the answer), or a
 # retrieve's `DeferredImport.add` (the PACS keeps its copy: durable and indexed in batches)
-ImportOne = Callable[[Archive, Path, str], ImportReport]
+ImportOne = Callable[[Archive, Path | ReceivingFile, str], ImportReport]
 # (how it was imported, the calling AE title, the SOP Instance UID)
 OnReceived = Callable[[ImportReport, str, str], None]
 
@@ -204,6 +208,7 @@ class StorageSCP:
         # a sender that calls another AE title meant another system: tell it, do not store
         ae.require_called_aet = True
         ae.supported_contexts = storage_scp_contexts()
+        receive_into(ae, archive.store)
         if self.allow:
             ae.require_calling_aet = sorted({node.ae_title for node in self.allow})
             self._allowed_addresses = _addresses(self.allow)
@@ -320,11 +325,14 @@ class StorageSCP:
 
     def _import(self, event: evt.Event, label: str) -> ImportReport:
         archive = self.archive
-        try:
-            path = event.dataset_path  # a PS3.10 file written by pynetdicom while receiving
-        except AttributeError:
+        received = received_data_set(event.request)  # a PS3.10 file written while receiving
+        if received is None:
             return self._import_from_memory(archive, event, label)
-        return self._import_one(archive, path, label)
+        if isinstance(received, ReceivingFile) and received.error is not None:
+            if received.error.errno in _DISK_FULL:
+                return ImportReport(stopped=f"{label}: {received.error.strerror or 'disk full'}")
+            raise received.error  # answered as a processing failure
+        return self._import_one(archive, received, label)
 
     def _import_from_memory(self, archive: Archive, event: evt.Event, label: str) -> ImportReport:
         fd, name = tempfile.mkstemp(dir=archive.root, prefix=_RECEIVING_PREFIX, suffix=".dcm")
