@@ -20,9 +20,11 @@ from viewer.printing.compose import (
     FilmSpec,
     ImageSource,
     PixelDepth,
+    PrintItem,
     axis_weights,
     compose_box,
     compose_films,
+    compose_items,
     film_preview,
     fit,
 )
@@ -154,3 +156,25 @@ def test_more_images_than_boxes_make_several_films_and_bad_images_leave_boxes_em
 def _decoded(path: Path) -> tuple[np.ndarray, FrameInfo]:
     frame = decode_frame(path)
     return frame.array, frame.info
+
+
+def test_turned_images_fill_their_boxes_as_the_viewport_shows_them(tmp_path: Path) -> None:
+    wide = image_dataset(np.tile(np.arange(192, dtype=np.uint8), (64, 1)))  # 64 rows x 192
+    path = save(wide, tmp_path / "wide.dcm")
+    upright = render_frame(path)
+    spec = FilmSpec(Layout(2, 1), box_size=(64, 192))  # tall boxes
+    items = [PrintItem(ImageSource(path), quarter_turns=1),
+             PrintItem(ImageSource(path), quarter_turns=3, flip_h=True),
+             PrintItem(ImageSource(path), flip_v=True)]
+    composition = compose_items(items, spec)
+    assert not composition.failures
+    first, second = composition.films
+    turned = first.boxes[0].pixels
+    assert turned is not None and turned.shape == (192, 64)
+    # composed at the transposed (wide) size, then turned clockwise: no black bars
+    np.testing.assert_array_equal(turned, np.rot90(upright, k=-1))
+    np.testing.assert_array_equal(first.boxes[1].pixels, np.rot90(upright, k=1)[:, ::-1])
+    flipped = second.boxes[0].pixels  # upright in a tall box: letterboxed, then mirrored
+    assert flipped is not None and flipped.shape == (192, 64)
+    np.testing.assert_array_equal(flipped, compose_box(*_decoded(path), None, (64, 192))[::-1])
+    assert second.boxes[1].pixels is None and second.boxes[1].source is None

@@ -2,10 +2,9 @@
 configured DICOM printer (Basic Grayscale / Color Print Management, viewer.printing.scu).
 
 What prints is what the viewports show: each viewport's current image with its DisplayState
-(window/level, invert) and its zoom/pan as a Crop of the image; or every frame of the active
-viewport's series with its DisplayState and no crop. Rotation and flip are applied to the
-composed image box (viewer.printing.compose has no rotation): a box of a quarter-turned image
-is composed at the transposed size, then turned, so it fills the box as on screen.
+(window/level, invert), its zoom/pan as a Crop of the image and its rotation and flips; or every
+frame of the active viewport's series with its DisplayState and no crop. Composing them is
+viewer.printing.compose's (`compose_items`).
 
 Composing (preview and print) and printing run as Tasks off the GUI thread; the preview shows
 the first film, composed exactly as it will print.
@@ -16,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
@@ -42,18 +41,17 @@ from viewer.config import ConfigError, Settings, load_settings
 from viewer.gui.reading import ReadingArea, qimage_of
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.gui.viewport import Viewport
-from viewer.jobs import CancelToken, ProgressCallback, no_progress
+from viewer.jobs import CancelToken, ProgressCallback
 from viewer.net.association import Local
 from viewer.printing.compose import (
-    BoxFailure,
-    ComposedBox,
     ComposedFilm,
     Composition,
     Crop,
     FilmSpec,
     ImageSource,
     PixelDepth,
-    compose_films,
+    PrintItem,
+    compose_items,
     film_preview,
 )
 from viewer.printing.film import (
@@ -75,17 +73,6 @@ EDGE_TOLERANCE = 0.5  # image pixels: a view this close to the image's edges sho
 
 
 # --- what to print (Qt-free once the viewports are read) ------------------------------------
-
-
-@dataclass(frozen=True)
-class PrintItem:
-    """One image to print and how the viewport turned it: `quarter_turns` clockwise, then
-    mirrored left-right (`flip_h`) and top-bottom (`flip_v`), as the viewport draws it."""
-
-    source: ImageSource
-    quarter_turns: int = 0
-    flip_h: bool = False
-    flip_v: bool = False
 
 
 def viewport_crop(viewport: Viewport) -> Crop | None:
@@ -137,51 +124,6 @@ def series_items(viewport: Viewport | None) -> list[PrintItem]:
     return [PrintItem(ImageSource(path, frame, viewport.state), viewport.quarter_turns,
                       viewport.flip_h, viewport.flip_v)
             for path, frame in viewport.stack.frames]
-
-
-def orient(pixels: np.ndarray, quarter_turns: int, flip_h: bool, flip_v: bool) -> np.ndarray:
-    """A composed box turned as the viewport shows it (clockwise turns first, then mirrors)."""
-    out = np.rot90(pixels, k=-(quarter_turns % 4))
-    if flip_h:
-        out = out[:, ::-1]
-    if flip_v:
-        out = out[::-1]
-    return np.ascontiguousarray(out)
-
-
-def compose_items(
-    items: Sequence[PrintItem],
-    spec: FilmSpec,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> Composition:
-    """`compose_films` for items that may be turned: each box is composed alone (at the
-    transposed box size for odd quarter turns), then turned; failures keep their film and
-    box numbers."""
-    report = progress or no_progress
-    columns, rows = spec.box_pixels()
-    upright = replace(spec, layout=Layout(1, 1), box_size=(columns, rows))
-    across = replace(upright, box_size=(rows, columns))
-    per_film = spec.layout.count
-    films: list[ComposedFilm] = []
-    failures: list[BoxFailure] = []
-    for start in range(0, len(items), per_film):
-        boxes = []
-        for offset, item in enumerate(items[start:start + per_film]):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            report(start + offset, len(items), item.source.name)
-            one = compose_films([item.source], across if item.quarter_turns % 2 else upright)
-            pixels = one.films[0].boxes[0].pixels
-            if pixels is not None:
-                pixels = orient(pixels, item.quarter_turns, item.flip_h, item.flip_v)
-            failures += [BoxFailure(len(films) + 1, offset + 1, f.item, f.reason)
-                         for f in one.failures]
-            boxes.append(ComposedBox(offset + 1, item.source, pixels))
-        boxes += [ComposedBox(n + 1, None, None) for n in range(len(boxes), per_film)]
-        films.append(ComposedFilm(spec, tuple(boxes)))
-    report(len(items), len(items), "")
-    return Composition(tuple(films), tuple(failures))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import enum
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +210,65 @@ def compose_films(
             boxes.append(ComposedBox(position, source, pixels))
         films.append(ComposedFilm(spec, tuple(boxes)))
     report(len(sources), len(sources), "")
+    return Composition(tuple(films), tuple(failures))
+
+
+# --- images turned as a viewport shows them ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintItem:
+    """One image to print and how the viewport turned it: `quarter_turns` clockwise, then
+    mirrored left-right (`flip_h`) and top-bottom (`flip_v`), as the viewport draws it."""
+
+    source: ImageSource
+    quarter_turns: int = 0
+    flip_h: bool = False
+    flip_v: bool = False
+
+
+def orient(pixels: np.ndarray, quarter_turns: int, flip_h: bool, flip_v: bool) -> np.ndarray:
+    """A composed box turned as the viewport shows it (clockwise turns first, then mirrors)."""
+    out = np.rot90(pixels, k=-(quarter_turns % 4))
+    if flip_h:
+        out = out[:, ::-1]
+    if flip_v:
+        out = out[::-1]
+    return np.ascontiguousarray(out)
+
+
+def compose_items(
+    items: Sequence[PrintItem],
+    spec: FilmSpec,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> Composition:
+    """`compose_films` for items that may be turned: each box is composed alone (at the
+    transposed box size for odd quarter turns), then turned; failures keep their film and
+    box numbers."""
+    report = progress or no_progress
+    columns, rows = spec.box_pixels()
+    upright = replace(spec, layout=Layout(1, 1), box_size=(columns, rows))
+    across = replace(upright, box_size=(rows, columns))
+    per_film = spec.layout.count
+    films: list[ComposedFilm] = []
+    failures: list[BoxFailure] = []
+    for start in range(0, len(items), per_film):
+        boxes = []
+        for offset, item in enumerate(items[start:start + per_film]):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            report(start + offset, len(items), item.source.name)
+            one = compose_films([item.source], across if item.quarter_turns % 2 else upright)
+            pixels = one.films[0].boxes[0].pixels
+            if pixels is not None:
+                pixels = orient(pixels, item.quarter_turns, item.flip_h, item.flip_v)
+            failures += [BoxFailure(len(films) + 1, offset + 1, f.item, f.reason)
+                         for f in one.failures]
+            boxes.append(ComposedBox(offset + 1, item.source, pixels))
+        boxes += [ComposedBox(n + 1, None, None) for n in range(len(boxes), per_film)]
+        films.append(ComposedFilm(spec, tuple(boxes)))
+    report(len(items), len(items), "")
     return Composition(tuple(films), tuple(failures))
 
 
