@@ -334,6 +334,18 @@
         <translation>搜索</translation>
     </message>
     <message>
+        <source>Select one study to see its series.</source>
+        <translation>选择一个检查以查看其序列。</translation>
+    </message>
+    <message>
+        <source>Retrieve series</source>
+        <translation>获取序列</translation>
+    </message>
+    <message>
+        <source>Retrieve only the selected series of this study</source>
+        <translation>只获取此检查中选中的序列</translation>
+    </message>
+    <message>
         <source>C-MOVE</source>
         <translation>C-MOVE</translation>
     </message>
@@ -394,12 +406,36 @@
         <translation>在 {peer} 上找到 {count} 个检查，用时 {seconds} 秒</translation>
     </message>
     <message>
+        <source>Asking for the series...</source>
+        <translation>正在查询序列...</translation>
+    </message>
+    <message>
+        <source>Series query failed: {reason}</source>
+        <translation>序列查询失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Series of the selected study: {count}</source>
+        <translation>所选检查的序列：{count}</translation>
+    </message>
+    <message>
+        <source>Retrieving {count} series from {node}...</source>
+        <translation>正在从 {node} 获取 {count} 个序列...</translation>
+    </message>
+    <message>
         <source>Retrieving {count} studies from {node}...</source>
         <translation>正在从 {node} 获取 {count} 个检查...</translation>
     </message>
     <message>
         <source>(no name)</source>
         <translation>（无姓名）</translation>
+    </message>
+    <message>
+        <source>series {what}</source>
+        <translation>序列 {what}</translation>
+    </message>
+    <message>
+        <source>Series {study} of {studies}: {completed} completed, {remaining} remaining, {failed} failed</source>
+        <translation>第 {study} / {studies} 个序列：已完成 {completed}，剩余 {remaining}，失败 {failed}</translation>
     </message>
     <message>
         <source>Study {study} of {studies}: {completed} completed, {remaining} remaining, {failed} failed</source>
@@ -683,6 +719,29 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>{count} images</source>
         <translation>{count} 幅图像</translation>
+    </message>
+</context>
+<context>
+    <name>SeriesResultModel</name>
+    <message>
+        <source>Number</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <source>Modality</source>
+        <translation>模态</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>In archive</source>
+        <translation>本地已有</translation>
     </message>
 </context>
 <context>

@@ -44,7 +44,7 @@ from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.gui.browser import StudyBrowser  # noqa: E402
 from viewer.gui.i18n import install_translator  # noqa: E402
 from viewer.gui.pacs import PacsPanel  # noqa: E402
-from viewer.gui.pacs_models import QueryResultModel  # noqa: E402
+from viewer.gui.pacs_models import QueryResultModel, SeriesResultModel  # noqa: E402
 from viewer.gui.tasks import TaskRunner  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
@@ -115,7 +115,8 @@ def close_window(window: MainWindow) -> None:
 
 def wait_idle(qtbot: QtBot, panel: PacsPanel) -> None:
     qtbot.waitUntil(lambda: not panel.busy and panel._find_task is None
-                    and panel._echo_task is None, timeout=WAIT_MS)
+                    and panel._echo_task is None and panel._series_task is None,
+                    timeout=WAIT_MS)
 
 
 def click(qtbot: QtBot, widget: QWidget) -> None:
@@ -504,3 +505,67 @@ def test_storage_scp_setting_must_be_a_boolean(tmp_path: Path) -> None:
         load_settings(config)
     config.write_text("[gui]\n")
     assert load_settings(config).storage_scp is False
+
+
+def test_the_series_of_a_study_and_retrieving_one_of_them(
+    qtbot: QtBot, tmp_path: Path, pool: DecodePool, orthanc: Orthanc, our_port: int
+) -> None:
+    """Selecting a study asks the PACS for its series (C-FIND, series level); "Retrieve
+    series" pulls only the selected one (C-MOVE with the Series Instance UID), and both lists
+    then say what the archive holds."""
+    study_uid = "1.2.826.0.1.3680043.8.498.7003"
+    common = {"patient_name": "SERIES^TWO", "patient_id": "P010", "study_uid": study_uid}
+    axial = write_ct_series(tmp_path / "axial", 5, 64, 64, series_number=2,
+                            series_description="Axial 5 mm", **common)
+    scout = write_ct_series(tmp_path / "scout", 2, 64, 64, series_number=1,
+                            series_description="Topogram", **common)
+    orthanc.upload(*axial, *scout)
+    config = write_config(tmp_path / "config.toml", {"PACS": (orthanc.ae_title, orthanc.port)},
+                          local_port=our_port)
+    with Archive(tmp_path / "archive") as archive:
+        window = open_window(qtbot, pool, archive, load_settings(config))
+        panel = window.pacs
+        assert panel is not None
+        window.tabs.setCurrentWidget(panel)
+        assert not panel.retrieve_series_button.isEnabled()
+        qtbot.keyClicks(panel.name_edit, "series^two")
+        click(qtbot, panel.search_button)
+        qtbot.waitUntil(lambda: panel.series_model.rowCount() == 2, timeout=WAIT_MS)
+        wait_idle(qtbot, panel)
+        series = panel.series_model
+        assert series.study_uid == study_uid
+        assert "2" in panel.series_label.text()
+
+        def cell(row: int, column: int) -> str:
+            return str(series.data(series.index(row, column)))
+
+        # by series number: the topogram first
+        assert [cell(r, SeriesResultModel.NUMBER) for r in range(2)] == ["1", "2"]
+        assert [cell(r, SeriesResultModel.DESCRIPTION) for r in range(2)] == [
+            "Topogram", "Axial 5 mm"]
+        assert [cell(r, SeriesResultModel.MODALITY) for r in range(2)] == ["CT", "CT"]
+        assert [cell(r, SeriesResultModel.IMAGES) for r in range(2)] == ["2", "5"]
+        assert [cell(r, SeriesResultModel.LOCAL) for r in range(2)] == ["", ""]
+
+        rect = panel.series_table.visualRect(series.index(1, SeriesResultModel.DESCRIPTION))
+        qtbot.mouseClick(panel.series_table.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier, rect.center())
+        assert panel.retrieve_series_button.isEnabled()
+        statuses: list[str] = []
+        panel.status_message.connect(statuses.append)
+        click(qtbot, panel.retrieve_series_button)
+        wait_idle(qtbot, panel)
+        assert "5 images imported" in panel.status_label.text(), panel.status_label.text()
+        assert any("Series 1 of 1:" in s for s in statuses), statuses
+        (stored,) = archive.index.series(study_uid)
+        assert stored.series_description == "Axial 5 mm" and stored.number_of_instances == 5
+        assert [cell(r, SeriesResultModel.LOCAL) for r in range(2)] == ["", "5"]
+        assert panel.model.data(panel.model.index(0, QueryResultModel.LOCAL)) == "5"
+        screenshot(window, "pacs-series.png")
+
+        # another study selected: the list follows; none selected: it empties
+        panel.table.clearSelection()
+        qtbot.waitUntil(lambda: series.rowCount() == 0, timeout=WAIT_MS)
+        assert "Select one study" in panel.series_label.text()
+        assert not panel.retrieve_series_button.isEnabled()
+        close_window(window)

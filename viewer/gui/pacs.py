@@ -1,5 +1,6 @@
-"""The PACS panel: echo a node, query it (C-FIND, study level), retrieve studies (C-MOVE or
-C-GET) into the archive, send local studies (C-STORE), and the status of our Storage SCP.
+"""The PACS panel: echo a node, query it (C-FIND at study level, then the series of the study
+selected), retrieve studies or single series (C-MOVE or C-GET) into the archive, send local
+studies (C-STORE), and the status of our Storage SCP.
 
 Every network call runs as a Task (viewer.gui.tasks), never on the GUI thread; the panel only
 builds the keys, routes the results and draws. The network itself is viewer.net's (this module
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -44,7 +47,7 @@ from viewer.gui.browser import (
     search_pattern,
     study_table,
 )
-from viewer.gui.pacs_models import QueryResultModel
+from viewer.gui.pacs_models import QueryResultModel, SeriesResultModel
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
 
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 
 REFRESH_MS = 1000  # received instances refresh the study list at most this often
+SERIES_DELAY_MS = 250  # a study stays selected this long before its series are asked for
 SHOWN_PROBLEMS = 8  # reasons listed in a summary's text (all of them go to its details)
 ERROR_STYLE = "color: #d04040;"
 OK_STYLE = "color: #2e8b3a;"
@@ -198,7 +202,14 @@ class PacsPanel(QWidget):
         self.summary_box: QMessageBox | None = None
         self._echo_task: Task | None = None
         self._find_task: Task | None = None
+        self._series_task: Task | None = None
+        self._series_wanted = ""  # the study whose series to ask for once the running find ends
         self._job: Task | None = None  # the running retrieve or send
+        self._retrieving_series = False  # what the running retrieve's progress counts
+        self._series_timer = QTimer(self)
+        self._series_timer.setSingleShot(True)
+        self._series_timer.setInterval(SERIES_DELAY_MS)
+        self._series_timer.timeout.connect(self.find_series)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -210,7 +221,13 @@ class PacsPanel(QWidget):
         self.no_nodes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.no_nodes_label)
         layout.addLayout(self._build_query())
-        layout.addWidget(self._build_table(), 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self._build_table())
+        self.splitter.addWidget(self._build_series())
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout.addWidget(self.splitter, 1)
         layout.addLayout(self._build_retrieve_row())
         layout.addLayout(self._build_progress_row())
         self.scp_label = QLabel()
@@ -293,8 +310,35 @@ class PacsPanel(QWidget):
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicatorShown(False)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.table.selectionModel().selectionChanged.connect(self._study_selection_changed)
         self.table.doubleClicked.connect(lambda _index: self.retrieve_selected())
         return self.table
+
+    def _build_series(self) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 4, 0, 0)
+        self.series_label = QLabel(self.tr("Select one study to see its series."))
+        self.series_model = SeriesResultModel(self)
+        self.series_table = study_table(
+            self, self.series_model, SeriesResultModel.DESCRIPTION,
+            ((0, 8), (1, 9), (3, 8), (4, 10)),
+        )
+        self.series_table.setSortingEnabled(True)
+        self.series_table.horizontalHeader().setSortIndicatorShown(False)
+        self.series_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.series_table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.series_table.doubleClicked.connect(lambda _index: self.retrieve_selected_series())
+        self.retrieve_series_button = self._button(self.tr("Retrieve series"),
+                                                   self.retrieve_selected_series)
+        self.retrieve_series_button.setToolTip(self.tr(
+            "Retrieve only the selected series of this study"))
+        row = QHBoxLayout()
+        row.addWidget(self.series_label, 1)
+        row.addWidget(self.retrieve_series_button)
+        column.addLayout(row)
+        column.addWidget(self.series_table, 1)
+        return box
 
     def _build_retrieve_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -351,9 +395,15 @@ class PacsPanel(QWidget):
         self.retrieve_button.setEnabled(
             has_node and not self.busy and bool(self.selected_rows())
         )
+        self.retrieve_series_button.setEnabled(
+            has_node and not self.busy and bool(self.selected_series_rows())
+        )
 
     def selected_rows(self) -> list[int]:
         return sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+
+    def selected_series_rows(self) -> list[int]:
+        return sorted({i.row() for i in self.series_table.selectionModel().selectedRows()})
 
     def _set_status(self, text: str, style: str = "") -> None:
         self.status_label.setText(text)
@@ -370,6 +420,7 @@ class PacsPanel(QWidget):
 
     def _archive_changed(self) -> None:
         self._update_local_counts()
+        self._update_series_local_counts()
         if self.browser is not None:
             self.browser.refresh()
         self.archive_changed.emit()
@@ -492,20 +543,98 @@ class PacsPanel(QWidget):
         self._find_task = None
         self._update_buttons()
 
+    # --- the series of the selected study ------------------------------------------------------
+
+    def _study_selection_changed(self, *_: object) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1 and self.model.study_uid(rows[0]) == self.series_model.study_uid:
+            return
+        self.series_model.set_results("", [])
+        self.series_label.setText(self.tr("Select one study to see its series.") if len(rows)
+                                  != 1 else self.tr("Asking for the series..."))
+        self._series_timer.start()  # a selection running down the list asks once, at its end
+        self._update_buttons()  # a model reset clears the selection without a signal
+
+    def _selected_study(self) -> str:
+        rows = self.selected_rows()
+        return self.model.study_uid(rows[0]) if len(rows) == 1 else ""
+
+    def find_series(self) -> None:
+        """C-FIND the series of the one selected study (Study Root, series level), as a Task;
+        when a find is running, once it ends."""
+        node, study_uid = self.node(), self._selected_study()
+        if node is None or not study_uid or study_uid == self.series_model.study_uid:
+            return
+        if self._series_task is not None:
+            self._series_wanted = study_uid
+            return
+        settings = self.settings
+
+        def run(_progress: ProgressCallback, cancel: CancelToken) -> FindReport:
+            from viewer.net.query import find
+
+            return find(node, _local(settings), "series", {"StudyInstanceUID": study_uid},
+                        model="study", cancel=cancel)
+
+        task = self.tasks.start(run, "find-series")
+        self._series_task = task
+        task.succeeded.connect(lambda report: self._series_done(study_uid, report))
+        task.failed.connect(lambda reason: self.series_label.setText(
+            self.tr("Series query failed: {reason}").format(reason=reason)))
+        task.finished.connect(self._series_finished)
+
+    def _series_done(self, study_uid: str, report: FindReport) -> None:
+        if study_uid != self._selected_study():
+            return  # the selection moved on meanwhile
+        self.series_model.set_results(study_uid, report.results)
+        self.series_table.horizontalHeader().setSortIndicatorShown(False)
+        self.series_label.setText(self.tr("Series of the selected study: {count}").format(
+            count=len(report.results)))
+        self._update_series_local_counts()
+        self._update_buttons()
+
+    def _series_finished(self) -> None:
+        self._series_task = None
+        wanted, self._series_wanted = self._series_wanted, ""
+        if wanted and wanted == self._selected_study():
+            self.find_series()
+        self._update_buttons()
+
+    def _update_series_local_counts(self) -> None:
+        study_uid = self.series_model.study_uid
+        if not study_uid:
+            return
+        self.series_model.set_local_counts({
+            row.series_instance_uid: row.number_of_instances
+            for row in self.archive.index.series(study_uid)
+        })
+
     # --- retrieve ------------------------------------------------------------------------------
 
     def retrieve_selected(self) -> None:
         """Retrieve the selected studies from the chosen node (C-MOVE or C-GET, the combo's),
         one after the other, as one Task with progress and Cancel."""
-        node = self.node()
         rows = self.selected_rows()
-        if node is None or not rows or self.busy:
+        if rows:
+            self._retrieve([(self.model.study_uid(r), None, self._study_label(r))
+                            for r in rows], series=False)
+
+    def retrieve_selected_series(self) -> None:
+        """Retrieve the selected series of the selected study, like `retrieve_selected`."""
+        study_uid = self.series_model.study_uid
+        rows = self.selected_series_rows()
+        if study_uid and rows:
+            self._retrieve([(study_uid, self.series_model.series_uid(r), self._series_label(r))
+                            for r in rows], series=True)
+
+    def _retrieve(self, targets: list[tuple[str, str | None, str]], series: bool) -> None:
+        """Retrieve each (Study Instance UID, Series Instance UID or None, label) in turn."""
+        node = self.node()
+        if node is None or self.busy:
             return
-        studies = [
-            (self.model.study_uid(r), self._study_label(r)) for r in rows
-        ]
         via = str(self.via_combo.currentData())
         settings, archive = self.settings, self.archive
+        self._retrieving_series = series
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> list[StudyOutcome]:
             from viewer.net.association import PeerError
@@ -514,15 +643,16 @@ class PacsPanel(QWidget):
             retrieve = get if via == "get" else move
             local = _local(settings)
             outcomes: list[StudyOutcome] = []
-            for n, (uid, label) in enumerate(studies):
+            for n, (uid, series_uid, label) in enumerate(targets):
                 if cancel.cancelled:
                     break
 
                 def forward(p: RetrieveProgress, n: int = n) -> None:
-                    progress(n, len(studies), _encode_progress(p))
+                    progress(n, len(targets), _encode_progress(p))
 
                 try:
-                    report = retrieve(node, local, archive, uid, progress=forward, cancel=cancel)
+                    report = retrieve(node, local, archive, uid, series_uid, progress=forward,
+                                      cancel=cancel)
                 except PeerError as exc:
                     # The node is unreachable or refuses us: so it will for the next study.
                     outcomes.append(StudyOutcome(label, None, str(exc)))
@@ -538,8 +668,11 @@ class PacsPanel(QWidget):
         task.succeeded.connect(self._retrieve_done)
         task.failed.connect(self._job_failed)
         task.finished.connect(self._job_finished)
-        self._set_status(self.tr("Retrieving {count} studies from {node}...").format(
-            count=len(studies), node=node.name))
+        if series:
+            text = self.tr("Retrieving {count} series from {node}...")
+        else:
+            text = self.tr("Retrieving {count} studies from {node}...")
+        self._set_status(text.format(count=len(targets), node=node.name))
         self.progress_bar.setRange(0, 0)
         self._show_progress(True)
         self._update_buttons()
@@ -550,6 +683,12 @@ class PacsPanel(QWidget):
         date = self.model.display(result, QueryResultModel.DATE)
         return f"{name} {date}".strip()
 
+    def _series_label(self, row: int) -> str:
+        result = self.series_model.result(row)
+        parts = (result.text("SeriesNumber"), result.text("Modality"),
+                 result.text("SeriesDescription"))
+        return self.tr("series {what}").format(what=" ".join(p for p in parts if p))
+
     def _retrieve_progress(self, study: int, studies: int, label: str) -> None:
         completed, remaining, failed, warning, expected = _decode_progress(label)
         done = completed + failed + warning
@@ -557,11 +696,16 @@ class PacsPanel(QWidget):
         if total > 0:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(done)
-        text = self.tr(
-            "Study {study} of {studies}: {completed} completed, {remaining} remaining, "
-            "{failed} failed"
-        ).format(study=study + 1, studies=studies, completed=completed + warning,
-                 remaining=remaining if remaining >= 0 else "?", failed=failed)
+        if self._retrieving_series:
+            text = self.tr(
+                "Series {study} of {studies}: {completed} completed, {remaining} remaining, "
+                "{failed} failed")
+        else:
+            text = self.tr(
+                "Study {study} of {studies}: {completed} completed, {remaining} remaining, "
+                "{failed} failed")
+        text = text.format(study=study + 1, studies=studies, completed=completed + warning,
+                           remaining=remaining if remaining >= 0 else "?", failed=failed)
         self._set_status(text)
 
     def _retrieve_done(self, outcomes: list[StudyOutcome]) -> None:
@@ -714,6 +858,7 @@ class PacsPanel(QWidget):
 
     def shutdown(self) -> None:
         """Stop the Storage SCP (the window is closing; the owner shuts the tasks down)."""
+        self._series_timer.stop()
         self.storage.stop()
 
 
