@@ -6,7 +6,7 @@ Issue 4 targets, each measured against a baseline of the same run on the same ma
     most 2x the wall time of the baseline loop "pydicom dcmread(stop_before_pixels=True) +
     shutil.copy" over the same files into a folder on the same file system. Both run `repeat`
     times, alternating (which goes first alternates too), each after an os.sync() and into a
-    new folder kept until the end; the best of each counts;
+    new folder, whose files are emptied afterwards (`release_files`); the best of each counts;
 (b) `studies --patient-name` over an index of 100,000 instances in 2,000 studies in <= 50 ms
     (median of repeated searches; the index rows are generated directly with executemany).
 The source files are read once before either loop runs, so both find them in the page cache.
@@ -113,16 +113,15 @@ def run_import_benchmark(
             pass_dir = Path(scratch) / f"pass-{n}"
             # Each loop starts with nothing left to write back: the import makes its files
             # durable with syncfs, which would also write back the baseline's copies. Which
-            # loop goes first alternates, and no pass deletes anything until all are done:
-            # for ~30 s after a mass deletion ext4 makes every new file skip the recently
-            # deleted inodes one by one (recently_deleted() in find_inode_bit), which in one
-            # run cost whichever loop came next up to 0.5 ms a file.
+            # loop goes first alternates. What a loop wrote is emptied after it (`release_files`),
+            # not deleted.
             for loop in ("baseline", "import") if n % 2 == 0 else ("import", "baseline"):
                 os.sync()
                 if loop == "baseline":
                     baselines.append(_baseline(source, pass_dir / "copy"))
                 else:
                     imports.append(_import(source, pass_dir / "archive", files))
+                release_files(pass_dir)
         progress(f"search over {studies} studies")
         with Index(Path(scratch) / "search.sqlite3") as index:
             instances = build_search_index(index, studies)
@@ -152,6 +151,21 @@ def _warm(source: Path) -> int:
     for path in sorted(source.iterdir()):
         total += len(path.read_bytes())
     return total
+
+
+def release_files(folder: Path) -> None:
+    """Empty every file below `folder` (truncate to 0 bytes), keeping the files.
+
+    Both loops then write into page cache the machine has used before. On this VM, page cache
+    grown past about 1 GB costs ~3x the system time a file (new guest memory backed by the host
+    on first touch): a baseline loop took 0.65 s in a run's first two passes and 1.9-2.6 s in
+    the next four, for the same work. Deleting the files instead would free their inodes, and
+    for ~30 s after a mass deletion ext4 here (no journal) makes every new file skip the
+    recently deleted inodes one by one (recently_deleted() in find_inode_bit): up to 0.5 ms a
+    file for whichever loop came next."""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.truncate(path, 0)
 
 
 def _baseline(source: Path, target: Path) -> float:

@@ -14,10 +14,11 @@ Orthanc receiving from `storescu`: both fsync each instance before answering, wh
 not (see `measure_listen_pacs`).
 Every DCMTK process runs with the environment variable TCP_NODELAY=1: Debian's DCMTK leaves
 Nagle's algorithm on without it (13 s instead of 0.6 s here). Baseline and ours alternate,
-`repeat` passes each (which goes first alternates too; nothing is deleted until the run ends),
-the best of each counts. Each timed run starts after an os.sync(): our
-archive makes what it receives durable (fsync, or syncfs for a retrieve), and a syncfs would
-otherwise also write back the baseline's 150 MB, which DCMTK leaves dirty in the page cache.
+`repeat` passes each (which goes first alternates too; what a pass wrote is emptied, not
+deleted, until the run ends: see `_passes`), the best of each counts. Each timed run starts
+after an os.sync(): our archive makes what it receives durable (fsync, or syncfs for a
+retrieve), and a syncfs would otherwise also write back the baseline's 150 MB, which DCMTK
+leaves dirty in the page cache.
 Any ratio above 4x is a failure of the run (`NetBenchmark.regressions`): that is what Nagle
 against delayed ACKs looks like.
 
@@ -43,6 +44,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from viewer.archive.benchmark import release_files
 
 ROWS = COLUMNS = 512
 REGRESSION_RATIO = 4.0
@@ -213,7 +216,9 @@ def _passes(
     """`context.repeat` timed passes of `baseline(folder)` and `ours(folder)`, each in a new
     folder, after an os.sync(); which goes first alternates. Nothing is deleted until the run
     ends: for ~30 s after a mass deletion ext4 here makes every new file skip the freed inodes
-    one by one (recently_deleted()), which taxed whichever loop came next."""
+    one by one (recently_deleted()), which taxed whichever loop came next; instead each loop's
+    files are emptied after it (`release_files`), so that no loop pays for page cache the
+    earlier ones grew."""
     baseline_runs: list[float] = []
     our_runs: list[float] = []
     for n in range(context.repeat):
@@ -226,6 +231,7 @@ def _passes(
                 baseline_runs.append(baseline(folder / "baseline"))
             else:
                 our_runs.append(ours(folder / "ours"))
+            release_files(folder)
     return tuple(baseline_runs), tuple(our_runs)
 
 
