@@ -297,9 +297,11 @@ def test_schema_upgrade_applies_new_steps_in_order(tmp_path: Path) -> None:
         Index(path)
 
 
-def _writer(path: str, worker: int, count: int, start: Any, errors: Any, spans: Any) -> None:
+def _writer(path: str, worker: int, count: int, ready: Any, start: Any, errors: Any,
+            spans: Any) -> None:
     try:
         with Index(Path(path)) as ix:
+            ready.put(worker)
             start.wait()
             began = time.monotonic()
             for n in range(count):
@@ -317,9 +319,10 @@ def _writer(path: str, worker: int, count: int, start: Any, errors: Any, spans: 
         errors.put(f"writer {worker}: {exc!r}")
 
 
-def _searcher(path: str, start: Any, stop: Any, errors: Any, searches: Any) -> None:
+def _searcher(path: str, ready: Any, start: Any, stop: Any, errors: Any, searches: Any) -> None:
     try:
         with Index(Path(path)) as ix:
+            ready.put("searcher")
             start.wait()
             while not stop.is_set():
                 ix.search_studies(patient_name="doe*")
@@ -333,16 +336,20 @@ def test_two_writers_and_a_searcher_in_three_processes(tmp_path: Path) -> None:
     path = str(tmp_path / "index.sqlite3")
     Index(Path(path)).close()
     ctx = multiprocessing.get_context("spawn")
-    start, stop, errors = ctx.Event(), ctx.Event(), ctx.Queue()
+    start, stop, errors, ready = ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue()
     searches, spans = ctx.Value("i", 0), ctx.Queue()
     count = 1500  # enough for the two writers to overlap for a while (checked below)
     writers = [
-        ctx.Process(target=_writer, args=(path, w, count, start, errors, spans)) for w in (1, 2)
+        ctx.Process(target=_writer, args=(path, w, count, ready, start, errors, spans))
+        for w in (1, 2)
     ]
-    searcher = ctx.Process(target=_searcher, args=(path, start, stop, errors, searches))
+    searcher = ctx.Process(target=_searcher, args=(path, ready, start, stop, errors, searches))
     for process in [*writers, searcher]:
         process.start()
-    time.sleep(0.5)  # let all three open the index before they race
+    # all three have opened the index (a spawned process takes a second or more to import
+    # the viewer when the machine is busy) before they race
+    for _ in range(3):
+        ready.get(timeout=120)
     start.set()
     for process in writers:
         process.join(timeout=120)
