@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.peers import require_tool
-from viewer.net.benchmark import SECTIONS, format_table, run_net_benchmark
+from viewer.net.benchmark import (
+    SECTIONS,
+    Measurement,
+    NetBenchmark,
+    format_table,
+    run_net_benchmark,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -28,3 +34,16 @@ def test_every_section_measures_ours_and_its_baseline(tmp_path: Path) -> None:
         assert f"\n{name} " in table
     document = json.loads(result.to_json())
     assert {m["name"] for m in document["measurements"]} == set(SECTIONS)
+
+
+def test_an_over_4x_listen_names_its_suspect() -> None:
+    def measured(name: str, ours: float) -> Measurement:
+        return Measurement(name, "storescu -> storescp", 0.4, ours, 2.5, 1.5, (0.4,), (ours,))
+
+    slow_handler = NetBenchmark(300, 1, 16384, [measured("listen", 1.7),
+                                                measured("listen-floor", 1.0)])
+    assert "not Nagle: listen-floor is 2.5x" in format_table(slow_handler)
+    nagle = NetBenchmark(300, 1, 16384, [measured("listen", 5.2),
+                                         measured("listen-floor", 5.0)])
+    assert "is Nagle's algorithm back on?" in format_table(nagle)
+    assert [m.name for m in nagle.regressions] == ["listen", "listen-floor"]
