@@ -109,6 +109,16 @@ def open_window(qtbot: QtBot, pool: DecodePool, archive: Archive,
     return window
 
 
+def open_pacs_tab(qtbot: QtBot, pool: DecodePool, archive: Archive,
+                  settings: Settings) -> tuple[MainWindow, PacsPanel]:
+    """The window, showing its PACS tab."""
+    window = open_window(qtbot, pool, archive, settings)
+    panel = window.pacs
+    assert panel is not None
+    window.tabs.setCurrentWidget(panel)
+    return window, panel
+
+
 def close_window(window: MainWindow) -> None:
     window.close()  # stops the tasks and the Storage SCP (closeEvent)
 
@@ -231,10 +241,7 @@ def test_cancel_a_retrieve_keeps_what_arrived(
     config = write_config(tmp_path / "config.toml", {"PACS": (orthanc.ae_title, orthanc.port)},
                           local_port=our_port)
     with Archive(tmp_path / "archive") as archive:
-        window = open_window(qtbot, pool, archive, load_settings(config))
-        panel = window.pacs
-        assert panel is not None
-        window.tabs.setCurrentWidget(panel)
+        window, panel = open_pacs_tab(qtbot, pool, archive, load_settings(config))
         qtbot.keyClicks(panel.name_edit, "cancel")
         click(qtbot, panel.search_button)
         qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=WAIT_MS)
@@ -341,10 +348,7 @@ def test_an_unreachable_node_is_named_in_one_line(
     config = write_config(tmp_path / "config.toml", {"DEAD": ("NOBODY", dead)},
                           connect=2, acse=2)
     with Archive(tmp_path / "archive") as archive:
-        window = open_window(qtbot, pool, archive, load_settings(config))
-        panel = window.pacs
-        assert panel is not None
-        window.tabs.setCurrentWidget(panel)
+        window, panel = open_pacs_tab(qtbot, pool, archive, load_settings(config))
         click(qtbot, panel.echo_button)
         qtbot.waitUntil(lambda: "failed" in panel.echo_label.text(), timeout=WAIT_MS)
         text = panel.echo_label.text()
@@ -523,10 +527,7 @@ def test_the_series_of_a_study_and_retrieving_one_of_them(
     config = write_config(tmp_path / "config.toml", {"PACS": (orthanc.ae_title, orthanc.port)},
                           local_port=our_port)
     with Archive(tmp_path / "archive") as archive:
-        window = open_window(qtbot, pool, archive, load_settings(config))
-        panel = window.pacs
-        assert panel is not None
-        window.tabs.setCurrentWidget(panel)
+        window, panel = open_pacs_tab(qtbot, pool, archive, load_settings(config))
         assert not panel.retrieve_series_button.isEnabled()
         qtbot.keyClicks(panel.name_edit, "series^two")
         click(qtbot, panel.search_button)

@@ -24,7 +24,6 @@ from viewer.printing.compose import (
     axis_weights,
     compose_box,
     compose_films,
-    compose_items,
     film_preview,
     fit,
 )
@@ -166,7 +165,7 @@ def test_turned_images_fill_their_boxes_as_the_viewport_shows_them(tmp_path: Pat
     items = [PrintItem(ImageSource(path), quarter_turns=1),
              PrintItem(ImageSource(path), quarter_turns=3, flip_h=True),
              PrintItem(ImageSource(path), flip_v=True)]
-    composition = compose_items(items, spec)
+    composition = compose_films(items, spec)
     assert not composition.failures
     first, second = composition.films
     turned = first.boxes[0].pixels

@@ -296,8 +296,7 @@ class Store:
         """A new named file in this store's work directory for a data set being received (see
         ReceivingFile); `write()` adopts it. Its name is removed by whoever closes it after
         use; a crash leaves it to `recover()`."""
-        fd, name = tempfile.mkstemp(dir=self._work_dir(), suffix=".part")
-        return ReceivingFile(fd, Path(name))
+        return ReceivingFile(*self._named_temp(self._work_dir()))
 
     def absolute(self, rel_path: str) -> Path:
         """The absolute path of a store path; refuses anything that is not a store path, so a
@@ -489,6 +488,11 @@ class Store:
         work = self._work_dir()
         if self._unnamed:
             return os.open(work, _O_TMPFILE | os.O_WRONLY, 0o600), None
+        return self._named_temp(work)
+
+    @staticmethod
+    def _named_temp(work: Path) -> tuple[int, Path]:
+        """A new named temporary file in the work directory `work`: (fd, path)."""
         fd, name = tempfile.mkstemp(dir=work, suffix=".part")
         return fd, Path(name)
 
@@ -567,13 +571,10 @@ def _copy(stream: BinaryIO, fd: int, uid: str) -> tuple[int, str]:
     size = 0
     for block in _zeroed_blocks(stream):
         digest.update(block)
-        view = block
-        while view:
-            try:
-                written = os.write(fd, view)
-            except OSError as exc:
-                raise _write_error(exc, uid) from exc
-            view = view[written:]
+        try:
+            _write_all(fd, block)
+        except OSError as exc:
+            raise _write_error(exc, uid) from exc
         size += len(block)
     return size, digest.hexdigest()
 

@@ -4,7 +4,7 @@ configured DICOM printer (Basic Grayscale / Color Print Management, viewer.print
 What prints is what the viewports show: each viewport's current image with its DisplayState
 (window/level, invert), its zoom/pan as a Crop of the image and its rotation and flips; or every
 frame of the active viewport's series with its DisplayState and no crop. Composing them is
-viewer.printing.compose's (`compose_items`).
+viewer.printing.compose's (`compose_films`).
 
 Composing (preview and print) and printing run as Tasks off the GUI thread; the preview shows
 the first film, composed exactly as it will print.
@@ -51,7 +51,7 @@ from viewer.printing.compose import (
     ImageSource,
     PixelDepth,
     PrintItem,
-    compose_items,
+    compose_films,
     film_preview,
 )
 from viewer.printing.film import (
@@ -399,7 +399,7 @@ class PrintDialog(QDialog):
         first = items[:spec.layout.count]
         generation = self._generation
         self.preview.setToolTip(self.tr("Composing the preview…"))
-        task = self.tasks.start(lambda progress, cancel: compose_items(first, spec, None, cancel),
+        task = self.tasks.start(lambda progress, cancel: compose_films(first, spec, None, cancel),
                                 "print preview", priority=1)
         task.succeeded.connect(lambda composition: self._show_preview(generation, composition))
         task.failed.connect(lambda error: self._preview_failed(generation, error))
@@ -444,7 +444,7 @@ class PrintDialog(QDialog):
                 return lambda done, total, _name: progress(offset + done, 2 * max(total, 1),
                                                            label)
 
-            composition = compose_items(items, spec, phase(composing, 0), cancel)
+            composition = compose_films(items, spec, phase(composing, 0), cancel)
             try:
                 result = print_films(node, local, composition, options,
                                      phase(sending, len(items)), cancel)

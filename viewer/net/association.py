@@ -86,10 +86,11 @@ def serve(
     ssl_context: ssl.SSLContext | None = None,
 ) -> ThreadedAssociationServer:
     """`ae.start_server(address, block=False, ...)`, with associations whose reactor waits for
-    messages instead of polling (`viewer.net.reactor`). Raises OSError when `address` cannot
-    be bound."""
+    messages instead of polling (`viewer.net.reactor`) and whose sockets are prepared as our
+    own (`_prepare_socket`). Raises OSError when `address` cannot be bound."""
     server = ae.make_server(
-        address, ssl_context=ssl_context, evt_handlers=list(handlers),
+        address, ssl_context=ssl_context,
+        evt_handlers=[(evt.EVT_CONN_OPEN, _prepare_socket), *handlers],
         server_class=ThreadedAssociationServer,
         request_handler=reactor.EventDrivenRequestHandler,
     )
@@ -100,6 +101,15 @@ def serve(
     thread.start()
     ae._servers.append(server)  # so that ae.shutdown() stops it, as with ae.start_server
     return server
+
+
+def _prepare_socket(event: evt.Event) -> None:
+    """Every association's socket, the ones we request and the ones we accept (`serve`):
+    Nagle's algorithm off, the PDU length guard on."""
+    set_nodelay(event.assoc)
+    sock = getattr(event.assoc.dul, "socket", None)
+    if sock is not None:
+        PduLengthGuard.install(sock, MAX_PDU)
 
 
 def set_nodelay(assoc: Association) -> None:
@@ -139,10 +149,7 @@ def associated(
 
     def on_open(event: evt.Event) -> None:
         seen["open"] = True
-        set_nodelay(event.assoc)
-        sock = getattr(event.assoc.dul, "socket", None)
-        if sock is not None:
-            PduLengthGuard.install(sock, MAX_PDU)
+        _prepare_socket(event)
 
     def on_acse(event: evt.Event) -> None:
         seen["response"] = getattr(event, "primitive", None)  # set by pynetdicom per event

@@ -37,7 +37,6 @@ from viewer.net.association import (
     associated,
     describe,
     serve,
-    set_nodelay,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -168,7 +167,6 @@ def _listen(local: Local, waiter: _Waiter) -> ThreadedAssociationServer | None:
     ae.add_supported_context(StorageCommitmentPushModel, scu_role=True, scp_role=True)
     ae.add_supported_context(Verification)
     handlers: list[Any] = [
-        (evt.EVT_CONN_OPEN, lambda e: set_nodelay(e.assoc)),
         (evt.EVT_N_EVENT_REPORT, lambda e: waiter.on_report(e, "new association")),
     ]
     try:

@@ -65,6 +65,7 @@ from viewer.net.association import Local, PeerError, associated, describe
 from viewer.net.query import QueryLevel, find, status_text
 from viewer.net.receiving import receive_into, received_data_set
 from viewer.net.sop_classes import COMMON_STORAGE_CLASSES, transfer_syntax_uids
+from viewer.net.storage_scp import outcome_of
 
 LOGGER = logging.getLogger(__name__)
 
@@ -476,19 +477,14 @@ class _Receiver:
 
 
 def _outcome_of(sop_instance_uid: str, report: ImportReport) -> InstanceOutcome:
-    """A received instance's outcome, from the import report of that instance alone."""
-    if report.stopped:
-        return InstanceOutcome(sop_instance_uid, Outcome.FAILED, report.stopped,
-                               OUT_OF_RESOURCES)
-    if report.imported:
-        return InstanceOutcome(sop_instance_uid, Outcome.IMPORTED)
-    if report.already_present:
-        return InstanceOutcome(sop_instance_uid, Outcome.ALREADY_PRESENT)
-    if report.conflicts:
-        return InstanceOutcome(sop_instance_uid, Outcome.CONFLICT, report.conflicts[0].reason,
-                               DUPLICATE_SOP_INSTANCE)
-    reason = report.failed[0].reason if report.failed else "not imported"
-    return InstanceOutcome(sop_instance_uid, Outcome.FAILED, reason, CANNOT_UNDERSTAND)
+    """A received instance's outcome, from the import report of that instance alone, with the
+    status the Storage SCP answers for the same report (`storage_scp.outcome_of`)."""
+    kind, reason, status = outcome_of(report)
+    return InstanceOutcome(sop_instance_uid, _OUTCOMES.get(kind, Outcome.FAILED), reason, status)
+
+
+_OUTCOMES = {"imported": Outcome.IMPORTED, "already present": Outcome.ALREADY_PRESENT,
+             "conflict": Outcome.CONFLICT}
 
 
 def get(

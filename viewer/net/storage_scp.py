@@ -35,9 +35,9 @@ Threads: pynetdicom runs each association in its own thread; all of them share o
 (`Index` serialises its calls with a lock; `import_file` is thread-safe). The index is
 checkpointed (WAL fsynced) when an association ends; stored files are fsynced one by one.
 
-PDU length (PS3.8 §9.3.5): each accepted socket gets `association.PduLengthGuard`, which refuses
-a P-DATA-TF PDU longer than MAX_PDU (other PDUs: longer than 1 MiB): the association is aborted
-(A-ABORT) and nothing is stored.
+PDU length (PS3.8 §9.3.5): each socket `association.serve` accepts gets `PduLengthGuard`, which
+refuses a P-DATA-TF PDU longer than MAX_PDU (other PDUs: longer than 1 MiB): the association is
+aborted (A-ABORT) and nothing is stored.
 """
 
 from __future__ import annotations
@@ -67,12 +67,9 @@ from viewer.archive.importer import ImportReport, import_file
 from viewer.archive.store import ReceivingFile
 from viewer.config import Node, TlsFiles
 from viewer.net.association import (
-    MAX_PDU,
     Local,
-    PduLengthGuard,
     application_entity,
     serve,
-    set_nodelay,
 )
 from viewer.net.receiving import receive_into, received_data_set
 from viewer.net.sop_classes import storage_scp_contexts
@@ -276,17 +273,13 @@ class StorageSCP:
     # --- handlers (association threads) --------------------------------------------------------
 
     def _on_open(self, event: evt.Event) -> None:
-        assoc = event.assoc
-        set_nodelay(assoc)
-        sock = getattr(assoc.dul, "socket", None)
-        if sock is None:
-            return
+        """`serve` has prepared the socket (Nagle off, PDU length guard); a peer that is none
+        of the allowed nodes is cut off before its association request is read."""
+        sock = getattr(event.assoc.dul, "socket", None)
         peer = _peer_host(getattr(event, "address", ""))  # set by pynetdicom for this event
-        if self.allow and peer not in self._allowed_addresses:
+        if sock is not None and self.allow and peer not in self._allowed_addresses:
             LOGGER.warning("closing a connection from %s: not an allowed node", peer)
             sock.close()
-            return
-        PduLengthGuard.install(sock, MAX_PDU)
 
     def _on_close(self, event: evt.Event) -> None:
         _remove_partial_dataset(event.assoc)

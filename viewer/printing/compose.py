@@ -176,15 +176,27 @@ class Composition:
 # --- composing films ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PrintItem:
+    """One image to print and how the viewport turned it: `quarter_turns` clockwise, then
+    mirrored left-right (`flip_h`) and top-bottom (`flip_v`), as the viewport draws it."""
+
+    source: ImageSource
+    quarter_turns: int = 0
+    flip_h: bool = False
+    flip_v: bool = False
+
+
 def compose_films(
-    sources: Sequence[ImageSource],
+    sources: Sequence[ImageSource | PrintItem],
     spec: FilmSpec,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> Composition:
     """Lay `sources` out on films of `spec`, in order, `spec.layout.count` per film (the last
-    film may be partly empty). An image that cannot be decoded leaves its box empty and is
-    reported in `failures`; the others are composed."""
+    film may be partly empty); a PrintItem is turned as its viewport shows it
+    (`compose_item`). An image that cannot be decoded leaves its box empty and is reported in
+    `failures`; the others are composed."""
     report = progress or no_progress
     per_film = spec.layout.count
     films: list[ComposedFilm] = []
@@ -198,10 +210,11 @@ def compose_films(
                 continue
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            source = sources[start + offset]
+            item = sources[start + offset]
+            source = item.source if isinstance(item, PrintItem) else item
             report(start + offset, len(sources), source.name)
             try:
-                pixels = compose_source(source, spec)
+                pixels = compose_item(item, spec)
             except Exception as exc:  # one bad image never stops a film: it is reported
                 reason = getattr(exc, "reason", None) or str(exc) or repr(exc)
                 LOGGER.info("box %d of film %d left empty: %s", position, len(films) + 1, reason)
@@ -213,18 +226,15 @@ def compose_films(
     return Composition(tuple(films), tuple(failures))
 
 
-# --- images turned as a viewport shows them ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PrintItem:
-    """One image to print and how the viewport turned it: `quarter_turns` clockwise, then
-    mirrored left-right (`flip_h`) and top-bottom (`flip_v`), as the viewport draws it."""
-
-    source: ImageSource
-    quarter_turns: int = 0
-    flip_h: bool = False
-    flip_v: bool = False
+def compose_item(item: ImageSource | PrintItem, spec: FilmSpec) -> np.ndarray:
+    """One image box of `spec`. A turned PrintItem is composed at the transposed box size for
+    odd quarter turns, then turned, so that it fills the box as it fills the viewport."""
+    if isinstance(item, ImageSource):
+        return compose_source(item, spec)
+    columns, rows = spec.box_pixels()
+    box = (rows, columns) if item.quarter_turns % 2 else (columns, rows)
+    pixels = compose_source(item.source, replace(spec, box_size=box))
+    return orient(pixels, item.quarter_turns, item.flip_h, item.flip_v)
 
 
 def orient(pixels: np.ndarray, quarter_turns: int, flip_h: bool, flip_v: bool) -> np.ndarray:
@@ -235,41 +245,6 @@ def orient(pixels: np.ndarray, quarter_turns: int, flip_h: bool, flip_v: bool) -
     if flip_v:
         out = out[::-1]
     return np.ascontiguousarray(out)
-
-
-def compose_items(
-    items: Sequence[PrintItem],
-    spec: FilmSpec,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> Composition:
-    """`compose_films` for items that may be turned: each box is composed alone (at the
-    transposed box size for odd quarter turns), then turned; failures keep their film and
-    box numbers."""
-    report = progress or no_progress
-    columns, rows = spec.box_pixels()
-    upright = replace(spec, layout=Layout(1, 1), box_size=(columns, rows))
-    across = replace(upright, box_size=(rows, columns))
-    per_film = spec.layout.count
-    films: list[ComposedFilm] = []
-    failures: list[BoxFailure] = []
-    for start in range(0, len(items), per_film):
-        boxes = []
-        for offset, item in enumerate(items[start:start + per_film]):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            report(start + offset, len(items), item.source.name)
-            one = compose_films([item.source], across if item.quarter_turns % 2 else upright)
-            pixels = one.films[0].boxes[0].pixels
-            if pixels is not None:
-                pixels = orient(pixels, item.quarter_turns, item.flip_h, item.flip_v)
-            failures += [BoxFailure(len(films) + 1, offset + 1, f.item, f.reason)
-                         for f in one.failures]
-            boxes.append(ComposedBox(offset + 1, item.source, pixels))
-        boxes += [ComposedBox(n + 1, None, None) for n in range(len(boxes), per_film)]
-        films.append(ComposedFilm(spec, tuple(boxes)))
-    report(len(items), len(items), "")
-    return Composition(tuple(films), tuple(failures))
 
 
 def compose_source(source: ImageSource, spec: FilmSpec) -> np.ndarray:
