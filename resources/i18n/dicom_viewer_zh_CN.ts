@@ -792,6 +792,13 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     </message>
 </context>
 <context>
+    <name>SeriesThumbnails</name>
+    <message>
+        <source>No preview</source>
+        <translation>无预览</translation>
+    </message>
+</context>
+<context>
     <name>StorageService</name>
     <message>
         <source>Storage SCP: listening as {aet} on {host}:{port} — {count} received</source>
@@ -931,10 +938,6 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>Open series</source>
         <translation>打开序列</translation>
-    </message>
-    <message>
-        <source>No preview</source>
-        <translation>无预览</translation>
     </message>
     <message>
         <source>Import folder</source>

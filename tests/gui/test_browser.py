@@ -375,7 +375,7 @@ def test_thumbnails_are_made_by_the_decode_pool(
         browser.resize(1150, 720)
         browser.show()
         failures: list[str] = []
-        monkeypatch.setattr(browser, "_thumbnail_failed", lambda _uid, why: failures.append(why))
+        monkeypatch.setattr(browser.thumbnails, "_failed", lambda _uid, why: failures.append(why))
         run_import(qtbot, browser, [media["root"]])
         assert browser.summary_box is not None
         browser.summary_box.close()

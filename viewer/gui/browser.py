@@ -3,8 +3,8 @@
 Searches run on the GUI thread (an indexed query takes a few ms); everything that touches files
 (imports, deletes, thumbnails) runs as a Task (viewer.gui.tasks). The widget only draws and
 routes events: matching, importing and rendering are the archive's. The import queue and its
-summary box are viewer.gui.import_job's; the search fields' rules, shared with the PACS panel,
-viewer.gui.search_fields'.
+summary box are viewer.gui.import_job's, the thumbnails viewer.gui.series_thumbnails'; the
+search fields' rules, shared with the PACS panel, viewer.gui.search_fields'.
 """
 
 from __future__ import annotations
@@ -28,15 +28,10 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QColor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QIcon,
-    QImage,
     QKeyEvent,
-    QPainter,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -66,6 +61,7 @@ from viewer.decode.pool import DecodePool
 from viewer.gui.browser_models import THUMB_SIZE, SeriesListModel, StudyTableModel
 from viewer.gui.import_job import ImportQueue, ImportSummary
 from viewer.gui.search_fields import COMMON_MODALITIES, date_bound, search_pattern, study_table
+from viewer.gui.series_thumbnails import SeriesThumbnails
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
 
@@ -73,9 +69,6 @@ LOGGER = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 200  # search as you type, once typing pauses
 LIVE_REFRESH_MS = 1500  # during an import, studies appear as they are indexed
-THUMB_PRIORITY = 1  # thumbnails start before queued deletes
-THUMB_POOL_PRIORITY = 500  # in the decode pool: after the viewports' visible frames (as the
-# reading area's series strip), before a series' background load
 
 
 class StudyBrowser(QWidget):
@@ -96,10 +89,8 @@ class StudyBrowser(QWidget):
         super().__init__(parent)
         self.archive = archive
         self.tasks = tasks
-        self.pool = pool  # makes the thumbnails, when given: see viewer.archive.thumbnails
         self._demo: Callable[[], object] | None = None
-        self._icons: dict[str, QIcon] = {}  # series UID -> thumbnail, until the archive changes
-        self._thumb_tasks: list[Task] = []
+        self.thumbnails = SeriesThumbnails(archive, tasks, pool, self)
         self.imports = ImportQueue(archive, tasks, self)
         self.imports.started.connect(self._import_started)
         self.imports.progress.connect(self._import_progress)
@@ -254,6 +245,7 @@ class StudyBrowser(QWidget):
         self.table.installEventFilter(self)
 
         self.series_model = SeriesListModel(self)
+        self.thumbnails.ready.connect(self.series_model.set_icon)
         self.series_view = QListView()
         self.series_view.setModel(self.series_model)
         self.series_view.setViewMode(QListView.ViewMode.IconMode)
@@ -459,50 +451,15 @@ class StudyBrowser(QWidget):
         ]
         if same:
             return
-        for task in self._thumb_tasks:
-            task.cancel()
-        self._thumb_tasks = []
-        self.series_model.set_series(uid, rows, self._icons)
+        self.thumbnails.cancel()
+        self.series_model.set_series(uid, rows, self.thumbnails.icons)
         for row in rows:
             if not self.series_model.has_thumbnail(row.series_instance_uid):
-                self._request_thumbnail(row.series_instance_uid)
-
-    def _request_thumbnail(self, series_uid: str) -> None:
-        archive, pool = self.archive, self.pool
-
-        def make(_progress: ProgressCallback, cancel: CancelToken) -> QImage:
-            cancel.raise_if_cancelled()  # the user moved on while this waited
-            made = thumbnails.thumbnail(archive, series_uid, pool, THUMB_POOL_PRIORITY)
-            image = QImage(str(made))
-            if image.isNull():
-                raise thumbnails.ThumbnailError("the thumbnail file cannot be read")
-            return image
-
-        task = self.tasks.start(make, "thumbnail", THUMB_PRIORITY)
-        task.succeeded.connect(lambda image: self._thumbnail_ready(series_uid, image))
-        task.failed.connect(lambda reason: self._thumbnail_failed(series_uid, reason))
-        task.finished.connect(lambda: self._thumb_tasks.remove(task)
-                              if task in self._thumb_tasks else None)
-        self._thumb_tasks.append(task)
-
-    def _thumbnail_ready(self, series_uid: str, image: QImage) -> None:
-        icon = QIcon(QPixmap.fromImage(image))
-        self._icons[series_uid] = icon
-        self.series_model.set_icon(series_uid, icon)
-
-    def _thumbnail_failed(self, series_uid: str, reason: str) -> None:
-        LOGGER.debug("no thumbnail for a series: %s", reason)
-        pixmap = QPixmap(THUMB_SIZE, THUMB_SIZE)
-        pixmap.fill(QColor("#3a2626"))
-        painter = QPainter(pixmap)
-        painter.setPen(QColor("#c0a0a0"))
-        painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No preview"))
-        painter.end()
-        self.series_model.set_icon(series_uid, QIcon(pixmap))
+                self.thumbnails.request(row.series_instance_uid)
 
     def thumbnails_pending(self) -> int:
         """Thumbnails of the shown study still being made."""
-        return len(self._thumb_tasks)
+        return self.thumbnails.pending
 
     # --- importing -----------------------------------------------------------------------------
 
@@ -567,7 +524,7 @@ class StudyBrowser(QWidget):
         ))
 
     def _import_ended(self) -> None:
-        self._icons.clear()  # a series may have grown: its thumbnail is made again
+        self.thumbnails.icons.clear()  # a series may have grown: its thumbnail is made again
         self.series_model.study_uid = ""  # show the current study's series afresh
         if not self.imports.running:  # else the next queued import has started
             self._live_timer.stop()
