@@ -63,7 +63,11 @@ def ultrasound_file(path: Path) -> Path:
     """300 x 200 US image: region 1 a B-mode sector at x 10..149, y 10..189, 0.02 cm per pixel,
     the transducer (reference pixel, value 0 cm) at (80, 10); region 2 a PW Doppler spectrum
     at x 160..289, 0.01 s and -1.5 cm/s per pixel, its baseline (0 cm/s) at row 100."""
-    ds = image_dataset(np.zeros((200, 300), np.uint8), Modality="US")
+    pixels = np.zeros((200, 300), np.uint8)
+    pixels[10:190, 10:150] = 90  # the sector, grey
+    pixels[10:190, 160:290] = 30  # the spectrum, dark, with its baseline bright
+    pixels[100, 160:290] = 200
+    ds = image_dataset(pixels, Modality="US")
     ds.SequenceOfUltrasoundRegions = [
         _region(RegionSpatialFormat=1, RegionDataType=1, RegionFlags=0,
                 RegionLocationMinX0=10, RegionLocationMinY0=10,
