@@ -1138,8 +1138,8 @@ Studies: {count}</source>
         <translation>跨越区域 %1：不予测量</translation>
     </message>
     <message>
-        <source>Region %1 is %2: no area or angle</source>
-        <translation>区域 %1 的单位为 %2：不测面积或角度</translation>
+        <source>Region %1 (%2): no area or angle</source>
+        <translation>区域 %1（%2）：不测面积或角度</translation>
     </message>
     <message>
         <source>Region %1 has no physical units</source>

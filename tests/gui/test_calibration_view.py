@@ -66,7 +66,7 @@ def test_ultrasound_lengths_use_their_region(qtbot, opened: MainWindow) -> None:
     roi = _add(viewport, Kind.RECTANGLE, (20.0, 20.0), (29.0, 29.0))
     assert viewport._measurement_text(roi).endswith("\n4.0 mm² (region 1)")
     doppler_roi = _add(viewport, Kind.ELLIPSE, (200.0, 120.0), (240.0, 160.0))
-    assert viewport._measurement_text(doppler_roi) == "Region 2 is s, cm/s: no area or angle"
+    assert viewport._measurement_text(doppler_roi) == "Region 2 (s, cm/s): no area or angle"
     # The scale bar: one spatial region, 0.2 mm per pixel.
     assert viewport.overlay.content.scale_bar is not None
 

@@ -57,7 +57,7 @@ def refusal_text(refusal: measure.Refusal) -> str:
             "Viewport", "Across regions %1: not measured").replace("%1", numbers)
     if refusal.kind is kind.NOT_SPATIAL:
         return (QCoreApplication.translate(
-            "Viewport", "Region %1 is %2: no area or angle")
+            "Viewport", "Region %1 (%2): no area or angle")
             .replace("%1", numbers).replace("%2", refusal.units))
     return QCoreApplication.translate(
         "Viewport", "Region %1 has no physical units").replace("%1", numbers)
