@@ -125,17 +125,14 @@ def _mm(values: tuple[float, ...] | None, what: str = "") -> str:
 
 
 def _calibration(summary: HeaderSummary) -> str:
-    """The calibration lengths use and its scale: "Imager Pixel Spacing corrected by
-    magnification 1.08: 0.13 x 0.13 mm (row x column)"; a cross-sectional image's plain Pixel
-    Spacing is the line above, so it is not repeated."""
+    """The calibration lengths use and its scale (Calibration.describe); a cross-sectional
+    image's plain Pixel Spacing is the line above, so it is not repeated."""
     from viewer.dicom.calibration import Basis  # noqa: PLC0415 - as pydicom, when run
 
     c = summary.calibration
     if c is None or c.basis is Basis.PIXEL_SPACING:
         return ""
-    if c.scale is None:
-        return c.note
-    return f"{c.note}: {_mm((c.scale.row_mm, c.scale.column_mm), 'row x column')}"
+    return c.describe()
 
 
 def _edges(summary: HeaderSummary) -> str:

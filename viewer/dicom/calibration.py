@@ -279,6 +279,20 @@ class Calibration:
             return f"Ultrasound regions {listed}"
         return self.scale.note if self.scale is not None else note_text(Basis.NONE)
 
+    def describe(self) -> str:
+        """One line for the command line: the note and the scale, "Imager Pixel Spacing
+        corrected by magnification 1.2 (0.125 x 0.125 mm, row x column)"; for ultrasound,
+        each region's units and scale (row x column)."""
+        if self.regions:  # each region its own scale: the image-wide one would mislead
+            return "Ultrasound regions " + ", ".join(
+                f"{r.number} ({r.units_text}: {s.row_mm:g} x {s.column_mm:g} mm)"
+                if (s := r.scale()) is not None else f"{r.number} ({r.units_text})"
+                for r in self.regions)
+        head = self.note or "Pixel Spacing"
+        if self.scale is None:
+            return head
+        return f"{head} ({self.scale.row_mm:g} x {self.scale.column_mm:g} mm, row x column)"
+
     def as_json(self) -> dict[str, Any]:
         """`info --json`'s "calibration": DICOM keywords for attributes, snake_case else."""
         return {
