@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from tests.dicom.makers import image_dataset, save
@@ -37,7 +38,6 @@ from viewer.dicom.measure import (
     measure_angle,
     measure_length,
     measure_roi,
-    pixel_scale,
     probe,
 )
 
@@ -209,6 +209,30 @@ def test_probe_gives_the_physical_coordinates_in_its_region(tmp_path: Path) -> N
     assert between is not None and between.region is None and between.physical == ()
 
 
+def test_a_real_ultrasound_file_with_a_sector_and_an_ecg_trace() -> None:
+    # pydicom's examples_palette.dcm: region 1 a B-mode sector in cm, its reference pixel
+    # (the transducer) at (120 + 340, 60 + 36); region 2 an ECG trace, time only.
+    path = get_testdata_file("examples_palette.dcm")
+    assert isinstance(path, str)
+    ds = pydicom.dcmread(path)
+    info = frame_info(ds)
+    calibration = calibration_of(None, info)
+    sector, ecg = calibration.regions
+    assert sector.data_type == 1 and sector.spatial
+    assert (ecg.data_type, ecg.unit_x, ecg.unit_y) == (10, "s", "")
+    found = measure_length((200.0, 100.0), (230.0, 140.0), calibration)
+    assert isinstance(found, Length) and found.region is sector
+    assert found.mm == pytest.approx(50 * float(ds.SequenceOfUltrasoundRegions[0].PhysicalDeltaX)
+                                     * 10)
+    at_transducer = probe(np.zeros((ds.Rows, ds.Columns), np.uint8), info, 460.0, 96.0, "US")
+    assert at_transducer is not None and at_transducer.region is sector
+    assert at_transducer.physical == ((0.0, "mm"), (0.0, "mm"))
+    # On the ECG trace a length is a time; the trace's y axis has no unit.
+    trace = measure_length((200.0, 530.0), (300.0, 560.0), calibration)
+    assert isinstance(trace, Length) and trace.region is ecg
+    assert trace.deltas == (pytest.approx((100 * ecg.delta_x, "s")),)
+
+
 # --- projection radiography -----------------------------------------------------------------------
 
 
@@ -287,7 +311,7 @@ def test_an_image_without_spacing_measures_in_pixels(tmp_path: Path) -> None:
     calibration = calibration_of(None, info)
     assert calibration.source == "" and calibration.basis is Basis.NONE
     assert calibration.note == "uncalibrated (pixels)"
-    assert pixel_scale(None, info) is None
+    assert calibration.scale is None
     found = measure_length((0.0, 0.0), (3.0, 4.0), calibration)
     assert isinstance(found, Length) and (found.pixels, found.mm) == (5.0, None)
     assert calibration.as_json()["source"] is None

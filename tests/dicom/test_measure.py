@@ -14,11 +14,11 @@ from viewer.dicom.calibration import IMAGER_PIXEL_SPACING, PIXEL_SPACING, Basis,
 from viewer.dicom.frameinfo import FrameInfo, frame_info
 from viewer.dicom.measure import (
     angle_degrees,
+    calibration_of,
     format_value,
     length,
     modality_unit,
     modality_values,
-    pixel_scale,
     probe,
     roi_stats,
 )
@@ -59,6 +59,10 @@ def _info(**fields: object) -> FrameInfo:
     }
     base.update(fields)
     return FrameInfo(**base)  # type: ignore[arg-type]
+
+
+def pixel_scale(geometry: SliceGeometry | None, info: FrameInfo | None) -> PixelScale | None:
+    return calibration_of(geometry, info).scale
 
 
 # --- pixel scale ----------------------------------------------------------------------------------

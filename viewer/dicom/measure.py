@@ -71,13 +71,6 @@ def _first_valid(candidates: list[Sequence[float] | None]) -> tuple[float, float
     return None
 
 
-def pixel_scale(geometry: SliceGeometry | None, info: FrameInfo | None) -> PixelScale | None:
-    """The frame's one mm-per-pixel scale (see `calibration_of`); None when there is none:
-    no usable spacing, or an ultrasound image whose regions differ (each region is measured
-    on its own: `measure_length` and friends)."""
-    return calibration_of(geometry, info).scale
-
-
 # --- where a measurement lies: ultrasound regions -------------------------------------------------
 
 
