@@ -233,6 +233,19 @@ def test_a_real_ultrasound_file_with_a_sector_and_an_ecg_trace() -> None:
     assert trace.deltas == (pytest.approx((100 * ecg.delta_x, "s")),)
 
 
+def test_a_region_with_a_zero_delta_has_no_unit_on_that_axis(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(ultrasound_file(tmp_path / "us.dcm"))
+    ds.SequenceOfUltrasoundRegions[0].PhysicalDeltaY = 0.0
+    calibration = calibration_of(None, frame_info(ds))
+    sector = calibration.regions[0]
+    assert (sector.unit_x, sector.unit_y, sector.spatial) == ("cm", "", False)
+    found = measure_length((20.0, 50.0), (50.0, 90.0), calibration)
+    assert isinstance(found, Length) and found.mm is None
+    assert found.deltas == (pytest.approx((6.0, "mm")),)  # 30 px x 0.02 cm, across only
+    area = measure_roi(np.zeros((200, 300)), "rectangle", (20.0, 20.0), (29.0, 29.0), calibration)
+    assert area == Refusal(RefusalKind.NOT_SPATIAL, (1,), "cm, no unit")
+
+
 # --- projection radiography -----------------------------------------------------------------------
 
 

@@ -233,14 +233,18 @@ def _region(number: int, item: Dataset) -> UltrasoundRegion | None:
     if max_x < min_x or max_y < min_y or not (math.isfinite(delta_x) and math.isfinite(delta_y)):
         LOGGER.debug("ultrasound region %d has empty bounds or bad deltas", number)
         return None
+    units_x = int(item.get("PhysicalUnitsXDirection", 0) or 0)
+    units_y = int(item.get("PhysicalUnitsYDirection", 0) or 0)
+    # A zero delta calibrates nothing along its axis: that axis is treated as without units.
+    units_x, units_y = (units_x if delta_x else 0), (units_y if delta_y else 0)
     ref_x, ref_y = item.get("ReferencePixelX0"), item.get("ReferencePixelY0")
     return UltrasoundRegion(
         number=number,
         min_x=min_x, min_y=min_y, max_x=max_x, max_y=max_y,
         spatial_format=int(item.get("RegionSpatialFormat", 0) or 0),
         data_type=int(item.get("RegionDataType", 0) or 0),
-        units_x=int(item.get("PhysicalUnitsXDirection", 0) or 0),
-        units_y=int(item.get("PhysicalUnitsYDirection", 0) or 0),
+        units_x=units_x,
+        units_y=units_y,
         delta_x=delta_x,
         delta_y=delta_y,
         reference_x=None if ref_x in (None, "") else int(ref_x),
