@@ -28,7 +28,7 @@ class OverlayContent:
     scale_bar: ScaleBar | None = None
     probe: str = ""
     problem: str = ""  # e.g. "cannot decode: <reason>", shown in the middle
-    notes: list[str] = field(default_factory=list)  # e.g. "lengths at the detector plane"
+    notes: list[str] = field(default_factory=list)  # e.g. which calibration lengths use
     active: bool = False  # the viewport that has the keyboard focus gets a frame
 
 
