@@ -1106,10 +1106,6 @@ Studies: {count}</source>
 <context>
     <name>Viewport</name>
     <message>
-        <source>Measured at the detector plane (Imager Pixel Spacing): not corrected for magnification</source>
-        <translation>在探测器平面测量（成像器像素间距）：未做放大率校正</translation>
-    </message>
-    <message>
         <source>No pixel spacing: lengths and areas in pixels</source>
         <translation>无像素间距：长度和面积以像素为单位</translation>
     </message>
@@ -1120,6 +1116,50 @@ Studies: {count}</source>
     <message>
         <source>No image in this series</source>
         <translation>此序列中没有图像</translation>
+    </message>
+    <message>
+        <source>Lengths: Pixel Spacing, calibrated: %1</source>
+        <translation>长度：像素间距，已校准：%1</translation>
+    </message>
+    <message>
+        <source>Lengths: Pixel Spacing, calibrated (method not stated)</source>
+        <translation>长度：像素间距，已校准（未注明方法）</translation>
+    </message>
+    <message>
+        <source>Lengths: Pixel Spacing (calibration not stated)</source>
+        <translation>长度：像素间距（未注明校准）</translation>
+    </message>
+    <message>
+        <source>Lengths: Imager Pixel Spacing corrected by magnification %1</source>
+        <translation>长度：成像器像素间距，已按放大率 %1 校正</translation>
+    </message>
+    <message>
+        <source>Lengths: Imager Pixel Spacing at the detector (not corrected for magnification)</source>
+        <translation>长度：探测器平面的成像器像素间距（未做放大率校正）</translation>
+    </message>
+    <message>
+        <source>Lengths: ultrasound regions %1</source>
+        <translation>长度：超声区域 %1</translation>
+    </message>
+    <message>
+        <source>Outside the ultrasound regions</source>
+        <translation>在超声区域之外</translation>
+    </message>
+    <message>
+        <source>Across regions %1: not measured</source>
+        <translation>跨越区域 %1：不予测量</translation>
+    </message>
+    <message>
+        <source>Region %1 (%2): no area or angle</source>
+        <translation>区域 %1（%2）：不测面积或角度</translation>
+    </message>
+    <message>
+        <source>Region %1 has no physical units</source>
+        <translation>区域 %1 没有物理单位</translation>
+    </message>
+    <message>
+        <source>region %1</source>
+        <translation>区域 %1</translation>
     </message>
     <message>
         <source>%1 px</source>

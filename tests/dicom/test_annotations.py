@@ -16,8 +16,8 @@ from viewer.dicom.annotations import (
     four_corners,
     scale_bar,
 )
+from viewer.dicom.calibration import IMAGER_PIXEL_SPACING, PIXEL_SPACING, PixelScale
 from viewer.dicom.frameinfo import frame_info
-from viewer.dicom.measure import IMAGER_PIXEL_SPACING, PIXEL_SPACING, PixelScale
 from viewer.dicom.stack import SliceGeometry, StackInfo
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)

@@ -10,17 +10,15 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from viewer.dicom.calibration import IMAGER_PIXEL_SPACING, PIXEL_SPACING, Basis, PixelScale
 from viewer.dicom.frameinfo import FrameInfo, frame_info
 from viewer.dicom.measure import (
-    IMAGER_PIXEL_SPACING,
-    PIXEL_SPACING,
-    PixelScale,
     angle_degrees,
+    calibration_of,
     format_value,
     length,
     modality_unit,
     modality_values,
-    pixel_scale,
     probe,
     roi_stats,
 )
@@ -63,6 +61,10 @@ def _info(**fields: object) -> FrameInfo:
     return FrameInfo(**base)  # type: ignore[arg-type]
 
 
+def pixel_scale(geometry: SliceGeometry | None, info: FrameInfo | None) -> PixelScale | None:
+    return calibration_of(geometry, info).scale
+
+
 # --- pixel scale ----------------------------------------------------------------------------------
 
 
@@ -73,9 +75,10 @@ def test_pixel_spacing_is_row_then_column() -> None:
 
 
 def test_pixel_spacing_preferred_over_imager_spacing_from_either_argument() -> None:
+    # A Pixel Spacing that differs from Imager Pixel Spacing was calibrated (PS3.3 10.7.1.3).
     geometry = _geometry((0.2, 0.2), IMAGER_PIXEL_SPACING)
     info = _info(pixel_spacing=(0.18, 0.19), imager_pixel_spacing=(0.2, 0.2))
-    assert pixel_scale(geometry, info) == PixelScale(0.18, 0.19, PIXEL_SPACING)
+    assert pixel_scale(geometry, info) == PixelScale(0.18, 0.19, PIXEL_SPACING, Basis.CALIBRATED)
 
 
 def test_imager_pixel_spacing_carries_a_note() -> None:
@@ -99,7 +102,7 @@ def test_no_usable_spacing_gives_none(spacing: tuple[float, float] | None) -> No
 
 def test_a_bad_pixel_spacing_falls_back_to_imager_spacing() -> None:
     scale = pixel_scale(None, _info(pixel_spacing=(math.nan, 1.0), imager_pixel_spacing=(1, 1)))
-    assert scale == PixelScale(1.0, 1.0, IMAGER_PIXEL_SPACING)
+    assert scale == PixelScale(1.0, 1.0, IMAGER_PIXEL_SPACING, Basis.DETECTOR)
 
 
 # --- length and angle -----------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def human_text(summary: HeaderSummary) -> str:
         ("Geometry", g.plane or "-"),
         ("  Pixel spacing", _mm(g.pixel_spacing, "row x column")),
         ("  Imager spacing", _mm(g.imager_pixel_spacing, "row x column")),
+        ("  Calibration", _calibration(summary)),
         ("  Slice thickness", _mm((g.slice_thickness,) if g.slice_thickness else None)),
         ("  Position", _mm(g.image_position, "x y z")),
         ("  Orientation", _numbers(g.image_orientation)),
@@ -121,6 +122,17 @@ def _mm(values: tuple[float, ...] | None, what: str = "") -> str:
         return ""
     text = " x ".join(f"{v:g}" for v in values) if what != "x y z" else _numbers(values)
     return f"{text} mm" + (f" ({what})" if what else "")
+
+
+def _calibration(summary: HeaderSummary) -> str:
+    """The calibration lengths use and its scale (Calibration.describe); a cross-sectional
+    image's plain Pixel Spacing is the line above, so it is not repeated."""
+    from viewer.dicom.calibration import Basis  # noqa: PLC0415 - as pydicom, when run
+
+    c = summary.calibration
+    if c is None or c.basis is Basis.PIXEL_SPACING:
+        return ""
+    return c.describe()
 
 
 def _edges(summary: HeaderSummary) -> str:

@@ -99,7 +99,23 @@ def run(args: argparse.Namespace) -> int:
     if not report.done and report.failed and not src.is_dir():
         return 2
     print(f"rendered {len(report.done)} frame(s), {len(report.failed)} file(s) failed")
+    if report.done and not src.is_dir():
+        _print_calibration(src)
     return 1 if report.failed else 0
+
+
+def _print_calibration(src: Path) -> None:
+    """The calibration lengths on this image use, as `info` reports it (render has no --json:
+    one more line of its report); a folder's files would each have their own, so none."""
+    from viewer.dicom.files import DicomFileError
+    from viewer.dicom.records import read_header
+
+    try:
+        calibration = read_header(src).calibration
+    except DicomFileError:
+        return  # rendered, so readable: nothing to add to what the render said
+    if calibration is not None:
+        print(f"calibration: {calibration.describe()}")
 
 
 def _is_dir_target(output: Path | None) -> bool:
@@ -121,4 +137,5 @@ def _single_multiframe(src: Path, index: int, state: object, out: Path) -> int:
     except DicomFileError as exc:
         raise CLIError(str(exc)) from None
     print("rendered 1 frame(s), 0 file(s) failed")
+    _print_calibration(src)
     return 0

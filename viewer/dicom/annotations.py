@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from viewer.dicom.calibration import PixelScale
 from viewer.dicom.frameinfo import FrameInfo
 from viewer.dicom.geometry import position_along_normal
-from viewer.dicom.measure import PixelScale
 from viewer.dicom.stack import SliceGeometry, StackInfo
 from viewer.dicom.text import format_date, format_time, person_name_text
 

@@ -17,6 +17,8 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from viewer.dicom.calibration import Calibration, read_calibration
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -105,6 +107,9 @@ class FrameInfo:
     pixel_spacing: tuple[float, float] | None = None
     imager_pixel_spacing: tuple[float, float] | None = None
     lossy: bool = False
+    # How lengths are measured on this frame (viewer.dicom.calibration); None when the
+    # record was made without a header (then measure.calibration_of uses the spacings).
+    calibration: Calibration | None = None
 
     @property
     def is_monochrome(self) -> bool:
@@ -128,6 +133,9 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
     slope, intercept, rtype = _rescale(transform if transform is not None else ds)
     voi_source = voi_item if voi_item is not None else ds
     bits_allocated = int(ds.get("BitsAllocated", 16))
+    pixel_spacing = _pair(measures.get("PixelSpacing") if measures is not None else None) or _pair(
+        ds.get("PixelSpacing")
+    )
     return FrameInfo(
         rows=int(ds.Rows),
         columns=int(ds.Columns),
@@ -147,10 +155,10 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
         presentation_lut_shape=str(ds.get("PresentationLUTShape", "") or "").strip().upper(),
         palette=_palette(ds) if photometric == "PALETTE COLOR" else None,
         overlays=_overlays(ds, index),
-        pixel_spacing=_pair(measures.get("PixelSpacing") if measures is not None else None)
-        or _pair(ds.get("PixelSpacing")),
+        pixel_spacing=pixel_spacing,
         imager_pixel_spacing=_pair(ds.get("ImagerPixelSpacing")),
         lossy=str(ds.get("LossyImageCompression", "")).strip() == "01",
+        calibration=read_calibration(ds, pixel_spacing),
     )
 
 

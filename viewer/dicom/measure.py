@@ -1,73 +1,57 @@
 """Measurements on one frame: lengths, angles, ROI statistics and the pixel probe, Qt-free.
 
 Coordinates are image pixel coordinates (x = column, y = row), with pixel centres at integer
-coordinates: pixel (x=0, y=0) covers [-0.5, 0.5) x [-0.5, 0.5). Lengths in mm come from Pixel
-Spacing (PS3.3 C.7.6.2.1.1), else Imager Pixel Spacing (PS3.3 C.8.11.7, 10.7.1.3). The GUI draws;
-the CLI may print the same numbers.
+coordinates: pixel (x=0, y=0) covers [-0.5, 0.5) x [-0.5, 0.5). Lengths in mm come from the
+frame's calibration (`viewer.dicom.calibration`): Pixel Spacing, Imager Pixel Spacing corrected by
+the magnification factor or at the detector, or the ultrasound region under the measurement.
+
+Ultrasound, decided here: a length, area or angle uses the one region holding all its points
+and is refused (`Refusal`) when its points lie in different regions or outside every region.
+In a region whose axes are not both cm (M-mode: s and cm; Doppler: s and cm/s) a straight line
+is not a distance: a length there gives the two differences in their own units (`Length.deltas`:
+a time and a depth or velocity, as callipers on such a trace are read), and areas and angles
+are refused. The GUI draws; the CLI may print the same numbers.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
+from viewer.dicom.calibration import (
+    CM,
+    IMAGER_PIXEL_SPACING,
+    UNIT_SYMBOLS,
+    Calibration,
+    PixelScale,
+    UltrasoundRegion,
+    calibrate,
+    valid_spacing,
+)
 from viewer.dicom.display import apply_modality
 from viewer.dicom.frameinfo import FrameInfo
-from viewer.dicom.stack import IMAGER_PIXEL_SPACING, SliceGeometry
+from viewer.dicom.stack import SliceGeometry
 
 LOGGER = logging.getLogger(__name__)
 
-PIXEL_SPACING = "PixelSpacing"
-
-IMAGER_SPACING_NOTE = (
-    "Measured at the detector plane (Imager Pixel Spacing): not corrected for magnification."
-)
-
 Point = tuple[float, float]  # (x, y) = (column, row) in image pixels
 RoiShape = Literal["rectangle", "ellipse"]
+Quantity = tuple[float, str]  # a physical value and its unit symbol ("mm", "s", "cm/s" ...)
 
 
-@dataclass(frozen=True)
-class PixelScale:
-    """mm per pixel of one frame.
-
-    `row_mm`: distance between the centres of adjacent rows, i.e. the vertical (y) step;
-    `column_mm`: distance between adjacent columns, the horizontal (x) step. Pixel Spacing is
-    stored in that order (row spacing first, PS3.3 C.7.6.2.1.1).
-    """
-
-    row_mm: float
-    column_mm: float
-    source: str  # PIXEL_SPACING or IMAGER_PIXEL_SPACING
-
-    @property
-    def note(self) -> str:
-        """"" for Pixel Spacing; for Imager Pixel Spacing, that lengths are at the detector
-        (PS3.3 10.7.1.3: the patient is magnified by the source-detector geometry)."""
-        return IMAGER_SPACING_NOTE if self.source == IMAGER_PIXEL_SPACING else ""
-
-
-def _valid(pair: Sequence[float] | None) -> tuple[float, float] | None:
-    if pair is None or len(pair) != 2:
-        return None
-    try:
-        row, column = float(pair[0]), float(pair[1])
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(row) and math.isfinite(column)) or row <= 0 or column <= 0:
-        LOGGER.debug("unusable pixel spacing %r ignored", pair)
-        return None
-    return row, column
-
-
-def pixel_scale(geometry: SliceGeometry | None, info: FrameInfo | None) -> PixelScale | None:
-    """The frame's mm per pixel: Pixel Spacing first, then Imager Pixel Spacing, from either
-    argument; None when neither is usable (absent, <= 0 or not finite): no mm measurements."""
+def calibration_of(geometry: SliceGeometry | None, info: FrameInfo | None) -> Calibration:
+    """How the frame is measured: the decoded frame's own calibration (read from its header
+    by `frame_info`, ultrasound regions and magnification included) when it has one; else,
+    while the frame is still decoding or for a FrameInfo made without one, the spacing either
+    argument knows (Pixel Spacing first, then Imager Pixel Spacing)."""
+    if info is not None and info.calibration is not None and info.calibration.source:
+        return info.calibration
     pixel: list[Sequence[float] | None] = []
     imager: list[Sequence[float] | None] = []
     if geometry is not None:
@@ -76,11 +60,88 @@ def pixel_scale(geometry: SliceGeometry | None, info: FrameInfo | None) -> Pixel
     if info is not None:
         pixel.append(info.pixel_spacing)
         imager.append(info.imager_pixel_spacing)
-    for source, candidates in ((PIXEL_SPACING, pixel), (IMAGER_PIXEL_SPACING, imager)):
-        for candidate in candidates:
-            valid = _valid(candidate)
-            if valid is not None:
-                return PixelScale(valid[0], valid[1], source)
+    return calibrate(_first_valid(pixel), _first_valid(imager))
+
+
+def _first_valid(candidates: list[Sequence[float] | None]) -> tuple[float, float] | None:
+    for candidate in candidates:
+        valid = valid_spacing(candidate)
+        if valid is not None:
+            return valid
+    return None
+
+
+# --- where a measurement lies: ultrasound regions -------------------------------------------------
+
+
+class RefusalKind(enum.Enum):
+    OUTSIDE = "outside"  # a point lies outside every ultrasound region
+    CROSSES = "crosses"  # the points lie in different regions
+    NOT_SPATIAL = "not_spatial"  # an area or angle in a region whose axes are not both cm
+    NO_UNITS = "no_units"  # a region without physical units on either axis
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a measurement has no physical value; `text` in English (the GUI translates
+    `kind` with `regions` and `units`)."""
+
+    kind: RefusalKind
+    regions: tuple[int, ...] = ()
+    units: str = ""
+
+    @property
+    def text(self) -> str:
+        numbers = " and ".join(str(n) for n in self.regions)
+        if self.kind is RefusalKind.OUTSIDE:
+            return "outside every ultrasound region"
+        if self.kind is RefusalKind.CROSSES:
+            return f"crosses ultrasound regions {numbers}"
+        if self.kind is RefusalKind.NOT_SPATIAL:
+            return f"region {numbers} is not in cm on both axes ({self.units})"
+        return f"region {numbers} has no physical units"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The scale a measurement at some points uses: the frame's, or that of the one
+    ultrasound region holding every point (`region`); or why there is none (`refusal`)."""
+
+    scale: PixelScale | None
+    region: UltrasoundRegion | None = None
+    refusal: Refusal | None = None
+
+
+def place(calibration: Calibration, points: Sequence[Point]) -> Placement:
+    """Which scale measures `points`. Ultrasound: the region holding all of them (regions
+    may nest, as a colour-flow box in a B-mode sector: a cm region first, then the smallest);
+    points in different regions, or outside every region, are refused."""
+    if not calibration.regions:
+        return Placement(calibration.scale)
+    holding = [r for r in calibration.regions if all(r.contains(*p) for p in points)]
+    if holding:
+        region = min(holding, key=lambda r: (not r.spatial, r.area))
+        return Placement(region.scale(), region)
+    owners = [_region_at(calibration.regions, p) for p in points]
+    if any(owner is None for owner in owners):
+        return Placement(None, refusal=Refusal(RefusalKind.OUTSIDE))
+    numbers = tuple(sorted({owner.number for owner in owners if owner is not None}))
+    return Placement(None, refusal=Refusal(RefusalKind.CROSSES, numbers))
+
+
+def _region_at(regions: Sequence[UltrasoundRegion], point: Point) -> UltrasoundRegion | None:
+    holding = [r for r in regions if r.contains(*point)]
+    return min(holding, key=lambda r: (not r.spatial, r.area)) if holding else None
+
+
+def _spatial_refusal(placement: Placement) -> Refusal | None:
+    """Areas and angles need distances on both axes: a refusal in an M-mode or Doppler
+    region (or an outside/crossing one from `place`)."""
+    if placement.refusal is not None:
+        return placement.refusal
+    region = placement.region
+    if region is not None and placement.scale is None:
+        return Refusal(RefusalKind.NOT_SPATIAL, (region.number,), region.units_text)
     return None
 
 
@@ -89,10 +150,16 @@ def pixel_scale(geometry: SliceGeometry | None, info: FrameInfo | None) -> Pixel
 
 @dataclass(frozen=True)
 class Length:
-    """A distance in image pixels, and in mm when the frame has a pixel scale."""
+    """A distance in image pixels, and in mm when the frame has a pixel scale.
+
+    `region`: the ultrasound region measured in. `deltas`: in a region whose axes are not
+    both cm, the horizontal and vertical differences in their units (cm shown as mm), absolute.
+    """
 
     pixels: float
     mm: float | None
+    region: UltrasoundRegion | None = None
+    deltas: tuple[Quantity, ...] = ()
 
 
 def length(p0: Point, p1: Point, scale: PixelScale | None) -> Length:
@@ -100,6 +167,44 @@ def length(p0: Point, p1: Point, scale: PixelScale | None) -> Length:
     dx, dy = float(p1[0]) - float(p0[0]), float(p1[1]) - float(p0[1])
     mm = math.hypot(dx * scale.column_mm, dy * scale.row_mm) if scale is not None else None
     return Length(math.hypot(dx, dy), mm)
+
+
+def measure_length(p0: Point, p1: Point, calibration: Calibration) -> Length | Refusal:
+    """The length p0-p1 as the frame's calibration measures it (see the module docstring)."""
+    placement = place(calibration, (p0, p1))
+    if placement.refusal is not None:
+        return placement.refusal
+    found = length(p0, p1, placement.scale)
+    region = placement.region
+    if region is None or placement.scale is not None:
+        return Length(found.pixels, found.mm, region)
+    dx, dy = float(p1[0]) - float(p0[0]), float(p1[1]) - float(p0[1])
+    deltas = tuple(
+        _quantity(abs(pixels * delta), units)
+        for pixels, delta, units in ((dx, region.delta_x, region.units_x),
+                                     (dy, region.delta_y, region.units_y))
+        if units != 0
+    )
+    if not deltas:
+        return Refusal(RefusalKind.NO_UNITS, (region.number,))
+    return Length(found.pixels, None, region, deltas)
+
+
+def _quantity(value: float, units: int) -> Quantity:
+    """A value in Physical Units code `units`, cm given as mm (as every other length here)."""
+    if units == CM:
+        return value * 10.0, "mm"
+    return value, UNIT_SYMBOLS.get(units, "")
+
+
+def measure_angle(a: Point, vertex: Point, b: Point,
+                  calibration: Calibration) -> float | None | Refusal:
+    """`angle_degrees` in the scale of the region (or frame) holding all three points."""
+    placement = place(calibration, (a, vertex, b))
+    refusal = _spatial_refusal(placement)
+    if refusal is not None:
+        return refusal
+    return angle_degrees(a, vertex, b, placement.scale)
 
 
 def angle_degrees(a: Point, vertex: Point, b: Point, scale: PixelScale | None) -> float | None:
@@ -135,6 +240,7 @@ class RoiStats:
     max: float | None
     area_px: float
     area_mm2: float | None
+    region: UltrasoundRegion | None = None  # the ultrasound region measured in
 
     @property
     def empty(self) -> bool:
@@ -220,6 +326,23 @@ def roi_stats(
     )
 
 
+def measure_roi(
+    values: np.ndarray,
+    shape: RoiShape,
+    corner0: Point,
+    corner1: Point,
+    calibration: Calibration,
+) -> RoiStats | Refusal:
+    """`roi_stats` in the scale of the region (or frame) holding the ROI; an ROI across
+    ultrasound regions, or in one whose axes are not both cm, is refused."""
+    placement = place(calibration, (corner0, corner1))
+    refusal = _spatial_refusal(placement)
+    if refusal is not None:
+        return refusal
+    stats = roi_stats(values, shape, corner0, corner1, placement.scale)
+    return replace(stats, region=placement.region) if placement.region is not None else stats
+
+
 # --- modality values and the probe ---------------------------------------------------------------
 
 
@@ -257,6 +380,9 @@ class Probe:
     Grey frames: `stored` is the stored value and `value` the modality value in `unit`.
     Colour frames: `samples` holds R, G, B (`stored` and `value` None, `unit` "").
     Palette frames: `stored` is the index, `samples` its palette colour, `value` None.
+    Ultrasound: `region` is the region under the pixel, `physical` the pixel centre's
+    physical x and y in that region's units (cm as mm), from its reference pixel (empty when
+    the region has none).
     """
 
     column: int
@@ -265,6 +391,8 @@ class Probe:
     value: float | None
     unit: str
     samples: tuple[int | float, ...] = ()
+    region: UltrasoundRegion | None = None
+    physical: tuple[Quantity, ...] = ()
 
 
 def _number(value: np.generic) -> int | float:
@@ -284,6 +412,21 @@ def probe(
     column, row = math.floor(x + 0.5), math.floor(y + 0.5)  # half-up: the pixel's own square
     if not (0 <= row < array.shape[0] and 0 <= column < array.shape[1]):
         return None
+    found = _probe_value(array, info, column, row, modality)
+    regions = info.calibration.regions if info.calibration is not None else ()
+    region = _region_at(regions, (column, row))
+    if region is None:
+        return found
+    where = region.physical(column, row)
+    physical: tuple[Quantity, ...] = ()
+    if where is not None:
+        physical = tuple(_quantity(value, units) for value, units in
+                         ((where[0], region.units_x), (where[1], region.units_y)) if units != 0)
+    return replace(found, region=region, physical=physical)
+
+
+def _probe_value(array: np.ndarray, info: FrameInfo, column: int, row: int,
+                 modality: str) -> Probe:
     pixel = array[row, column]
     if array.ndim == 3:
         samples = tuple(_number(s) for s in np.asarray(pixel).ravel())

@@ -16,6 +16,7 @@ from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
 from viewer.dicom import geometry, text
+from viewer.dicom.calibration import Calibration, read_calibration
 from viewer.dicom.files import PathLike, read_dataset
 
 LOGGER = logging.getLogger(__name__)
@@ -137,6 +138,9 @@ class HeaderSummary:
     instance: InstanceInfo
     geometry: GeometryInfo
     warnings: tuple[str, ...]
+    # How lengths are measured (viewer.dicom.calibration); read_header fills it, the archive's
+    # summaries leave it out.
+    calibration: Calibration | None = None
 
     def as_json(self) -> dict[str, Any]:
         """One flat JSON-ready dict: DICOM keywords for attributes, snake_case for the rest."""
@@ -186,6 +190,7 @@ class HeaderSummary:
                 "left": labels.left, "right": labels.right,
             },
             "warnings": list(self.warnings),
+            "calibration": self.calibration.as_json() if self.calibration is not None else None,
         }
 
 
@@ -219,6 +224,8 @@ def read_header(path: PathLike) -> HeaderSummary:
     with text.pydicom_warnings() as messages:
         ds = read_dataset(path, stop_before_pixels=True)
     summary = summary_from_dataset(ds, str(path))
+    with text.pydicom_warnings():  # an unreadable number costs the calibration, said in it
+        summary = replace(summary, calibration=read_calibration(ds, summary.geometry.pixel_spacing))
     reading = tuple(f"reading: {m.splitlines()[0][:200]}" for m in messages if _structural(m))
     return replace(summary, warnings=reading + summary.warnings) if reading else summary
 

@@ -14,15 +14,12 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from viewer.dicom import text
+from viewer.dicom.calibration import IMAGER_PIXEL_SPACING
 from viewer.dicom.files import DicomFileError
 from viewer.dicom.geometry import slice_normal
 from viewer.dicom.pixels import check_pixel_layout, read_header
 
 LOGGER = logging.getLogger(__name__)
-
-
-# SliceGeometry.spacing_source when the spacing is Imager Pixel Spacing (at the detector)
-IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
 
 
 @dataclass(frozen=True)

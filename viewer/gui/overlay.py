@@ -28,7 +28,7 @@ class OverlayContent:
     scale_bar: ScaleBar | None = None
     probe: str = ""
     problem: str = ""  # e.g. "cannot decode: <reason>", shown in the middle
-    notes: list[str] = field(default_factory=list)  # e.g. "lengths at the detector plane"
+    notes: list[str] = field(default_factory=list)  # e.g. which calibration lengths use
     active: bool = False  # the viewport that has the keyboard focus gets a frame
 
 
@@ -56,12 +56,18 @@ class Overlay(QWidget):
         metrics = QFontMetricsF(self.font())
         line = metrics.height()
         w, h = self.width(), self.height()
+        # Where the bottom-left block (notes, then the image number) ends and begins: a long
+        # calibration note reaches the centre, and the scale bar then goes above it.
+        left_block_right, left_block_top = 0.0, float(h)
         if c.corners is not None:
             self._block(painter, c.corners.top_left, MARGIN, MARGIN, line, right=False)
             self._block(painter, c.corners.top_right, w - MARGIN, MARGIN, line, right=True)
             bottom_left = [*c.notes, *c.corners.bottom_left] if c.notes else c.corners.bottom_left
             top = h - MARGIN - line * len(bottom_left)
             self._block(painter, bottom_left, MARGIN, top, line, right=False)
+            if bottom_left:
+                left_block_top = top
+                left_block_right = MARGIN + max(metrics.horizontalAdvance(t) for t in bottom_left)
             bottom_right = [*c.corners.bottom_right, *([c.probe] if c.probe else [])]
             self._block(painter, bottom_right, w - MARGIN, h - MARGIN - line * len(bottom_right),
                         line, right=True)
@@ -74,7 +80,10 @@ class Overlay(QWidget):
                        QPointF(w - MARGIN - metrics.horizontalAdvance(m.right), h / 2 + line / 3),
                        centre=False)
         if c.scale_bar is not None:
-            self._scale_bar(painter, c.scale_bar, w, h, line)
+            y = h - MARGIN - line * 1.6
+            if left_block_right + MARGIN > w / 2 - c.scale_bar.length_px_on_screen / 2:
+                y = min(y, left_block_top - line * 0.6)
+            self._scale_bar(painter, c.scale_bar, w, y, line)
         if c.problem:
             painter.setPen(WARNING)
             box = QRectF(MARGIN * 4, h / 3, w - MARGIN * 8, h / 3)
@@ -131,11 +140,11 @@ class Overlay(QWidget):
         painter.setPen(TEXT)
         painter.drawText(at, text)
 
-    def _scale_bar(self, painter: QPainter, bar: ScaleBar, w: float, h: float, line: float) -> None:
-        """Horizontal, centred above the bottom orientation marker, ticks every tenth."""
+    def _scale_bar(self, painter: QPainter, bar: ScaleBar, w: float, y: float, line: float) -> None:
+        """Horizontal at height `y`, centred (above the bottom orientation marker), ticks
+        every tenth."""
         length = bar.length_px_on_screen
         x0, x1 = w / 2 - length / 2, w / 2 + length / 2
-        y = h - MARGIN - line * 1.6
         painter.setPen(QPen(SHADOW, 3))
         painter.drawLine(QPointF(x0, y), QPointF(x1, y))
         painter.setPen(QPen(TEXT, 1))

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QVBoxLayout, QWi
 from viewer.decode.requests import Frame, FrameKey, FrameRequest
 from viewer.dicom import annotations as corner_text
 from viewer.dicom import measure
+from viewer.dicom.calibration import Calibration
 from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import Window
 from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
@@ -51,6 +52,7 @@ from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.imageview import ImageView, Label
+from viewer.gui.measure_text import calibration_note, measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
 from viewer.gui.overlay import Overlay, OverlayContent
@@ -412,8 +414,8 @@ class Viewport(QWidget):
         self._show()
 
     # -- annotations ---------------------------------------------------------------------------
-    def _scale(self) -> measure.PixelScale | None:
-        return measure.pixel_scale(self.geometry_now, self.frame.info if self.frame else None)
+    def _calibration(self) -> Calibration:
+        return measure.calibration_of(self.geometry_now, self.frame.info if self.frame else None)
 
     def _refresh(self) -> None:
         """Recompute what is drawn over the image: text, markers, measurements, lines."""
@@ -429,16 +431,17 @@ class Viewport(QWidget):
                 content.markers = _markers(
                     g.orientation, self.quarter_turns, self.flip_h, self.flip_v
                 )
-            scale = self._scale()
+            calibration = self._calibration()
+            scale = calibration.scale
             if scale is not None and self.image.image is not None:
                 content.scale_bar = corner_text.scale_bar(
                     scale, self.zoom_factor(), max(40.0, self.width() / 4)
                 )
-                if scale.source == measure.IMAGER_PIXEL_SPACING:
-                    content.notes.append(self.tr("Measured at the detector plane (Imager Pixel "
-                                                 "Spacing): not corrected for magnification"))
-            elif self.frame is not None:
-                content.notes.append(self.tr("No pixel spacing: lengths and areas in pixels"))
+            # Which calibration lengths use (PS3.3 10.7.1.3, C.8.5.5); before the frame is
+            # decoded only the stack's spacing is known, so the note waits for the frame.
+            note = calibration_note(calibration) if self.frame is not None else ""
+            if note:
+                content.notes.append(note)
             content.probe = self._probe_text
         if self.error:
             content.problem = self.tr("Cannot decode: %1").replace("%1", self.error)
@@ -497,34 +500,10 @@ class Viewport(QWidget):
         self._items.append(curve)
 
     def _measurement_text(self, m: Measurement) -> str:
-        if not m.complete:
-            return ""
-        scale = self._scale()
-        if m.kind is Kind.LENGTH:
-            result = measure.length(m.points[0], m.points[1], scale)
-            return (f"{result.mm:.1f} mm" if result.mm is not None
-                    else self.tr("%1 px").replace("%1", f"{result.pixels:.1f}"))
-        if m.kind is Kind.ANGLE:
-            angle = measure.angle_degrees(m.points[0], m.points[1], m.points[2], scale)
-            return "" if angle is None else f"{angle:.1f}°"
-        if self.frame is None:
-            return ""
-        values = measure.modality_values(self.frame.array, self.frame.info)
-        if values.ndim != 2:
-            return ""
-        shape: measure.RoiShape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
-        stats = measure.roi_stats(values, shape, m.points[0], m.points[-1], scale)
-        if not stats.pixels:
-            return self.tr("no pixels")
-        modality = self.stack.info.modality if self.stack else ""
-        unit = measure.modality_unit(self.frame.info, modality)
-        unit = f" {unit}" if unit else ""
-        area = (f"{stats.area_mm2:.1f} mm²" if stats.area_mm2 is not None
-                else self.tr("%1 px").replace("%1", measure.format_value(stats.area_px, 0)))
-        return (self.tr("Mean %1 SD %2").replace("%1", f"{stats.mean:.1f}{unit}")
-                .replace("%2", f"{stats.sd:.1f}")
-                + "\n" + self.tr("Min %1 Max %2").replace("%1", f"{stats.min:.0f}")
-                .replace("%2", f"{stats.max:.0f}") + "\n" + area)
+        frame = self.frame
+        return measurement_text(m, self._calibration(), frame.array if frame else None,
+                                frame.info if frame else None,
+                                self.stack.info.modality if self.stack else "")
 
     def _on_measurements_changed(self, key: FrameKey) -> None:
         if key == self.current_key:
@@ -681,7 +660,7 @@ class Viewport(QWidget):
         x, y = self.image_point(pos)
         modality = self.stack.info.modality if self.stack else ""
         found = measure.probe(self.frame.array, self.frame.info, x, y, modality)
-        self._probe_text = "" if found is None else _probe_text(found)
+        self._probe_text = "" if found is None else probe_text(found)
         self._refresh()
 
     def delete_measurement(self, at: QPointF | None = None) -> bool:
@@ -758,17 +737,6 @@ def _markers(orientation: tuple[float, ...], quarter_turns: int, flip_h: bool,
     """Orientation markers; cached because a series shares one orientation, and scrolling
     repaints them every frame."""
     return oriented_edge_labels(orientation, quarter_turns, flip_h, flip_v)
-
-
-def _probe_text(found: measure.Probe) -> str:
-    """"(x, y) value unit" in modality units; colour images show their samples."""
-    where = f"({found.column}, {found.row})"
-    if found.samples:
-        return f"{where}  " + " ".join(measure.format_value(float(v), 0) for v in found.samples)
-    if found.value is None:
-        return where
-    unit = f" {found.unit}" if found.unit else ""
-    return f"{where}  {measure.format_value(found.value)}{unit}"
 
 
 @functools.lru_cache(maxsize=1)
