@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +15,13 @@ import pytest
 from tests.peers import peers_required
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# No test may read or change the user's own archive or config: a verb run without --archive or
+# --config (`view PATH`, the GUI) falls back to these, in a folder of this test session.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="viewer-tests-"))
+os.environ["VIEWER_ARCHIVE"] = str(_SESSION_HOME / "archive")
+os.environ["VIEWER_CONFIG"] = str(_SESSION_HOME / "config.toml")
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 
 
 @pytest.fixture
