@@ -24,7 +24,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from viewer.archive.index import Index, delete_study_rows, now_utc
 
@@ -202,39 +202,61 @@ def _valid(ae_titles: Sequence[str]) -> str:
                    AND c.recorded_at >= i.imported_at AND c.ae_title IN ({marks}))"""
 
 
-def studies(index: Index, ae_titles: Iterable[str]) -> list[StudyRetention]:
-    """Every study with its commitment state for these AE titles, least recently used first."""
+def _commit_counts(
+    index: Index, ae_titles: Iterable[str]
+) -> tuple[dict[int, int], dict[int, int], dict[int, set[str]]]:
+    """Per study row id: instances committed by a node that counts, instances that such a
+    node failed (and none committed), and the AE titles that committed."""
     titles = sorted(ae_titles)
     marks = ", ".join("?" * len(titles)) or "NULL"
-    per_study = index.read(
-        f"""SELECT se.study_ref, MAX(i.imported_at), COUNT(*),
-                   SUM({_valid(titles)}),
-                   SUM(NOT {_valid(titles)} AND EXISTS (SELECT 1 FROM commitments c
-                       WHERE c.instance_ref = i.id AND c.status = '{FAILED}'
-                       AND c.ae_title IN ({marks})))
-            FROM instances i JOIN series se ON se.id = i.series_ref GROUP BY se.study_ref""",
-        [*titles, *titles, *titles],
-    )
-    counts = {row[0]: row[1:] for row in per_study}
-    committers: dict[int, list[str]] = {}
-    for study_ref, ae_title in index.read(
-        f"""SELECT DISTINCT se.study_ref, c.ae_title FROM commitments c
-            JOIN instances i ON i.id = c.instance_ref JOIN series se ON se.id = i.series_ref
-            WHERE c.status = '{COMMITTED}' AND c.sha256 = i.sha256
-              AND c.recorded_at >= i.imported_at AND c.ae_title IN ({marks})
-            ORDER BY c.ae_title""",
+    # instance -> [study, committed by a node that counts, failed by one]
+    per_instance: dict[int, list[Any]] = {}
+    committers: dict[int, set[str]] = {}
+    for study_ref, instance_ref, ae_title, status, valid in index.read(
+        f"""SELECT se.study_ref, i.id, c.ae_title, c.status,
+                   c.status = '{COMMITTED}' AND c.sha256 = i.sha256
+                   AND c.recorded_at >= i.imported_at
+            FROM commitments c JOIN instances i ON i.id = c.instance_ref
+            JOIN series se ON se.id = i.series_ref WHERE c.ae_title IN ({marks})""",
         titles,
     ):
-        committers.setdefault(study_ref, []).append(ae_title)
+        entry = per_instance.setdefault(instance_ref, [study_ref, False, False])
+        if valid:
+            entry[1] = True
+            committers.setdefault(study_ref, set()).add(ae_title)
+        elif status == FAILED:
+            entry[2] = True
+    committed: dict[int, int] = {}
+    failed: dict[int, int] = {}
+    for study_ref, ok, bad in per_instance.values():
+        if ok:
+            committed[study_ref] = committed.get(study_ref, 0) + 1
+        elif bad:
+            failed[study_ref] = failed.get(study_ref, 0) + 1
+    return committed, failed, committers
+
+
+def studies(index: Index, ae_titles: Iterable[str]) -> list[StudyRetention]:
+    """Every study with its commitment state for these AE titles, least recently used first.
+
+    Counted from the commitment rows outwards (only instances that have one), and the
+    instance counts from the studies' stored aggregates: the instances are read once, for
+    their import times (about 100 ms for 100,000 instances here)."""
+    committed, failed, committers = _commit_counts(index, ae_titles)
+    imported = dict(index.read(
+        """SELECT se.study_ref, MAX(i.imported_at) FROM instances i
+           JOIN series se ON se.id = i.series_ref GROUP BY se.study_ref"""
+    ))
     found = []
-    for ref, uid, name, date, size, viewed in index.read(
-        """SELECT st.id, st.study_uid, p.name, st.study_date, st.size_bytes, st.last_viewed_at
+    for ref, uid, name, date, size, viewed, instances in index.read(
+        """SELECT st.id, st.study_uid, p.name, st.study_date, st.size_bytes, st.last_viewed_at,
+                  st.instance_count
            FROM studies st JOIN patients p ON p.id = st.patient_ref"""
     ):
-        imported, instances, committed, failed = counts.get(ref, ("", 0, 0, 0))
         found.append(StudyRetention(
-            uid, name, date, int(size), viewed, viewed or imported or "", int(instances),
-            int(committed or 0), int(failed or 0), tuple(committers.get(ref, ())),
+            uid, name, date, int(size), viewed, viewed or imported.get(ref) or "",
+            int(instances), committed.get(ref, 0), failed.get(ref, 0),
+            tuple(sorted(committers.get(ref, ()))),
         ))
     found.sort(key=lambda s: (s.last_used, s.study_uid))
     return found
@@ -246,10 +268,15 @@ def usage(
     """The store's size against the quota, and what missing commitment protects (by the
     policy's AE titles, or `ae_titles` when there is no policy)."""
     titles = policy.commit_ae_titles if policy is not None else ae_titles
-    protected = [s for s in studies(index, titles) if not s.fully_committed]
+    committed, _, _ = _commit_counts(index, titles)
+    protected = [
+        int(size) for ref, size, instances in index.read(
+            "SELECT id, size_bytes, instance_count FROM studies")
+        if not (instances and committed.get(ref, 0) == instances)
+    ]
     return QuotaUsage(
         store_size(index), policy.quota_bytes if policy is not None else None,
-        sum(s.size for s in protected), len(protected),
+        sum(protected), len(protected),
     )
 
 
