@@ -124,10 +124,10 @@ class PruneReport:
         """One line for a person (no patient data)."""
         verb = "would remove" if self.dry_run else "removed"
         freed = sum(d.study.size for d in self.removed)
-        line = (f"store {_size(self.used_before)} of a {_size(self.quota)} quota: "
-                f"{verb} {len(self.removed)} studies ({_size(freed)})")
+        line = (f"store {human_size(self.used_before)} of a {human_size(self.quota)} quota: "
+                f"{verb} {len(self.removed)} studies ({human_size(freed)})")
         if self.over:
-            line += (f"; still {_size(self.over)} over the quota: {self.kept_uncommitted} "
+            line += (f"; still {human_size(self.over)} over the quota: {self.kept_uncommitted} "
                      "studies kept because a PACS has not committed them")
         return line
 
@@ -372,5 +372,9 @@ def _why_kept(study: StudyRetention, policy: RetentionPolicy) -> str:
     return reason
 
 
-def _size(n: int) -> str:
-    return f"{n / GB:.2f} GB" if n >= GB // 10 else f"{n / 1e6:.1f} MB"
+def human_size(n: int) -> str:
+    """Bytes in decimal units, as `quota_gb` is given."""
+    for unit, scale in (("GB", GB), ("MB", 10**6), ("kB", 10**3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"

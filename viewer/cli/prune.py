@@ -82,11 +82,13 @@ def _document(report: PruneReport, commit_ae_titles: list[str]) -> dict[str, Any
 
 
 def _table(report: PruneReport) -> None:
+    from viewer.archive.retention import human_size
+
     verb = "would go" if report.dry_run else "removed"
-    print(f"{'action':<9} {'StudyDate':<9} {'size MB':>9} {'last used':<20} "
-          f"{'PatientName':<24} {'why':<40} StudyInstanceUID")
+    print(f"{'action':<9} {'StudyDate':<9} {'size':>10} {'last used':<20} "
+          f"{'PatientName':<24} {'StudyInstanceUID':<64} why")
     for decision in report.decisions:
         study = decision.study
         print(f"{verb if decision.remove else 'kept':<9} {study.study_date:<9} "
-              f"{study.size / 1e6:>9.1f} {study.last_used:<20} {study.patient_name[:24]:<24} "
-              f"{decision.reason[:40]:<40} {study.study_uid}")
+              f"{human_size(study.size):>10} {study.last_used:<20} "
+              f"{study.patient_name[:24]:<24} {study.study_uid:<64} {decision.reason}")

@@ -7,17 +7,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QWidget
 
 from viewer.archive.archive import Archive
-from viewer.archive.retention import GB, QuotaUsage, usage
+from viewer.archive.retention import QuotaUsage, human_size, usage
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
 
 
-def _gb(n_bytes: int) -> str:
-    return f"{n_bytes / GB:.2f}"
-
-
 class QuotaStatus(QLabel):
-    """One line: "Store: 1.20 GB of 2.00 GB; not committed by a PACS: 0.40 GB (3 studies)",
+    """One line: "Store: 1.20 GB of 2.00 GB; not committed by a PACS: 400.00 MB (3 studies)",
     red when the store is over its quota. Without a quota (`archive.retention` None) only the
     store's size. `refresh()` after the archive changed (imports, deletes, prunes).
 
@@ -60,16 +56,16 @@ class QuotaStatus(QLabel):
     def show_usage(self, shown: QuotaUsage) -> None:
         self.usage = shown
         if shown.quota is None:
-            self.setText(self.tr("Store: {used} GB (no quota)").format(used=_gb(shown.used)))
+            self.setText(self.tr("Store: {used} (no quota)").format(used=human_size(shown.used)))
             self.setToolTip(self.tr("Set [archive] quota_gb in the config file to bound the "
                                     "store."))
             self.setStyleSheet("")
             return
-        text = self.tr("Store: {used} GB of {quota} GB").format(
-            used=_gb(shown.used), quota=_gb(shown.quota))
+        text = self.tr("Store: {used} of {quota}").format(
+            used=human_size(shown.used), quota=human_size(shown.quota))
         if shown.protected:
-            text += self.tr("; not committed by a PACS: {size} GB ({count} studies)").format(
-                size=_gb(shown.protected), count=shown.protected_studies)
+            text += self.tr("; not committed by a PACS: {size} ({count} studies)").format(
+                size=human_size(shown.protected), count=shown.protected_studies)
         self.setText(text)
         over = shown.used > shown.quota
         self.setStyleSheet("color: #c03030;" if over else "")
@@ -77,5 +73,5 @@ class QuotaStatus(QLabel):
             "Past the quota, the least recently viewed studies that a PACS has committed "
             "(storage commitment, every instance) are removed; studies not committed are "
             "never removed."
-        ) + ("\n" + self.tr("The store is over its quota by {size} GB.").format(
-            size=_gb(shown.used - shown.quota)) if over else ""))
+        ) + ("\n" + self.tr("The store is over its quota by {size}.").format(
+            size=human_size(shown.used - shown.quota)) if over else ""))
