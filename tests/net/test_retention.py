@@ -276,6 +276,26 @@ def test_a_storage_scp_association_past_the_quota_prunes(
     assert built.uids["SECOND"] in study_uids(work)
 
 
+def test_a_retrieve_past_the_quota_prunes(
+    built: Built, work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    size = sizes(work)
+    files = write_ct_series(tmp_path / "new", 2, 32, 32, patient_name="RETENTION^NEW",
+                            patient_id="NEW")
+    new_study = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
+    with run_orthanc(tmp_path / "orthanc") as pacs:
+        pacs.upload(*files)
+        config = write_config(tmp_path / "config.toml", {"PACS": (pacs.ae_title, pacs.port)})
+        config.write_text(config.read_text("utf-8") + "\n[archive]\n"
+                          + quota_gb(sum(size.values())), encoding="utf-8")
+        assert main(["--archive", str(work), "--config", str(config), "retrieve", "PACS",
+                     new_study, "--via", "get"]) == 0
+    assert "quota: " in capsys.readouterr().err
+    remaining = study_uids(work)
+    assert new_study in remaining and built.uids["FIRST"] not in remaining
+    assert built.uids["SECOND"] in remaining
+
+
 def test_prune_without_a_quota_is_bad_usage(
     built: Built, work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
