@@ -13,7 +13,7 @@ from viewer.jobs import CancelToken, ProgressCallback
 
 
 class QuotaStatus(QLabel):
-    """One line: "Store: 1.20 GB of 2.00 GB; not committed by a PACS: 400.00 MB (3 studies)",
+    """One line: "Store: 1.20 GB of 2.00 GB; not committed by a PACS: 400.00 MB, studies: 3",
     red when the store is over its quota. Without a quota (`archive.retention` None) only the
     store's size. `refresh()` after the archive changed (imports, deletes, prunes).
 
@@ -64,7 +64,7 @@ class QuotaStatus(QLabel):
         text = self.tr("Store: {used} of {quota}").format(
             used=human_size(shown.used), quota=human_size(shown.quota))
         if shown.protected:
-            text += self.tr("; not committed by a PACS: {size} ({count} studies)").format(
+            text += self.tr("; not committed by a PACS: {size}, studies: {count}").format(
                 size=human_size(shown.protected), count=shown.protected_studies)
         self.setText(text)
         over = shown.used > shown.quota
