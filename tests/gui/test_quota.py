@@ -16,12 +16,16 @@ from viewer.archive.archive import Archive  # noqa: E402
 from viewer.archive.importer import import_paths  # noqa: E402
 from viewer.archive.retention import (  # noqa: E402
     RetentionPolicy,
-    human_size,
     record_commitment,
     store_size,
+    studies,
 )
+from viewer.decode.cache import FrameCache  # noqa: E402
+from viewer.decode.pool import DecodePool  # noqa: E402
 from viewer.dicom.demo import write_ct_series  # noqa: E402
-from viewer.gui.quota import QuotaStatus  # noqa: E402
+from viewer.gui.app import MainWindow  # noqa: E402
+from viewer.gui.bridge import FrameBridge  # noqa: E402
+from viewer.gui.quota import QuotaStatus, data_size  # noqa: E402
 from viewer.gui.tasks import TaskRunner  # noqa: E402
 
 SCREENS = Path("/tmp/screens")
@@ -55,10 +59,10 @@ def test_quota_status_shows_used_quota_and_uncommitted(qtbot: QtBot, tmp_path: P
         label.show()
         qtbot.waitUntil(lambda: label.usage is not None, timeout=10_000)
         assert label.text() == (
-            f"Store: {human_size(used)} of {human_size(used // 2)}; not committed by a PACS: "
-            f"{human_size(uncommitted)}, studies: 1")
+            f"Store: {data_size(used)} of {data_size(used // 2)}; not committed by a PACS: "
+            f"{data_size(uncommitted)}, studies: 1")
         assert "c03030" in label.styleSheet()  # over the quota: red
-        assert human_size(used - used // 2) in label.toolTip()
+        assert data_size(used - used // 2) in label.toolTip()
         SCREENS.mkdir(exist_ok=True)
         label.adjustSize()
         label.grab().save(str(SCREENS / "quota_status.png"))
@@ -66,8 +70,48 @@ def test_quota_status_shows_used_quota_and_uncommitted(qtbot: QtBot, tmp_path: P
         archive.retention = None
         label.refresh()
         qtbot.waitUntil(lambda: "no quota" in label.text(), timeout=10_000)
-        assert label.text() == f"Store: {human_size(used)} (no quota)"
+        assert label.text() == f"Store: {data_size(used)} (no quota)"
         assert label.styleSheet() == ""
     finally:
         tasks.shutdown()
         archive.close()
+
+
+def test_the_study_browser_shows_the_quota_and_opening_a_study_records_the_view(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    archive, sizes, committed = _archive(tmp_path)
+    used = store_size(archive.index)
+    archive.retention = RetentionPolicy(2 * used, frozenset({"PACS"}))  # under the quota
+    uncommitted = sum(size for uid, size in sizes.items() if uid != committed)
+    pool = DecodePool(1, cache=FrameCache(64 << 20))
+    window = MainWindow([], None, FrameBridge(pool), archive)
+    try:
+        qtbot.addWidget(window)
+        window.resize(1100, 600)
+        window.show()
+        assert window.browser is not None
+        status = window.browser.quota_status
+        expected = (f"Store: {data_size(used)} of {data_size(2 * used)}; not committed by "
+                    f"a PACS: {data_size(uncommitted)}, studies: 1")
+        qtbot.waitUntil(lambda: status.text() == expected, timeout=10_000)
+        assert status.isVisible() and status.styleSheet() == ""
+        SCREENS.mkdir(exist_ok=True)
+        assert window.grab().save(str(SCREENS / "browser_quota.png"))
+
+        def last_viewed(uid: str) -> str | None:
+            return next(s.last_viewed for s in studies(archive.index, ()) if s.study_uid == uid)
+
+        assert last_viewed(committed) is None
+        window.open_study(committed)  # the reading window opens it
+        qtbot.waitUntil(window.all_loaded, timeout=20_000)
+        qtbot.waitUntil(lambda: [len(v.stack.frames) for v in window.viewports] == [3],  # type: ignore[union-attr]
+                        timeout=20_000)  # the whole series read: no timer left on the archive
+        viewed = last_viewed(committed)
+        assert viewed is not None and viewed >= next(
+            s.last_used for s in studies(archive.index, ()) if s.study_uid != committed)
+    finally:
+        window.tasks.shutdown()
+        window.close()
+        archive.close()
+        pool.close()

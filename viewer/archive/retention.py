@@ -30,6 +30,7 @@ from viewer.archive.index import Index, delete_study_rows, now_utc
 
 if TYPE_CHECKING:
     from viewer.archive.archive import Archive
+    from viewer.config import Settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ class RetentionPolicy:
         if quota_gb is None:
             return None
         return cls(int(quota_gb * GB), frozenset(commit_ae_titles))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetentionPolicy | None:
+        """The policy of the config file's `[archive]` table (viewer.config.Settings)."""
+        return cls.of(settings.quota_gb, settings.commit_ae_titles())
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def retention_policy(settings: Settings) -> RetentionPolicy | None:
     """The quota of the config and whose storage commitment counts; None without a quota."""
     from viewer.archive.retention import RetentionPolicy
 
-    return RetentionPolicy.of(settings.quota_gb, settings.commit_ae_titles())
+    return RetentionPolicy.from_settings(settings)
 
 
 def load_config(args: argparse.Namespace) -> Settings:

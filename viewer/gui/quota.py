@@ -4,12 +4,18 @@ the store no PACS has committed yet (storage commitment), which pruning never re
 
 from __future__ import annotations
 
+from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QLabel, QWidget
 
 from viewer.archive.archive import Archive
-from viewer.archive.retention import QuotaUsage, human_size, usage
+from viewer.archive.retention import QuotaUsage, usage
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
+
+
+def data_size(n_bytes: int) -> str:
+    """Decimal (SI) units in the user's locale: `[archive] quota_gb` is in decimal GB."""
+    return QLocale().formattedDataSize(n_bytes, 2, QLocale.DataSizeFormat.DataSizeSIFormat)
 
 
 class QuotaStatus(QLabel):
@@ -56,16 +62,16 @@ class QuotaStatus(QLabel):
     def show_usage(self, shown: QuotaUsage) -> None:
         self.usage = shown
         if shown.quota is None:
-            self.setText(self.tr("Store: {used} (no quota)").format(used=human_size(shown.used)))
+            self.setText(self.tr("Store: {used} (no quota)").format(used=data_size(shown.used)))
             self.setToolTip(self.tr("Set [archive] quota_gb in the config file to bound the "
                                     "store."))
             self.setStyleSheet("")
             return
         text = self.tr("Store: {used} of {quota}").format(
-            used=human_size(shown.used), quota=human_size(shown.quota))
+            used=data_size(shown.used), quota=data_size(shown.quota))
         if shown.protected:
             text += self.tr("; not committed by a PACS: {size}, studies: {count}").format(
-                size=human_size(shown.protected), count=shown.protected_studies)
+                size=data_size(shown.protected), count=shown.protected_studies)
         self.setText(text)
         over = shown.used > shown.quota
         self.setStyleSheet("color: #c03030;" if over else "")
@@ -74,4 +80,4 @@ class QuotaStatus(QLabel):
             "(storage commitment, every instance) are removed; studies not committed are "
             "never removed."
         ) + ("\n" + self.tr("The store is over its quota by {size}.").format(
-            size=human_size(shown.used - shown.quota)) if over else ""))
+            size=data_size(shown.used - shown.quota)) if over else ""))
