@@ -4,6 +4,9 @@ the reading window records it as viewed (the order pruning removes studies in)."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,21 @@ def test_the_study_browser_shows_the_quota_and_opening_a_study_records_the_view(
         window.close()
         archive.close()
         pool.close()
+
+
+def test_view_records_the_study_as_viewed(tmp_path: Path) -> None:
+    archive, _, committed = _archive(tmp_path)
+    archive.close()
+    folder = tmp_path / "src" / "1"  # QUOTA^1, the committed study
+    result = subprocess.run(
+        [sys.executable, "-m", "viewer", "--archive", str(tmp_path / "archive"), "--config",
+         str(tmp_path / "none.toml"), "view", str(folder), "--screenshot",
+         str(tmp_path / "shot.png")],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    with Archive(tmp_path / "archive") as reopened:
+        viewed = {s.study_uid: s.last_viewed for s in studies(reopened.index, ())}
+    assert viewed[committed] is not None
+    assert sum(at is None for at in viewed.values()) == 1  # the other study: not viewed

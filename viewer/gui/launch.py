@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"{root}: cannot open the archive: {exc.strerror or exc}")
     with archive:
-        for study_uid in {s.info.study_instance_uid for s in stacks} - {""}:
-            record_view(archive.index, study_uid)  # `view` reads it: the quota keeps it longer
+        # `view` reads these studies (when the archive holds them): pruning keeps them longer
+        for row in filter(None, map(archive.index.get_series, {s.series_uid for s in stacks})):
+            record_view(archive.index, row.study_instance_uid)
         code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
                           archive=archive, language=language, settings=settings)
     return max(code, 1 if errors else 0)
