@@ -7,12 +7,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from pydicom.uid import generate_uid
+
 from tests.archive.test_index import study_record
 from viewer.archive.archive import INDEX_NAME, Archive
+from viewer.archive.check import check_archive
+from viewer.archive.importer import import_paths
 from viewer.archive.index import Index, default_schema_dir
 from viewer.archive.retention import (
     KEEP_WITHIN_QUOTA,
     RetentionPolicy,
+    carry_out,
     plan,
     record_commitment,
     record_view,
@@ -20,6 +25,7 @@ from viewer.archive.retention import (
     studies,
     usage,
 )
+from viewer.dicom.demo import write_ct_series
 
 
 def _version_3(root: Path, schema: Path) -> None:
@@ -88,3 +94,32 @@ def test_views_order_studies_and_commitments_follow_their_instance(tmp_path: Pat
             store_size(index), store_size(index), 3)
         assert {d.reason for d in plan(index, quota).decisions} == {KEEP_WITHIN_QUOTA}
 
+
+
+def test_a_prune_rechecks_each_study_when_it_removes_it(tmp_path: Path) -> None:
+    """Between the plan and the removal a study may get a new instance (not committed) or be
+    opened by a reader: it stays. The third, unchanged, goes."""
+    uids = [generate_uid() for _ in range(3)]
+    for n, uid in enumerate(uids):
+        write_ct_series(tmp_path / "src" / str(n), 2, 16, 16, study_uid=uid,
+                        patient_name=f"P^{n}")
+    with Archive(tmp_path / "archive") as archive:
+        assert import_paths(archive, [tmp_path / "src"]).ok
+        for n, uid in enumerate(uids):
+            record_view(archive.index, uid, f"2026-0{n + 1}-01T00:00:00Z")
+            sops = [i.sop_instance_uid for se in archive.index.series(uid)
+                    for i in archive.index.instances(se.series_instance_uid)]
+            record_commitment(archive.index, "PACS", "1.2.3", sops, [])
+        policy = RetentionPolicy(1, frozenset({"PACS"}))
+        planned = plan(archive.index, policy)
+        assert [d.study.study_uid for d in planned.removed] == uids
+        write_ct_series(tmp_path / "more", 1, 16, 16, study_uid=uids[0], series_number=2)
+        assert import_paths(archive, [tmp_path / "more"]).ok  # no policy: no prune here
+        record_view(archive.index, uids[1])
+        done = carry_out(archive, policy, planned)
+        assert [d.study.study_uid for d in done.removed] == [uids[2]]
+        assert {d.study.study_uid: d.reason for d in done.kept} == {
+            uids[0]: "changed while pruning", uids[1]: "opened while pruning"}
+        assert [uid for uid, _ in done.failed] == [uids[0]]
+        assert {s.study_instance_uid for s in archive.index.search_studies()} == set(uids[:2])
+        assert check_archive(archive).consistent

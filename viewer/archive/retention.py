@@ -21,6 +21,7 @@ The store's size for the cheap check after an import comes from the index's stor
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -314,7 +315,7 @@ def prune(archive: Archive, policy: RetentionPolicy, dry_run: bool = False) -> P
         report = plan(archive.index, policy)
         if dry_run:
             return report
-        return _carry_out(archive, policy, report)
+        return carry_out(archive, policy, report)
 
 
 def enforce_quota(archive: Archive) -> PruneReport | None:
@@ -327,7 +328,11 @@ def enforce_quota(archive: Archive) -> PruneReport | None:
     if not _PRUNING.acquire(blocking=False):
         return None
     try:
-        report = _carry_out(archive, policy, plan(archive.index, policy))
+        report = carry_out(archive, policy, plan(archive.index, policy))
+    except (OSError, sqlite3.Error) as exc:
+        # the import or reception that called us has succeeded: it must not fail for this
+        LOGGER.warning("quota: the prune after an import stopped: %r", exc)
+        return None
     finally:
         _PRUNING.release()
     archive.last_prune = report
@@ -337,7 +342,10 @@ def enforce_quota(archive: Archive) -> PruneReport | None:
     return report
 
 
-def _carry_out(archive: Archive, policy: RetentionPolicy, planned: PruneReport) -> PruneReport:
+def carry_out(archive: Archive, policy: RetentionPolicy, planned: PruneReport) -> PruneReport:
+    """Remove the studies `planned` removes, each only if it is still fully committed and
+    was not opened since the plan (checked in the transaction that deletes its rows); its
+    files after the rows. The report says what was done and what stayed, and why."""
     titles = sorted(policy.commit_ae_titles)
     decisions, failed = [], []
     used = planned.used_before
@@ -353,14 +361,27 @@ def _carry_out(archive: Archive, policy: RetentionPolicy, planned: PruneReport) 
                     WHERE st.study_uid = ? AND NOT {_valid(titles)}""",
                 (uid, *titles),
             ).fetchone()[0]
-            paths = [] if uncommitted else delete_study_rows(cur, uid)
+            viewed = cur.execute("SELECT last_viewed_at FROM studies WHERE study_uid = ?",
+                                 (uid,)).fetchone()
+            opened = viewed is not None and viewed[0] != decision.study.last_viewed
+            paths = [] if uncommitted or opened else delete_study_rows(cur, uid)
         if uncommitted:
             failed.append((uid, f"{uncommitted} instances arrived or changed since the plan"))
             decisions.append(Decision(decision.study, False, "changed while pruning"))
             continue
-        for path in paths:
-            archive.store.remove(path)
+        if opened:  # a reader opened it meanwhile: no longer the least recently viewed
+            decisions.append(Decision(decision.study, False, "opened while pruning"))
+            continue
         used -= decision.study.size
+        problems = []
+        for path in paths:
+            try:
+                archive.store.remove(path)
+            except OSError as exc:  # the rows are gone: `check` reports the file as an orphan
+                problems.append(f"{path}: {exc.strerror or exc}")
+        if problems:
+            failed.append((uid, f"{len(problems)} files could not be removed ({problems[0]}); "
+                                "`check --repair` finds them"))
         decisions.append(decision)
         LOGGER.debug("quota: removed study %s", uid)
     return PruneReport(planned.quota, planned.used_before, used, tuple(decisions),
