@@ -25,7 +25,11 @@ def test_language_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [("[gui\nlanguage = 1", "cannot read the config file"),
-     ("[gui]\nlanguage = 3\n", "language must be text")],
+     ("[gui]\nlanguage = 3\n", "language must be text"),
+     ("[archive]\nquota_gb = 0\n", "quota_gb must be a positive number"),
+     ("[archive]\nquota_gb = \"10\"\n", "quota_gb must be a positive number"),
+     ("[archive]\ncommit_nodes = \"PACS\"\n", "commit_nodes must be a list"),
+     ("[archive]\ncommit_nodes = [\"PACS\"]\n", "'PACS', which is not a configured node")],
 )
 def test_bad_file_is_named(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "config.toml"
@@ -33,6 +37,32 @@ def test_bad_file_is_named(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         load_settings(path)
     assert str(path) in str(caught.value)
+
+
+_NODES = """
+[nodes.PACS]
+ae_title = "ORTHANC"
+host = "127.0.0.1"
+port = 4242
+
+[nodes.BACKUP]
+ae_title = "BACKUPPACS"
+host = "127.0.0.1"
+port = 4243
+"""
+
+
+def test_archive_quota_and_commit_nodes(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(_NODES + "\n[archive]\nquota_gb = 0.5\ncommit_nodes = [\"PACS\"]\n",
+                    encoding="utf-8")
+    settings = load_settings(path)
+    assert (settings.quota_gb, settings.commit_nodes) == (0.5, ("PACS",))
+    assert settings.commit_ae_titles() == {"ORTHANC"}
+    path.write_text(_NODES, encoding="utf-8")  # no [archive]: no quota, any node commits
+    settings = load_settings(path)
+    assert settings.quota_gb is None
+    assert settings.commit_ae_titles() == {"ORTHANC", "BACKUPPACS"}
 
 
 def test_view_refuses_a_broken_config_with_one_line(tmp_path: Path) -> None:

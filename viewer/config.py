@@ -111,6 +111,13 @@ class Settings:
     tls_ca = ""                  # CA that signed the peer's certificate (empty: system store)
     tls_cert = ""                # our client certificate and key, when the peer asks for one
     tls_key = ""
+
+    [archive]                    # a bounded local cache (viewer.archive.retention)
+    quota_gb = 500               # the store's limit in GB (10^9 bytes); absent: no limit. Past
+                                 # it, the least recently viewed studies that a PACS has
+                                 # committed (storage commitment, every instance) are removed
+    commit_nodes = ["PACS"]      # whose commitment counts: these configured nodes (by their
+                                 # AE titles); absent or empty: any configured node
     """
 
     language: str = ""
@@ -118,6 +125,14 @@ class Settings:
     network: NetworkTimeouts = NetworkTimeouts()
     nodes: tuple[Node, ...] = ()
     storage_scp: bool = False
+    quota_gb: float | None = None
+    commit_nodes: tuple[str, ...] = ()
+
+    def commit_ae_titles(self) -> frozenset[str]:
+        """The AE titles whose storage commitment lets a study leave the cache: those of
+        `commit_nodes`, or of every configured node when none are named."""
+        named = set(self.commit_nodes)
+        return frozenset(n.ae_title for n in self.nodes if not named or n.name in named)
 
     def node(self, name: str) -> Node:
         """The configured node `name` (case-sensitive); ConfigError naming the known ones."""
@@ -183,7 +198,9 @@ def load_settings(path: Path | None = None) -> Settings:
             port=read.port(table, where, 0),
             tls=read.tls(table, where, enabled=tls),
         ))
-    return Settings(language.strip(), local, network, tuple(nodes), storage_scp)
+    quota_gb, commit_nodes = read.archive(read.table(document, "archive"), nodes)
+    return Settings(language.strip(), local, network, tuple(nodes), storage_scp, quota_gb,
+                    commit_nodes)
 
 
 def ae_title_problem(title: str) -> str:
@@ -233,6 +250,24 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigError(f"{self.path}: [network] {key} must be a positive number")
         return float(value)
+
+    def archive(
+        self, table: dict[str, object], nodes: list[Node]
+    ) -> tuple[float | None, tuple[str, ...]]:
+        quota = table.get("quota_gb")
+        if quota is not None and (
+            isinstance(quota, bool) or not isinstance(quota, int | float) or quota <= 0
+        ):
+            raise ConfigError(f"{self.path}: [archive] quota_gb must be a positive number of GB")
+        names = table.get("commit_nodes", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"{self.path}: [archive] commit_nodes must be a list of node names")
+        known = {n.name for n in nodes}
+        for name in names:
+            if name not in known:
+                raise ConfigError(f"{self.path}: [archive] commit_nodes names {name!r}, "
+                                  "which is not a configured node")
+        return (None if quota is None else float(quota)), tuple(names)
 
     def tls(self, table: dict[str, object], where: str, enabled: bool) -> TlsFiles | None:
         if not enabled:

@@ -758,6 +758,33 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     </message>
 </context>
 <context>
+    <name>QuotaStatus</name>
+    <message>
+        <source>Store: {used} (no quota)</source>
+        <translation>存储：{used}（无配额）</translation>
+    </message>
+    <message>
+        <source>Set [archive] quota_gb in the config file to bound the store.</source>
+        <translation>在配置文件中设置 [archive] quota_gb 以限制存储大小。</translation>
+    </message>
+    <message>
+        <source>Store: {used} of {quota}</source>
+        <translation>存储：{used} / 配额 {quota}</translation>
+    </message>
+    <message>
+        <source>; not committed by a PACS: {size}, studies: {count}</source>
+        <translation>；未经 PACS 存储确认：{size}，检查数：{count}</translation>
+    </message>
+    <message>
+        <source>Past the quota, the least recently viewed studies that a PACS has committed (storage commitment, every instance) are removed; studies not committed are never removed.</source>
+        <translation>超出配额时，将删除最久未查看、且已由 PACS 存储确认（每个实例均已确认）的检查；未经确认的检查永不删除。</translation>
+    </message>
+    <message>
+        <source>The store is over its quota by {size}.</source>
+        <translation>存储已超出配额 {size}。</translation>
+    </message>
+</context>
+<context>
     <name>SeriesListModel</name>
     <message>
         <source>1 image</source>

@@ -22,6 +22,7 @@ from viewer.archive.index import (
     SchemaTooNew,
     default_schema_dir,
     dicom_glob,
+    schema_steps,
 )
 from viewer.archive.records import InstanceRecord, name_key
 from viewer.dicom.records import read_header
@@ -79,13 +80,14 @@ def test_new_index_has_schema_wal_and_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     Index(path).close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    newest = schema_steps(default_schema_dir())[-1].version
+    assert db.execute("PRAGMA user_version").fetchone()[0] == newest
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"patients", "studies", "series", "instances"} <= tables
     db.close()
     with Index(path) as ix:
-        assert ix.schema_version == 3
+        assert ix.schema_version == newest
         assert ix._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert ix._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert ix.checkpoint()
@@ -267,33 +269,35 @@ def test_dicom_glob_translation() -> None:
 def test_schema_upgrade_applies_new_steps_in_order(tmp_path: Path) -> None:
     schema = tmp_path / "schema"
     shutil.copytree(Path(str(default_schema_dir())), schema)
+    shipped = schema_steps(schema)[-1].version  # the newest step this program ships
     path = tmp_path / "index.sqlite3"
     with Index(path, schema_dir=schema) as ix:
         ix.add_instance(record(1))
-    (schema / "004_study_notes.sql").write_text(
+    (schema / f"{shipped + 1:03d}_study_notes.sql").write_text(
         "-- a note per study; ';' inside a comment is fine\n"
         "ALTER TABLE studies ADD COLUMN note TEXT NOT NULL DEFAULT '';\n"
         "CREATE TABLE notes_log (id INTEGER PRIMARY KEY, text TEXT);\n"
     )
     (schema / "README.txt").write_text("not a schema step")
     with Index(path, schema_dir=schema) as ix:
-        assert ix.schema_version == 4
+        assert ix.schema_version == shipped + 1
         columns = [r[1] for r in ix._db.execute("PRAGMA table_info(studies)")]
         assert "note" in columns
         assert ix.get_instance("1.2.3.1.1.1") is not None  # data kept
     # a failing step is rolled back whole: version and tables as before
-    (schema / "005_broken.sql").write_text(
+    broken = schema / f"{shipped + 2:03d}_broken.sql"
+    broken.write_text(
         "CREATE TABLE half_done (id INTEGER);\nALTER TABLE no_such_table ADD COLUMN x;\n"
     )
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         Index(path, schema_dir=schema)
-    (schema / "005_broken.sql").unlink()
+    broken.unlink()
     with Index(path, schema_dir=schema) as ix:
-        assert ix.schema_version == 4
+        assert ix.schema_version == shipped + 1
         tables = {r[0] for r in ix._db.execute("SELECT name FROM sqlite_master")}
         assert "half_done" not in tables and "notes_log" in tables
-    # the shipped schema (version 3) refuses to open an index written by a newer program
-    with pytest.raises(SchemaTooNew, match="schema version 4"):
+    # the shipped schema refuses to open an index written by a newer program
+    with pytest.raises(SchemaTooNew, match=f"schema version {shipped + 1}"):
         Index(path)
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from viewer.archive.archive import Archive
 from viewer.archive.records import InstanceRecord
+from viewer.archive.retention import enforce_quota
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
 from viewer.archive.store import InstanceKey, InvalidUID, ReceivingFile, StoreWriteError
 from viewer.dicom.files import DicomFileError
@@ -173,6 +174,7 @@ def import_paths(
             if not _disk_full(exc):
                 raise
             report.stopped = report.stopped or "disk full while checkpointing the index"
+    enforce_quota(archive)  # a bounded store: prune when past its quota (archive.retention)
     return report
 
 

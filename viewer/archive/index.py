@@ -22,7 +22,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -214,6 +214,16 @@ class Index:
                     cur.execute("ROLLBACK")
                 raise
 
+    def transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """A write transaction (BEGIN IMMEDIATE) for the archive modules that keep their own
+        queries beside the index (viewer.archive.retention)."""
+        return self._write()
+
+    def read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement (for the same modules)."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
     def _upgrade(self, steps: list[SchemaStep]) -> None:
         newest = steps[-1].version if steps else 0
         if self.schema_version > newest:
@@ -286,7 +296,7 @@ class Index:
             (
                 rec.sop_instance_uid, series_ref, rec.sop_class_uid,
                 rec.transfer_syntax_uid, rec.instance_number, rec.number_of_frames,
-                rec.store_path, rec.size, rec.sha256, _now(), STATUS_OK,
+                rec.store_path, rec.size, rec.sha256, now_utc(), STATUS_OK,
                 *geometry,
             ),
         )
@@ -359,22 +369,7 @@ class Index:
         in one transaction; returns the store paths of the removed instances, whose files the
         caller deletes after this returns. An unknown UID removes nothing."""
         with self._write() as cur:
-            found = cur.execute(
-                "SELECT id, patient_ref FROM studies WHERE study_uid = ?", (study_uid,)
-            ).fetchone()
-            if found is None:
-                return []
-            study_ref, patient_ref = found
-            paths = [
-                row[0] for row in cur.execute(
-                    """SELECT i.store_path FROM instances i JOIN series se
-                       ON se.id = i.series_ref WHERE se.study_ref = ?""",
-                    (study_ref,),
-                )
-            ]
-            cur.execute("DELETE FROM studies WHERE id = ?", (study_ref,))  # cascades
-            _drop_patient_if_empty(cur, patient_ref)
-        return paths
+            return delete_study_rows(cur, study_uid)
 
     def remove_instance(self, sop_instance_uid: str) -> str | None:
         """Remove one instance row, updating the stored aggregates and dropping a series, study
@@ -618,6 +613,26 @@ def _refresh_series_facts(cur: sqlite3.Cursor, study_ref: int) -> None:
     )
 
 
+def delete_study_rows(cur: sqlite3.Cursor, study_uid: str) -> list[str]:
+    """`Index.delete_study` inside a transaction the caller holds."""
+    found = cur.execute(
+        "SELECT id, patient_ref FROM studies WHERE study_uid = ?", (study_uid,)
+    ).fetchone()
+    if found is None:
+        return []
+    study_ref, patient_ref = found
+    paths = [
+        row[0] for row in cur.execute(
+            """SELECT i.store_path FROM instances i JOIN series se
+               ON se.id = i.series_ref WHERE se.study_ref = ?""",
+            (study_ref,),
+        )
+    ]
+    cur.execute("DELETE FROM studies WHERE id = ?", (study_ref,))  # cascades
+    _drop_patient_if_empty(cur, patient_ref)
+    return paths
+
+
 def _drop_patient_if_empty(cur: sqlite3.Cursor, patient_ref: int) -> None:
     cur.execute(
         """DELETE FROM patients WHERE id = ?
@@ -687,7 +702,7 @@ def _study_row(row: tuple[object, ...]) -> StudyRow:
     return StudyRow(*values)  # type: ignore[arg-type]
 
 
-def _now() -> str:
+def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

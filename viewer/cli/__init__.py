@@ -19,6 +19,7 @@ from viewer import __version__
 
 if TYPE_CHECKING:
     from viewer.archive.archive import Archive
+    from viewer.archive.retention import RetentionPolicy
     from viewer.config import Node, Settings
 
 # verb -> module under viewer.cli; the order is the order of `--help`.
@@ -31,6 +32,7 @@ VERBS: dict[str, str] = {
     "series": "browse",
     "instances": "browse",
     "delete": "delete",
+    "prune": "prune",
     "check": "check",
     "nodes": "nodes",
     "echo": "echo",
@@ -46,16 +48,24 @@ VERBS: dict[str, str] = {
 }
 
 
-def open_archive(args: argparse.Namespace) -> Archive:
-    """The archive of `--archive`, $VIEWER_ARCHIVE or the user's data folder."""
+def open_archive(args: argparse.Namespace, settings: Settings | None = None) -> Archive:
+    """The archive of `--archive`, $VIEWER_ARCHIVE or the user's data folder; with `settings`,
+    bounded by their `[archive] quota_gb` (imports and retrieves then prune past it)."""
     from viewer.archive.archive import Archive
     from viewer.config import default_archive_dir
 
     root = args.archive or default_archive_dir()
     try:
-        return Archive(root)
+        return Archive(root, retention=retention_policy(settings) if settings else None)
     except OSError as exc:
         raise CLIError(f"{root}: cannot open the archive: {exc.strerror or exc}") from None
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy | None:
+    """The quota of the config and whose storage commitment counts; None without a quota."""
+    from viewer.archive.retention import RetentionPolicy
+
+    return RetentionPolicy.from_settings(settings)
 
 
 def load_config(args: argparse.Namespace) -> Settings:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from viewer.cli import CLIError, open_archive
+from viewer.cli import CLIError, load_config, open_archive
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         raise CLIError(f"{missing[0]}: no such file or folder")
-    with open_archive(args) as archive:
+    with open_archive(args, load_config(args)) as archive:
         report = import_paths(archive, args.paths, TerminalProgress("import"))
+        pruned = archive.last_prune
     if args.json:
         document = {
             "imported": report.imported,
@@ -50,4 +51,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{conflict.item}: conflict: {conflict.reason}", file=sys.stderr)
     if report.stopped:
         print(f"import stopped: {report.stopped}", file=sys.stderr)
+    if pruned is not None:
+        print(f"quota: {pruned.summary()}", file=sys.stderr)
     return 0 if report.ok else 1

@@ -10,7 +10,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from viewer.cli import CLIError, config_node, load_config
+from viewer.cli import CLIError, config_node, load_config, retention_policy
 
 if TYPE_CHECKING:
     from viewer.archive.importer import ImportReport
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     scp = StorageSCP(
         args.archive or default_archive_dir(), Local(settings.local, settings.network),
         allow=allow, port=args.port, ae_title=args.aet, on_received=on_received,
+        retention=retention_policy(settings),
     )
     stopping = threading.Event()
 

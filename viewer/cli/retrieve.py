@@ -50,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, _cancel_then_interrupt(cancel)) if main_thread \
         else None
     try:
-        with open_archive(args) as archive:
+        with open_archive(args, settings) as archive:
             retrieve = move if args.via == "move" else get
             report = retrieve(node, Local(settings.local, settings.network), archive,
                               args.study_uid, args.series, progress, cancel)
+            if archive.last_prune is not None:
+                print(f"quota: {archive.last_prune.summary()}", file=sys.stderr)
     except PeerError as exc:
         raise CLIError(str(exc)) from None
     finally:

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_config(args)
     node = config_node(settings, args.node)
-    files = _resolve(args)
+    files, from_archive = _resolve(args)
     try:
         report = send_files(node, Local(settings.local, settings.network), files,
                             TerminalProgress("send"))
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     commitment = None
     if args.commit:
         commitment = _commit(args, settings, node, report)
+        if commitment is not None and from_archive:
+            _record(args, node, report, commitment, from_archive)
     _print(args, report, commitment)
     return 0 if report.ok and (commitment is None or commitment.ok) else 1
 
@@ -80,12 +82,26 @@ def _commit(args: argparse.Namespace, settings: Settings, node: Node,
         return CommitResult(exc.peer, "", False, requested=len(stored))
 
 
-def _resolve(args: argparse.Namespace) -> list[Path]:
+def _record(args: argparse.Namespace, node: Node, report: SendReport,
+            commitment: CommitResult, from_archive: set[str]) -> None:
+    """The commitment of the archive's own files, in its index (a bounded cache may then
+    let those studies go; viewer.archive.retention)."""
+    from viewer.net.commitment import record_result
+
+    sent = [r.sop_instance_uid for r in (*report.succeeded, *report.warnings)
+            if r.path in from_archive]
+    with open_archive(args) as archive:
+        record_result(archive.index, node, commitment, sent)
+
+
+def _resolve(args: argparse.Namespace) -> tuple[list[Path], set[str]]:
     """Files to send, in the order given: paths as they are (folders expanded), anything else
-    looked up as a study in the archive. Exit 2 naming the first item that is neither."""
+    looked up as a study in the archive; and which of them are the archive's own files.
+    Exit 2 naming the first item that is neither."""
     from viewer.net.store_scu import expand_paths, study_files
 
     files: list[Path] = []
+    from_archive: set[str] = set()
     archive = None
     try:
         for item in args.items:
@@ -99,12 +115,13 @@ def _resolve(args: argparse.Namespace) -> list[Path]:
             if not study:
                 raise CLIError(f"{item}: no such file, folder or study in the archive")
             files.extend(study)
+            from_archive.update(str(f) for f in study)
     finally:
         if archive is not None:
             archive.close()
     if not files:
         raise CLIError("nothing to send: the folders given hold no files")
-    return files
+    return files, from_archive
 
 
 def _print(args: argparse.Namespace, report: SendReport,

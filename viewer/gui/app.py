@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.archive.archive import Archive
+from viewer.archive.retention import record_view
 from viewer.archive.stacks import series_stack, study_heads, study_stacks
 from viewer.config import Settings
 from viewer.decode.cache import FrameCache
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
                                     self.tr("No image of this study is in the archive."))
             return
         self._opening = study_uid
+        record_view(self.archive.index, study_uid)  # pruning removes least recently viewed
         self.reading.open_stacks(heads)
         self.tabs.setCurrentWidget(self.reading)
         first = self.reading.viewports[0]

@@ -60,6 +60,7 @@ from viewer.archive.records import StudyRow
 from viewer.decode.pool import DecodePool
 from viewer.gui.browser_models import THUMB_SIZE, SeriesListModel, StudyTableModel
 from viewer.gui.import_job import ImportQueue, ImportSummary
+from viewer.gui.quota import QuotaStatus
 from viewer.gui.search_fields import COMMON_MODALITIES, date_bound, search_pattern, study_table
 from viewer.gui.series_thumbnails import SeriesThumbnails
 from viewer.gui.tasks import Task, TaskRunner
@@ -276,10 +277,12 @@ class StudyBrowser(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(260)
         self.cancel_button = self._button(self.tr("Cancel"), self.cancel_import)
+        self.quota_status = QuotaStatus(self.archive, self.tasks)  # used / quota, uncommitted
         row.addWidget(self.status_label, 1)
         row.addWidget(self.progress_label, 2)
         row.addWidget(self.progress_bar)
         row.addWidget(self.cancel_button)
+        row.addWidget(self.quota_status)
         self._show_progress(False)
         return row
 
@@ -314,6 +317,7 @@ class StudyBrowser(QWidget):
     def refresh(self) -> None:
         """Search the index with the current fields; keeps the selection on the same studies."""
         self._search_timer.stop()
+        self.quota_status.refresh()  # counted on a pool thread; imports and retrieves end here
         keys = self._search_keys()
         rows = self.archive.index.search_studies(
             patient_name=keys["patient_name"], patient_id=keys["patient_id"],

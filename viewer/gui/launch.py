@@ -39,12 +39,17 @@ def run(args: argparse.Namespace) -> int:
     # $VIEWER_LANGUAGE overrides the config file; neither: the system locale.
     language = os.environ.get("VIEWER_LANGUAGE") or settings.language or None
 
+    from viewer.archive.retention import RetentionPolicy, record_view
+
     root = Path(args.archive or default_archive_dir())
     try:
-        archive = Archive(root)
+        archive = Archive(root, retention=RetentionPolicy.from_settings(settings))
     except OSError as exc:
         return _fail(f"{root}: cannot open the archive: {exc.strerror or exc}")
     with archive:
+        # `view` reads these studies (when the archive holds them): pruning keeps them longer
+        for row in filter(None, map(archive.index.get_series, {s.series_uid for s in stacks})):
+            record_view(archive.index, row.study_instance_uid)
         code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
                           archive=archive, language=language, settings=settings)
     return max(code, 1 if errors else 0)

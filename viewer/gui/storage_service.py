@@ -64,10 +64,12 @@ class StorageService(QObject):
         `error` set when the port cannot be bound."""
         if self._scp is not None:
             return True
+        from viewer.archive.retention import RetentionPolicy
         from viewer.net.storage_scp import StorageSCP
 
         scp = StorageSCP(self.archive_root, local_ae(self.settings), port=port,
-                         on_received=lambda *_: self._received.emit())
+                         on_received=lambda *_: self._received.emit(),
+                         retention=RetentionPolicy.from_settings(self.settings))
         try:
             scp.start()
         except OSError as exc:

@@ -29,6 +29,8 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
+from viewer.archive.index import Index
+from viewer.archive.retention import record_commitment
 from viewer.config import Node
 from viewer.net.association import (
     Local,
@@ -138,6 +140,21 @@ def request_commitment(
     )
     return CommitResult(peer, waiter.transaction_uid, True, committed, failed, len(instances),
                         waiter.via, seconds)
+
+
+def record_result(index: Index, node: Node, result: CommitResult,
+                  sop_instance_uids: Sequence[str] | None = None) -> int:
+    """Record in the archive's index what `node` answered, per instance: committed by its AE
+    title, or failed with the reason (viewer.archive.retention: a study leaves a bounded cache
+    only when every instance is committed). `sop_instance_uids` limits it to the instances
+    sent from the archive's own files (another file with the same UID proves nothing about
+    ours). An unanswered request records nothing. Returns the rows recorded."""
+    if not result.answered:
+        return 0
+    keep = None if sop_instance_uids is None else set(sop_instance_uids)
+    committed = [uid for uid in result.committed if keep is None or uid in keep]
+    failed = [(uid, why) for uid, why in result.failed if keep is None or uid in keep]
+    return record_commitment(index, node.ae_title, result.transaction_uid, committed, failed)
 
 
 def _action(transaction_uid: str, instances: Sequence[tuple[str, str]]) -> Dataset:

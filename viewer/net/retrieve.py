@@ -58,6 +58,7 @@ from pynetdicom.status import code_to_category
 from viewer.archive.archive import Archive
 from viewer.archive.deferred import DeferredImport
 from viewer.archive.importer import ImportReport
+from viewer.archive.retention import enforce_quota
 from viewer.archive.store import ReceivingFile
 from viewer.config import Node
 from viewer.jobs import CancelToken, Failure
@@ -539,6 +540,7 @@ def get(
         retrieval.amend(deferred.finish())
         shutil.rmtree(work, ignore_errors=True)
     report = retrieval.report(peer, "get", study_uid, series_uid, time.perf_counter() - started)
+    enforce_quota(archive)  # a bounded store: prune past its quota (archive.retention)
     LOGGER.info("C-GET from %s: status %s, %d received, %d imported in %.2f s", peer,
                 "none" if report.status is None else f"0x{report.status:04X}",
                 len(report.instances), len(report.imported), report.seconds)
@@ -612,6 +614,7 @@ def move(
             scp.stop()  # the associations end first: nothing is added after finish()
         retrieval.amend(deferred.finish())
     report = retrieval.report(peer, "move", study_uid, series_uid, time.perf_counter() - started)
+    enforce_quota(archive)
     if report.status in (0xA801, 0xC000) and not report.suboperations.done:
         # A801 Move Destination Unknown; Orthanc says C000 for the same thing
         report = dataclasses.replace(

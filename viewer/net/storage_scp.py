@@ -64,6 +64,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport, import_file
+from viewer.archive.retention import RetentionPolicy, enforce_quota
 from viewer.archive.store import ReceivingFile
 from viewer.config import Node, TlsFiles
 from viewer.net.association import (
@@ -176,6 +177,7 @@ class StorageSCP:
         ae_title: str | None = None,
         on_received: OnReceived | None = None,
         import_one: ImportOne = import_file,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self.archive_root = Path(archive_root)
         self.local = local
@@ -184,6 +186,7 @@ class StorageSCP:
         self._port = local.node.port if port is None else port
         self.on_received = on_received
         self._import_one = import_one
+        self.retention = retention
         self.received = ReceivedLog()
         self._archive: Archive | None = None
         self._server: ThreadedAssociationServer | None = None
@@ -197,7 +200,7 @@ class StorageSCP:
         if self._server is not None:
             return
         _config.STORE_RECV_CHUNKED_DATASET = True  # process-wide: see the module docstring
-        archive = Archive(self.archive_root)
+        archive = Archive(self.archive_root, retention=self.retention)
         _remove_stale_receiving(archive.root)
         ae = application_entity(self.local)
         ae.ae_title = self.ae_title
@@ -288,8 +291,9 @@ class StorageSCP:
         if archive is not None:
             try:
                 archive.index.checkpoint()  # the rows of this association are durable now
+                enforce_quota(archive)  # an association is a batch: prune past the quota
             except Exception as exc:  # noqa: BLE001 - a full disk must not kill the server
-                LOGGER.warning("checkpoint after an association failed: %r", exc)
+                LOGGER.warning("checkpoint or prune after an association failed: %r", exc)
 
     def _on_store(self, event: evt.Event) -> Dataset:
         calling = str(event.assoc.requestor.ae_title).strip()
