@@ -1,5 +1,7 @@
 """`dicom-viewer listen [--port P] [--aet AET] [--allow NODE...]`: run the Storage SCP until
-SIGINT or SIGTERM, one line on stdout per received instance (no patient data)."""
+SIGINT or SIGTERM, one line on stdout per received instance (no patient data), one line on
+stderr per peer that misbehaved or was refused (too many associations, silent, a protocol error,
+an abort with a data set cut off)."""
 
 from __future__ import annotations
 
@@ -42,9 +44,13 @@ def run(args: argparse.Namespace) -> int:
             line += f": {reason.removeprefix(label).strip(' :')}"
         print(line, flush=True)
 
+    def on_problem(peer: str, reason: str) -> None:
+        print(f"dicom-viewer listen: {peer}: {reason}", file=sys.stderr, flush=True)
+
     scp = StorageSCP(
         args.archive or default_archive_dir(), Local(settings.local, settings.network),
         allow=allow, port=args.port, ae_title=args.aet, on_received=on_received,
+        on_problem=on_problem,
     )
     stopping = threading.Event()
 

@@ -38,6 +38,16 @@ checkpointed (WAL fsynced) when an association ends; stored files are fsynced on
 PDU length (PS3.8 §9.3.5): each socket `association.serve` accepts gets `PduLengthGuard`, which
 refuses a P-DATA-TF PDU longer than MAX_PDU (other PDUs: longer than 1 MiB): the association is
 aborted (A-ABORT) and nothing is stored.
+
+Load and misbehaving peers, all pynetdicom's own mechanisms: at most `[local] max_associations`
+associations at once (pynetdicom's `maximum_associations`; one more is rejected-transient with
+reason "local-limit-exceeded", PS3.8 §9.3.4); an association whose peer sends nothing for
+`[network] idle_timeout` seconds is aborted (its `network_timeout`, the DUL's idle timer); a
+connection that sends no association request within `[network] acse_timeout` is closed (the
+ARTIM timer). Each connection that ends other than by a normal release or a quiet close before
+associating gives one line (`on_problem(peer, reason)`, and a WARNING log): rejected and why,
+aborted by the peer, silent too long, a protocol error, a data set cut off (nothing of it
+stored).
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ import ssl
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +71,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_ASSOCIATE, A_P_ABORT
 from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.archive.archive import Archive
@@ -82,7 +94,6 @@ STATUS_PROCESSING_FAILURE = 0x0110
 STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_CANNOT_UNDERSTAND = 0xC000
 
-MAX_ASSOCIATIONS = 16
 RECENT = 200  # received instances remembered for `ReceivedLog.recent`
 _RECEIVING_PREFIX = ".receiving-"
 
@@ -91,6 +102,8 @@ _RECEIVING_PREFIX = ".receiving-"
 ImportOne = Callable[[Archive, Path | ReceivingFile, str], ImportReport]
 # (how it was imported, the calling AE title, the SOP Instance UID)
 OnReceived = Callable[[ImportReport, str, str], None]
+# (the peer: "AET@host:port" or "host:port", what went wrong): one line
+OnProblem = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,7 @@ class StorageSCP:
         ae_title: str | None = None,
         on_received: OnReceived | None = None,
         import_one: ImportOne = import_file,
+        on_problem: OnProblem | None = None,
     ) -> None:
         self.archive_root = Path(archive_root)
         self.local = local
@@ -183,7 +197,11 @@ class StorageSCP:
         self.ae_title = ae_title or local.node.ae_title
         self._port = local.node.port if port is None else port
         self.on_received = on_received
+        self.on_problem = on_problem
         self._import_one = import_one
+        self._connections: weakref.WeakKeyDictionary[Association, _Connection] = (
+            weakref.WeakKeyDictionary())
+        self._connections_lock = threading.Lock()
         self.received = ReceivedLog()
         self._archive: Archive | None = None
         self._server: ThreadedAssociationServer | None = None
@@ -201,7 +219,8 @@ class StorageSCP:
         _remove_stale_receiving(archive.root)
         ae = application_entity(self.local)
         ae.ae_title = self.ae_title
-        ae.maximum_associations = MAX_ASSOCIATIONS
+        ae.maximum_associations = self.local.node.max_associations
+        ae.network_timeout = self.local.timeouts.idle  # the DUL's idle timer (module docstring)
         # a sender that calls another AE title meant another system: tell it, do not store
         ae.require_called_aet = True
         ae.supported_contexts = storage_scp_contexts()
@@ -212,6 +231,9 @@ class StorageSCP:
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_open),
             (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_ACSE_SENT, self._on_acse_sent),
+            (evt.EVT_ABORTED, self._on_aborted),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, _on_echo),
         ]
@@ -277,12 +299,49 @@ class StorageSCP:
         of the allowed nodes is cut off before its association request is read."""
         sock = getattr(event.assoc.dul, "socket", None)
         peer = _peer_host(getattr(event, "address", ""))  # set by pynetdicom for this event
+        connection = self._connection(event.assoc)
         if sock is not None and self.allow and peer not in self._allowed_addresses:
-            LOGGER.warning("closing a connection from %s: not an allowed node", peer)
+            connection.problem = "not an allowed node: connection closed"
             sock.close()
 
+    def _on_requested(self, event: evt.Event) -> None:
+        self._connection(event.assoc).requested = True
+
+    def _on_acse_sent(self, event: evt.Event) -> None:
+        """Our A-ASSOCIATE-RJ (why we refused) and our A-ABORT (why we gave up)."""
+        primitive = getattr(event, "primitive", None)  # set by pynetdicom for this event
+        connection = self._connection(event.assoc)
+        if isinstance(primitive, A_ASSOCIATE) and primitive.result in (0x01, 0x02):
+            reason = (f"association rejected ({primitive.result_str.lower()}): "
+                      f"{primitive.reason_str.lower()}")
+            if (primitive.result, primitive.result_source, primitive.diagnostic) == _TOO_MANY:
+                reason += (f" (at most {self.local.node.max_associations} associations at "
+                           "once: [local] max_associations)")
+            connection.problem = connection.problem or reason
+        elif isinstance(primitive, A_ABORT | A_P_ABORT) and not connection.problem:
+            dul = event.assoc.dul
+            if dul.idle_timer_expired():
+                connection.problem = (f"silent for {self.local.timeouts.idle:g} s: association "
+                                      "aborted ([network] idle_timeout)")
+            else:
+                connection.problem = "association aborted"
+
+    def _on_aborted(self, event: evt.Event) -> None:
+        connection = self._connection(event.assoc)
+        connection.problem = connection.problem or "the peer aborted the association"
+
+    def _connection(self, assoc: Association) -> _Connection:
+        with self._connections_lock:
+            found = self._connections.get(assoc)
+            if found is None:
+                found = self._connections[assoc] = _Connection(time.monotonic())
+            return found
+
     def _on_close(self, event: evt.Event) -> None:
-        _remove_partial_dataset(event.assoc)
+        cut_off = _remove_partial_dataset(event.assoc)
+        with self._connections_lock:
+            connection = self._connections.pop(event.assoc, None) or _Connection(0.0)
+        self._report(event.assoc, connection, cut_off)
         self.received.association_ended()
         archive = self._archive
         if archive is not None:
@@ -290,6 +349,31 @@ class StorageSCP:
                 archive.index.checkpoint()  # the rows of this association are durable now
             except Exception as exc:  # noqa: BLE001 - a full disk must not kill the server
                 LOGGER.warning("checkpoint after an association failed: %r", exc)
+
+    def _report(self, assoc: Association, connection: _Connection, cut_off: bool) -> None:
+        """One line for a connection that ended other than by a release or a quiet close."""
+        protocol_error = str(getattr(assoc.dul, "protocol_error", "") or "")
+        reason = connection.problem
+        if not reason and _peer_aborted(assoc):  # its A-ABORT is read before EVT_ABORTED
+            reason = "the peer aborted the association"
+        if protocol_error and (not reason or reason == "association aborted"):
+            reason = f"{protocol_error}: association aborted"
+        if (not reason and not connection.requested
+                and time.monotonic() - connection.opened >= self.local.timeouts.acse):
+            reason = (f"no association request in {self.local.timeouts.acse:g} s: "
+                      "connection closed ([network] acse_timeout)")
+        if cut_off:
+            reason = (f"{reason or 'connection closed'}; a data set was cut off mid-transfer: "
+                      "nothing of it stored")
+        if not reason:
+            return
+        peer = _peer_label(assoc)
+        LOGGER.warning("%s: %s", peer, reason)
+        if self.on_problem is not None:
+            try:
+                self.on_problem(peer, reason)
+            except Exception as exc:  # noqa: BLE001 - a callback never kills the server
+                LOGGER.error("the on_problem callback failed: %r", exc)
 
     def _on_store(self, event: evt.Event) -> Dataset:
         calling = str(event.assoc.requestor.ae_title).strip()
@@ -299,7 +383,9 @@ class StorageSCP:
             report = self._import(event, label)
             outcome, reason, status = outcome_of(report)
         except Exception as exc:  # one bad data set never kills the server
-            LOGGER.exception("receiving %s failed", label)
+            # one line; the traceback only for debugging (no tracebacks for users, CLI.md)
+            LOGGER.error("receiving %s failed: %r", label, exc)
+            LOGGER.debug("receiving %s failed", label, exc_info=True)
             report = ImportReport()
             outcome, reason, status = "failed", f"processing failure: {exc!r}", \
                 STATUS_PROCESSING_FAILURE
@@ -308,8 +394,8 @@ class StorageSCP:
         if self.on_received is not None:
             try:
                 self.on_received(report, calling, sop_instance_uid)
-            except Exception:
-                LOGGER.exception("the on_received callback failed")
+            except Exception as exc:  # noqa: BLE001 - a callback never kills the server
+                LOGGER.error("the on_received callback failed: %r", exc)
         answer = Dataset()
         answer.Status = status
         if reason:
@@ -355,18 +441,51 @@ def _error_comment(reason: str, label: str) -> str:
     return text[:64]
 
 
-def _remove_partial_dataset(assoc: Association) -> None:
+def _remove_partial_dataset(assoc: Association) -> bool:
     """Remove the temporary file of a data set whose transfer was cut off (pynetdicom does it
-    only for complete ones)."""
+    only for complete ones); True when there was one."""
     message = getattr(getattr(assoc, "dimse", None), "message", None)
     partial = getattr(message, "_data_set_file", None)
     if partial is None:
-        return
+        return False
     with contextlib.suppress(OSError):
         partial.close()
     with contextlib.suppress(OSError):
         os.unlink(partial.name)
     LOGGER.info("removed a partially received data set")
+    return True
+
+
+def _peer_aborted(assoc: Association) -> bool:
+    try:
+        return bool(assoc.acse.is_aborted("a-abort"))
+    except Exception:  # noqa: BLE001 - no ACSE state to ask: not an abort we can tell
+        return False
+
+
+@dataclass
+class _Connection:
+    """What happened on one accepted connection, for its one line (`StorageSCP._report`)."""
+
+    opened: float  # time.monotonic()
+    requested: bool = False  # an A-ASSOCIATE-RQ arrived
+    problem: str = ""
+
+
+# A-ASSOCIATE-RJ (result, source, reason): rejected-transient, service-provider (presentation),
+# local-limit-exceeded (PS3.8 §9.3.4, table 9-21)
+_TOO_MANY = (0x02, 0x03, 0x02)
+
+
+def _peer_label(assoc: Association) -> str:
+    """"AET@host:port" (the calling AE title once the association request arrived)."""
+    requestor = assoc.requestor
+    where = f"{requestor.address}:{requestor.port}"
+    try:
+        title = str(requestor.ae_title or "").strip()
+    except Exception:  # noqa: BLE001 - not yet known
+        title = ""
+    return f"{title}@{where}" if title else where
 
 
 def _remove_stale_receiving(root: Path) -> None:
