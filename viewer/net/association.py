@@ -70,6 +70,12 @@ def application_entity(local: Local) -> AE:
     _config.LOG_HANDLER_LEVEL = (
         "standard" if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG) else "none"
     )
+    # pynetdicom prints every C-FIND/C-GET/C-MOVE identifier it sends and receives, converting
+    # each element with pydicom on the way, whether or not INFO is logged: an answer's text was
+    # then decoded before `viewer.dicom.text` could correct its character set, and a name in
+    # bytes invalid for its character set lost its warning (and showed pydicom's text instead)
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+    _config.LOG_REQUEST_IDENTIFIERS = False
     ae = AE(ae_title=local.node.ae_title)
     ae.connection_timeout = local.timeouts.connect
     ae.acse_timeout = local.timeouts.acse
