@@ -216,6 +216,25 @@ def test_a_silent_peer_is_freed_after_the_idle_time_out(tmp_path: Path) -> None:
     no_traceback(err)
 
 
+def test_connections_closed_before_associating_free_their_place_at_once(
+    tmp_path: Path
+) -> None:
+    """A port scan or a health check: connect, close. pynetdicom's acceptor counted each against
+    the limit until the ACSE time-out (30 s here), shutting real senders out meanwhile."""
+    images = write_ct_series(tmp_path / "ct", 2, 16, 16)
+    with listening(tmp_path, max_associations=2, acse=30) as scp:
+        for _ in range(6):
+            socket.create_connection((LOOPBACK, scp.port)).close()
+        time.sleep(0.5)  # the server reads each end of file within its 10 ms idle wait
+        senders = [storescu(scp.port, [image]) for image in images]
+        for sender in senders:
+            sent_ok(sender)
+        code, out, err = scp.stop()
+    assert code == 0
+    assert imported(out) == {uid_of(p) for p in images}
+    assert problems(err) == [], err  # a quiet close is no problem
+
+
 @pytest.mark.parametrize("garbage", [
     random.Random(1).randbytes(4096),
     random.Random(2).randbytes(64),

@@ -37,6 +37,10 @@ Two more things a server needs to say what went wrong with a peer, in one line:
 - `EventDrivenDUL.protocol_error` remembers the first protocol error of the connection: an
   invalid or unrecognised PDU (the state machine's Evt19) or the exception that made the loop
   abort (a PDU longer than we accept). pynetdicom only logs these, with tracebacks.
+- A connection that closes before its association request arrived (a port scan, a health
+  check, a peer that gave up) frees its place at once: pynetdicom's acceptor thread waited the
+  whole ACSE time-out for a request that could no longer come, and `maximum_associations`
+  counted it meanwhile (16 quick connections shut everyone out for 30 s).
 - Every accepted connection ends with exactly one EVT_CONN_CLOSE. pynetdicom triggers it from
   the state machine's close actions only; when its loop dies on an exception the association
   ends without it (and a partly received data set stayed behind), so the request handler's
@@ -123,6 +127,8 @@ class _RecordingQueue(queue.Queue):  # type: ignore[type-arg]
 
 
 _INVALID_PDU = "Evt19"  # PS3.8 9.2.2: unrecognised or invalid PDU received
+_ASSOCIATE_RQ = "Evt6"  # A-ASSOCIATE-RQ PDU received
+_IDLE = "Sta1"  # no transport connection
 
 
 class EventDrivenDUL(DULServiceProvider):
@@ -132,12 +138,27 @@ class EventDrivenDUL(DULServiceProvider):
     def __init__(self, assoc: Association) -> None:
         super().__init__(assoc)
         self.protocol_error = ""
+        self._requested = False  # an A-ASSOCIATE-RQ arrived
         self._wake = _WakeUp()
         self.to_provider_queue = _NotifyingQueue(self._wake.notify)
         self.event_queue = _RecordingQueue(self._on_state_machine_event)
+        do_action = self.state_machine.do_action
+
+        def do_action_then_look(event: str) -> None:
+            do_action(event)
+            if (self.state_machine.current_state == _IDLE and not self._requested
+                    and assoc.is_acceptor):
+                self._requested = True  # wake it once
+                # the acceptor waits in receive_pdu for the request; None is what it gets
+                # when its wait times out, and it then ends the association (module docstring)
+                self.to_user_queue.put(None)
+
+        self.state_machine.do_action = do_action_then_look  # type: ignore[method-assign]
 
     def _on_state_machine_event(self, event: str) -> None:
-        if event == _INVALID_PDU and not self.protocol_error:
+        if event == _ASSOCIATE_RQ:
+            self._requested = True
+        elif event == _INVALID_PDU and not self.protocol_error:
             self.protocol_error = "sent an invalid or unrecognised PDU"
         self._send_lock = threading.Lock()
         self._pending: list[bytes] = []
