@@ -37,6 +37,8 @@ Two more things a server needs to say what went wrong with a peer, in one line:
 - `EventDrivenDUL.protocol_error` remembers the first protocol error of the connection: an
   invalid or unrecognised PDU (the state machine's Evt19) or the exception that made the loop
   abort (a PDU longer than we accept). pynetdicom only logs these, with tracebacks.
+  `peer_aborted`: an A-ABORT PDU arrived (Evt16), known before the connection's EVT_CONN_CLOSE
+  (pynetdicom's EVT_ABORTED comes from another thread, before or after it).
 - A connection that closes before its association request arrived (a port scan, a health
   check, a peer that gave up) frees its place at once: pynetdicom's acceptor thread waited the
   whole ACSE time-out for a request that could no longer come, and `maximum_associations`
@@ -128,16 +130,19 @@ class _RecordingQueue(queue.Queue):  # type: ignore[type-arg]
 
 _INVALID_PDU = "Evt19"  # PS3.8 9.2.2: unrecognised or invalid PDU received
 _ASSOCIATE_RQ = "Evt6"  # A-ASSOCIATE-RQ PDU received
+_ABORT_RECEIVED = "Evt16"  # A-ABORT PDU received
 _IDLE = "Sta1"  # no transport connection
 
 
 class EventDrivenDUL(DULServiceProvider):
     """pynetdicom's DUL service provider, waking on data instead of polling (module docstring).
-    `protocol_error`: the first protocol error the peer made on this connection ("" if none)."""
+    `protocol_error`: the first protocol error the peer made on this connection ("" if none);
+    `peer_aborted`: the peer sent an A-ABORT."""
 
     def __init__(self, assoc: Association) -> None:
         super().__init__(assoc)
         self.protocol_error = ""
+        self.peer_aborted = False
         self._requested = False  # an A-ASSOCIATE-RQ arrived
         self._wake = _WakeUp()
         self.to_provider_queue = _NotifyingQueue(self._wake.notify)
@@ -158,6 +163,8 @@ class EventDrivenDUL(DULServiceProvider):
     def _on_state_machine_event(self, event: str) -> None:
         if event == _ASSOCIATE_RQ:
             self._requested = True
+        elif event == _ABORT_RECEIVED:
+            self.peer_aborted = True
         elif event == _INVALID_PDU and not self.protocol_error:
             self.protocol_error = "sent an invalid or unrecognised PDU"
         self._send_lock = threading.Lock()

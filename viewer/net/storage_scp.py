@@ -233,7 +233,6 @@ class StorageSCP:
             (evt.EVT_CONN_CLOSE, self._on_close),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_ACSE_SENT, self._on_acse_sent),
-            (evt.EVT_ABORTED, self._on_aborted),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, _on_echo),
         ]
@@ -326,10 +325,6 @@ class StorageSCP:
             else:
                 connection.problem = "association aborted"
 
-    def _on_aborted(self, event: evt.Event) -> None:
-        connection = self._connection(event.assoc)
-        connection.problem = connection.problem or "the peer aborted the association"
-
     def _connection(self, assoc: Association) -> _Connection:
         with self._connections_lock:
             found = self._connections.get(assoc)
@@ -354,7 +349,7 @@ class StorageSCP:
         """One line for a connection that ended other than by a release or a quiet close."""
         protocol_error = str(getattr(assoc.dul, "protocol_error", "") or "")
         reason = connection.problem
-        if not reason and _peer_aborted(assoc):  # its A-ABORT is read before EVT_ABORTED
+        if not reason and getattr(assoc.dul, "peer_aborted", False):
             reason = "the peer aborted the association"
         if protocol_error and (not reason or reason == "association aborted"):
             reason = f"{protocol_error}: association aborted"
@@ -456,13 +451,6 @@ def _remove_partial_dataset(assoc: Association) -> bool:
     return True
 
 
-def _peer_aborted(assoc: Association) -> bool:
-    try:
-        return bool(assoc.acse.is_aborted("a-abort"))
-    except Exception:  # noqa: BLE001 - no ACSE state to ask: not an abort we can tell
-        return False
-
-
 @dataclass
 class _Connection:
     """What happened on one accepted connection, for its one line (`StorageSCP._report`)."""
@@ -481,10 +469,7 @@ def _peer_label(assoc: Association) -> str:
     """"AET@host:port" (the calling AE title once the association request arrived)."""
     requestor = assoc.requestor
     where = f"{requestor.address}:{requestor.port}"
-    try:
-        title = str(requestor.ae_title or "").strip()
-    except Exception:  # noqa: BLE001 - not yet known
-        title = ""
+    title = str(requestor.ae_title or "").strip()
     return f"{title}@{where}" if title else where
 
 
