@@ -196,7 +196,7 @@ def test_a_silent_peer_is_freed_after_the_idle_time_out(tmp_path: Path) -> None:
         freed_after = time.monotonic() - started
         assert answer[:1] == b"\x02"  # A-ASSOCIATE-AC ...
         assert b"\x07\x00\x00\x00\x00\x04" in answer  # ... then our A-ABORT
-        assert 1.0 < freed_after < 6, freed_after
+        assert 1.0 < freed_after < 8, freed_after
         assert read_until_closed(mute, 10) == b""
         silent.close()
         mute.close()
