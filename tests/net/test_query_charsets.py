@@ -2,9 +2,9 @@
 pynetdicom AE in the test, as pynetdicom's own tests script bad peers): an ISO 2022 escape
 sequence that selects nothing known, bytes that are not valid in the declared character set, an
 unknown Specific Character Set term, and an identifier that cannot be decoded at all. `query`
-prints every row it can (bad bytes as U+FFFD), says once per problem on stderr which peer and
-which attribute (never the value, never pydicom's own text), and exits 1 only when an answer was
-lost; never a traceback."""
+(and `worklist`, a C-FIND too) prints every row it can (bad bytes as U+FFFD), says once per
+problem on stderr which peer, which match and which attribute (never the value, never pydicom's
+own text), and exits 1 only when an answer was lost; never a traceback."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pydicom.tag import Tag
 from pydicom.uid import ImplicitVRLittleEndian
 from pynetdicom import AE, evt, service_class
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    ModalityWorklistInformationFind,
     StudyRootQueryRetrieveInformationModelFind,
 )
 
@@ -33,12 +34,14 @@ pytestmark = pytest.mark.timeout(60)
 PATIENT_NAME = Tag(0x00100010)
 
 
-def answer(charset: str | None, patient_id: str, name: bytes) -> Dataset:
-    """A study-level match whose Patient Name is `name`, bytes as they go on the wire."""
+def answer(charset: str | None, patient_id: str, name: bytes, level: str = "STUDY") -> Dataset:
+    """A match (at `level`; "" for a worklist item) whose Patient Name is `name`, bytes as they
+    go on the wire."""
     ds = Dataset()
     if charset is not None:
         ds.SpecificCharacterSet = charset
-    ds.QueryRetrieveLevel = "STUDY"
+    if level:
+        ds.QueryRetrieveLevel = level
     ds.PatientID = patient_id
     ds.StudyInstanceUID = f"1.2.826.0.1.3680043.8.498.{len(patient_id)}{ord(patient_id[-1])}"
     # UN: written as the bytes given (a PN would be decoded and encoded again on the way out,
@@ -57,16 +60,18 @@ ANSWERS = [
 
 
 @contextlib.contextmanager
-def scripted_find_scp(answers: list[Dataset], tmp_path: Path) -> Iterator[Path]:
-    """A C-FIND SCP answering every query with `answers` (Pending each, then Success); yields
-    a config file naming it as node BAD."""
+def scripted_find_scp(answers: list[Dataset], tmp_path: Path,
+                      sop_class: str = StudyRootQueryRetrieveInformationModelFind
+                      ) -> Iterator[Path]:
+    """A C-FIND SCP of `sop_class` answering every query with `answers` (Pending each, then
+    Success); yields a config file naming it as node BAD."""
     def on_find(event: evt.Event) -> Iterator[tuple[int, Dataset | None]]:
         for identifier in answers:
             yield 0xFF00, identifier
         yield 0x0000, None
 
     ae = AE(ae_title="BADCHARSETS")
-    ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind, ImplicitVRLittleEndian)
+    ae.add_supported_context(sop_class, ImplicitVRLittleEndian)
     server = ae.start_server((LOOPBACK, 0), block=False, evt_handlers=[(evt.EVT_C_FIND, on_find)])
     try:
         port = server.server_address[1]
@@ -111,11 +116,9 @@ def test_broken_character_sets_are_shown_with_one_warning_each(tmp_path: Path) -
     assert "SMITH, ANNA" in table.stdout and len(table.stdout.splitlines()) == 5
 
 
-def test_an_answer_that_cannot_be_decoded_is_counted_and_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The scripted SCP sends one identifier whose sequence item is cut short: pynetdicom
-    cannot decode it. The other rows are printed; the lost one is named; exit 1."""
+def cut_short_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted SCP sends the identifier of PatientID "CUTSHORT" with a sequence item cut
+    short: pynetdicom cannot decode it."""
     real_encode = service_class.encode
 
     def encode(ds: Dataset, *args: bool) -> bytes | None:
@@ -127,6 +130,13 @@ def test_an_answer_that_cannot_be_decoded_is_counted_and_exits_1(
             b"\xfe\xff\x00\xe0\x10\x00\x00\x00ab")
 
     monkeypatch.setattr(service_class, "encode", encode)
+
+
+def test_an_answer_that_cannot_be_decoded_is_counted_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other rows are printed; the lost one is named; exit 1."""
+    cut_short_answers(monkeypatch)
     answers = [ANSWERS[0], answer(None, "CUTSHORT", b"CUT^SHORT"), answer(None, "LAST", b"L^A")]
     with scripted_find_scp(answers, tmp_path) as config:
         done = query(config, "--json")
@@ -135,3 +145,24 @@ def test_an_answer_that_cannot_be_decoded_is_counted_and_exits_1(
     (line,) = done.stderr.splitlines()
     assert line.startswith("BAD (BADCHARSETS@127.0.0.1:")
     assert line.endswith("): match 2: the identifier could not be decoded; left out"), line
+
+
+def test_worklist_answers_with_a_broken_name_and_one_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cut_short_answers(monkeypatch)
+    answers = [answer(None, "GOOD", b"SMITH^ANNA", level=""),
+               answer("ISO_IR 192", "INVALID", b"DOE^J\xff\xfeHN", level=""),
+               answer(None, "CUTSHORT", b"CUT^SHORT", level="")]
+    with scripted_find_scp(answers, tmp_path, ModalityWorklistInformationFind) as config:
+        done = subprocess.run([sys.executable, "-m", "viewer", "--config", str(config),
+                               "worklist", "BAD", "--json"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 1, done.stderr
+    items = {item["PatientID"]: item["PatientName"] for item in json.loads(done.stdout)}
+    assert items["GOOD"] == "SMITH^ANNA" and "\ufffd" in items["INVALID"]
+    assert [line.split("): ", 1)[1] for line in done.stderr.splitlines()] == [
+        "match 2: PatientName: bytes not valid in the declared character set; shown with "
+        "replacement characters",
+        "match 3: the identifier could not be decoded; left out",
+    ]
