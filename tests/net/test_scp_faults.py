@@ -216,6 +216,27 @@ def test_a_silent_peer_is_freed_after_the_idle_time_out(tmp_path: Path) -> None:
     no_traceback(err)
 
 
+def test_a_peer_silent_in_the_middle_of_a_pdu_is_freed(tmp_path: Path) -> None:
+    """The idle timer counts only between PDUs: a peer that stopped inside one held its
+    association's thread in a read for ever (the place too, until it hung up)."""
+    images = write_ct_series(tmp_path / "ct", 2, 16, 16)
+    with listening(tmp_path, idle=1.5) as scp:
+        with socket.create_connection((LOOPBACK, scp.port)) as stuck:
+            stuck.sendall(associate_rq(SCP_AE, "STUCK")[:20])
+            started = time.monotonic()
+            sent_ok(storescu(scp.port, images))  # served meanwhile
+            assert read_until_closed(stuck, 10) == b""
+            assert time.monotonic() - started < 8
+        code, out, err = scp.stop()
+    assert code == 0
+    assert imported(out) == {uid_of(p) for p in images}
+    (line,) = problems(err)
+    assert line.startswith("dicom-viewer listen: 127.0.0.1:"), line
+    assert line.endswith("silent for 1.5 s in the middle of a PDU: connection closed "
+                         "([network] idle_timeout)"), line
+    no_traceback(err)
+
+
 def test_connections_closed_before_associating_free_their_place_at_once(
     tmp_path: Path
 ) -> None:
@@ -264,8 +285,9 @@ def test_garbage_pdus_leave_the_server_serving(tmp_path: Path, garbage: bytes) -
 A_ABORT_PDU = bytes([0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0])  # PS3.8 9.3.8, source: service user
 
 
-def abort_mid_data_set(port: int, first: Path, second: Path) -> int:
-    """Store `first`, then send `second`'s command and part of its data set, then A-ABORT."""
+def abort_mid_data_set(port: int, first: Path, second: Path, silent: bool = False) -> int:
+    """Store `first`, then send `second`'s command and part of its data set, then A-ABORT (or,
+    `silent`, nothing more until the SCP gives up)."""
     ae = AE(ae_title="ABORTER")
     ae.add_requested_context(CTImageStorage, pydicom.dcmread(first).file_meta.TransferSyntaxUID)
     assoc = ae.associate(LOOPBACK, port, ae_title=SCP_AE, max_pdu=16384)
@@ -280,7 +302,7 @@ def abort_mid_data_set(port: int, first: Path, second: Path) -> int:
     def cut(data: bytes) -> None:
         nonlocal writes
         writes += 1
-        if writes == 3:  # the command and one write of the data set went out
+        if writes == 3 and not silent:  # the command and one write of the data set went out
             with contextlib.suppress(OSError):
                 raw.sendall(A_ABORT_PDU)
                 raw.shutdown(socket.SHUT_RDWR)
@@ -289,6 +311,7 @@ def abort_mid_data_set(port: int, first: Path, second: Path) -> int:
 
     sock.send = cut  # type: ignore[method-assign]
     with contextlib.suppress(Exception):
+        # silent: no answer comes; the SCP aborts after its idle time-out, which ends the wait
         assoc.send_c_store(second)
     assoc.abort()
     ae.shutdown()
@@ -311,5 +334,21 @@ def test_an_abort_mid_data_set_stores_nothing_of_it(tmp_path: Path) -> None:
     leftovers = [p for p in (scp.archive / "store" / ".tmp").rglob("*")
                  if p.is_file() and p.name != "lock"]
     assert leftovers == []
+    no_traceback(err)
+    check_consistent(scp.archive)
+
+
+def test_a_peer_silent_mid_data_set_is_aborted_and_nothing_of_it_stored(tmp_path: Path) -> None:
+    first, second = write_ct_series(tmp_path / "ct", 2, 512, 512)
+    with listening(tmp_path, idle=1.5) as scp:
+        assert abort_mid_data_set(scp.port, first, second, silent=True) == 0
+        code, out, err = scp.stop()
+    assert code == 0
+    assert imported(out) == {uid_of(first)}
+    (line,) = problems(err)
+    assert line.endswith("silent for 1.5 s: association aborted ([network] idle_timeout); a "
+                         "data set was cut off mid-transfer: nothing of it stored"), line
+    assert [p for p in (scp.archive / "store" / ".tmp").rglob("*")
+            if p.is_file() and p.name != "lock"] == []
     no_traceback(err)
     check_consistent(scp.archive)

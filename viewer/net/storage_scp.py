@@ -353,6 +353,9 @@ class StorageSCP:
             reason = "the peer aborted the association"
         if protocol_error and (not reason or reason == "association aborted"):
             reason = f"{protocol_error}: association aborted"
+        if not reason and getattr(getattr(assoc.dul.socket, "recv", None), "timed_out", False):
+            reason = (f"silent for {self.local.timeouts.idle:g} s in the middle of a PDU: "
+                      "connection closed ([network] idle_timeout)")
         if (not reason and not connection.requested
                 and time.monotonic() - connection.opened >= self.local.timeouts.acse):
             reason = (f"no association request in {self.local.timeouts.acse:g} s: "
