@@ -46,10 +46,10 @@ reason "local-limit-exceeded", PS3.8 §9.3.4); an association whose peer sends n
 the accepted socket's time-out for a peer silent inside a PDU, see `association.serve`); a
 connection that sends no association request within `[network] acse_timeout` is closed (the
 ARTIM timer), and one that closes before sending it frees its place at once
-(`viewer.net.reactor`). Each connection that ends other than by a normal release or a quiet close before
-associating gives one line (`on_problem(peer, reason)`, and a WARNING log): rejected and why,
-aborted by the peer, silent too long, a protocol error, a data set cut off (nothing of it
-stored).
+(`viewer.net.reactor`). Each connection that ends other than by a normal release or a quiet
+close before associating gives one line (`on_problem(peer, reason)`, and a WARNING log):
+rejected and why, aborted by the peer, silent too long, a protocol error, a data set cut off
+(nothing of it stored).
 """
 
 from __future__ import annotations
