@@ -265,7 +265,7 @@ def test_connections_closed_before_associating_free_their_place_at_once(
 ], ids=["random-4k", "random-64", "rq-noise", "pdata-first", "rq-truncated-item"])
 def test_garbage_pdus_leave_the_server_serving(tmp_path: Path, garbage: bytes) -> None:
     images = write_ct_series(tmp_path / "ct", 2, 16, 16)
-    with listening(tmp_path, acse=2) as scp:
+    with listening(tmp_path, acse=2, idle=2) as scp:
         with socket.create_connection((LOOPBACK, scp.port)) as sock:
             sock.sendall(garbage)
             with contextlib.suppress(OSError):
