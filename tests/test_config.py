@@ -22,6 +22,17 @@ def test_language_is_read(tmp_path: Path) -> None:
     assert load_settings(path).language == "zh_CN"
 
 
+def test_storage_scp_limits_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[local]\nmax_associations = 4\n\n[network]\nidle_timeout = 2.5\n",
+                    encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.local.max_associations == 4
+    assert settings.network.idle == 2.5
+    assert settings.network.network == Settings().network.network  # a separate key
+    assert (Settings().local.max_associations, Settings().network.idle) == (16, 60.0)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [("[gui\nlanguage = 1", "cannot read the config file"),
@@ -29,7 +40,10 @@ def test_language_is_read(tmp_path: Path) -> None:
      ("[archive]\nquota_gb = 0\n", "quota_gb must be a positive number"),
      ("[archive]\nquota_gb = \"10\"\n", "quota_gb must be a positive number"),
      ("[archive]\ncommit_nodes = \"PACS\"\n", "commit_nodes must be a list"),
-     ("[archive]\ncommit_nodes = [\"PACS\"]\n", "'PACS', which is not a configured node")],
+     ("[archive]\ncommit_nodes = [\"PACS\"]\n", "'PACS', which is not a configured node"),
+     ("[local]\nmax_associations = 0\n", r"\[local\] max_associations must be a whole number"),
+     ("[local]\nmax_associations = 2.5\n", "max_associations must be a whole number"),
+     ("[network]\nidle_timeout = -1\n", "idle_timeout must be a positive number")],
 )
 def test_bad_file_is_named(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "config.toml"

@@ -59,26 +59,35 @@ class Node:
     tls: TlsFiles | None = None
 
 
+DEFAULT_MAX_ASSOCIATIONS = 16
+
+
 @dataclass(frozen=True)
 class LocalNode:
     """Ourselves: the AE title we call with and answer to, and where our Storage SCP listens
-    (loopback unless the config says otherwise). `tls` makes our SCP listen with TLS."""
+    (loopback unless the config says otherwise). `tls` makes our SCP listen with TLS.
+    `max_associations`: how many associations our SCP serves at once; one more is rejected
+    (A-ASSOCIATE-RJ rejected-transient, "local-limit-exceeded", PS3.8 §9.3.4)."""
 
     ae_title: str = DEFAULT_AE_TITLE
     port: int = DEFAULT_PORT
     host: str = LOOPBACK
     tls: TlsFiles | None = None
+    max_associations: int = DEFAULT_MAX_ASSOCIATIONS
 
 
 @dataclass(frozen=True)
 class NetworkTimeouts:
     """Seconds to wait (PS3.8 ARTIM and friends): for the TCP connection, the association
-    (ACSE), a DIMSE message, and any network read."""
+    (ACSE), a DIMSE message, and any network read. `idle`: our Storage SCP aborts an
+    association on which the peer sent nothing for this long (a connection that never sends
+    its association request is closed after `acse`)."""
 
     connect: float = 10.0
     acse: float = 30.0
     dimse: float = 60.0
     network: float = 60.0
+    idle: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -96,12 +105,14 @@ class Settings:
     tls_cert = ""                # with tls_key: our SCP listens with TLS
     tls_key = ""
     tls_ca = ""                  # verifies callers' certificates when given
+    max_associations = 16        # the SCP's associations at once; more are rejected (transient)
 
     [network]                    # timeouts in seconds
     connect_timeout = 10
-    acse_timeout = 30
+    acse_timeout = 30            # also: our SCP closes a connection silent before associating
     dimse_timeout = 60
     network_timeout = 60
+    idle_timeout = 60            # our SCP aborts an association whose peer is silent this long
 
     [nodes.PACS]                 # `nodes add PACS ORTHANC pacs.example.org 4242 [--tls ...]`
     ae_title = "ORTHANC"
@@ -171,13 +182,16 @@ def load_settings(path: Path | None = None) -> Settings:
         port=read.port(local_table, "local", DEFAULT_PORT),
         host=read.text(local_table, "local", "host", LOOPBACK) or LOOPBACK,
         tls=read.tls(local_table, "local", enabled=bool(local_table.get("tls_cert"))),
+        max_associations=read.count(local_table, "local", "max_associations",
+                                    DEFAULT_MAX_ASSOCIATIONS),
     )
     net = read.table(document, "network")
     network = NetworkTimeouts(
         **{
             field: read.seconds(net, f"{field}_timeout", default)
             for field, default in (
-                ("connect", 10.0), ("acse", 30.0), ("dimse", 60.0), ("network", 60.0)
+                ("connect", 10.0), ("acse", 30.0), ("dimse", 60.0), ("network", 60.0),
+                ("idle", 60.0),
             )
         }
     )
@@ -243,6 +257,12 @@ class _Reader:
         value = table.get("port", default)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
             raise ConfigError(f"{self.path}: [{where}] port must be a number from 1 to 65535")
+        return value
+
+    def count(self, table: dict[str, object], where: str, key: str, default: int) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{self.path}: [{where}] {key} must be a whole number from 1")
         return value
 
     def seconds(self, table: dict[str, object], key: str, default: float) -> float:

@@ -107,3 +107,33 @@ def test_our_storage_scp_over_tls_with_dcmtk_storescu(tmp_path: Path, pki: Pki) 
         assert send() != 0  # plaintext to the TLS port
     with Archive(tmp_path / "archive") as archive:
         assert archive.index.search_studies()[0].number_of_instances == 1
+
+
+def test_a_silent_connection_does_not_hold_up_our_tls_storage_scp(tmp_path: Path,
+                                                                   pki: Pki) -> None:
+    """pynetdicom's server did the TLS handshake in its accept loop: one connection that sent
+    nothing kept every other caller waiting. The handshake now runs on its own thread."""
+    import os
+    import socket
+    import subprocess
+
+    from tests.peers import require_tool
+    from viewer.config import NetworkTimeouts
+    from viewer.dicom.demo import write_ct_series
+    from viewer.net.storage_scp import StorageSCP
+
+    storescu = require_tool("storescu", "dcmtk")
+    (image,) = write_ct_series(tmp_path / "ct", 1, 16, 16)
+    tls = TlsFiles(ca=str(pki.ca), cert=str(pki.server_cert), key=str(pki.server_key))
+    ours = Local(LocalNode(OUR_AE, 0, tls=tls), NetworkTimeouts(acse=3))
+    with StorageSCP(tmp_path / "archive", ours, port=0) as scp, \
+            socket.create_connection(("127.0.0.1", scp.port)) as silent:
+        done = subprocess.run(
+            [storescu, "+tls", str(pki.client_key), str(pki.client_cert), "+cf", str(pki.ca),
+             "-aet", "MODALITY", "-aec", OUR_AE, "127.0.0.1", str(scp.port), str(image)],
+            env={**os.environ, "TCP_NODELAY": "1"}, capture_output=True, text=True, timeout=15,
+            check=False)
+        assert done.returncode == 0, done.stderr
+        assert scp.received.summary().counts == {"imported": 1}
+        silent.settimeout(30)
+        assert silent.recv(100) == b""  # closed after the ACSE time-out, not held for ever

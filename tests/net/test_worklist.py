@@ -88,15 +88,16 @@ def test_worklist_from_orthanc_plugin(tmp_path: Path, capsys: pytest.CaptureFixt
         local = Local(settings.local, settings.network)
         ris = settings.node("RIS")
         ct_today = query_worklist(ris, local, {"Modality": "CT",
-                                               "ScheduledProcedureStepStartDate": "20261125"})
+                                               "ScheduledProcedureStepStartDate": "20261125"}
+                                  ).items
         assert sorted(i.accession_number for i in ct_today) == ["A1", "A4"]
         chinese = next(i for i in ct_today if i.accession_number == "A4")
         assert chinese.patient_name == "张^三"
         assert (chinese.modality, chinese.station_ae_title, chinese.step_id) == (
             "CT", "CT1", "SPS-A4")
-        does = query_worklist(ris, local, {"PatientName": "DOE*"})
+        does = query_worklist(ris, local, {"PatientName": "DOE*"}).items
         assert sorted(i.patient_name for i in does) == ["DOE^JANE", "DOE^JOHN"]
-        ranged = query_worklist(ris, local, {"ScheduledProcedureStepStartDate": "20261126-"})
+        ranged = query_worklist(ris, local, {"ScheduledProcedureStepStartDate": "20261126-"}).items
         assert [i.accession_number for i in ranged] == ["A3"]
         assert main(["--config", str(config), "worklist", "RIS", "PatientName=张*",
                      "--json"]) == 0
@@ -122,7 +123,7 @@ def test_worklist_from_dcmtk_wlmscpfs(tmp_path: Path) -> None:
         config = write_config(tmp_path / "config.toml", {"WLM": ("WLMSCP", port)})
         settings = load_settings(config)
         items = query_worklist(settings.node("WLM"), Local(settings.local, settings.network),
-                               {"Modality": "MR"})
+                               {"Modality": "MR"}).items
         assert [(i.patient_name, i.accession_number, i.start_time) for i in items] == [
             ("DOE^JOHN", "A2", "093000")]
     finally:

@@ -1,5 +1,7 @@
 """`dicom-viewer listen [--port P] [--aet AET] [--allow NODE...]`: run the Storage SCP until
-SIGINT or SIGTERM, one line on stdout per received instance (no patient data)."""
+SIGINT or SIGTERM, one line on stdout per received instance (no patient data), one line on
+stderr per peer that misbehaved or was refused (too many associations, silent, a protocol error,
+an abort with a data set cut off)."""
 
 from __future__ import annotations
 
@@ -34,18 +36,28 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise CLIError(f"--port {args.port}: must be 0 to 65535")
 
+    # association threads print at once: print writes a line and its end separately, so
+    # without the lock 16 senders' lines ran into each other
+    printing = threading.Lock()
+
     def on_received(report: ImportReport, calling_ae: str, uid: str) -> None:
         outcome, reason, _ = outcome_of(report)
         label = f"{calling_ae}: {uid}"
         line = f"received from {calling_ae}: {uid} {outcome}"
         if reason:
             line += f": {reason.removeprefix(label).strip(' :')}"
-        print(line, flush=True)
+        with printing:
+            print(line, flush=True)
+
+    def on_problem(peer: str, reason: str) -> None:
+        with printing:
+            print(f"dicom-viewer listen: {peer}: {reason}", file=sys.stderr, flush=True)
 
     scp = StorageSCP(
         args.archive or default_archive_dir(), Local(settings.local, settings.network),
         allow=allow, port=args.port, ae_title=args.aet, on_received=on_received,
         retention=retention_policy(settings),
+        on_problem=on_problem,
     )
     stopping = threading.Event()
 

@@ -70,12 +70,13 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     for warning in report.warnings:
         print(f"{report.peer}: {warning}", file=sys.stderr)
+    done = 1 if report.lost else 0  # an answer left out is an item that failed (CLI.md)
     if args.json:
         print(json.dumps([r.as_json() for r in report.results], ensure_ascii=False, indent=2))
-        return 0
+        return done
     if not report.results:
         print(f"{report.peer}: no matches")
-        return 0
+        return done
     wanted = [*default_keys(args.level, model), *(k for k in keys if k)]
     columns = [k for k in dict.fromkeys(wanted) if any(r.text(k) for r in report.results)]
     rows = [[r.text(k) for k in columns] for r in report.results]
@@ -83,4 +84,4 @@ def run(args: argparse.Namespace) -> int:
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     print("\n".join(line.rstrip() for line in lines))
-    return 0
+    return done

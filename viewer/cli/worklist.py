@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from viewer.cli import CLIError, config_node, load_config
 
@@ -37,16 +38,20 @@ def run(args: argparse.Namespace) -> int:
     settings = load_config(args)
     node = config_node(settings, args.node)
     try:
-        items = query_worklist(node, Local(settings.local, settings.network),
-                               parse_keys(args.keys))
+        report = query_worklist(node, Local(settings.local, settings.network),
+                                parse_keys(args.keys))
     except (PeerError, QueryKeyError) as exc:
         raise CLIError(str(exc)) from None
+    for warning in report.warnings:
+        print(f"{report.peer}: {warning}", file=sys.stderr)
+    done = 1 if report.lost else 0  # an answer left out is an item that failed (CLI.md)
+    items = report.items
     if args.json:
         print(json.dumps([item.as_json() for item in items], ensure_ascii=False, indent=2))
-        return 0
+        return done
     for item in items:
         when = f"{item.start_date} {item.start_time}".strip()
         print(f"{when:16} {item.modality:4} {item.station_ae_title:16} {item.accession_number:12} "
               f"{item.patient_id:12} {item.patient_name}  {item.step_description}")
     print(f"{len(items)} scheduled procedure step(s)")
-    return 0
+    return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 from pydicom import dcmread
@@ -54,7 +55,11 @@ def read_dataset(
         )
     except InvalidDicomError:
         ds = _read_without_preamble(p, stop_before_pixels, defer_size)
-    except (EOFError, ValueError, KeyError, OSError, TypeError, IndexError) as exc:
+    except zlib.error as exc:  # Deflated Explicit VR Little Endian: pydicom inflates it whole
+        raise DicomFileError(p, f"malformed DICOM: the deflated data set cannot be inflated "
+                                f"({_short(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a mutated file makes pydicom raise
+        # (struct.error, EOFError, ValueError, ...): outside data, one line naming the file
         raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
     _check_plausible(ds, p, size)
     if "TransferSyntaxUID" not in ds.file_meta:

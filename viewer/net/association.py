@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pynetdicom import AE, _config, evt
 from pynetdicom.association import Association
@@ -70,6 +70,12 @@ def application_entity(local: Local) -> AE:
     _config.LOG_HANDLER_LEVEL = (
         "standard" if logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG) else "none"
     )
+    # pynetdicom prints every C-FIND/C-GET/C-MOVE identifier it sends and receives, converting
+    # each element with pydicom on the way, whether or not INFO is logged: an answer's text was
+    # then decoded before `viewer.dicom.text` could correct its character set, and a name in
+    # bytes invalid for its character set lost its warning (and showed pydicom's text instead)
+    _config.LOG_RESPONSE_IDENTIFIERS = False
+    _config.LOG_REQUEST_IDENTIFIERS = False
     ae = AE(ae_title=local.node.ae_title)
     ae.connection_timeout = local.timeouts.connect
     ae.acse_timeout = local.timeouts.acse
@@ -86,12 +92,13 @@ def serve(
     ssl_context: ssl.SSLContext | None = None,
 ) -> ThreadedAssociationServer:
     """`ae.start_server(address, block=False, ...)`, with associations whose reactor waits for
-    messages instead of polling (`viewer.net.reactor`) and whose sockets are prepared as our
-    own (`_prepare_socket`). Raises OSError when `address` cannot be bound."""
+    messages instead of polling (`viewer.net.reactor`), whose sockets are prepared as our
+    own (`_prepare_socket`) and bounded in time (`_BoundedServer`). Raises OSError when
+    `address` cannot be bound."""
     server = ae.make_server(
         address, ssl_context=ssl_context,
         evt_handlers=[(evt.EVT_CONN_OPEN, _prepare_socket), *handlers],
-        server_class=ThreadedAssociationServer,
+        server_class=_BoundedServer,
         request_handler=reactor.EventDrivenRequestHandler,
     )
     # serve_forever's default poll of 0.5 s is how long shutdown() can wait: a retrieve stops
@@ -101,6 +108,27 @@ def serve(
     thread.start()
     ae._servers.append(server)  # so that ae.shutdown() stops it, as with ae.start_server
     return server
+
+
+class _BoundedServer(ThreadedAssociationServer):
+    """pynetdicom's threaded server, with two holes closed that let one silent peer hold more
+    than its own place:
+    - An accepted socket blocks without limit (Python gives it no time-out): a peer that sends
+      part of a PDU and then nothing kept the association's thread in `recv` for ever, past the
+      idle time-out that only counts between PDUs. Each read or write now gives up after the
+      AE's `network_timeout` (our SCP's idle time-out), and the connection is closed.
+    - With TLS, pynetdicom's server did the handshake in its accept loop: a peer that connected
+      and sent nothing stopped every other caller from being accepted. The handshake now runs
+      on the association's own thread, at its first read (OpenSSL starts it there).
+    """
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        client, address = cast(socket.socket, self.socket).accept()
+        client.settimeout(self.ae.network_timeout)
+        if self.ssl_context:
+            client = self.ssl_context.wrap_socket(client, server_side=True,
+                                                  do_handshake_on_connect=False)
+        return client, address
 
 
 def _prepare_socket(event: evt.Event) -> None:
@@ -274,6 +302,7 @@ class PduLengthGuard:
         self._limit = limit
         self._header_length = -1
         self._allowed = MAX_OTHER_PDU
+        self.timed_out = False  # a read gave up: the peer stopped in the middle of a PDU
 
     @classmethod
     def install(cls, sock: Any, limit: int) -> None:
@@ -298,7 +327,11 @@ class PduLengthGuard:
         view = memoryview(buffer)
         got = 0
         while got < nr_bytes:
-            count = raw.recv_into(view[got:], nr_bytes - got)
+            try:
+                count = raw.recv_into(view[got:], nr_bytes - got)
+            except TimeoutError:  # the socket's time-out (`_BoundedServer`): the DUL closes
+                self.timed_out = True
+                raise
             if not count:
                 del view
                 del buffer[got:]

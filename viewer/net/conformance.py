@@ -29,14 +29,19 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from viewer import __version__
-from viewer.config import DEFAULT_AE_TITLE, DEFAULT_PORT, LOOPBACK, NetworkTimeouts
+from viewer.config import (
+    DEFAULT_AE_TITLE,
+    DEFAULT_MAX_ASSOCIATIONS,
+    DEFAULT_PORT,
+    LOOPBACK,
+    NetworkTimeouts,
+)
 from viewer.net.association import MAX_PDU
 from viewer.net.sop_classes import (
     COMMON_STORAGE_CLASSES,
     SCP_TRANSFER_SYNTAXES,
     STORAGE_SOP_CLASSES,
 )
-from viewer.net.storage_scp import MAX_ASSOCIATIONS
 from viewer.net.store_scu import FALLBACK_SYNTAXES
 
 # (SOP class, what we do as SCU, what we do as SCP): the network services of PS3.2 table 1.
@@ -105,13 +110,16 @@ def conformance_statement() -> str:
         "### 2.2 Association policies",
         "",
         f"- Maximum PDU size received: {MAX_PDU} bytes, as requestor and as acceptor.",
-        f"- Simultaneous associations accepted by the Storage SCP: {MAX_ASSOCIATIONS}.",
+        "- Simultaneous associations accepted by the Storage SCP: "
+        f"{DEFAULT_MAX_ASSOCIATIONS} (`[local] max_associations`); one more is rejected "
+        "(rejected-transient, service-provider (presentation): local-limit-exceeded).",
         "- Asynchronous operations window: not supported (one operation at a time).",
         f"- Implementation Class UID: `{PYNETDICOM_IMPLEMENTATION_UID}`; "
         f"Implementation Version Name: `{PYNETDICOM_IMPLEMENTATION_VERSION}` (pynetdicom's).",
         f"- Time-outs (configurable in `[network]`): connection {timeouts.connect:g} s, "
         f"association (ACSE) {timeouts.acse:g} s, DIMSE {timeouts.dimse:g} s, network "
-        f"{timeouts.network:g} s.",
+        f"{timeouts.network:g} s; the Storage SCP aborts an association silent for "
+        f"{timeouts.idle:g} s (`idle_timeout`).",
         "- Acceptance: the called AE title must be ours. With `listen --allow NODE...` only the "
         "calling AE titles of those nodes, from their addresses, are accepted; others are "
         "rejected (rejected permanent, calling AE title not recognised).",

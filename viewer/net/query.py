@@ -11,6 +11,9 @@ comes back right whatever the peer answers in.
 Errors: a peer that cannot be reached, aborts, times out or answers with a Failure status raises
 PeerError (the results received before a failure are lost with it: a failed C-FIND has no
 trustworthy partial answer). A Cancel status (after our C-CANCEL) is a report with `cancelled`.
+A pending answer whose identifier cannot be decoded is left out and counted in `lost`, with a
+warning naming the match; text that is not valid in its character set is shown with
+replacement characters, with a warning naming the match and the attribute (never the value).
 """
 
 from __future__ import annotations
@@ -158,7 +161,8 @@ class FindResult:
 @dataclass(frozen=True)
 class FindReport:
     """What a C-FIND returned: the matches in the order received, the final status (0x0000
-    success, 0xFE00 cancelled) and how long it took."""
+    success, 0xFE00 cancelled) and how long it took; `lost`: pending answers whose identifier
+    could not be decoded (left out of `results`)."""
 
     peer: str
     level: QueryLevel
@@ -167,7 +171,8 @@ class FindReport:
     status: int
     cancelled: bool = False
     seconds: float = 0.0
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())  # "match N: Keyword: what was wrong"
+    lost: int = 0
 
 
 def find(
@@ -197,18 +202,33 @@ def find(
     started = time.perf_counter()
     sop_class = model.find_sop_class
     results: list[FindResult] = []
+    warnings: list[str] = []
+    matches = lost = 0
     cancelled = False
     status = -1
+    previous: Dataset | None = None
     with associated(node, local, [build_context(sop_class)]) as assoc:
         responses = assoc.send_c_find(identifier, sop_class, msg_id=1)
         for answer, matched in responses:
             if "Status" not in answer:
                 raise PeerError(peer, "no answer to C-FIND (time-out or aborted)")
+            # pynetdicom yields an answer whose identifier it cannot decode twice, both times
+            # without the identifier: count it once
+            repeated, previous = answer is previous, answer
             status = int(answer.Status)
             category = code_to_category(status)
             if category == "Pending":
-                if matched is not None:
-                    results.append(decoded_result(level, matched))
+                if repeated and matched is None:
+                    continue
+                matches += 1
+                if matched is None:
+                    lost += 1
+                    warnings.append(f"match {matches}: the identifier could not be decoded; "
+                                    "left out")
+                else:
+                    result = decoded_result(level, matched)
+                    results.append(result)
+                    warnings += [f"match {matches}: {w}" for w in result.warnings]
                 if cancel is not None and cancel.cancelled and not cancelled:
                     assoc.send_c_cancel(1, query_model=sop_class)
                     cancelled = True
@@ -219,11 +239,10 @@ def find(
     if status < 0:
         raise PeerError(peer, "no final C-FIND response")
     LOGGER.info("C-FIND %s at %s level: %d match(es), status 0x%04X", peer, level.value,
-                len(results), status)
+                matches, status)
     return FindReport(
         peer, level, model, tuple(results), status, cancelled or status == 0xFE00,
-        time.perf_counter() - started,
-        tuple(w for r in results for w in r.warnings),
+        time.perf_counter() - started, tuple(warnings), lost,
     )
 
 

@@ -32,6 +32,21 @@ wakes a caller waiting for a DIMSE response, as the state machine's abort action
 the test and sends someone here to look again. `install()` makes every association created
 afterwards in this process use `EventDrivenDUL` (as `_config.STORE_*` switches, process-wide);
 `EventDrivenRequestHandler` is the request handler our servers pass to `ae.make_server`.
+
+Two more things a server needs to say what went wrong with a peer, in one line:
+- `EventDrivenDUL.protocol_error` remembers the first protocol error of the connection: an
+  invalid or unrecognised PDU (the state machine's Evt19) or the exception that made the loop
+  abort (a PDU longer than we accept). pynetdicom only logs these, with tracebacks.
+  `peer_aborted`: an A-ABORT PDU arrived (Evt16), known before the connection's EVT_CONN_CLOSE
+  (pynetdicom's EVT_ABORTED comes from another thread, before or after it).
+- A connection that closes before its association request arrived (a port scan, a health
+  check, a peer that gave up) frees its place at once: pynetdicom's acceptor thread waited the
+  whole ACSE time-out for a request that could no longer come, and `maximum_associations`
+  counted it meanwhile (16 quick connections shut everyone out for 30 s).
+- Every accepted connection ends with exactly one EVT_CONN_CLOSE. pynetdicom triggers it from
+  the state machine's close actions only; when its loop dies on an exception the association
+  ends without it (and a partly received data set stayed behind), so the request handler's
+  association thread triggers it itself at its end when nothing else did.
 """
 
 from __future__ import annotations
@@ -101,13 +116,57 @@ class _NotifyingQueue(queue.Queue):  # type: ignore[type-arg]
         self._on_put()
 
 
+class _RecordingQueue(queue.Queue):  # type: ignore[type-arg]
+    """The state machine's event queue, calling `on_put(event)` for each event put."""
+
+    def __init__(self, on_put: Any) -> None:
+        super().__init__()
+        self._on_put = on_put
+
+    def _put(self, item: Any) -> None:
+        super()._put(item)
+        self._on_put(item)
+
+
+_INVALID_PDU = "Evt19"  # PS3.8 9.2.2: unrecognised or invalid PDU received
+_ASSOCIATE_RQ = "Evt6"  # A-ASSOCIATE-RQ PDU received
+_ABORT_RECEIVED = "Evt16"  # A-ABORT PDU received
+_IDLE = "Sta1"  # no transport connection
+
+
 class EventDrivenDUL(DULServiceProvider):
-    """pynetdicom's DUL service provider, waking on data instead of polling (module docstring)."""
+    """pynetdicom's DUL service provider, waking on data instead of polling (module docstring).
+    `protocol_error`: the first protocol error the peer made on this connection ("" if none);
+    `peer_aborted`: the peer sent an A-ABORT."""
 
     def __init__(self, assoc: Association) -> None:
         super().__init__(assoc)
+        self.protocol_error = ""
+        self.peer_aborted = False
+        self._requested = False  # an A-ASSOCIATE-RQ arrived
         self._wake = _WakeUp()
         self.to_provider_queue = _NotifyingQueue(self._wake.notify)
+        self.event_queue = _RecordingQueue(self._on_state_machine_event)
+        do_action = self.state_machine.do_action
+
+        def do_action_then_look(event: str) -> None:
+            do_action(event)
+            if (self.state_machine.current_state == _IDLE and not self._requested
+                    and assoc.is_acceptor):
+                self._requested = True  # wake it once
+                # the acceptor waits in receive_pdu for the request; None is what it gets
+                # when its wait times out, and it then ends the association (module docstring)
+                self.to_user_queue.put(None)
+
+        self.state_machine.do_action = do_action_then_look  # type: ignore[method-assign]
+
+    def _on_state_machine_event(self, event: str) -> None:
+        if event == _ASSOCIATE_RQ:
+            self._requested = True
+        elif event == _ABORT_RECEIVED:
+            self.peer_aborted = True
+        elif event == _INVALID_PDU and not self.protocol_error:
+            self.protocol_error = "sent an invalid or unrecognised PDU"
         self._send_lock = threading.Lock()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
@@ -201,6 +260,7 @@ class EventDrivenDUL(DULServiceProvider):
                 elif self._is_transport_event():
                     self._idle_timer.restart()
             except Exception as exc:
+                self.protocol_error = self.protocol_error or str(exc) or repr(exc)
                 DUL_LOGGER.error("Exception in DUL.run(), aborting association")
                 DUL_LOGGER.exception(exc)
                 abort_pdu = A_ABORT_RQ()
@@ -303,7 +363,31 @@ class EventDrivenRequestHandler(RequestHandler):
     def _create_association(self) -> Association:
         assoc = super()._create_association()
         event_driven_acceptor(assoc)
+        _close_exactly_once(assoc)
         return assoc
+
+
+def _close_exactly_once(assoc: Association) -> None:
+    """Make the association thread trigger EVT_CONN_CLOSE (and close the socket) at its end
+    when the state machine did not (module docstring)."""
+    closed = threading.Event()
+    assoc.bind(evt.EVT_CONN_CLOSE, lambda event: closed.set())
+    address = (assoc.requestor.address, assoc.requestor.port)
+
+    def run() -> None:
+        try:
+            threading.Thread.run(assoc)
+        finally:
+            if not closed.is_set():
+                sock = assoc.dul.socket
+                if sock is not None and sock.socket is not None:
+                    with contextlib.suppress(OSError):
+                        sock.socket.shutdown(socket.SHUT_RDWR)
+                    with contextlib.suppress(OSError):
+                        sock.socket.close()
+                evt.trigger(assoc, evt.EVT_CONN_CLOSE, {"address": address})
+
+    assoc.run = run  # type: ignore[method-assign]
 
 
 def pynetdicom_sources_hash() -> str:

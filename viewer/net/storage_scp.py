@@ -38,6 +38,18 @@ checkpointed (WAL fsynced) when an association ends; stored files are fsynced on
 PDU length (PS3.8 §9.3.5): each socket `association.serve` accepts gets `PduLengthGuard`, which
 refuses a P-DATA-TF PDU longer than MAX_PDU (other PDUs: longer than 1 MiB): the association is
 aborted (A-ABORT) and nothing is stored.
+
+Load and misbehaving peers, all pynetdicom's own mechanisms: at most `[local] max_associations`
+associations at once (pynetdicom's `maximum_associations`; one more is rejected-transient with
+reason "local-limit-exceeded", PS3.8 §9.3.4); an association whose peer sends nothing for
+`[network] idle_timeout` seconds is aborted (its `network_timeout`, the DUL's idle timer, and
+the accepted socket's time-out for a peer silent inside a PDU, see `association.serve`); a
+connection that sends no association request within `[network] acse_timeout` is closed (the
+ARTIM timer), and one that closes before sending it frees its place at once
+(`viewer.net.reactor`). Each connection that ends other than by a normal release or a quiet
+close before associating gives one line (`on_problem(peer, reason)`, and a WARNING log):
+rejected and why, aborted by the peer, silent too long, a protocol error, a data set cut off
+(nothing of it stored).
 """
 
 from __future__ import annotations
@@ -50,6 +62,7 @@ import ssl
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +73,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_ASSOCIATE, A_P_ABORT
 from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.archive.archive import Archive
@@ -83,7 +97,6 @@ STATUS_PROCESSING_FAILURE = 0x0110
 STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_CANNOT_UNDERSTAND = 0xC000
 
-MAX_ASSOCIATIONS = 16
 RECENT = 200  # received instances remembered for `ReceivedLog.recent`
 _RECEIVING_PREFIX = ".receiving-"
 
@@ -92,6 +105,8 @@ _RECEIVING_PREFIX = ".receiving-"
 ImportOne = Callable[[Archive, Path | ReceivingFile, str], ImportReport]
 # (how it was imported, the calling AE title, the SOP Instance UID)
 OnReceived = Callable[[ImportReport, str, str], None]
+# (the peer: "AET@host:port" or "host:port", what went wrong): one line
+OnProblem = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,7 @@ class StorageSCP:
         on_received: OnReceived | None = None,
         import_one: ImportOne = import_file,
         retention: RetentionPolicy | None = None,
+        on_problem: OnProblem | None = None,
     ) -> None:
         self.archive_root = Path(archive_root)
         self.local = local
@@ -185,8 +201,12 @@ class StorageSCP:
         self.ae_title = ae_title or local.node.ae_title
         self._port = local.node.port if port is None else port
         self.on_received = on_received
+        self.on_problem = on_problem
         self._import_one = import_one
         self.retention = retention
+        self._connections: weakref.WeakKeyDictionary[Association, _Connection] = (
+            weakref.WeakKeyDictionary())
+        self._connections_lock = threading.Lock()
         self.received = ReceivedLog()
         self._archive: Archive | None = None
         self._server: ThreadedAssociationServer | None = None
@@ -204,7 +224,8 @@ class StorageSCP:
         _remove_stale_receiving(archive.root)
         ae = application_entity(self.local)
         ae.ae_title = self.ae_title
-        ae.maximum_associations = MAX_ASSOCIATIONS
+        ae.maximum_associations = self.local.node.max_associations
+        ae.network_timeout = self.local.timeouts.idle  # the DUL's idle timer (module docstring)
         # a sender that calls another AE title meant another system: tell it, do not store
         ae.require_called_aet = True
         ae.supported_contexts = storage_scp_contexts()
@@ -215,6 +236,8 @@ class StorageSCP:
         handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, self._on_open),
             (evt.EVT_CONN_CLOSE, self._on_close),
+            (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_ACSE_SENT, self._on_acse_sent),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, _on_echo),
         ]
@@ -280,12 +303,45 @@ class StorageSCP:
         of the allowed nodes is cut off before its association request is read."""
         sock = getattr(event.assoc.dul, "socket", None)
         peer = _peer_host(getattr(event, "address", ""))  # set by pynetdicom for this event
+        connection = self._connection(event.assoc)
         if sock is not None and self.allow and peer not in self._allowed_addresses:
-            LOGGER.warning("closing a connection from %s: not an allowed node", peer)
+            connection.problem = "not an allowed node: connection closed"
             sock.close()
 
+    def _on_requested(self, event: evt.Event) -> None:
+        self._connection(event.assoc).requested = True
+
+    def _on_acse_sent(self, event: evt.Event) -> None:
+        """Our A-ASSOCIATE-RJ (why we refused) and our A-ABORT (why we gave up)."""
+        primitive = getattr(event, "primitive", None)  # set by pynetdicom for this event
+        connection = self._connection(event.assoc)
+        if isinstance(primitive, A_ASSOCIATE) and primitive.result in (0x01, 0x02):
+            reason = (f"association rejected ({primitive.result_str.lower()}): "
+                      f"{primitive.reason_str.lower()}")
+            if (primitive.result, primitive.result_source, primitive.diagnostic) == _TOO_MANY:
+                reason += (f" (at most {self.local.node.max_associations} associations at "
+                           "once: [local] max_associations)")
+            connection.problem = connection.problem or reason
+        elif isinstance(primitive, A_ABORT | A_P_ABORT) and not connection.problem:
+            dul = event.assoc.dul
+            if dul.idle_timer_expired():
+                connection.problem = (f"silent for {self.local.timeouts.idle:g} s: association "
+                                      "aborted ([network] idle_timeout)")
+            else:
+                connection.problem = "association aborted"
+
+    def _connection(self, assoc: Association) -> _Connection:
+        with self._connections_lock:
+            found = self._connections.get(assoc)
+            if found is None:
+                found = self._connections[assoc] = _Connection(time.monotonic())
+            return found
+
     def _on_close(self, event: evt.Event) -> None:
-        _remove_partial_dataset(event.assoc)
+        cut_off = _remove_partial_dataset(event.assoc)
+        with self._connections_lock:
+            connection = self._connections.pop(event.assoc, None) or _Connection(0.0)
+        self._report(event.assoc, connection, cut_off)
         self.received.association_ended()
         archive = self._archive
         if archive is not None:
@@ -295,6 +351,34 @@ class StorageSCP:
             except Exception as exc:  # noqa: BLE001 - a full disk must not kill the server
                 LOGGER.warning("checkpoint or prune after an association failed: %r", exc)
 
+    def _report(self, assoc: Association, connection: _Connection, cut_off: bool) -> None:
+        """One line for a connection that ended other than by a release or a quiet close."""
+        protocol_error = str(getattr(assoc.dul, "protocol_error", "") or "")
+        reason = connection.problem
+        if not reason and getattr(assoc.dul, "peer_aborted", False):
+            reason = "the peer aborted the association"
+        if protocol_error and (not reason or reason == "association aborted"):
+            reason = f"{protocol_error}: association aborted"
+        if not reason and getattr(getattr(assoc.dul.socket, "recv", None), "timed_out", False):
+            reason = (f"silent for {self.local.timeouts.idle:g} s in the middle of a PDU: "
+                      "connection closed ([network] idle_timeout)")
+        if (not reason and not connection.requested
+                and time.monotonic() - connection.opened >= self.local.timeouts.acse):
+            reason = (f"no association request in {self.local.timeouts.acse:g} s: "
+                      "connection closed ([network] acse_timeout)")
+        if cut_off:
+            reason = (f"{reason or 'connection closed'}; a data set was cut off mid-transfer: "
+                      "nothing of it stored")
+        if not reason:
+            return
+        peer = _peer_label(assoc)
+        LOGGER.warning("%s: %s", peer, reason)
+        if self.on_problem is not None:
+            try:
+                self.on_problem(peer, reason)
+            except Exception as exc:  # noqa: BLE001 - a callback never kills the server
+                LOGGER.error("the on_problem callback failed: %r", exc)
+
     def _on_store(self, event: evt.Event) -> Dataset:
         calling = str(event.assoc.requestor.ae_title).strip()
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
@@ -303,7 +387,9 @@ class StorageSCP:
             report = self._import(event, label)
             outcome, reason, status = outcome_of(report)
         except Exception as exc:  # one bad data set never kills the server
-            LOGGER.exception("receiving %s failed", label)
+            # one line; the traceback only for debugging (no tracebacks for users, CLI.md)
+            LOGGER.error("receiving %s failed: %r", label, exc)
+            LOGGER.debug("receiving %s failed", label, exc_info=True)
             report = ImportReport()
             outcome, reason, status = "failed", f"processing failure: {exc!r}", \
                 STATUS_PROCESSING_FAILURE
@@ -312,8 +398,8 @@ class StorageSCP:
         if self.on_received is not None:
             try:
                 self.on_received(report, calling, sop_instance_uid)
-            except Exception:
-                LOGGER.exception("the on_received callback failed")
+            except Exception as exc:  # noqa: BLE001 - a callback never kills the server
+                LOGGER.error("the on_received callback failed: %r", exc)
         answer = Dataset()
         answer.Status = status
         if reason:
@@ -359,18 +445,41 @@ def _error_comment(reason: str, label: str) -> str:
     return text[:64]
 
 
-def _remove_partial_dataset(assoc: Association) -> None:
+def _remove_partial_dataset(assoc: Association) -> bool:
     """Remove the temporary file of a data set whose transfer was cut off (pynetdicom does it
-    only for complete ones)."""
+    only for complete ones); True when there was one."""
     message = getattr(getattr(assoc, "dimse", None), "message", None)
     partial = getattr(message, "_data_set_file", None)
     if partial is None:
-        return
+        return False
     with contextlib.suppress(OSError):
         partial.close()
     with contextlib.suppress(OSError):
         os.unlink(partial.name)
     LOGGER.info("removed a partially received data set")
+    return True
+
+
+@dataclass
+class _Connection:
+    """What happened on one accepted connection, for its one line (`StorageSCP._report`)."""
+
+    opened: float  # time.monotonic()
+    requested: bool = False  # an A-ASSOCIATE-RQ arrived
+    problem: str = ""
+
+
+# A-ASSOCIATE-RJ (result, source, reason): rejected-transient, service-provider (presentation),
+# local-limit-exceeded (PS3.8 §9.3.4, table 9-21)
+_TOO_MANY = (0x02, 0x03, 0x02)
+
+
+def _peer_label(assoc: Association) -> str:
+    """"AET@host:port" (the calling AE title once the association request arrived)."""
+    requestor = assoc.requestor
+    where = f"{requestor.address}:{requestor.port}"
+    title = str(requestor.ae_title or "").strip()
+    return f"{title}@{where}" if title else where
 
 
 def _remove_stale_receiving(root: Path) -> None:

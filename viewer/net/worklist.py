@@ -5,7 +5,9 @@ accession number, Study Instance UID to use) and where/when (station AE title, m
 date and time). Matching keys that belong to the step (Modality, ScheduledStationAETitle,
 ScheduledProcedureStepStartDate ...) go inside the Scheduled Procedure Step Sequence item, as
 PS3.4 K.6.1.2 requires; the others at the top level. Answers are decoded per their own Specific
-Character Set (viewer.dicom.text), so Chinese names read right whatever the peer sends.
+Character Set (viewer.dicom.text), so Chinese names read right whatever the peer sends; text
+not valid in it is shown with replacement characters and a warning naming the match and the
+attribute. An answer whose identifier cannot be decoded is left out and counted (`lost`).
 """
 
 from __future__ import annotations
@@ -123,28 +125,53 @@ def worklist_identifier(keys: Mapping[str, str]) -> Dataset:
     return ds
 
 
-def query_worklist(node: Node, local: Local, keys: Mapping[str, str]) -> list[WorklistItem]:
+@dataclass(frozen=True)
+class WorklistReport:
+    """What a worklist query returned: the items in the order received, warnings ("match N:
+    Keyword: what was wrong", never the value) and the answers that could not be decoded."""
+
+    peer: str
+    items: tuple[WorklistItem, ...]
+    warnings: tuple[str, ...] = ()
+    lost: int = 0
+
+
+def query_worklist(node: Node, local: Local, keys: Mapping[str, str]) -> WorklistReport:
     """The scheduled procedure steps `node` holds matching `keys`. Raises PeerError when the
     node cannot be reached or answers with a failure status, QueryKeyError for a bad key."""
     identifier = worklist_identifier(keys)
     context = build_context(ModalityWorklistInformationFind)
     items: list[WorklistItem] = []
+    warnings: list[str] = []
+    matches = lost = 0
+    previous: Dataset | None = None
     peer = describe(node)
     with associated(node, local, [context]) as assoc:
         for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
             if "Status" not in status:
                 raise PeerError(peer, "no answer to the worklist query (time-out or aborted)")
+            # pynetdicom yields an answer it cannot decode twice, without the identifier
+            repeated, previous = status is previous, status
             code = int(status.Status)
             if code in (0xFF00, 0xFF01):
-                if answer is not None:
-                    items.append(_item(answer))
+                if repeated and answer is None:
+                    continue
+                matches += 1
+                if answer is None:
+                    lost += 1
+                    warnings.append(f"match {matches}: the identifier could not be decoded; "
+                                    "left out")
+                else:
+                    item = _item(answer)
+                    items.append(item)
+                    warnings += [f"match {matches}: {w}" for w in item.warnings]
             elif code == 0x0000:
                 break
             else:
                 comment = str(status.get("ErrorComment", "")).strip()
                 raise PeerError(peer, f"worklist query failed with status 0x{code:04X}"
                                       f"{': ' + comment if comment else ''}")
-    return items
+    return WorklistReport(peer, tuple(items), tuple(warnings), lost)
 
 
 def _item(answer: Dataset) -> WorklistItem:
