@@ -399,6 +399,20 @@ def test_a_received_file_is_linked_into_place_not_copied(store: Store) -> None:
     assert not temporary.exists() and temp_files(store) == []
 
 
+def test_a_received_file_of_a_store_opened_by_a_relative_path_is_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dicom-viewer --archive ./here listen` copied every received file: tempfile names the
+    file absolutely, the work directory was relative, and the two never compared equal."""
+    monkeypatch.chdir(tmp_path)
+    with Store(Path("relative")) as store:
+        receiving = received(store, part_file(preamble=bytes(128)))
+        inode = os.stat(receiving.name).st_ino
+        stored = store.write(key(UID), receiving)
+        receiving.close()
+        assert store.absolute(stored.rel_path).stat().st_ino == inode
+
+
 def test_a_received_file_with_a_preamble_is_copied_with_it_zeroed(store: Store) -> None:
     data = part_file(preamble=b"MZ" + b"\x90" * 126)
     receiving = received(store, data, pieces=40)  # the preamble arrives in several writes

@@ -277,7 +277,10 @@ class Store:
     """The managed file store under `root/store` (see the module docstring)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+        # absolute: tempfile names its files absolutely, and `write` adopts a ReceivingFile
+        # only when its folder is this store's work directory (a relative --archive made every
+        # received file a copy)
+        self.root = Path(os.path.abspath(root))
         self.directory = self.root / STORE_DIR
         self.directory.mkdir(parents=True, exist_ok=True)
         self._work: Path | None = None
