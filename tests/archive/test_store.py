@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -397,6 +398,48 @@ def test_a_received_file_is_linked_into_place_not_copied(store: Store) -> None:
     assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
     assert store.checksum(stored.rel_path) == stored.sha256
     assert not temporary.exists() and temp_files(store) == []
+
+
+def test_a_received_file_synced_in_the_background_is_stored_durably(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """start_sync's fsync runs on another thread; write(durable=True) waits for that one
+    fsync instead of making its own, and close() never closes the file under it."""
+    synced: list[tuple[int, str]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((fd, threading.current_thread().name))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    data = part_file(preamble=bytes(128), body=os.urandom(300_000))
+    receiving = received(store, data)
+    fd = receiving.fileno()
+    receiving.start_sync()
+    stored = store.write(key(UID), receiving, durable=True)
+    receiving.close()
+    assert store.absolute(stored.rel_path).read_bytes() == data
+    file_syncs = [name for synced_fd, name in synced if synced_fd == fd]
+    assert len(file_syncs) == 1 and file_syncs[0].startswith("received-fsync")
+    unused = received(store, data)  # examined, then refused: closed with its fsync started
+    unused.start_sync()
+    unused.close()
+    assert unused.fileno() == -1
+
+
+def test_a_received_file_of_a_store_opened_by_a_relative_path_is_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dicom-viewer --archive ./here listen` copied every received file: tempfile names the
+    file absolutely, the work directory was relative, and the two never compared equal."""
+    monkeypatch.chdir(tmp_path)
+    with Store(Path("relative")) as store:
+        receiving = received(store, part_file(preamble=bytes(128)))
+        inode = os.stat(receiving.name).st_ino
+        stored = store.write(key(UID), receiving)
+        receiving.close()
+        assert store.absolute(stored.rel_path).stat().st_ino == inode
 
 
 def test_a_received_file_with_a_preamble_is_copied_with_it_zeroed(store: Store) -> None:

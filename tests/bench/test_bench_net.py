@@ -47,3 +47,13 @@ def test_an_over_4x_listen_names_its_suspect() -> None:
                                          measured("listen-floor", 5.0)])
     assert "is Nagle's algorithm back on?" in format_table(nagle)
     assert [m.name for m in nagle.regressions] == ["listen", "listen-floor"]
+
+
+def test_a_line_counts_the_medians_and_prints_every_pass() -> None:
+    m = Measurement.of_passes("listen", "storescu -> Orthanc",
+                              ((1.6, 2.9, 1.5, 1.7, 1.4), (2.0, 1.8, 9.0, 1.9, 2.1)), 1.0, 1.0)
+    assert (m.baseline_s, m.ours_s) == (1.6, 2.0)
+    table = format_table(NetBenchmark(300, 1, 16384, [m]))
+    assert "passes: baseline 1.600 2.900 1.500 1.700 1.400 / ours 2.000 1.800 9.000 1.900 2.100" \
+        in table
+    assert "1.25x" in table and "MISSED" in table

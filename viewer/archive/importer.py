@@ -184,6 +184,8 @@ def import_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Imp
     instance is safe. Thread-safe: several associations may import at once. `label` names the
     file in the report (for a received dataset: the calling AE and the SOP Instance UID).
     A full disk is reported in `stopped`; nothing half-written stays behind."""
+    if isinstance(path, ReceivingFile):
+        path.start_sync()  # its fsync runs while the header is examined
     outcome = examine_and_store(archive, path, label, durable=True)
     if isinstance(outcome, _Stored):
         report = ImportReport()

@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -213,6 +214,7 @@ class ReceivingFile:
         self._size = 0
         self._written_back = 0
         self._preamble_zero = True
+        self._synced: Future[None] | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data).cast("B")
@@ -233,7 +235,23 @@ class ReceivingFile:
     def flush(self) -> None:
         """Nothing to do: every write goes straight to the kernel."""
 
+    def start_sync(self) -> None:
+        """Start the fsync of the received bytes on another thread, so that the caller can
+        examine the header meanwhile (the fsync releases the GIL); `sync` waits for it."""
+        if self._synced is None and self._fd >= 0 and self.error is None:
+            self._synced = _background_syncs().submit(os.fsync, self._fd)
+
+    def sync(self) -> None:
+        """Make the received bytes durable: fsync now, or wait for the one `start_sync` began
+        (raising its OSError)."""
+        if self._synced is None:
+            os.fsync(self._fd)
+        else:
+            self._synced.result()
+
     def close(self) -> None:
+        if self._synced is not None:  # never close the fd under a running fsync
+            self._synced.exception()  # waits; its error, if any, was `sync`'s to raise
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -277,7 +295,10 @@ class Store:
     """The managed file store under `root/store` (see the module docstring)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+        # absolute: tempfile names its files absolutely, and `write` adopts a ReceivingFile
+        # only when its folder is this store's work directory (a relative --archive made every
+        # received file a copy)
+        self.root = Path(os.path.abspath(root))
         self.directory = self.root / STORE_DIR
         self.directory.mkdir(parents=True, exist_ok=True)
         self._work: Path | None = None
@@ -454,7 +475,7 @@ class Store:
         """Give a received file of this store its final name (it loses its temporary one)."""
         if durable:
             try:
-                os.fsync(received.fileno())
+                received.sync()
             except OSError as exc:
                 raise _write_error(exc, uid) from exc
         if not self._link(Path(received.name), final, uid, durable):
@@ -688,6 +709,19 @@ def _syncfs(fd: int) -> int:
         return int(_libc.syncfs(fd))
     os.sync()
     return 0
+
+
+_SYNC_THREADS = 4  # fsyncs of received files in flight at once (they mostly wait for the disk)
+_syncs: ThreadPoolExecutor | None = None
+_syncs_lock = threading.Lock()
+
+
+def _background_syncs() -> ThreadPoolExecutor:
+    global _syncs  # noqa: PLW0603 - one pool per process, made when the first file arrives
+    with _syncs_lock:
+        if _syncs is None:
+            _syncs = ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="received-fsync")
+        return _syncs
 
 
 def _fsync_dir(path: Path) -> None:

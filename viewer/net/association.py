@@ -29,7 +29,7 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.config import LocalNode, NetworkTimeouts, Node, TlsFiles
-from viewer.net import reactor
+from viewer.net import pdata, reactor
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,8 +63,10 @@ class Local:
 
 def application_entity(local: Local) -> AE:
     """A pynetdicom AE with our AE title, time-outs and PDU size; its associations wake on data
-    instead of polling (`viewer.net.reactor`)."""
+    instead of polling (`viewer.net.reactor`) and frame C-STORE messages without pynetdicom's
+    per-fragment objects (`viewer.net.pdata`)."""
     reactor.install()
+    pdata.install()
     # pynetdicom's "standard" handlers log every PDU and DIMSE message it sends and receives:
     # a tenth of a 300-image send's time, with nobody reading them unless debugging
     _config.LOG_HANDLER_LEVEL = (

@@ -60,6 +60,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pynetdicom.association
@@ -193,6 +194,18 @@ class EventDrivenDUL(DULServiceProvider):
             evt.trigger(self.assoc, evt.EVT_PDU_SENT, {"pdu": pdu})
         else:
             super().send_pdu(primitive)
+
+    def send_encoded(self, pdus: Sequence[bytes | bytearray | memoryview]) -> bool:
+        """Write P-DATA-TF PDUs already encoded (viewer.net.pdata) from the caller's thread, as
+        `send_pdu` does; False, writing nothing, when P-DATA would not go straight to the
+        socket (not in Sta6, or primitives wait for the state machine)."""
+        if self.state_machine.current_state != "Sta6" or not self.to_provider_queue.empty():
+            return False
+        with self._send_lock:
+            self._flush()
+            if self.socket is not None:
+                self.socket.send(pdus[0] if len(pdus) == 1 else b"".join(pdus))  # type: ignore[arg-type]
+        return True
 
     def _flush(self) -> None:
         """Write the PDUs waiting in `_pending` (with `_send_lock` held)."""
