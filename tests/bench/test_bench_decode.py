@@ -21,7 +21,7 @@ def test_parser_knows_the_suites() -> None:
     parser = bench_parser()
     with pytest.raises(SystemExit):
         parser.parse_args(["bench", "nosuchsuite"])
-    for suite in ("decode", "import", "net", "print", "export", "gui"):
+    for suite in ("decode", "import", "net", "print", "export", "start", "gui"):
         assert parser.parse_args(["bench", suite]).suite == suite
     args = parser.parse_args(["bench", "decode"])
     assert (args.suite, args.slices, args.workdir, args.json) == ("decode", None, None, False)

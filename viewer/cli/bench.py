@@ -1,9 +1,10 @@
-"""`dicom-viewer bench decode|import|gui`: benchmarks, as ratios against a baseline of the same
-run. `gui` execs `viewer.gui.benchmark`: the command line never imports Qt."""
+"""`dicom-viewer bench decode|import|net|print|export|start|gui`: benchmarks, as ratios against a
+baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command line never imports Qt."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,12 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "pynetdicom's own receive cost against storescp (listen-floor). "
             "print: a 3x4 CT film against DCMTK dcmpsprt + dcmprscu to dcmprscp. "
             "export: a CD export of a 1,000-slice CT study against cp -r + dcmmkdir. "
+            "start: info FILE from a cold start (a new process, the page cache warm, nothing "
+            "imported) against python -c pass and python -c 'import pydicom'. "
             "gui: the reading window offscreen on a 1,000-slice CT from the archive: first "
             "image, event-loop stalls during the load, scrolling frame rate, memory."
         ),
     )
     parser.add_argument(
-        "suite", choices=["decode", "import", "net", "print", "export", "gui"],
+        "suite", choices=["decode", "import", "net", "print", "export", "start", "gui"],
         help="which benchmark"
     )
     parser.add_argument(
@@ -56,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--repeat", type=int,
-        help="passes per measurement (3; net: 5, alternating, the medians count)",
+        help="passes per measurement: decode, import, start, net 5 (the median counts), "
+        "others 3 (the best counts)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -67,10 +71,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.slices is not None and args.slices < 1:
         raise CLIError("--slices must be at least 1")
-    if args.repeat is not None and args.repeat < 1:
+    if args.repeat is None:
+        args.repeat = 5 if args.suite in ("decode", "import", "start", "net") else 3
+    if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
-    if args.suite != "net":
-        args.repeat = args.repeat or 3
+    if args.suite == "start":
+        return _run_start(args)
     if args.suite == "import":
         return _run_import(args)
     if args.suite == "gui":
@@ -108,6 +114,56 @@ def _run_import(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise CLIError(str(exc)) from None
     return _report(args, result, format_table(result))
+
+
+TARGET_INFO_S = 0.25
+
+
+def _run_start(args: argparse.Namespace) -> int:
+    """`bench start`: `info FILE` cold. Each pass is a new process (nothing imported yet) with
+    the page cache warm (one unmeasured run of each command first), against the interpreter
+    alone and the interpreter importing pydicom, alternating; medians, every pass printed."""
+    import functools
+    import statistics
+    import tempfile
+
+    from viewer.decode.benchmark import (
+        alternating,
+        format_passes,
+        script_command,
+        timed_process,
+        viewer_command,
+    )
+    from viewer.dicom.demo import write_ct_series
+
+    with tempfile.TemporaryDirectory(prefix="bench-start-", dir=args.workdir) as work:
+        path = str(write_ct_series(Path(work), 1)[0])
+        commands = {
+            "python -c pass": script_command("pass"),
+            "python -c 'import pydicom'": script_command("import pydicom"),
+            "dicom-viewer info FILE": viewer_command("info", path),
+            "dicom-viewer --help": viewer_command("--help"),
+        }
+        for command in commands.values():
+            timed_process(command)
+        def seconds(command: list[str]) -> float:
+            return timed_process(command)[0]
+
+        times = alternating(args.repeat, {
+            name: functools.partial(seconds, command) for name, command in commands.items()
+        })
+    info = statistics.median(times["dicom-viewer info FILE"])
+    met = info <= TARGET_INFO_S
+    if args.json:
+        print(json.dumps({"passes_s": times, "info_s": info, "target_s": TARGET_INFO_S,
+                          "met": met}, indent=2))
+    else:
+        print(f"start: whole processes, page cache warm, median of {args.repeat} "
+              "alternating passes (every pass in run order):")
+        print(format_passes(times))
+        print(f"target info FILE cold: {info:.3f} s <= {TARGET_INFO_S} s  "
+              f"{'ok' if met else 'MISSED'}")
+    return 1 if args.strict and not met else 0
 
 
 def _run_print(args: argparse.Namespace) -> int:

@@ -27,6 +27,14 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         raise CLIError(f"{missing[0]}: no such file or folder")
+    if any(p.is_dir() or p.suffix.lower() == ".zip" for p in args.paths):
+        # Enough files for worker processes, likely: fork their server now, before the archive
+        # is open and before any thread, sharing this process's imports, instead of a fresh
+        # interpreter importing pydicom and the archive again on the import's critical path.
+        from viewer.archive import importer
+        from viewer.decode.forkserver import start_here
+
+        start_here([importer.__name__])
     with open_archive(args, load_config(args)) as archive:
         report = import_paths(archive, args.paths, TerminalProgress("import"))
         pruned = archive.last_prune

@@ -93,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
                 jobs = [RenderJob(str(src), stem, (index,))]
                 return _single_multiframe(src, index, state, Path(f"{stem}.png"))
 
+    if workers > 1 and len(jobs) > 1:
+        # the pool's fork server forked from this process, sharing its imports, instead of a
+        # fresh interpreter importing the decoder again before the first frame (as the GUI)
+        from viewer.decode.forkserver import start_here
+        from viewer.decode.pool import preload_modules
+
+        start_here(preload_modules())
     report = run_render_jobs(jobs, state, workers, TerminalProgress("render"))
     for failure in report.failed:
         print(f"{failure.item}: {failure.reason}", file=sys.stderr)

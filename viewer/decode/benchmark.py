@@ -7,8 +7,10 @@ For each transfer syntax the same files are read four ways, ms per slice, best o
 (c) ours in one process: `viewer.dicom.pixels.decode_frame`;
 (d) ours with the pool (batch depth 2, as `render -j`): every frame requested at once, wall time
     until all are in the parent.
-Then the display pipeline on one 512 x 512 16-bit frame, render-to-PNG through the pool against a
-single-process pydicom + numpy + Pillow loop, and the cache cost of the series against its size.
+Then the display pipeline on one 512 x 512 16-bit frame; `dicom-viewer render DIR -o OUT -j 2`
+against the naive loop (one process: pydicom + numpy + Pillow, the same PNGs), both whole
+processes, alternating, at least 5 passes each, medians (every pass printed); and the cache cost
+of the series against its size.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -44,6 +49,7 @@ TARGET_POOL_VS_GDCM = 1.0
 TARGET_DISPLAY_MS = 2.0
 TARGET_RENDER_RATIO = 0.6
 TARGET_CACHE_RATIO = 1.15
+RENDER_PASSES = 5  # at least: whole processes, the median counts
 
 Progress = Callable[[str], None]
 
@@ -81,6 +87,54 @@ class Target:
         return self.value <= self.limit
 
 
+# Whole processes, as a user starts them: the same interpreter, environment and working
+# directory (the folder holding this `viewer`, so `-m viewer` runs this very code).
+_PROCESS_CWD = Path(__file__).resolve().parents[2]
+
+
+def viewer_command(*args: str) -> list[str]:
+    """`dicom-viewer ARGS` as a process of this interpreter (what the console script runs)."""
+    return [sys.executable, "-m", "viewer", *args]
+
+
+def script_command(script: str, *args: str) -> list[str]:
+    """A baseline script (`python -c SCRIPT ARGS`), started as `viewer_command` starts ours."""
+    return [sys.executable, "-c", script, *args]
+
+
+def timed_process(command: list[str]) -> tuple[float, str]:
+    """Wall seconds of one whole process, start to exit, and its stdout; RuntimeError naming
+    the command and its last stderr line when it fails (a failed pass measures nothing)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=_PROCESS_CWD, capture_output=True, text=True, check=False, timeout=3600
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"{' '.join(command[1:3])}: exit {done.returncode}: {last}")
+    return seconds, done.stdout
+
+
+def alternating(repeat: int, passes: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Run each measurement `repeat` times, in turn; the order reverses every pass, so neither
+    side always runs first (or after the other). Every pass's seconds, in run order."""
+    times: dict[str, list[float]] = {name: [] for name in passes}
+    names = list(passes)
+    for n in range(repeat):
+        for name in names if n % 2 == 0 else reversed(names):
+            times[name].append(passes[name]())
+    return times
+
+
+def format_passes(times: dict[str, list[float]]) -> str:
+    """'name median s (pass pass ...)' for each measurement: every pass, in run order."""
+    return "\n".join(
+        f"  {name:<28}{statistics.median(t):8.3f} s median  ({' '.join(f'{x:.3f}' for x in t)})"
+        for name, t in times.items()
+    )
+
+
 @dataclass
 class DecodeBenchmark:
     """Everything `bench decode` measured."""
@@ -100,6 +154,7 @@ class DecodeBenchmark:
     cache_bytes: int = 0
     cache_heap_bytes: int = 0
     raw_bytes: int = 0
+    render_passes: dict[str, list[float]] = field(default_factory=dict)  # seconds, run order
 
     @property
     def cache_ratio(self) -> float:
@@ -287,7 +342,7 @@ def run_decode_benchmark(
         say("display pipeline")
         _measure_display(series["explicit-le"][len(series["explicit-le"]) // 2], result)
         say("render to PNG")
-        _measure_render(series["explicit-le"], where, result, min(repeat, 2))
+        _measure_render(series["explicit-le"], where, result, max(repeat, RENDER_PASSES))
     return result
 
 
@@ -340,12 +395,17 @@ def _measure_display(path: Path, result: DecodeBenchmark) -> None:
     result.copy_ms = best_of(20, lambda: np.copy(decoded.array)) * 1000
 
 
-def naive_render(path: Path, out: Path) -> None:
-    """What a script does without us: dcmread -> pixel_array -> rescale -> window -> PNG."""
-    from PIL import Image
-    from pydicom import dcmread
-    from pydicom.multival import MultiValue
-
+# The naive loop: what a script does without us, one process, the same PNGs as `render`.
+NAIVE_RENDER_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from pydicom import dcmread
+from pydicom.multival import MultiValue
+source, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+for path in sorted(source.iterdir()):
     ds = dcmread(path)
     hu = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
     center, width = ds.WindowCenter, ds.WindowWidth
@@ -353,22 +413,49 @@ def naive_render(path: Path, out: Path) -> None:
         center, width = center[0], width[0]
     low = float(center) - float(width) / 2
     grey = np.clip((hu - low) / float(width) * 255.0, 0, 255).astype(np.uint8)
-    Image.fromarray(grey).save(out)
+    Image.fromarray(grey).save(out / (path.name + ".png"))
+"""
 
 
 def _measure_render(
     files: list[Path], where: Path, result: DecodeBenchmark, repeat: int
 ) -> None:
+    """`dicom-viewer render DIR -o OUT -j 2` against the naive loop, both whole processes."""
     from viewer.dicom.display import DisplayState, render_to_png
 
+    source = files[0].parent
     out = where / "png"
-    out.mkdir(exist_ok=True)
+    passes = iter(range(2 * repeat))
     n = len(files)
 
-    def naive() -> None:
-        for i, path in enumerate(files):
-            naive_render(path, out / f"naive{i:04d}.png")
+    def timed(command: list[str], target: Path) -> float:
+        try:
+            seconds = timed_process(command)[0]
+            if len(list(target.iterdir())) != n:
+                raise RuntimeError(f"{command[2]}: {n} PNG files expected in {target}")
+            return seconds
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
 
+    def naive() -> float:
+        target = out / f"naive-{next(passes)}"
+        return timed(script_command(NAIVE_RENDER_SCRIPT, str(source), str(target)), target)
+
+    def ours() -> float:
+        target = out / f"render-{next(passes)}"
+        command = viewer_command("render", str(source), "-o", str(target), "-j",
+                                 str(POOL_WORKERS))
+        return timed(command, target)
+
+    result.render_passes = alternating(
+        repeat, {"naive loop": naive, f"render -j {POOL_WORKERS}": ours}
+    )
+    result.render_naive_ms = statistics.median(result.render_passes["naive loop"]) * 1000 / n
+    result.render_pool_ms = (
+        statistics.median(result.render_passes[f"render -j {POOL_WORKERS}"]) * 1000 / n
+    )
+
+    # as an export from the GUI would, with its pool already running (in this process)
     def render_all(pool: DecodePool) -> None:
         state = DisplayState()
         futures = [
@@ -378,14 +465,7 @@ def _measure_render(
         for f in futures:
             f.result(600)
 
-    def pooled() -> None:
-        # As `render -j 2` does: start the pool, each worker decodes, windows and writes.
-        with DecodePool(POOL_WORKERS, depth=2) as pool:
-            render_all(pool)
-
-    result.render_naive_ms = best_of(repeat, naive) * 1000 / n
-    result.render_pool_ms = best_of(repeat, pooled) * 1000 / n
-    # as an export from the GUI would, with its pool already running
+    out.mkdir(exist_ok=True)
     with DecodePool(POOL_WORKERS, depth=2) as warm:
         warm.wait_ready(60)
         result.render_warm_ms = best_of(repeat, lambda: render_all(warm)) * 1000 / n
@@ -415,9 +495,10 @@ def format_table(b: DecodeBenchmark) -> str:
         f"(first call {b.display_cold_ms:.2f} ms; numpy.copy {b.copy_ms:.3f} ms, "
         f"ratio {b.display_ms / max(b.copy_ms, 1e-9):.1f}x)",
         f"render to PNG: pool -j {b.workers} {b.render_pool_ms:.2f} ms/slice "
-        f"(pool start included; {b.render_warm_ms:.2f} with a running pool), "
+        f"(whole processes, median; {b.render_warm_ms:.2f} with a running pool), "
         f"naive loop {b.render_naive_ms:.2f} ms/slice, "
         f"ratio {b.render_pool_ms / max(b.render_naive_ms, 1e-9):.2f}",
+        format_passes(b.render_passes),
         f"cache: {b.cache_bytes + b.cache_heap_bytes} bytes for {b.raw_bytes} raw "
         f"(pixels {b.cache_bytes}, Python objects {b.cache_heap_bytes}), "
         f"ratio {b.cache_ratio:.3f}",

@@ -45,7 +45,7 @@ def worker_main(conn: Connection, decode_spec: DecodeSpec, single_threaded: bool
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_malloc()
-    from viewer.dicom.codecs import silence_native_stderr
+    from viewer.dicom.native_stderr import silence_native_stderr
 
     silence_native_stderr()  # nobody reads a worker's stderr; failures come back as values
     if single_threaded:

@@ -11,6 +11,7 @@ Viewport, `render`, print and export all call this module; nothing else turns pi
 from __future__ import annotations
 
 import os
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,10 +268,19 @@ def write_png(
     for key, value in (text or {}).items():
         info.add_text(key, value)
     try:
-        picture.save(tmp, format="PNG", compress_level=6, pnginfo=info)
+        picture.save(tmp, format="PNG", compress_level=6, pnginfo=info, **_png_strategy(image))
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _png_strategy(image: np.ndarray) -> dict[str, int]:
+    """zlib's run-length strategy for grey images: after PNG's row filters, a windowed medical
+    image is mostly runs. Measured on pydicom's test images (CT, MR, CR 1955x1841, J2K MR) and
+    synthetic CT: 1.7-5.4x faster than the default strategy, files within 0.1% of the size or
+    up to 8% smaller; zlib encoding was 65% of a `render -j` worker's time (py-spy). Colour
+    (ultrasound) came out 57% larger with it, so colour keeps the default."""
+    return {"compress_type": zlib.Z_RLE} if image.ndim == 2 else {}
 
 
 def write_thumbnail(

@@ -22,12 +22,12 @@ from viewer.dicom import gdcm_direct
 from viewer.dicom.codecs import (
     NATIVE_SYNTAXES,
     NoDecoderError,
-    native_stderr_silenced,
     plugin_order,
     syntax_name,
 )
 from viewer.dicom.files import DicomFileError, PathLike, read_dataset
 from viewer.dicom.frameinfo import FrameInfo, frame_info
+from viewer.dicom.native_stderr import native_stderr_silenced
 
 LOGGER = logging.getLogger(__name__)
 

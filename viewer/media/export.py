@@ -57,6 +57,7 @@ from viewer.archive.archive import Archive
 from viewer.archive.records import InstanceRow
 from viewer.dicom import codecs
 from viewer.dicom.files import DicomFileError, read_dataset
+from viewer.dicom.native_stderr import native_stderr_silenced
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, no_progress
 from viewer.media.deid import Deidentifier, DeidOptions
 
@@ -366,7 +367,7 @@ def _decompress(ds: Dataset, syntax: UID) -> None:
     reasons = []
     for plugin in plugins:
         try:
-            with codecs.native_stderr_silenced():
+            with native_stderr_silenced():
                 # the decoded pixels are the same values, so the same instance (keep its UID)
                 ds.decompress(decoding_plugin=plugin, generate_instance_uid=False)
             return
