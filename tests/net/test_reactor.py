@@ -126,3 +126,20 @@ def test_a_pdu_longer_than_we_accept_aborts_our_own_association() -> None:
         assert "Status" not in answer  # no answer: the association ended
         assert time.monotonic() - t0 < 10
         assert assoc.is_aborted
+
+
+def test_state_machine_events_keep_the_send_lock_and_the_pending_pdus() -> None:
+    # Regression: the send lock and the coalescing buffer were re-created on every state
+    # machine event (a merge put them in the event hook), so a PDU received while another
+    # thread was sending swapped the lock under it and dropped PDUs not yet written.
+    from pynetdicom import AE
+    from pynetdicom.association import Association
+
+    assoc = Association(AE(), "requestor")
+    dul = reactor.EventDrivenDUL(assoc)
+    lock, pending = dul._send_lock, dul._pending
+    pending.append(b"not yet written")
+    for event in ("Evt6", "Evt16", "Evt19", "Evt3"):
+        dul.event_queue.put(event)
+    assert dul._send_lock is lock
+    assert dul._pending is pending and pending == [b"not yet written"]

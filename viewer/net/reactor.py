@@ -145,6 +145,9 @@ class EventDrivenDUL(DULServiceProvider):
         self.protocol_error = ""
         self.peer_aborted = False
         self._requested = False  # an A-ASSOCIATE-RQ arrived
+        self._send_lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._wake = _WakeUp()
         self.to_provider_queue = _NotifyingQueue(self._wake.notify)
         self.event_queue = _RecordingQueue(self._on_state_machine_event)
@@ -168,9 +171,6 @@ class EventDrivenDUL(DULServiceProvider):
             self.peer_aborted = True
         elif event == _INVALID_PDU and not self.protocol_error:
             self.protocol_error = "sent an invalid or unrecognised PDU"
-        self._send_lock = threading.Lock()
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
 
     def send_pdu(self, primitive: Any) -> None:
         """P-DATA in the data transfer state is sent from the caller's thread (DT-1, PS3.8
