@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viewer.archive.archive import Archive
-from viewer.archive.index import ArchiveIndexError
-from viewer.archive.records import STATUS_MISSING, STATUS_OK, InstanceRecord
-from viewer.archive.store import InvalidUID, relative_path
-from viewer.dicom.files import DicomFileError
+from viewer.archive.journal import add_from_file, replay
+from viewer.archive.records import STATUS_MISSING, STATUS_OK
 from viewer.jobs import Failure
 
 try:
@@ -129,13 +127,14 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
     report.temp_files = store.leftover_temp_files()
     if repair:
         for path in report.orphans:
-            reason = _reindex(archive, path)
+            reason = add_from_file(archive, path)
             if reason is None:
                 report.reindexed.append(path)
             else:
                 report.not_indexed.append(Failure(path, reason))
         if report.temp_files:
-            report.temp_removed = store.recover()
+            report.temp_removed = store.recover(
+                lambda journal: replay(archive, journal, archive.recovered))
         index.checkpoint()
     LOGGER.info(
         "check: %d rows, %d files, %d orphans, %d missing, %d mismatched, %d temporary",
@@ -143,32 +142,3 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
         len(report.mismatched), len(report.temp_files),
     )
     return report
-
-
-def _reindex(archive: Archive, rel_path: str) -> str | None:
-    """Index an orphan from its own header; None when done, else why not (file kept)."""
-    from viewer.archive.importer import instance_key
-    from viewer.dicom.records import read_header
-
-    path = archive.store.absolute(rel_path)
-    try:
-        summary = read_header(path)
-    except DicomFileError as exc:
-        return f"not a readable DICOM instance: {exc.reason}"
-    try:
-        expected_path = relative_path(instance_key(summary))
-    except InvalidUID as exc:
-        return f"unusable {exc}"
-    if expected_path != rel_path:  # put here by hand, or renamed: its name is not its UIDs'
-        return "file name does not match its Study, Series and SOP Instance UIDs"
-    try:
-        size = path.stat().st_size
-        digest = archive.store.checksum(rel_path)
-    except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
-    record = InstanceRecord.from_header(summary, rel_path, size, digest)
-    try:
-        archive.index.add_instance(record)
-    except ArchiveIndexError as exc:
-        return f"cannot index: {exc}"
-    return None

@@ -4,8 +4,9 @@ all end here (ARCHITECTURE.md, "One import path").
 Per file: read the header, check that the instance can be shown later (a valid SOP Instance UID,
 a known transfer syntax, pixel data that fits), then store it atomically and index it in one
 transaction. Worker processes examine and store; the importing process only indexes. The file
-is written before its index row: a crash in between leaves an orphan that the next import of
-the same file (or `check --repair`) indexes, never a row without a file. Files are made durable
+is written before its index row, never a row without a file; what a writer links into place is
+journaled (archive/journal.py), so a crash in between leaves files that the next opening of the
+archive indexes. Files are made durable
 in batches (one syncfs), then their rows are committed. Duplicates: byte-identical (after
 zeroing the preamble) -> already present; same SOP Instance UID with other content -> a
 conflict, and the stored copy is kept (never a silent overwrite).
@@ -32,9 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from viewer.archive.archive import Archive
+from viewer.archive.journal import note_intent, note_stored
 from viewer.archive.records import InstanceRecord
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
-from viewer.archive.store import InstanceKey, InvalidUID, ReceivingFile, StoreWriteError
+from viewer.archive.store import (
+    InstanceKey,
+    InvalidUID,
+    ReceivingFile,
+    StoreWriteError,
+    relative_path,
+)
 from viewer.dicom.files import DicomFileError
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
@@ -497,13 +505,19 @@ def store_examined(
         if examined.stored_sha256 == archive.store.sha256_of(path):
             return ("present", "")
         return ("conflict", "another file with this SOP Instance UID is stored; kept that one")
+    key = instance_key(summary)
+    # journaled before the link and after it, so that a writer killed before its row is
+    # committed leaves what the next opening needs to index the file (archive/journal.py)
+    note_intent(archive, relative_path(key), key.sop_instance_uid)
     # hashes what it writes: one pass over the bytes
-    stored = archive.store.write(instance_key(summary), path, durable=durable)
+    stored = archive.store.write(key, path, durable=durable)
     digest = stored.sha256 if stored.created else archive.store.sha256_of(path)
     if not stored.created and stored.sha256 != digest:
         # the final path already held other bytes (an orphan from an earlier run): keep it
         return ("conflict", "an orphan file with this SOP Instance UID and other content is stored")
     record = InstanceRecord.from_header(summary, stored.rel_path, stored.size, stored.sha256)
+    if stored.created:
+        note_stored(archive, record)
     return _Stored(examined.label, record, "\n".join(summary.warnings))
 
 

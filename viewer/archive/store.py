@@ -15,6 +15,11 @@ its temporary files in its own work directory, locked while it lives, so that `r
 process never deletes what a concurrent import in another is still writing. Files are copied
 through one reused buffer per thread: read, preamble zeroed, hashed and written in one pass.
 
+A writer also keeps a journal in its work directory (`journal()`, one line per entry; the
+importer writes what it links into place, see archive/journal.py). `recover(replay)` hands the
+journal of each dead writer to `replay` while it holds that writer's lock, so that two processes
+opening the archive at once never both replay one journal, and no live writer's is touched.
+
 A data set received over the network is not copied at all: `receiving_file()` gives the network
 layer a `ReceivingFile` in the work directory, hashed as it is written and already on its way to
 the disk, and `write()` links that very file into place.
@@ -48,6 +53,7 @@ LOGGER = logging.getLogger(__name__)
 STORE_DIR = "store"
 TMP_DIR = ".tmp"
 _LOCK = "lock"
+JOURNAL = "journal"
 _CHUNK = 1 << 20
 _PREAMBLE = 128
 _MAX_UID = 64
@@ -284,6 +290,8 @@ class Store:
         self._lock_fd: int | None = None
         self._work_lock = threading.Lock()  # SCP association threads share one Store
         self._unnamed = False  # temporary files are O_TMPFILE (set with the work directory)
+        self._journal_fd: int | None = None
+        self._journal_lines = 0
 
     @staticmethod
     def sha256_of(source: Source) -> str:
@@ -390,10 +398,15 @@ class Store:
                         if entry.is_file(follow_symlinks=False) and _REL_PATH.fullmatch(rel):
                             yield rel
 
-    def recover(self) -> int:
-        """Delete temporary files left by interrupted writers; returns how many were deleted.
+    def recover(self, replay: Callable[[Path], None] | None = None) -> int:
+        """Delete the work directories left by dead writers; returns how many temporary files
+        they held. Before a directory goes, `replay(its journal)` runs (when it has one) while
+        this process holds the dead writer's lock; when `replay` raises, the directory stays for
+        the next opening and the exception propagates.
 
-        Work directories of live writers (this one or another process's) are left alone.
+        Work directories of live writers (this one or another process's), and those another
+        process is recovering right now, are left alone. Only `store/.tmp` is read: opening a
+        large archive does not walk the store.
         """
         tmp_root = self.directory / TMP_DIR
         if not tmp_root.is_dir():
@@ -404,14 +417,55 @@ class Store:
                 path = Path(entry.path)
                 if path == self._work:
                     continue
-                if entry.is_dir(follow_symlinks=False):
-                    removed += _reap(path)
-                else:  # nothing is written directly here: a stray file
+                if not entry.is_dir(follow_symlinks=False):  # nothing is written here: stray
                     path.unlink(missing_ok=True)
                     removed += 1
+                    continue
+                with _claimed(path) as dead:
+                    if not dead:
+                        continue
+                    journal = path / JOURNAL
+                    if replay is not None and journal.is_file():
+                        replay(journal)
+                    removed += _reap(path)
         if removed:
             LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
         return removed
+
+    def journal(self, line: str) -> None:
+        """Append `line` (no newline in it) to this writer's journal, in its work directory.
+        Not fsynced: the batch's `sync()` (or the caller) makes it durable with the files; a
+        killed process's writes are in the page cache already. Thread-safe."""
+        data = memoryview(f"{line}\n".encode())
+        with self._work_lock:
+            if self._journal_fd is None:
+                work = self._work or self._make_work_dir()
+                self._journal_fd = os.open(
+                    work / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+                )
+            _write_all(self._journal_fd, data)
+            self._journal_lines += 1
+
+    @property
+    def journal_lines(self) -> int:
+        """Lines in this writer's journal (to know when it is worth compacting)."""
+        return self._journal_lines
+
+    def compact_journal(self, keep: Callable[[list[str]], list[str]]) -> None:
+        """Replace this writer's journal by `keep(its lines)` (what is still worth replaying),
+        atomically; appends wait meanwhile, so no line is lost."""
+        with self._work_lock:
+            if self._journal_fd is None or self._work is None:
+                return
+            journal = self._work / JOURNAL
+            lines = journal.read_text(encoding="utf-8").splitlines()
+            kept = keep(lines)
+            fresh = self._work / f"{JOURNAL}.new"
+            fresh.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+            os.replace(fresh, journal)
+            os.close(self._journal_fd)
+            self._journal_fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
+            self._journal_lines = len(kept)
 
     def leftover_temp_files(self) -> list[str]:
         """Temporary files of dead writers (what `recover()` would delete), relative to the
@@ -435,6 +489,9 @@ class Store:
             self._close()
 
     def _close(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
@@ -725,10 +782,39 @@ def _owner_alive(work: Path) -> bool:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _claimed(work: Path) -> Iterator[bool]:
+    """True when the work directory `work` belongs to a dead writer, and then this process
+    holds its lock until the block ends (a second recoverer sees it held and moves on)."""
+    try:
+        fd = os.open(work / _LOCK, os.O_RDWR)
+    except FileNotFoundError:  # being created, or its writer died before it had a lock
+        try:
+            young = time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
+        except OSError:  # removed meanwhile by another recoverer
+            young = True
+        yield not young
+        return
+    except OSError:
+        yield False  # cannot tell: leave it alone
+        return
+    try:
+        if fcntl is None:  # no flock: a live writer cannot be told apart (as _owner_alive)
+            yield False
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock (after _reap unlinked it, when it did)
+
+
 def _reap(work: Path) -> int:
-    """Delete a dead writer's work directory; the number of temporary files it held."""
-    if _owner_alive(work):
-        return 0
+    """Delete a dead writer's work directory (its lock held by the caller); the number of
+    temporary files it held (its journal not counted)."""
     removed = 0
     try:
         for path in work.iterdir():
@@ -738,7 +824,7 @@ def _reap(work: Path) -> int:
                 path.unlink()
             except PermissionError:  # Windows: the owner still has it open
                 return removed
-            removed += 1
+            removed += path.name not in (JOURNAL, f"{JOURNAL}.new")
         (work / _LOCK).unlink(missing_ok=True)
         work.rmdir()
     except OSError as exc:
