@@ -63,7 +63,7 @@ from pynetdicom.association import Association
 from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.archive.archive import Archive
-from viewer.archive.importer import ImportReport, import_file
+from viewer.archive.importer import OTHER_SYNTAX_REASON, ImportReport, import_file
 from viewer.archive.store import ReceivingFile
 from viewer.config import Node, TlsFiles
 from viewer.net.association import (
@@ -150,6 +150,8 @@ def outcome_of(report: ImportReport) -> tuple[str, str, int]:
         return "imported", "", STATUS_SUCCESS
     if report.already_present:
         return "already present", "", STATUS_SUCCESS
+    if report.present_other_syntax:  # the same instance: success, as for a byte-identical copy
+        return "already present", OTHER_SYNTAX_REASON, STATUS_SUCCESS
     if report.conflicts:
         return "conflict", report.conflicts[0].reason, STATUS_DUPLICATE
     if report.failed:
