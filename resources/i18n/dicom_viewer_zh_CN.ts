@@ -109,6 +109,47 @@
     </message>
 </context>
 <context>
+    <name>ImportSummary</name>
+    <message>
+        <source>Imported: {imported}
+Already present: {present}
+Conflicts: {conflicts}
+Failed: {failed}</source>
+        <translation>已导入：{imported}
+已存在：{present}
+冲突：{conflicts}
+失败：{failed}</translation>
+    </message>
+    <message>
+        <source>Failed:</source>
+        <translation>失败：</translation>
+    </message>
+    <message>
+        <source>Conflicts (the stored copy was kept):</source>
+        <translation>冲突（保留了已存储的副本）：</translation>
+    </message>
+    <message>
+        <source>Warnings:</source>
+        <translation>警告：</translation>
+    </message>
+    <message>
+        <source>... and {count} more</source>
+        <translation>……另有 {count} 项</translation>
+    </message>
+    <message>
+        <source>Import finished</source>
+        <translation>导入完成</translation>
+    </message>
+    <message>
+        <source>The import stopped early: {reason}</source>
+        <translation>导入提前中止：{reason}</translation>
+    </message>
+    <message>
+        <source>... and {count} more (see the details)</source>
+        <translation>……另有 {count} 项（见详细信息）</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Studies</source>
@@ -285,6 +326,9 @@
         <source>No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT</source>
         <translation>尚未配置 PACS。添加方法：  dicom-viewer nodes add 名称 AET 主机 端口</translation>
     </message>
+</context>
+<context>
+    <name>PacsQuery</name>
     <message>
         <source>Echo</source>
         <translation>连通测试</translation>
@@ -338,38 +382,6 @@
         <translation>选择一个检查以查看其序列。</translation>
     </message>
     <message>
-        <source>Retrieve series</source>
-        <translation>获取序列</translation>
-    </message>
-    <message>
-        <source>Retrieve only the selected series of this study</source>
-        <translation>只获取此检查中选中的序列</translation>
-    </message>
-    <message>
-        <source>C-MOVE</source>
-        <translation>C-MOVE</translation>
-    </message>
-    <message>
-        <source>C-GET</source>
-        <translation>C-GET</translation>
-    </message>
-    <message>
-        <source>C-MOVE: the PACS sends the images to our AE title (it must know it as a destination). C-GET: the images come back on the same connection.</source>
-        <translation>C-MOVE：PACS 将图像发送到本机的 AE 名称（PACS 须已将其配置为目标）。C-GET：图像经同一连接传回。</translation>
-    </message>
-    <message>
-        <source>Retrieve</source>
-        <translation>获取</translation>
-    </message>
-    <message>
-        <source>Retrieve with:</source>
-        <translation>获取方式：</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
         <source>Echo failed: {reason}</source>
         <translation>连通测试失败：{reason}</translation>
     </message>
@@ -416,6 +428,41 @@
     <message>
         <source>Series of the selected study: {count}</source>
         <translation>所选检查的序列：{count}</translation>
+    </message>
+</context>
+<context>
+    <name>PacsTransfer</name>
+    <message>
+        <source>Retrieve series</source>
+        <translation>获取序列</translation>
+    </message>
+    <message>
+        <source>Retrieve only the selected series of this study</source>
+        <translation>只获取此检查中选中的序列</translation>
+    </message>
+    <message>
+        <source>C-MOVE</source>
+        <translation>C-MOVE</translation>
+    </message>
+    <message>
+        <source>C-GET</source>
+        <translation>C-GET</translation>
+    </message>
+    <message>
+        <source>C-MOVE: the PACS sends the images to our AE title (it must know it as a destination). C-GET: the images come back on the same connection.</source>
+        <translation>C-MOVE：PACS 将图像发送到本机的 AE 名称（PACS 须已将其配置为目标）。C-GET：图像经同一连接传回。</translation>
+    </message>
+    <message>
+        <source>Retrieve</source>
+        <translation>获取</translation>
+    </message>
+    <message>
+        <source>Retrieve with:</source>
+        <translation>获取方式：</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
     </message>
     <message>
         <source>Retrieving {count} series from {node}...</source>
@@ -745,6 +792,13 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     </message>
 </context>
 <context>
+    <name>SeriesThumbnails</name>
+    <message>
+        <source>No preview</source>
+        <translation>无预览</translation>
+    </message>
+</context>
+<context>
     <name>StorageService</name>
     <message>
         <source>Storage SCP: listening as {aet} on {host}:{port} — {count} received</source>
@@ -886,10 +940,6 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
         <translation>打开序列</translation>
     </message>
     <message>
-        <source>No preview</source>
-        <translation>无预览</translation>
-    </message>
-    <message>
         <source>Import folder</source>
         <translation>导入文件夹</translation>
     </message>
@@ -924,44 +974,6 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>Import cancelled; the files stored before cancelling are kept.</source>
         <translation>导入已取消；取消前已存储的文件会保留。</translation>
-    </message>
-    <message>
-        <source>Imported: {imported}
-Already present: {present}
-Conflicts: {conflicts}
-Failed: {failed}</source>
-        <translation>已导入：{imported}
-已存在：{present}
-冲突：{conflicts}
-失败：{failed}</translation>
-    </message>
-    <message>
-        <source>Failed:</source>
-        <translation>失败：</translation>
-    </message>
-    <message>
-        <source>Conflicts (the stored copy was kept):</source>
-        <translation>冲突（保留了已存储的副本）：</translation>
-    </message>
-    <message>
-        <source>Warnings:</source>
-        <translation>警告：</translation>
-    </message>
-    <message>
-        <source>... and {count} more</source>
-        <translation>……另有 {count} 项</translation>
-    </message>
-    <message>
-        <source>Import finished</source>
-        <translation>导入完成</translation>
-    </message>
-    <message>
-        <source>The import stopped early: {reason}</source>
-        <translation>导入提前中止：{reason}</translation>
-    </message>
-    <message>
-        <source>... and {count} more (see the details)</source>
-        <translation>……另有 {count} 项（见详细信息）</translation>
     </message>
     <message>
         <source>(no name)</source>

@@ -22,9 +22,10 @@ from tests.dicom.makers import image_dataset, save  # noqa: E402
 from viewer.archive import importer, thumbnails  # noqa: E402
 from viewer.archive.archive import Archive  # noqa: E402
 from viewer.dicom.demo import write_ct_series  # noqa: E402
-from viewer.gui.browser import StudyBrowser, date_bound, search_pattern  # noqa: E402
+from viewer.gui.browser import StudyBrowser  # noqa: E402
 from viewer.gui.browser_models import StudyTableModel  # noqa: E402
 from viewer.gui.mime import SERIES_MIME  # noqa: E402
+from viewer.gui.search_fields import date_bound, search_pattern  # noqa: E402
 from viewer.gui.tasks import TaskRunner  # noqa: E402
 from viewer.jobs import CancelToken, ProgressCallback  # noqa: E402
 
@@ -374,7 +375,7 @@ def test_thumbnails_are_made_by_the_decode_pool(
         browser.resize(1150, 720)
         browser.show()
         failures: list[str] = []
-        monkeypatch.setattr(browser, "_thumbnail_failed", lambda _uid, why: failures.append(why))
+        monkeypatch.setattr(browser.thumbnails, "_failed", lambda _uid, why: failures.append(why))
         run_import(qtbot, browser, [media["root"]])
         assert browser.summary_box is not None
         browser.summary_box.close()

@@ -230,3 +230,20 @@ def test_tag_browser_in_chinese(qtbot, app: QApplication, qm_dir: Path, tmp_path
     browser.resize(900, 300)
     Path("/tmp/screens").mkdir(parents=True, exist_ok=True)
     assert browser.grab().save("/tmp/screens/tags_zh.png")
+
+
+def test_the_import_summary_in_chinese(qtbot, app: QApplication, qm_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """The summary box moved from the browser to viewer.gui.import_job with its strings: they
+    are looked up under its own class (ImportSummary) now, and still translated."""
+    from viewer.archive.importer import ImportReport
+    from viewer.gui.import_job import ImportSummary
+    from viewer.jobs import Failure
+
+    install_translator(app, "zh_CN", directory=qm_dir)
+    report = ImportReport()
+    report.failed.append(Failure("/data/bad.dcm", "not a DICOM file"))
+    box = ImportSummary(report)
+    qtbot.addWidget(box)
+    assert box.windowTitle() == "导入完成"
+    assert box.text().startswith("已导入")
+    assert box.informativeText() == "bad.dcm: not a DICOM file"

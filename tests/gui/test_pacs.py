@@ -389,6 +389,9 @@ def test_the_panel_in_chinese(
             qtbot.keyClicks(panel.name_edit, "zhang")
             click(qtbot, panel.search_button)
             qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=WAIT_MS)
+            # The found study is selected, and its series asked for SERIES_DELAY_MS later:
+            # wait for them too, or their answer arrives after this panel is gone.
+            qtbot.waitUntil(lambda: panel.series_model.rowCount() > 0, timeout=WAIT_MS)
             wait_idle(qtbot, panel)
             assert panel.status_label.text().startswith("在 PACS (")
             screenshot(panel, "pacs-zh_CN.png")

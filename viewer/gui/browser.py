@@ -2,21 +2,19 @@
 
 Searches run on the GUI thread (an indexed query takes a few ms); everything that touches files
 (imports, deletes, thumbnails) runs as a Task (viewer.gui.tasks). The widget only draws and
-routes events: matching, importing and rendering are the archive's.
+routes events: matching, importing and rendering are the archive's. The import queue and its
+summary box are viewer.gui.import_job's, the thumbnails viewer.gui.series_thumbnails'; the
+search fields' rules, shared with the PACS panel, viewer.gui.search_fields'.
 """
 
 from __future__ import annotations
 
-import calendar
 import logging
-import re
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QEvent,
     QItemSelection,
     QItemSelectionModel,
@@ -30,15 +28,10 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QColor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QIcon,
-    QImage,
     QKeyEvent,
-    QPainter,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,7 +39,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListView,
@@ -56,85 +48,27 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from viewer.archive import importer, thumbnails
+from viewer.archive import thumbnails
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport
 from viewer.archive.records import StudyRow
 from viewer.decode.pool import DecodePool
 from viewer.gui.browser_models import THUMB_SIZE, SeriesListModel, StudyTableModel
+from viewer.gui.import_job import ImportQueue, ImportSummary
+from viewer.gui.search_fields import COMMON_MODALITIES, date_bound, search_pattern, study_table
+from viewer.gui.series_thumbnails import SeriesThumbnails
 from viewer.gui.tasks import Task, TaskRunner
-from viewer.jobs import CancelToken, Failure, ProgressCallback
+from viewer.jobs import CancelToken, ProgressCallback
 
 LOGGER = logging.getLogger(__name__)
 
-COMMON_MODALITIES = (
-    "CT", "MR", "CR", "DX", "US", "MG", "XA", "RF", "NM", "PT", "OT", "SC", "SR", "SEG", "RTSTRUCT",
-)
 SEARCH_DELAY_MS = 200  # search as you type, once typing pauses
 LIVE_REFRESH_MS = 1500  # during an import, studies appear as they are indexed
-MAX_LISTED = 500  # failures listed in the summary's details
-THUMB_PRIORITY = 1  # thumbnails start before queued deletes
-THUMB_POOL_PRIORITY = 500  # in the decode pool: after the viewports' visible frames (as the
-# reading area's series strip), before a series' background load
-
-
-def date_bound(value: str, end: bool) -> str | None:
-    """A typed date as a 'YYYYMMDD' bound of a range: '' when empty, None when not a date.
-
-    Accepts YYYY-MM-DD, YYYYMMDD, YYYY.MM.DD, YYYY/MM/DD, and YYYY-MM or YYYY, which stand for
-    their first day (`end` False) or last day (`end` True)."""
-    value = value.strip()
-    if not value:
-        return ""
-    match = re.fullmatch(r"(\d{4})(?:[-./]?(\d{2})(?:[-./]?(\d{2}))?)?", value)
-    if not match:
-        return None
-    year = int(match[1])
-    month = int(match[2]) if match[2] else (12 if end else 1)
-    if not 1 <= month <= 12 or year < 1:
-        return None
-    last = calendar.monthrange(year, month)[1]
-    day = int(match[3]) if match[3] else (last if end else 1)
-    if not 1 <= day <= last:
-        return None
-    return f"{year:04d}{month:02d}{day:02d}"
-
-
-def search_pattern(value: str) -> str:
-    """What the user typed as a DICOM wildcard pattern (PS3.4 C.2.2.2.4) matching values that
-    begin with it, as typing narrows the list; blanks and commas between words match anything
-    (so 'smith john' finds 'SMITH^JOHN')."""
-    value = re.sub(r"[\s,]+", "*", value.strip())
-    return value if not value or value.endswith("*") else value + "*"
-
-
-# --- models --------------------------------------------------------------------------------------
-
-
-def study_table(owner: QWidget, model: QAbstractItemModel, stretch: int,
-                widths: Sequence[tuple[int, int]]) -> QTableView:
-    """A read-only table of studies, whole rows selected (several at once), one line a row;
-    `stretch` takes the spare width, `widths` gives (column, width in digits)."""
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(owner.fontMetrics().height() + 8)
-    table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    digit = owner.fontMetrics().horizontalAdvance("0")
-    for column, chars in widths:
-        table.setColumnWidth(column, digit * chars)
-    return table
 
 
 class StudyBrowser(QWidget):
@@ -155,13 +89,14 @@ class StudyBrowser(QWidget):
         super().__init__(parent)
         self.archive = archive
         self.tasks = tasks
-        self.pool = pool  # makes the thumbnails, when given: see viewer.archive.thumbnails
         self._demo: Callable[[], object] | None = None
-        self._icons: dict[str, QIcon] = {}  # series UID -> thumbnail, until the archive changes
-        self._thumb_tasks: list[Task] = []
-        self._imports: deque[tuple[str, Callable[[], Sequence[Path]]]] = deque()
-        self._import_task: Task | None = None
-        self._import_total = ImportReport()
+        self.thumbnails = SeriesThumbnails(archive, tasks, pool, self)
+        self.imports = ImportQueue(archive, tasks, self)
+        self.imports.started.connect(self._import_started)
+        self.imports.progress.connect(self._import_progress)
+        self.imports.ended.connect(self._import_ended)
+        self.imports.finished.connect(self.show_import_summary)
+        self.imports.cancelled.connect(self._import_cancelled)
         self._delete_task: Task | None = None
         self.summary_box: QMessageBox | None = None  # the last import summary shown
         # Add entries to the study menu (the PACS panel's "Send to"): hook(menu, study UIDs)
@@ -310,6 +245,7 @@ class StudyBrowser(QWidget):
         self.table.installEventFilter(self)
 
         self.series_model = SeriesListModel(self)
+        self.thumbnails.ready.connect(self.series_model.set_icon)
         self.series_view = QListView()
         self.series_view.setModel(self.series_model)
         self.series_view.setViewMode(QListView.ViewMode.IconMode)
@@ -515,50 +451,15 @@ class StudyBrowser(QWidget):
         ]
         if same:
             return
-        for task in self._thumb_tasks:
-            task.cancel()
-        self._thumb_tasks = []
-        self.series_model.set_series(uid, rows, self._icons)
+        self.thumbnails.cancel()
+        self.series_model.set_series(uid, rows, self.thumbnails.icons)
         for row in rows:
             if not self.series_model.has_thumbnail(row.series_instance_uid):
-                self._request_thumbnail(row.series_instance_uid)
-
-    def _request_thumbnail(self, series_uid: str) -> None:
-        archive, pool = self.archive, self.pool
-
-        def make(_progress: ProgressCallback, cancel: CancelToken) -> QImage:
-            cancel.raise_if_cancelled()  # the user moved on while this waited
-            made = thumbnails.thumbnail(archive, series_uid, pool, THUMB_POOL_PRIORITY)
-            image = QImage(str(made))
-            if image.isNull():
-                raise thumbnails.ThumbnailError("the thumbnail file cannot be read")
-            return image
-
-        task = self.tasks.start(make, "thumbnail", THUMB_PRIORITY)
-        task.succeeded.connect(lambda image: self._thumbnail_ready(series_uid, image))
-        task.failed.connect(lambda reason: self._thumbnail_failed(series_uid, reason))
-        task.finished.connect(lambda: self._thumb_tasks.remove(task)
-                              if task in self._thumb_tasks else None)
-        self._thumb_tasks.append(task)
-
-    def _thumbnail_ready(self, series_uid: str, image: QImage) -> None:
-        icon = QIcon(QPixmap.fromImage(image))
-        self._icons[series_uid] = icon
-        self.series_model.set_icon(series_uid, icon)
-
-    def _thumbnail_failed(self, series_uid: str, reason: str) -> None:
-        LOGGER.debug("no thumbnail for a series: %s", reason)
-        pixmap = QPixmap(THUMB_SIZE, THUMB_SIZE)
-        pixmap.fill(QColor("#3a2626"))
-        painter = QPainter(pixmap)
-        painter.setPen(QColor("#c0a0a0"))
-        painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No preview"))
-        painter.end()
-        self.series_model.set_icon(series_uid, QIcon(pixmap))
+                self.thumbnails.request(row.series_instance_uid)
 
     def thumbnails_pending(self) -> int:
         """Thumbnails of the shown study still being made."""
-        return len(self._thumb_tasks)
+        return self.thumbnails.pending
 
     # --- importing -----------------------------------------------------------------------------
 
@@ -591,35 +492,18 @@ class StudyBrowser(QWidget):
     def import_prepared(self, prepare: Callable[[], Sequence[Path]], label: str = "") -> None:
         """Import what `prepare()` returns, calling it on the worker thread: for files that
         must first be written (the demo study), without blocking the GUI thread."""
-        self._imports.append((label or self.tr("Importing"), prepare))
-        if self._import_task is None:
-            self._import_total = ImportReport()
-            self._next_import()
+        self.imports.add(label or self.tr("Importing"), prepare)
 
     def cancel_import(self) -> None:
         """The Cancel button: stops the running import and drops the queued ones."""
-        self._imports.clear()
-        if self._import_task is not None:
-            self._import_task.cancel()
+        self.imports.cancel()
 
     @property
     def busy(self) -> bool:
         """An import or a delete is running."""
-        return self._import_task is not None or self._delete_task is not None
+        return self.imports.running or self._delete_task is not None
 
-    def _next_import(self) -> None:
-        label, prepare = self._imports.popleft()
-        archive = self.archive
-
-        def run(progress: ProgressCallback, cancel: CancelToken) -> ImportReport:
-            return importer.import_paths(archive, prepare(), progress, cancel)
-
-        task = self.tasks.start(run, "import")
-        self._import_task = task
-        task.progress.connect(self._import_progress)
-        task.succeeded.connect(self._import_done)
-        task.failed.connect(self._import_failed)
-        task.cancelled.connect(self._import_cancelled)
+    def _import_started(self, label: str) -> None:
         self.progress_label.setText(self.tr("{label}: looking for files...").format(label=label))
         self.progress_bar.setRange(0, 0)  # busy until the walk knows the total
         self._show_progress(True)
@@ -634,92 +518,28 @@ class StudyBrowser(QWidget):
             self.tr("Importing {done} / {total}: {name}").format(done=done, total=total, name=name)
         )
 
-    def _import_done(self, report: ImportReport) -> None:
-        total = self._import_total
-        total.imported += report.imported
-        total.already_present += report.already_present
-        total.conflicts += report.conflicts
-        total.failed += report.failed
-        total.warnings += report.warnings
-        total.stopped = total.stopped or report.stopped
-        self._import_ended()
-        if self._import_task is None:
-            self.show_import_summary(total)
-
-    def _import_failed(self, reason: str) -> None:
-        self._import_total.stopped = reason
-        self._imports.clear()
-        self._import_ended()
-        self.show_import_summary(self._import_total)
-
     def _import_cancelled(self) -> None:
-        self._imports.clear()
-        self._import_ended()
         self.status_label.setText(self.tr(
             "Import cancelled; the files stored before cancelling are kept."
         ))
 
     def _import_ended(self) -> None:
-        self._import_task = None
-        self._icons.clear()  # a series may have grown: its thumbnail is made again
+        self.thumbnails.icons.clear()  # a series may have grown: its thumbnail is made again
         self.series_model.study_uid = ""  # show the current study's series afresh
-        if self._imports:
-            self._next_import()
-        else:
+        if not self.imports.running:  # else the next queued import has started
             self._live_timer.stop()
             self._show_progress(False)
         self.refresh()
         self.archive_changed.emit()
 
     def show_import_summary(self, report: ImportReport) -> QMessageBox:
-        """Imported / already present / conflicts / failed, the failures' files and reasons in
-        the details; a non-modal box, kept in `summary_box`."""
-        summary = self.tr(
-            "Imported: {imported}\nAlready present: {present}\nConflicts: {conflicts}\n"
-            "Failed: {failed}"
-        ).format(
-            imported=len(report.imported), present=len(report.already_present),
-            conflicts=len(report.conflicts), failed=len(report.failed),
-        )
-        problems = [*report.failed, *report.conflicts]
-        sections = [
-            (self.tr("Failed:"), report.failed),
-            (self.tr("Conflicts (the stored copy was kept):"), report.conflicts),
-            (self.tr("Warnings:"), report.warnings),
-        ]
-        details = "\n\n".join(
-            "\n".join([title, *_listed(items, self.tr("... and {count} more"))])
-            for title, items in sections if items
-        )
+        """The summary of an import (viewer.gui.import_job.ImportSummary), non-modal, kept in
+        `summary_box` (the one shown before is closed)."""
         if self.summary_box is not None:
             self.summary_box.close()
             self.summary_box.deleteLater()
-        box = QMessageBox(self)
-        box.setStyleSheet(  # room for the reasons (the box's own label names, Qt's since 4.x)
-            "QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 34em; }"
-        )
-        box.setWindowTitle(self.tr("Import finished"))
-        box.setIcon(QMessageBox.Icon.Warning if problems or report.stopped
-                    else QMessageBox.Icon.Information)
-        box.setText(summary)
-        informative = []
-        if report.stopped:
-            informative.append(self.tr("The import stopped early: {reason}").format(
-                reason=report.stopped
-            ))
-        # File names here (full paths in the details): long paths do not wrap.
-        informative += [f"{_file_name(p.item)}: {p.reason}" for p in problems[:5]]
-        if len(problems) > 5:
-            informative.append(self.tr("... and {count} more (see the details)").format(
-                count=len(problems) - 5
-            ))
-        box.setInformativeText("\n".join(informative))
-        if details:
-            box.setDetailedText(details)
-        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box = ImportSummary(report, self)
         self.summary_box = box
-        # Not modal: the user may read it while browsing on (or while the next import runs).
-        box.setWindowModality(Qt.WindowModality.NonModal)
         box.show()
         return box
 
@@ -793,7 +613,7 @@ class StudyBrowser(QWidget):
 
     def _delete_ended(self, message: str) -> None:
         self._delete_task = None
-        if self._import_task is None:
+        if not self.imports.running:
             self._show_progress(False)
         self.refresh()
         self.status_label.setText(message)
@@ -841,16 +661,3 @@ class StudyBrowser(QWidget):
 
 def _local_paths(mime: QMimeData) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def _file_name(item: str) -> str:
-    """The last part of a failure's label: a path, or 'archive.zip!entry'."""
-    return re.split(r"[/\\!]", item.rstrip("/"))[-1] or item
-
-
-def _listed(items: Sequence[Failure], more: str) -> list[str]:
-    """'file: reason' lines, at most MAX_LISTED of them, then `more` with the rest counted."""
-    lines = [f"{item.item}: {item.reason}" for item in items[:MAX_LISTED]]
-    if len(items) > MAX_LISTED and more:
-        lines.append(more.format(count=len(items) - MAX_LISTED))
-    return lines
