@@ -157,3 +157,18 @@ def test_a_live_writers_journal_is_left_alone(tmp_path: Path) -> None:
             assert other.recovered.indexed == []
             assert other.index.search_studies() == []
         assert len(stored_files(root)) == 3
+
+
+def test_two_processes_opening_at_once_recover_once(tmp_path: Path) -> None:
+    files = write_ct_series(tmp_path / "src", 40, 32, 32)
+    archive = tmp_path / "archive"
+    Archive(archive).close()
+    dead_writer(archive, "whole", files)
+    checks = [subprocess.Popen(viewer(archive, "check", "--json"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for process in checks:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        report = json.loads(out)
+        assert report["consistent"] is True and report["instances"] == 40, report
+    assert len(reopen_and_check(archive)) == 40

@@ -54,6 +54,7 @@ STORE_DIR = "store"
 TMP_DIR = ".tmp"
 _LOCK = "lock"
 JOURNAL = "journal"
+_RECOVERY_LOCK = ".recovery.lock"  # in store/, beside .tmp: never a store file (see iter_files)
 _CHUNK = 1 << 20
 _PREAMBLE = 128
 _MAX_UID = 64
@@ -411,6 +412,16 @@ class Store:
         tmp_root = self.directory / TMP_DIR
         if not tmp_root.is_dir():
             return 0
+        # One recoverer at a time: a second process opening the archive meanwhile waits here
+        # instead of taking the held lock of a directory being recovered for a live writer's
+        # and reading an index that does not have those rows yet.
+        with _recovery_lock(self.directory / _RECOVERY_LOCK):
+            removed = self._recover(tmp_root, replay)
+        if removed:
+            LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
+        return removed
+
+    def _recover(self, tmp_root: Path, replay: Callable[[Path], None] | None) -> int:
         removed = 0
         with os.scandir(tmp_root) as entries:
             for entry in entries:
@@ -428,8 +439,6 @@ class Store:
                     if replay is not None and journal.is_file():
                         replay(journal)
                     removed += _reap(path)
-        if removed:
-            LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
         return removed
 
     def journal(self, line: str) -> None:
@@ -778,6 +787,18 @@ def _owner_alive(work: Path) -> bool:
             return True
         fcntl.flock(fd, fcntl.LOCK_UN)
         return False
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _recovery_lock(path: Path) -> Iterator[None]:
+    """Held while this process recovers (blocking: recovering takes milliseconds to seconds)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
         os.close(fd)
 
