@@ -172,3 +172,29 @@ def test_two_processes_opening_at_once_recover_once(tmp_path: Path) -> None:
         report = json.loads(out)
         assert report["consistent"] is True and report["instances"] == 40, report
     assert len(reopen_and_check(archive)) == 40
+
+
+def test_a_long_lived_writers_journal_is_compacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Storage SCP's writer lives for days: past COMPACT_LINES its journal keeps only the
+    lines of instances not indexed yet, which are still replayed after a crash."""
+    from viewer.archive import journal
+    from viewer.archive.importer import import_file
+
+    monkeypatch.setattr(journal, "COMPACT_LINES", 6)
+    files = write_ct_series(tmp_path / "src", 10, 32, 32)
+    with Archive(tmp_path / "archive") as archive:
+        for path in files[:8]:  # stored and indexed at once, as the SCP does
+            assert import_file(archive, path, str(path)).imported
+        assert archive.store.journal_lines <= 6
+        pending = [examine_and_store(archive, f, str(f)) for f in files[8:]]  # no rows yet
+        assert all(isinstance(p, _Stored) for p in pending)
+        work = archive.store._work
+        assert work is not None
+        lines = (work / JOURNAL).read_text().splitlines()
+        uids = {json.loads(line).get("uid") or json.loads(line)["stored"]["sop_instance_uid"]
+                for line in lines}
+        pending_uids = {p.record.sop_instance_uid for p in pending if isinstance(p, _Stored)}
+        assert pending_uids <= uids and len(lines) <= 6 + 4
+        assert archive.index.indexed_uids(sorted(uids)) == uids - pending_uids

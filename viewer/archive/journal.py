@@ -164,13 +164,15 @@ def _record(values: dict[str, Any]) -> InstanceRecord:
 
 def _unindexed(archive: Archive, lines: list[str]) -> list[str]:
     """The journal lines whose SOP Instance UID is not indexed yet (still worth replaying)."""
-    kept = []
+    uids: list[str] = []
+    kept: list[tuple[str, str]] = []
     for line in lines:
         try:
             entry = json.loads(line)
-            uid = entry["stored"]["sop_instance_uid"] if "stored" in entry else entry["uid"]
+            uid = str(entry["stored"]["sop_instance_uid"] if "stored" in entry else entry["uid"])
         except (ValueError, TypeError, KeyError):
             continue
-        if archive.index.get_instance(str(uid)) is None:
-            kept.append(line)
-    return kept
+        uids.append(uid)
+        kept.append((uid, line))
+    indexed = archive.index.indexed_uids(uids)
+    return [line for uid, line in kept if uid not in indexed]
