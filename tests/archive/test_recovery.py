@@ -145,6 +145,20 @@ def test_a_journaled_file_that_cannot_be_indexed_is_removed(tmp_path: Path) -> N
     assert len(stored_files(archive)) == 3
     code, report = run_check(archive)
     assert code == 0 and report["consistent"] is True
+    assert report["recovered"] == {"indexed": 0, "removed": []}  # done by the opening above
+
+
+def test_check_says_what_opening_recovered(tmp_path: Path) -> None:
+    files = write_ct_series(tmp_path / "src", 4, 32, 32)
+    archive = tmp_path / "archive"
+    dead_writer(archive, "garbage", files)
+    done = subprocess.run(viewer(archive, "check"), check=False, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ("opening recovered an interrupted import: 3 files indexed, 1 that could not be "
+            "indexed removed") in done.stdout
+    assert "removed on opening: it could not be indexed" in done.stderr
+    assert done.stdout.rstrip().endswith("consistent")
 
 
 def test_a_live_writers_journal_is_left_alone(tmp_path: Path) -> None:

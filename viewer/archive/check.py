@@ -56,6 +56,9 @@ class CheckReport:
     marked_missing: list[str] = field(default_factory=list)  # SOP Instance UIDs newly marked
     restored: list[str] = field(default_factory=list)  # 'missing' rows whose file is back
     temp_removed: int = 0
+    # what opening the archive recovered before the check (an interrupted import's files)
+    recovered_indexed: int = 0
+    recovered_removed: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
@@ -88,6 +91,7 @@ class CheckReport:
             "marked_missing": self.marked_missing,
             "restored": self.restored,
             "temp_removed": self.temp_removed,
+            "recovered": {"indexed": self.recovered_indexed, "removed": self.recovered_removed},
             "unresolved": self.unresolved,
         }
 
@@ -96,6 +100,8 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
     """Compare `archive`'s index with its store; with `repair`, fix what can be fixed safely."""
     store, index = archive.store, archive.index
     report = CheckReport(repaired=repair)
+    report.recovered_indexed = len(archive.recovered.indexed)
+    report.recovered_removed = list(archive.recovered.removed)
     on_disk = set(store.iter_files())
     report.files = len(on_disk)
     rows = index.stored_checksums()
