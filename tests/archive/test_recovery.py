@@ -28,7 +28,8 @@ from tests.archive.test_crash_safety import (
 )
 from viewer.archive.archive import Archive
 from viewer.archive.importer import _Stored, examine_and_store
-from viewer.archive.store import JOURNAL, STORE_DIR, TMP_DIR
+from viewer.archive.store import STORE_DIR, TMP_DIR
+from viewer.archive.workdirs import JOURNAL
 from viewer.dicom.demo import write_ct_series
 
 pytestmark = pytest.mark.timeout(600)

@@ -17,15 +17,7 @@ from viewer.archive.journal import add_from_file, replay
 from viewer.archive.records import STATUS_MISSING, STATUS_OK
 from viewer.jobs import Failure
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, a live writer's open files cannot be told apart
-    fcntl = None  # type: ignore[assignment]
-
 LOGGER = logging.getLogger(__name__)
-
-# store.py's work-directory protocol: a writer holds an flock on `<work dir>/lock` while alive,
-# and a directory without its lock may be one being created (grace period).
 
 
 @dataclass(frozen=True)

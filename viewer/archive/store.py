@@ -37,29 +37,29 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-try:  # POSIX: a work directory is alive while its owner holds an flock on its lock file
-    import fcntl
-except ImportError:  # Windows: an open file cannot be deleted, which protects it the same way
-    fcntl = None  # type: ignore[assignment]
+from viewer.archive.workdirs import (
+    JOURNAL,
+    LOCK,
+    RECOVERY_LOCK,
+    claimed,
+    lock_work_dir,
+    owner_alive,
+    reap,
+    recovery_lock,
+)
 
 LOGGER = logging.getLogger(__name__)
 
 STORE_DIR = "store"
 TMP_DIR = ".tmp"
-_LOCK = "lock"
-JOURNAL = "journal"
-_RECOVERY_LOCK = ".recovery"  # a lock file in store/, beside .tmp: never a store file (iter_files)
 _CHUNK = 1 << 20
 _PREAMBLE = 128
 _MAX_UID = 64
-# A work directory without a lock file is being created, or its owner died while creating it.
-_UNLOCKED_GRACE_S = 60.0
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _REL_PATH = re.compile(rf"{STORE_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{64}}/[0-9a-f]{{64}}\.dcm")
 _BUCKET = re.compile(r"[0-9a-f]{2}")
@@ -415,7 +415,7 @@ class Store:
         # One recoverer at a time: a second process opening the archive meanwhile waits here
         # instead of taking the held lock of a directory being recovered for a live writer's
         # and reading an index that does not have those rows yet.
-        with _recovery_lock(self.directory / _RECOVERY_LOCK):
+        with recovery_lock(self.directory / RECOVERY_LOCK):
             removed = self._recover(tmp_root, replay)
         if removed:
             LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
@@ -432,13 +432,13 @@ class Store:
                     path.unlink(missing_ok=True)
                     removed += 1
                     continue
-                with _claimed(path) as dead:
+                with claimed(path) as dead:
                     if not dead:
                         continue
                     journal = path / JOURNAL
                     if replay is not None and journal.is_file():
                         replay(journal)
-                    removed += _reap(path)
+                    removed += reap(path)
         return removed
 
     def journal(self, line: str) -> None:
@@ -488,8 +488,8 @@ class Store:
                 path = Path(entry.path)
                 if not entry.is_dir(follow_symlinks=False):
                     found.append(path)  # nothing is written directly there: a stray file
-                elif path != self._work and not _owner_alive(path):
-                    found.extend(p for p in path.iterdir() if p.name != _LOCK)
+                elif path != self._work and not owner_alive(path):
+                    found.extend(p for p in path.iterdir() if p.name != LOCK)
         return sorted(p.relative_to(self.root).as_posix() for p in found)
 
     def close(self) -> None:
@@ -541,10 +541,7 @@ class Store:
             tmp_root = self.directory / TMP_DIR
             tmp_root.mkdir(exist_ok=True)
             work = Path(tempfile.mkdtemp(dir=tmp_root, prefix="w-"))
-            fd = os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._work, self._lock_fd = work, fd
+            self._work, self._lock_fd = work, lock_work_dir(work)
             self._unnamed = _unnamed_files_work(work)
         return self._work
 
@@ -764,90 +761,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _owner_alive(work: Path) -> bool:
-    """Whether a writer still owns the work directory `work` (it holds the flock on its lock
-    file, or it is younger than the grace period and may not have made its lock yet)."""
-    try:
-        fd = os.open(work / _LOCK, os.O_RDWR)
-    except FileNotFoundError:
-        try:
-            return time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
-        except OSError:
-            return False
-    except OSError:
-        return True  # cannot tell: leave it alone
-    try:
-        if fcntl is None:
-            return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _recovery_lock(path: Path) -> Iterator[None]:
-    """Held while this process recovers (blocking: recovering takes milliseconds to seconds)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _claimed(work: Path) -> Iterator[bool]:
-    """True when the work directory `work` belongs to a dead writer, and then this process
-    holds its lock until the block ends (a second recoverer sees it held and moves on)."""
-    try:
-        fd = os.open(work / _LOCK, os.O_RDWR)
-    except FileNotFoundError:  # being created, or its writer died before it had a lock
-        try:
-            young = time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
-        except OSError:  # removed meanwhile by another recoverer
-            young = True
-        yield not young
-        return
-    except OSError:
-        yield False  # cannot tell: leave it alone
-        return
-    try:
-        if fcntl is None:  # no flock: a live writer cannot be told apart (as _owner_alive)
-            yield False
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # releases the lock (after _reap unlinked it, when it did)
-
-
-def _reap(work: Path) -> int:
-    """Delete a dead writer's work directory (its lock held by the caller); the number of
-    temporary files it held (its journal not counted)."""
-    removed = 0
-    try:
-        for path in work.iterdir():
-            if path.name == _LOCK:
-                continue
-            try:
-                path.unlink()
-            except PermissionError:  # Windows: the owner still has it open
-                return removed
-            removed += path.name not in (JOURNAL, f"{JOURNAL}.new")
-        (work / _LOCK).unlink(missing_ok=True)
-        work.rmdir()
-    except OSError as exc:
-        LOGGER.debug("cannot clear %s: %r", work, exc)
-    return removed
