@@ -113,10 +113,12 @@
     <message>
         <source>Imported: {imported}
 Already present: {present}
+Already present in another transfer syntax: {other}
 Conflicts: {conflicts}
 Failed: {failed}</source>
         <translation>已导入：{imported}
 已存在：{present}
+已以其他传输语法存在：{other}
 冲突：{conflicts}
 失败：{failed}</translation>
     </message>
@@ -127,6 +129,10 @@ Failed: {failed}</source>
     <message>
         <source>Conflicts (the stored copy was kept):</source>
         <translation>冲突（保留了已存储的副本）：</translation>
+    </message>
+    <message>
+        <source>Already present in another transfer syntax (the stored copy was kept):</source>
+        <translation>已以其他传输语法存在（保留了已存储的副本）：</translation>
     </message>
     <message>
         <source>Warnings:</source>

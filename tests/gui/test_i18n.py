@@ -247,3 +247,37 @@ def test_the_import_summary_in_chinese(qtbot, app: QApplication, qm_dir: Path) -
     assert box.windowTitle() == "导入完成"
     assert box.text().startswith("已导入")
     assert box.informativeText() == "bad.dcm: not a DICOM file"
+
+
+def test_the_import_summary_counts_other_syntaxes_apart(  # type: ignore[no-untyped-def]
+    qtbot, app: QApplication, qm_dir: Path
+) -> None:
+    """Issue 15 item 3: the same instance in another transfer syntax has its own line and its
+    own section in the details, in English and in Chinese; it is not a problem (no warning)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from viewer.archive.importer import CONFLICT_REASON, ImportReport
+    from viewer.gui.import_job import ImportSummary
+    from viewer.jobs import Failure
+
+    report = ImportReport(imported=["/d/emri_small.dcm"],
+                          present_other_syntax=["/d/emri_small_RLE.dcm"])
+    box = ImportSummary(report)
+    qtbot.addWidget(box)
+    assert "Already present in another transfer syntax: 1\nConflicts: 0" in box.text()
+    assert box.icon() == QMessageBox.Icon.Information
+    assert box.informativeText() == ""
+    assert box.detailedText() == (
+        "Already present in another transfer syntax (the stored copy was kept):\n"
+        "/d/emri_small_RLE.dcm"
+    )
+
+    install_translator(app, "zh_CN", directory=qm_dir)
+    report.conflicts.append(Failure("/d/SC_rgb_16bit.dcm", CONFLICT_REASON))
+    box = ImportSummary(report)
+    qtbot.addWidget(box)
+    assert "已以其他传输语法存在：1\n冲突：1" in box.text()
+    assert "已以其他传输语法存在（保留了已存储的副本）：\n/d/emri_small_RLE.dcm" in (
+        box.detailedText()
+    )
+    assert box.informativeText() == f"SC_rgb_16bit.dcm: {CONFLICT_REASON}"

@@ -189,6 +189,24 @@ def test_a_conflict_keeps_the_stored_copy_and_fails(tmp_path: Path) -> None:
     assert "PatientComments" not in stored
 
 
+def test_the_same_instance_in_another_syntax_is_already_present(tmp_path: Path) -> None:
+    """Issue 15 item 3: pydicom-data's emri_small in RLE after its Explicit VR Little Endian
+    twin is the same instance: Success, counted already present, the stored copy kept."""
+    from pydicom.data import get_testdata_file
+
+    first, rle = (Path(str(get_testdata_file(n))) for n in ("emri_small.dcm",
+                                                             "emri_small_RLE.dcm"))
+    archive = tmp_path / "archive"
+    with running_scp(archive) as scp:
+        assert storescu(scp, [first]).returncode == 0
+        assert storescu(scp, [rle], "-xr").returncode == 0  # -xr: sent in RLE, as stored
+        last = scp.received.summary().recent[-1]
+    assert (last.outcome, last.status) == ("already present", 0x0000)
+    assert "another transfer syntax" in last.reason
+    (path,) = rows_of(archive).values()
+    assert pydicom.dcmread(archive / path).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+
+
 def test_a_full_disk_answers_out_of_resources(tmp_path: Path, small_disk: Path) -> None:
     # 256x256 16-bit: ~130 KB a file; 24 (~3.1 MB) do not fit in 2 MiB
     series = write_ct_series(tmp_path / "ct", 24, 256, 256)
@@ -279,8 +297,9 @@ def test_peer_aborts_mid_c_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         while scp.received.summary().associations < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert scp.received.summary().associations == 1
+        # the live writer's journal names what it linked into place: not a partial data set
         leftovers = [p for p in (archive / "store" / ".tmp").rglob("*")
-                     if p.is_file() and p.name != "lock"]
+                     if p.is_file() and p.name not in ("lock", "journal")]
         assert leftovers == [], "a partial data set was left in the store's work directory"
         # still serving
         (third,) = write_ct_series(tmp_path / "ct3", 1, 16, 16)

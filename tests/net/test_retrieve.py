@@ -318,3 +318,49 @@ def test_import_outcomes_become_store_statuses() -> None:
     assert report.stopped == "PACS: 1.2.4: disk full"
     assert [i.outcome for i in report.instances] == [
         Outcome.FAILED, Outcome.FAILED, Outcome.ALREADY_PRESENT]
+
+
+def test_a_killed_retrieve_is_recovered_on_opening(pacs: Pacs, tmp_path: Path) -> None:
+    """Issue 15 item 2 for received files: a C-GET killed (SIGKILL) after some instances were
+    stored, before their batch's rows were committed (DeferredImport), leaves files that the
+    next opening indexes: `check` is consistent, and retrieving again brings the rest once."""
+    import signal
+    import sys
+    import time
+
+    from tests.archive.test_crash_safety import indexed_rows, stored_files
+
+    archive = tmp_path / "archive"
+    command = [sys.executable, "-m", "viewer", "--config", str(pacs.config), "--archive",
+               str(archive)]
+    landed = False
+    for _attempt in range(3):  # 20 small instances come fast: the kill may come too late
+        process = subprocess.Popen([*command, "retrieve", "PACS", pacs.study_uid, "--via", "get"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not stored_files(archive) and process.poll() is None:
+            assert time.monotonic() < deadline, "nothing was received in 60 s"
+            time.sleep(0.001)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        if process.returncode == -signal.SIGKILL and indexed_rows(archive) < 20:
+            landed = True
+            break
+        subprocess.run([*command, "delete", pacs.study_uid], check=True, timeout=60)
+    assert landed, "the retrieve ended before it could be killed, three times"
+    stored, rows = len(stored_files(archive)), indexed_rows(archive)
+    assert rows < stored, "nothing was left without its row"
+
+    check = subprocess.run([*command, "check", "--json"], capture_output=True, text=True,
+                           check=False, timeout=60)
+    assert check.returncode == 0, check.stdout
+    document = json.loads(check.stdout)
+    assert document["consistent"] and document["instances"] == document["files"] >= stored
+
+    again = subprocess.run([*command, "retrieve", "PACS", pacs.study_uid, "--via", "get",
+                            "--json"], capture_output=True, text=True, check=False, timeout=120)
+    assert again.returncode == 0, again.stderr
+    statuses = [i["status"] for i in json.loads(again.stdout)["instances"]]
+    assert statuses.count("already_present") == document["instances"]
+    assert statuses.count("imported") == 20 - document["instances"]
+    assert indexed_rows(archive) == len(stored_files(archive)) == 20

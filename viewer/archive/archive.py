@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from viewer.archive.index import Index
+from viewer.archive.index import ArchiveIndexError, Index
+from viewer.archive.journal import Recovered, replay
 from viewer.archive.store import Store
 
 if TYPE_CHECKING:
     from viewer.archive.retention import PruneReport, RetentionPolicy
+
+LOGGER = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite3"
 
@@ -18,9 +23,11 @@ INDEX_NAME = "index.sqlite3"
 class Archive:
     """`Archive(root)` opens (creating if needed) the archive in `root`.
 
-    Opening recovers from an interrupted import: temporary files left in the store are removed
-    (CLI.md: the archive recovers by itself the next time it is opened). Import workers attach
-    with `recover=False`: their importer has recovered and is writing.
+    Opening recovers from an interrupted import or receive before anything reads the index
+    (CLI.md: the archive recovers by itself the next time it is opened): the files each dead
+    writer journaled and nobody indexed are indexed (or removed when they cannot be), and its
+    temporary files are removed (see archive/journal.py). `recovered` says what was done.
+    Import workers attach with `recover=False`: their importer has recovered and is writing.
 
     `retention`: the quota and whose storage commitment counts (viewer.archive.retention);
     with it, imports, retrieves and the Storage SCP prune the store when it grows past the
@@ -35,9 +42,24 @@ class Archive:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.root)
-        if recover:
-            self.store.recover()
         self.index = Index(self.root / INDEX_NAME)
+        self.recovered = Recovered()
+        if recover:
+            self.recover()
+
+    def recover(self) -> Recovered:
+        """Replay the journals of dead writers and remove their temporary files; a journal
+        that cannot be replayed now (the index busy or the disk full) stays for the next
+        opening. Reads only `store/.tmp`, never the whole store."""
+        try:
+            self.store.recover(lambda journal: replay(self, journal, self.recovered))
+        except (OSError, sqlite3.Error, ArchiveIndexError) as exc:
+            LOGGER.warning("recovery of an interrupted import is left for the next opening: %s",
+                           exc)
+        if self.recovered.indexed or self.recovered.removed:
+            LOGGER.info("recovered an interrupted import: %d file(s) indexed, %d removed",
+                        len(self.recovered.indexed), len(self.recovered.removed))
+        return self.recovered
 
     def close(self) -> None:
         self.index.close()

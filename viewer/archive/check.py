@@ -13,21 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viewer.archive.archive import Archive
-from viewer.archive.index import ArchiveIndexError
-from viewer.archive.records import STATUS_MISSING, STATUS_OK, InstanceRecord
-from viewer.archive.store import InvalidUID, relative_path
-from viewer.dicom.files import DicomFileError
+from viewer.archive.journal import add_from_file, replay
+from viewer.archive.records import STATUS_MISSING, STATUS_OK
 from viewer.jobs import Failure
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, a live writer's open files cannot be told apart
-    fcntl = None  # type: ignore[assignment]
-
 LOGGER = logging.getLogger(__name__)
-
-# store.py's work-directory protocol: a writer holds an flock on `<work dir>/lock` while alive,
-# and a directory without its lock may be one being created (grace period).
 
 
 @dataclass(frozen=True)
@@ -58,6 +48,9 @@ class CheckReport:
     marked_missing: list[str] = field(default_factory=list)  # SOP Instance UIDs newly marked
     restored: list[str] = field(default_factory=list)  # 'missing' rows whose file is back
     temp_removed: int = 0
+    # what opening the archive recovered before the check (an interrupted import's files)
+    recovered_indexed: int = 0
+    recovered_removed: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
@@ -90,6 +83,7 @@ class CheckReport:
             "marked_missing": self.marked_missing,
             "restored": self.restored,
             "temp_removed": self.temp_removed,
+            "recovered": {"indexed": self.recovered_indexed, "removed": self.recovered_removed},
             "unresolved": self.unresolved,
         }
 
@@ -98,6 +92,8 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
     """Compare `archive`'s index with its store; with `repair`, fix what can be fixed safely."""
     store, index = archive.store, archive.index
     report = CheckReport(repaired=repair)
+    report.recovered_indexed = len(archive.recovered.indexed)
+    report.recovered_removed = list(archive.recovered.removed)
     on_disk = set(store.iter_files())
     report.files = len(on_disk)
     rows = index.stored_checksums()
@@ -129,13 +125,14 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
     report.temp_files = store.leftover_temp_files()
     if repair:
         for path in report.orphans:
-            reason = _reindex(archive, path)
+            reason = add_from_file(archive, path)
             if reason is None:
                 report.reindexed.append(path)
             else:
                 report.not_indexed.append(Failure(path, reason))
         if report.temp_files:
-            report.temp_removed = store.recover()
+            report.temp_removed = store.recover(
+                lambda journal: replay(archive, journal, archive.recovered))
         index.checkpoint()
     LOGGER.info(
         "check: %d rows, %d files, %d orphans, %d missing, %d mismatched, %d temporary",
@@ -143,32 +140,3 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
         len(report.mismatched), len(report.temp_files),
     )
     return report
-
-
-def _reindex(archive: Archive, rel_path: str) -> str | None:
-    """Index an orphan from its own header; None when done, else why not (file kept)."""
-    from viewer.archive.importer import instance_key
-    from viewer.dicom.records import read_header
-
-    path = archive.store.absolute(rel_path)
-    try:
-        summary = read_header(path)
-    except DicomFileError as exc:
-        return f"not a readable DICOM instance: {exc.reason}"
-    try:
-        expected_path = relative_path(instance_key(summary))
-    except InvalidUID as exc:
-        return f"unusable {exc}"
-    if expected_path != rel_path:  # put here by hand, or renamed: its name is not its UIDs'
-        return "file name does not match its Study, Series and SOP Instance UIDs"
-    try:
-        size = path.stat().st_size
-        digest = archive.store.checksum(rel_path)
-    except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
-    record = InstanceRecord.from_header(summary, rel_path, size, digest)
-    try:
-        archive.index.add_instance(record)
-    except ArchiveIndexError as exc:
-        return f"cannot index: {exc}"
-    return None

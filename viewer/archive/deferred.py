@@ -131,5 +131,7 @@ def _one(report: ImportReport, label: str) -> ImportReport:
         return ImportReport(stopped=report.stopped)
     if label in report.already_present:
         return ImportReport(already_present=[label])
+    if label in report.present_other_syntax:
+        return ImportReport(present_other_syntax=[label])
     conflicts = [c for c in report.conflicts if c.item == label]
     return ImportReport(conflicts=conflicts or [Failure(label, "not indexed")])

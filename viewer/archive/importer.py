@@ -4,11 +4,14 @@ all end here (ARCHITECTURE.md, "One import path").
 Per file: read the header, check that the instance can be shown later (a valid SOP Instance UID,
 a known transfer syntax, pixel data that fits), then store it atomically and index it in one
 transaction. Worker processes examine and store; the importing process only indexes. The file
-is written before its index row: a crash in between leaves an orphan that the next import of
-the same file (or `check --repair`) indexes, never a row without a file. Files are made durable
+is written before its index row, never a row without a file; what a writer links into place is
+journaled (archive/journal.py), so a crash in between leaves files that the next opening of the
+archive indexes. Files are made durable
 in batches (one syncfs), then their rows are committed. Duplicates: byte-identical (after
-zeroing the preamble) -> already present; same SOP Instance UID with other content -> a
-conflict, and the stored copy is kept (never a silent overwrite).
+zeroing the preamble) -> already present; the same instance in another transfer syntax (same SOP
+Class, attributes and decoded pixels, viewer/dicom/sameness.py) -> already present in another
+transfer syntax, counted apart; same SOP Instance UID with other content -> a conflict. Either
+way the stored copy is kept (never a silent overwrite).
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from viewer.archive.archive import Archive
+from viewer.archive.journal import note_intent, note_stored
 from viewer.archive.records import InstanceRecord
 from viewer.archive.retention import enforce_quota
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
-from viewer.archive.store import InstanceKey, InvalidUID, ReceivingFile, StoreWriteError
+from viewer.archive.store import (
+    InstanceKey,
+    InvalidUID,
+    ReceivingFile,
+    StoreWriteError,
+    relative_path,
+)
 from viewer.dicom.files import DicomFileError
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
@@ -52,6 +62,8 @@ class ImportReport:
 
     imported: list[str] = field(default_factory=list)
     already_present: list[str] = field(default_factory=list)
+    # the same instance (same UID, attributes and decoded pixels) stored in another syntax
+    present_other_syntax: list[str] = field(default_factory=list)
     conflicts: list[Failure] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     warnings: list[Failure] = field(default_factory=list)
@@ -204,6 +216,8 @@ def report_of(label: str, outcome: tuple[str, str]) -> ImportReport:
     kind, detail = outcome
     if kind == "present":
         report.already_present.append(label)
+    elif kind == OTHER_SYNTAX:
+        report.present_other_syntax.append(label)
     elif kind == "conflict":
         report.conflicts.append(Failure(label, detail))
     elif kind == "full":
@@ -234,7 +248,8 @@ def default_workers() -> int:
 
 
 # What examining and storing one file came to: the stored file, or (kind, detail) where kind is
-# "present", "conflict", "failed" or "full" (the store's disk is full: the import stops).
+# "present", OTHER_SYNTAX, "conflict", "failed" or "full" (the store's disk is full: the import
+# stops).
 Outcome = _Stored | tuple[str, str]
 
 
@@ -323,6 +338,8 @@ class _Pipeline:
         kind, detail = outcome
         if kind == "present":
             self._report.already_present.append(label)
+        elif kind == OTHER_SYNTAX:
+            self._report.present_other_syntax.append(label)
         elif kind == "conflict":
             self._report.conflicts.append(Failure(label, detail))
         elif kind == "full":
@@ -437,14 +454,21 @@ def _index(archive: Archive, batch: list[_Stored], report: ImportReport) -> None
             report.warnings.extend(Failure(item.label, w) for w in _warnings_of(item.warnings))
             continue
         # a concurrent import, or the same file twice
+        kind = "present"
+        if duplicate.sha256 != item.record.sha256:
+            kind, _ = _same_or_conflict(
+                archive, archive.store.absolute(item.record.store_path), duplicate.store_path
+            )
         if duplicate.store_path != item.record.store_path:
             # Same SOP Instance UID filed under another study or series: ours is not indexed
             # and never will be, so it goes (the indexed file is kept).
             archive.store.remove(item.record.store_path)
-        if duplicate.sha256 == item.record.sha256:
+        if kind == "present":
             report.already_present.append(item.label)
+        elif kind == OTHER_SYNTAX:
+            report.present_other_syntax.append(item.label)
         else:
-            report.conflicts.append(Failure(item.label, "stored meanwhile by another import"))
+            report.conflicts.append(Failure(item.label, CONFLICT_REASON))
 
 
 @dataclass(frozen=True)
@@ -454,6 +478,7 @@ class Examined:
     label: str
     summary: HeaderSummary
     stored_sha256: str | None  # the indexed copy's checksum; None when the UID is new
+    stored_path: str | None = None  # the indexed copy's store path; None when the UID is new
 
 
 def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Examined:
@@ -487,7 +512,9 @@ def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Ex
         raise DicomFileError(label, f"unusable {exc}") from None
     uid = key.sop_instance_uid
     existing = archive.index.get_instance(uid)
-    return Examined(label, summary, existing.sha256 if existing is not None else None)
+    if existing is None:
+        return Examined(label, summary, None)
+    return Examined(label, summary, existing.sha256, existing.store_path)
 
 
 def store_examined(
@@ -500,15 +527,42 @@ def store_examined(
     if examined.stored_sha256 is not None:
         if examined.stored_sha256 == archive.store.sha256_of(path):
             return ("present", "")
-        return ("conflict", "another file with this SOP Instance UID is stored; kept that one")
+        return _same_or_conflict(archive, path, examined.stored_path)
+    key = instance_key(summary)
+    # journaled before the link and after it, so that a writer killed before its row is
+    # committed leaves what the next opening needs to index the file (archive/journal.py)
+    note_intent(archive, relative_path(key), key.sop_instance_uid)
     # hashes what it writes: one pass over the bytes
-    stored = archive.store.write(instance_key(summary), path, durable=durable)
+    stored = archive.store.write(key, path, durable=durable)
     digest = stored.sha256 if stored.created else archive.store.sha256_of(path)
     if not stored.created and stored.sha256 != digest:
-        # the final path already held other bytes (an orphan from an earlier run): keep it
-        return ("conflict", "an orphan file with this SOP Instance UID and other content is stored")
+        # the final path already held other bytes, stored moments earlier by this import (not
+        # indexed yet), by a concurrent one or before a crash: kept
+        return _same_or_conflict(archive, path, stored.rel_path)
     record = InstanceRecord.from_header(summary, stored.rel_path, stored.size, stored.sha256)
+    if stored.created:
+        note_stored(archive, record)
     return _Stored(examined.label, record, "\n".join(summary.warnings))
+
+
+OTHER_SYNTAX = "other_syntax"  # an outcome kind: the same instance, in another transfer syntax
+OTHER_SYNTAX_REASON = "already present in another transfer syntax: kept the stored one"
+CONFLICT_REASON = (
+    "another file with this SOP Instance UID and other content is stored; kept that one"
+)
+
+
+def _same_or_conflict(
+    archive: Archive, path: Path | ReceivingFile, stored_path: str | None
+) -> tuple[str, str]:
+    """(OTHER_SYNTAX, reason) when `path` holds the instance stored at `stored_path` in another
+    encoding, else ("conflict", reason): only reached when the bytes differ, never on the
+    common path of a new UID."""
+    from viewer.dicom.sameness import same_instance
+
+    if stored_path is not None and same_instance(archive.store.absolute(stored_path), path):
+        return (OTHER_SYNTAX, OTHER_SYNTAX_REASON)
+    return ("conflict", CONFLICT_REASON)
 
 
 def instance_key(summary: HeaderSummary) -> InstanceKey:

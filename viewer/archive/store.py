@@ -15,6 +15,11 @@ its temporary files in its own work directory, locked while it lives, so that `r
 process never deletes what a concurrent import in another is still writing. Files are copied
 through one reused buffer per thread: read, preamble zeroed, hashed and written in one pass.
 
+A writer also keeps a journal in its work directory (`journal()`, one line per entry; the
+importer writes what it links into place, see archive/journal.py). `recover(replay)` hands the
+journal of each dead writer to `replay` while it holds that writer's lock, so that two processes
+opening the archive at once never both replay one journal, and no live writer's is touched.
+
 A data set received over the network is not copied at all: `receiving_file()` gives the network
 layer a `ReceivingFile` in the work directory, hashed as it is written and already on its way to
 the disk, and `write()` links that very file into place.
@@ -32,28 +37,30 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-try:  # POSIX: a work directory is alive while its owner holds an flock on its lock file
-    import fcntl
-except ImportError:  # Windows: an open file cannot be deleted, which protects it the same way
-    fcntl = None  # type: ignore[assignment]
+from viewer.archive.workdirs import (
+    JOURNAL,
+    LOCK,
+    RECOVERY_LOCK,
+    claimed,
+    lock_work_dir,
+    owner_alive,
+    reap,
+    recovery_lock,
+)
 
 LOGGER = logging.getLogger(__name__)
 
 STORE_DIR = "store"
 TMP_DIR = ".tmp"
-_LOCK = "lock"
 _CHUNK = 1 << 20
 _PREAMBLE = 128
 _MAX_UID = 64
-# A work directory without a lock file is being created, or its owner died while creating it.
-_UNLOCKED_GRACE_S = 60.0
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _REL_PATH = re.compile(rf"{STORE_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{64}}/[0-9a-f]{{64}}\.dcm")
 _BUCKET = re.compile(r"[0-9a-f]{2}")
@@ -305,6 +312,8 @@ class Store:
         self._lock_fd: int | None = None
         self._work_lock = threading.Lock()  # SCP association threads share one Store
         self._unnamed = False  # temporary files are O_TMPFILE (set with the work directory)
+        self._journal_fd: int | None = None
+        self._journal_lines = 0
 
     @staticmethod
     def sha256_of(source: Source) -> str:
@@ -411,28 +420,82 @@ class Store:
                         if entry.is_file(follow_symlinks=False) and _REL_PATH.fullmatch(rel):
                             yield rel
 
-    def recover(self) -> int:
-        """Delete temporary files left by interrupted writers; returns how many were deleted.
+    def recover(self, replay: Callable[[Path], None] | None = None) -> int:
+        """Delete the work directories left by dead writers; returns how many temporary files
+        they held. Before a directory goes, `replay(its journal)` runs (when it has one) while
+        this process holds the dead writer's lock; when `replay` raises, the directory stays for
+        the next opening and the exception propagates.
 
-        Work directories of live writers (this one or another process's) are left alone.
+        Work directories of live writers (this one or another process's), and those another
+        process is recovering right now, are left alone. Only `store/.tmp` is read: opening a
+        large archive does not walk the store.
         """
         tmp_root = self.directory / TMP_DIR
         if not tmp_root.is_dir():
             return 0
+        # One recoverer at a time: a second process opening the archive meanwhile waits here
+        # instead of taking the held lock of a directory being recovered for a live writer's
+        # and reading an index that does not have those rows yet.
+        with recovery_lock(self.directory / RECOVERY_LOCK):
+            removed = self._recover(tmp_root, replay)
+        if removed:
+            LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
+        return removed
+
+    def _recover(self, tmp_root: Path, replay: Callable[[Path], None] | None) -> int:
         removed = 0
         with os.scandir(tmp_root) as entries:
             for entry in entries:
                 path = Path(entry.path)
                 if path == self._work:
                     continue
-                if entry.is_dir(follow_symlinks=False):
-                    removed += _reap(path)
-                else:  # nothing is written directly here: a stray file
+                if not entry.is_dir(follow_symlinks=False):  # nothing is written here: stray
                     path.unlink(missing_ok=True)
                     removed += 1
-        if removed:
-            LOGGER.info("removed %d temporary file(s) left by an interrupted import", removed)
+                    continue
+                with claimed(path) as dead:
+                    if not dead:
+                        continue
+                    journal = path / JOURNAL
+                    if replay is not None and journal.is_file():
+                        replay(journal)
+                    removed += reap(path)
         return removed
+
+    def journal(self, line: str) -> None:
+        """Append `line` (no newline in it) to this writer's journal, in its work directory.
+        Not fsynced: the batch's `sync()` (or the caller) makes it durable with the files; a
+        killed process's writes are in the page cache already. Thread-safe."""
+        data = memoryview(f"{line}\n".encode())
+        with self._work_lock:
+            if self._journal_fd is None:
+                work = self._work or self._make_work_dir()
+                self._journal_fd = os.open(
+                    work / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+                )
+            _write_all(self._journal_fd, data)
+            self._journal_lines += 1
+
+    @property
+    def journal_lines(self) -> int:
+        """Lines in this writer's journal (to know when it is worth compacting)."""
+        return self._journal_lines
+
+    def compact_journal(self, keep: Callable[[list[str]], list[str]]) -> None:
+        """Replace this writer's journal by `keep(its lines)` (what is still worth replaying),
+        atomically; appends wait meanwhile, so no line is lost."""
+        with self._work_lock:
+            if self._journal_fd is None or self._work is None:
+                return
+            journal = self._work / JOURNAL
+            lines = journal.read_text(encoding="utf-8").splitlines()
+            kept = keep(lines)
+            fresh = self._work / f"{JOURNAL}.new"
+            fresh.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+            os.replace(fresh, journal)
+            os.close(self._journal_fd)
+            self._journal_fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
+            self._journal_lines = len(kept)
 
     def leftover_temp_files(self) -> list[str]:
         """Temporary files of dead writers (what `recover()` would delete), relative to the
@@ -446,8 +509,8 @@ class Store:
                 path = Path(entry.path)
                 if not entry.is_dir(follow_symlinks=False):
                     found.append(path)  # nothing is written directly there: a stray file
-                elif path != self._work and not _owner_alive(path):
-                    found.extend(p for p in path.iterdir() if p.name != _LOCK)
+                elif path != self._work and not owner_alive(path):
+                    found.extend(p for p in path.iterdir() if p.name != LOCK)
         return sorted(p.relative_to(self.root).as_posix() for p in found)
 
     def close(self) -> None:
@@ -456,6 +519,9 @@ class Store:
             self._close()
 
     def _close(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
@@ -496,10 +562,7 @@ class Store:
             tmp_root = self.directory / TMP_DIR
             tmp_root.mkdir(exist_ok=True)
             work = Path(tempfile.mkdtemp(dir=tmp_root, prefix="w-"))
-            fd = os.open(work / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._work, self._lock_fd = work, fd
+            self._work, self._lock_fd = work, lock_work_dir(work)
             self._unnamed = _unnamed_files_work(work)
         return self._work
 
@@ -732,49 +795,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _owner_alive(work: Path) -> bool:
-    """Whether a writer still owns the work directory `work` (it holds the flock on its lock
-    file, or it is younger than the grace period and may not have made its lock yet)."""
-    try:
-        fd = os.open(work / _LOCK, os.O_RDWR)
-    except FileNotFoundError:
-        try:
-            return time.time() - work.stat().st_mtime < _UNLOCKED_GRACE_S
-        except OSError:
-            return False
-    except OSError:
-        return True  # cannot tell: leave it alone
-    try:
-        if fcntl is None:
-            return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def _reap(work: Path) -> int:
-    """Delete a dead writer's work directory; the number of temporary files it held."""
-    if _owner_alive(work):
-        return 0
-    removed = 0
-    try:
-        for path in work.iterdir():
-            if path.name == _LOCK:
-                continue
-            try:
-                path.unlink()
-            except PermissionError:  # Windows: the owner still has it open
-                return removed
-            removed += 1
-        (work / _LOCK).unlink(missing_ok=True)
-        work.rmdir()
-    except OSError as exc:
-        LOGGER.debug("cannot clear %s: %r", work, exc)
-    return removed

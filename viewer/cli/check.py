@@ -30,6 +30,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
         return 0 if report.consistent else 1
+    if report.recovered_indexed or report.recovered_removed:
+        print(f"opening recovered an interrupted import: {report.recovered_indexed} files "
+              f"indexed, {len(report.recovered_removed)} that could not be indexed removed")
+    for path in report.recovered_removed:
+        print(f"{path}: removed on opening: it could not be indexed", file=sys.stderr)
     for path in report.orphans:
         print(f"{path}: orphan (no index row)", file=sys.stderr)
     for issue in report.missing:

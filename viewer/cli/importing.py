@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.archive.importer import import_paths
+    from viewer.archive.importer import OTHER_SYNTAX_REASON, import_paths
 
     from .progress import TerminalProgress
 
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         document = {
             "imported": report.imported,
             "already_present": report.already_present,
+            "present_other_syntax": report.present_other_syntax,
             "conflicts": [{"path": f.item, "reason": f.reason} for f in report.conflicts],
             "failed": [{"path": f.item, "reason": f.reason} for f in report.failed],
             "warnings": [{"path": f.item, "reason": f.reason} for f in report.warnings],
@@ -51,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(
             f"imported {len(report.imported)}, already present {len(report.already_present)}, "
+            f"present in another transfer syntax {len(report.present_other_syntax)}, "
             f"conflicts {len(report.conflicts)}, failed {len(report.failed)}"
         )
+    for label in report.present_other_syntax:  # not a problem: named so nobody wonders
+        print(f"{label}: {OTHER_SYNTAX_REASON}", file=sys.stderr)
     for failure in report.failed:
         print(f"{failure.item}: {failure.reason}", file=sys.stderr)
     for conflict in report.conflicts:

@@ -86,6 +86,7 @@ class ImportQueue(QObject):
         total = self.total
         total.imported += report.imported
         total.already_present += report.already_present
+        total.present_other_syntax += report.present_other_syntax
         total.conflicts += report.conflicts
         total.failed += report.failed
         total.warnings += report.warnings
@@ -120,16 +121,21 @@ class ImportSummary(QMessageBox):
     def __init__(self, report: ImportReport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         summary = self.tr(
-            "Imported: {imported}\nAlready present: {present}\nConflicts: {conflicts}\n"
+            "Imported: {imported}\nAlready present: {present}\n"
+            "Already present in another transfer syntax: {other}\nConflicts: {conflicts}\n"
             "Failed: {failed}"
         ).format(
             imported=len(report.imported), present=len(report.already_present),
-            conflicts=len(report.conflicts), failed=len(report.failed),
+            other=len(report.present_other_syntax), conflicts=len(report.conflicts),
+            failed=len(report.failed),
         )
         problems = [*report.failed, *report.conflicts]
         sections = [
             (self.tr("Failed:"), report.failed),
             (self.tr("Conflicts (the stored copy was kept):"), report.conflicts),
+            # the same instance: named in the details only, it is not a problem
+            (self.tr("Already present in another transfer syntax (the stored copy was kept):"),
+             [Failure(label, "") for label in report.present_other_syntax]),
             (self.tr("Warnings:"), report.warnings),
         ]
         details = "\n\n".join(
@@ -168,7 +174,8 @@ def _file_name(item: str) -> str:
 
 def _listed(items: Sequence[Failure], more: str) -> list[str]:
     """'file: reason' lines, at most MAX_LISTED of them, then `more` with the rest counted."""
-    lines = [f"{item.item}: {item.reason}" for item in items[:MAX_LISTED]]
+    lines = [f"{item.item}: {item.reason}" if item.reason else item.item
+             for item in items[:MAX_LISTED]]
     if len(items) > MAX_LISTED and more:
         lines.append(more.format(count=len(items) - MAX_LISTED))
     return lines

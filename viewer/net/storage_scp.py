@@ -77,7 +77,7 @@ from pynetdicom.pdu_primitives import A_ABORT, A_ASSOCIATE, A_P_ABORT
 from pynetdicom.transport import ThreadedAssociationServer
 
 from viewer.archive.archive import Archive
-from viewer.archive.importer import ImportReport, import_file
+from viewer.archive.importer import OTHER_SYNTAX_REASON, ImportReport, import_file
 from viewer.archive.retention import RetentionPolicy, enforce_quota
 from viewer.archive.store import ReceivingFile
 from viewer.config import Node, TlsFiles
@@ -166,6 +166,8 @@ def outcome_of(report: ImportReport) -> tuple[str, str, int]:
         return "imported", "", STATUS_SUCCESS
     if report.already_present:
         return "already present", "", STATUS_SUCCESS
+    if report.present_other_syntax:  # the same instance: success, as for a byte-identical copy
+        return "already present", OTHER_SYNTAX_REASON, STATUS_SUCCESS
     if report.conflicts:
         return "conflict", report.conflicts[0].reason, STATUS_DUPLICATE
     if report.failed:
