@@ -250,7 +250,10 @@ def build_search_index(index: Index, studies: int, seed: int = 4) -> int:
     db = index._db  # bulk rows straight into the schema: add_instance is measured elsewhere
     db.execute("BEGIN IMMEDIATE")
     db.executemany("INSERT INTO patients VALUES (?, ?, ?, ?, ?, ?, ?, ?)", patients)
-    db.executemany("INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", study_rows)
+    db.executemany(  # columns named: later schema steps add columns (004: last_viewed_at)
+        """INSERT INTO studies (id, study_uid, patient_ref, study_date, study_time, description,
+        accession_number, referring_physician, modalities, series_count, instance_count,
+        size_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", study_rows)
     db.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?, ?, ?)", series)
     db.executemany(
         """INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid,
