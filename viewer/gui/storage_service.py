@@ -78,7 +78,7 @@ class StorageService(QObject):
         self._problem_total = 0
         self._problem_signalled = False
         self._problem_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._problem_timer.timeout.connect(self._flush_problems)
+        self._problem_timer.timeout.connect(self._problem_timer_ended)
         self._problem.connect(self._on_problem_signal)
         self._shown: list[ConnectionProblem] = []  # what the GUI thread took last, newest first
         self._shown_total = 0
@@ -202,15 +202,20 @@ class StorageService(QObject):
             self._flush_problems()  # the first shows at once, the next at the timer's end
             self._problem_timer.start()
 
-    def _flush_problems(self) -> None:
+    def _problem_timer_ended(self) -> None:
+        if self._flush_problems():
+            self._problem_timer.start()  # still coming: the next redraw a full period on
+
+    def _flush_problems(self) -> bool:
         with self._problems_lock:
             self._problem_signalled = False
             shown = list(reversed(self._problems))
             total = self._problem_total
         if total == self._shown_total:
-            return
+            return False
         self._shown, self._shown_total = shown, total
         self.problems_changed.emit()
+        return True
 
     def _on_received(self) -> None:
         if not self._timer.isActive():
