@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from viewer.archive.archive import Archive  # noqa: E402
 from viewer.config import load_settings  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
 from viewer.dicom.demo import write_ct_series  # noqa: E402
+from viewer.gui.i18n import install_translator  # noqa: E402
 from viewer.gui.pacs_query import WARNING_STYLE, answers_with_text_problems  # noqa: E402
 from viewer.gui.storage_service import PROBLEMS_KEPT, REFRESH_MS  # noqa: E402
 
@@ -89,8 +91,9 @@ def test_an_abort_mid_data_set_and_broken_answers_in_the_pacs_tab(
           gui_config(tmp_path, find_config) as config,
           Archive(tmp_path / "archive") as archive):
         window, panel = open_pacs_tab(qtbot, pool, archive, load_settings(config))
-        assert panel.storage.running and panel.scp_problem_label.isHidden()
-        assert abort_mid_data_set(panel.storage.scp.port, first, second) == 0
+        scp = panel.storage.scp
+        assert scp is not None and panel.scp_problem_label.isHidden()
+        assert abort_mid_data_set(scp.port, first, second) == 0
         qtbot.waitUntil(lambda: panel.storage.problem_count == 1, timeout=WAIT_MS)
         text = panel.scp_problem_label.text()
         assert panel.scp_problem_label.isVisible()
@@ -136,9 +139,9 @@ def test_an_abort_mid_data_set_and_broken_answers_in_the_pacs_tab(
                             (panel.scp_problem_label, "pacs-problems-scp-tip.png")):
             QToolTip.showText(label.mapToGlobal(label.rect().center()), label.toolTip(), label)
             qtbot.waitUntil(QToolTip.isVisible, timeout=WAIT_MS)
-            (tip,) = [w for w in QApplication.topLevelWidgets()
-                      if w.inherits("QTipLabel") and w.isVisible()]
-            screenshot(tip, name)
+            (shown,) = [w for w in QApplication.topLevelWidgets()
+                        if w.inherits("QTipLabel") and w.isVisible()]
+            screenshot(shown, name)
             QToolTip.hideText()
         close_window(window)
 
@@ -152,7 +155,9 @@ def test_a_peer_hammering_the_storage_scp_does_not_flood_the_gui(
     connections = 200
     with gui_config(tmp_path) as config, Archive(tmp_path / "archive") as archive:
         window, panel = open_pacs_tab(qtbot, pool, archive, load_settings(config))
-        port = panel.storage.scp.port
+        scp = panel.storage.scp
+        assert scp is not None
+        port = scp.port
         redraws: list[float] = []
         panel.storage.problems_changed.connect(lambda: redraws.append(time.monotonic()))
         ticks: list[float] = []  # the GUI thread's event loop, sampled every 50 ms
@@ -190,3 +195,43 @@ def test_a_peer_hammering_the_storage_scp_does_not_flood_the_gui(
         assert gaps and max(gaps) < 1.0, max(gaps)  # the GUI thread was never stuck
         screenshot(window, "pacs-scp-hammered.png")
         close_window(window)
+
+
+def test_the_problems_in_chinese(
+    qtbot: QtBot, tmp_path: Path, pool: DecodePool, qapp: QApplication,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    qm = tmp_path / "qm"
+    qm.mkdir()
+    subprocess.run([str(root / ".venv" / "bin" / "pyside6-lrelease"), "-silent",
+                    str(root / "resources" / "i18n" / "dicom_viewer_zh_CN.ts"), "-qm",
+                    str(qm / "dicom_viewer_zh_CN.qm")], check=True, timeout=120)
+    cut_short_answers(monkeypatch)
+    assert install_translator(qapp, "zh_CN", directory=qm) == "zh_CN"
+    try:
+        with (scripted_find_scp([*ANSWERS, answer(None, "CUTSHORT", b"C^S")], tmp_path) as found,
+              gui_config(tmp_path, found) as config,
+              Archive(tmp_path / "archive") as archive):
+            window, panel = open_pacs_tab(qtbot, pool, archive, load_settings(config))
+            scp = panel.storage.scp
+            assert scp is not None
+            with socket.create_connection((LOOPBACK, scp.port)) as sock:
+                sock.sendall(P_DATA_FIRST)
+                with contextlib.suppress(OSError):
+                    read_until_closed(sock, 10)
+            qtbot.waitUntil(lambda: panel.storage.problem_count == 1, timeout=WAIT_MS)
+            assert panel.scp_problem_label.text().startswith("1 个连接问题：")
+            assert panel.scp_problem_label.toolTip().startswith("连接问题，最新的在前：\n")
+            click(qtbot, panel.search_button)
+            qtbot.waitUntil(lambda: panel.model.rowCount() == 4, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: panel.series_model.study_uid != "", timeout=WAIT_MS)
+            wait_idle(qtbot, panel)
+            status = panel.status_label.text()
+            assert status.startswith("在 BAD (BADCHARSETS@127.0.0.1:"), status
+            assert status.endswith("; 2 个应答含有损坏的字符集数据：以替换字符显示"
+                                   "; 1 个应答有其他文本问题; 1 个应答无法读取"), status
+            screenshot(window, "pacs-problems-zh_CN.png")
+            close_window(window)
+    finally:
+        install_translator(qapp, "en", directory=qm)
