@@ -102,6 +102,8 @@ def test_an_abort_mid_data_set_and_broken_answers_in_the_pacs_tab(
         tip = panel.scp_problem_label.toolTip().splitlines()
         assert tip[0] == "Connection problems, newest first:" and len(tip) == 2, tip
         assert tip[1].endswith(ABORTED), tip
+        (problem,) = panel.storage.recent_problems()
+        assert problem.peer.startswith("ABORTER@127.0.0.1:") and problem.reason == ABORTED
         qtbot.waitUntil(lambda: "1 received" in panel.scp_label.text(), timeout=WAIT_MS)
 
         qtbot.keyClicks(panel.name_edit, "*")
