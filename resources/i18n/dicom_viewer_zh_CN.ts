@@ -388,6 +388,34 @@ Failed: {failed}</source>
         <translation>选择一个检查以查看其序列。</translation>
     </message>
     <message>
+        <source>1 answer had broken character set data: shown with replacement characters</source>
+        <translation>1 个应答含有损坏的字符集数据：以替换字符显示</translation>
+    </message>
+    <message>
+        <source>{count} answers had broken character set data: shown with replacement characters</source>
+        <translation>{count} 个应答含有损坏的字符集数据：以替换字符显示</translation>
+    </message>
+    <message>
+        <source>1 answer had other text problems</source>
+        <translation>1 个应答有其他文本问题</translation>
+    </message>
+    <message>
+        <source>{count} answers had other text problems</source>
+        <translation>{count} 个应答有其他文本问题</translation>
+    </message>
+    <message>
+        <source>1 answer could not be read</source>
+        <translation>1 个应答无法读取</translation>
+    </message>
+    <message>
+        <source>{count} answers could not be read</source>
+        <translation>{count} 个应答无法读取</translation>
+    </message>
+    <message>
+        <source>What was wrong in the answers of {peer}:</source>
+        <translation>{peer} 的应答中的问题：</translation>
+    </message>
+    <message>
         <source>Echo failed: {reason}</source>
         <translation>连通测试失败：{reason}</translation>
     </message>
@@ -848,6 +876,22 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>Storage SCP off (enable [gui] storage_scp in config.toml)</source>
         <translation>存储 SCP 已关闭（在 config.toml 中启用 [gui] storage_scp）</translation>
+    </message>
+    <message>
+        <source>1 connection problem: {time} {peer}: {reason}</source>
+        <translation>1 个连接问题：{time} {peer}：{reason}</translation>
+    </message>
+    <message>
+        <source>{count} connection problems; the last: {time} {peer}: {reason}</source>
+        <translation>{count} 个连接问题；最近一个：{time} {peer}：{reason}</translation>
+    </message>
+    <message>
+        <source>The last {kept} of {count} connection problems, newest first:</source>
+        <translation>{count} 个连接问题中的最近 {kept} 个，最新的在前：</translation>
+    </message>
+    <message>
+        <source>Connection problems, newest first:</source>
+        <translation>连接问题，最新的在前：</translation>
     </message>
 </context>
 <context>

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from viewer.archive.archive import Archive
 from viewer.config import Settings
 from viewer.gui.browser import StudyBrowser
-from viewer.gui.pacs_query import ERROR_STYLE
+from viewer.gui.pacs_query import ERROR_STYLE, WARNING_STYLE
 from viewer.gui.pacs_transfer import PacsTransfer
 from viewer.gui.storage_service import StorageService
 from viewer.gui.tasks import TaskRunner
@@ -59,12 +59,18 @@ class PacsPanel(PacsTransfer):
         layout.addLayout(self._build_status_row())
         self.scp_label = QLabel()
         layout.addWidget(self.scp_label)
+        self.scp_problem_label = QLabel()  # the hover shows the recent ones
+        self.scp_problem_label.setWordWrap(True)
+        self.scp_problem_label.setStyleSheet(WARNING_STYLE)
+        layout.addWidget(self.scp_problem_label)
 
         self.storage.changed.connect(self._show_scp_status)
         self.storage.archive_changed.connect(self._archive_changed)
+        self.storage.problems_changed.connect(self._show_scp_problems)
         if browser is not None:
             browser.study_menu_hooks.append(self.add_send_menu)
         self._show_scp_status()
+        self._show_scp_problems()
         self._nodes_changed()
 
     def _nodes_changed(self) -> None:
@@ -76,6 +82,11 @@ class PacsPanel(PacsTransfer):
     def _show_scp_status(self) -> None:
         self.scp_label.setText(self.storage.status_text())
         self.scp_label.setStyleSheet(ERROR_STYLE if self.storage.error else "")
+
+    def _show_scp_problems(self) -> None:
+        self.scp_problem_label.setText(self.storage.problem_text())
+        self.scp_problem_label.setToolTip(self.storage.problem_details())
+        self.scp_problem_label.setVisible(bool(self.storage.problem_count))
 
     def shutdown(self) -> None:
         """Stop the Storage SCP (the window is closing; the owner shuts the tasks down)."""

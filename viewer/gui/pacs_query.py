@@ -8,7 +8,8 @@ imports neither pynetdicom nor sqlite3). viewer.gui.pacs_transfer adds retrievin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
 
 SERIES_DELAY_MS = 250  # a study stays selected this long before its series are asked for
 ERROR_STYLE = "color: #d04040;"
+WARNING_STYLE = "color: #b06a00;"
 OK_STYLE = "color: #2e8b3a;"
+_MATCH = re.compile(r"match (\d+): ")  # how viewer.net.query starts each warning
 
 
 class PacsQuery(QWidget):
@@ -192,10 +195,34 @@ class PacsQuery(QWidget):
     def selected_series_rows(self) -> list[int]:
         return sorted({i.row() for i in self.series_table.selectionModel().selectedRows()})
 
-    def _set_status(self, text: str, style: str = "") -> None:
+    def _set_status(self, text: str, style: str = "", details: str = "") -> None:
+        """The status line; `details` is its tooltip (none when empty)."""
         self.status_label.setText(text)
         self.status_label.setStyleSheet(style)
+        self.status_label.setToolTip(details)
         self.status_message.emit(text)
+
+    def _answer_notes(self, report: FindReport) -> tuple[list[str], str]:
+        """What was wrong with a C-FIND's answers, for a status line (one phrase per kind,
+        counting answers, not warnings) and its tooltip (every warning, as the CLI prints
+        them); ([], "") when nothing was."""
+        replaced, other = answers_with_text_problems(report.warnings)
+        notes = []
+        if replaced:
+            notes.append(self.tr("1 answer had broken character set data: shown with "
+                                 "replacement characters") if replaced == 1 else
+                         self.tr("{count} answers had broken character set data: shown with "
+                                 "replacement characters").format(count=replaced))
+        if other:
+            notes.append(self.tr("1 answer had other text problems") if other == 1 else
+                         self.tr("{count} answers had other text problems").format(count=other))
+        if report.lost:
+            notes.append(self.tr("1 answer could not be read") if report.lost == 1 else
+                         self.tr("{count} answers could not be read").format(count=report.lost))
+        if not notes:
+            return [], ""
+        details = self.tr("What was wrong in the answers of {peer}:").format(peer=report.peer)
+        return notes, "\n".join([details, *report.warnings])
 
     def _archive_changed(self) -> None:
         self._update_local_counts()
@@ -303,8 +330,10 @@ class PacsQuery(QWidget):
         self.table.horizontalHeader().setSortIndicatorShown(False)
         count = len(report.results)
         self.results_label.setText(self.tr("Studies found: {count}").format(count=count))
-        self._set_status(self.tr("{count} studies found on {peer} in {seconds} s").format(
-            count=count, peer=report.peer, seconds=f"{report.seconds:.2f}"))
+        text = self.tr("{count} studies found on {peer} in {seconds} s").format(
+            count=count, peer=report.peer, seconds=f"{report.seconds:.2f}")
+        notes, details = self._answer_notes(report)
+        self._set_status("; ".join([text, *notes]), WARNING_STYLE if notes else "", details)
         self._update_local_counts()
         if count:
             self.table.selectRow(0)
@@ -329,6 +358,8 @@ class PacsQuery(QWidget):
         if len(rows) == 1 and self.model.study_uid(rows[0]) == self.series_model.study_uid:
             return
         self.series_model.set_results("", [])
+        self.series_label.setStyleSheet("")
+        self.series_label.setToolTip("")
         self.series_label.setText(self.tr("Select one study to see its series.") if len(rows)
                                   != 1 else self.tr("Asking for the series..."))
         self._series_timer.start()  # a selection running down the list asks once, at its end
@@ -367,8 +398,11 @@ class PacsQuery(QWidget):
             return  # the selection moved on meanwhile
         self.series_model.set_results(study_uid, report.results)
         self.series_table.horizontalHeader().setSortIndicatorShown(False)
-        self.series_label.setText(self.tr("Series of the selected study: {count}").format(
-            count=len(report.results)))
+        notes, details = self._answer_notes(report)
+        self.series_label.setText("; ".join([self.tr("Series of the selected study: {count}")
+                                             .format(count=len(report.results)), *notes]))
+        self.series_label.setStyleSheet(WARNING_STYLE if notes else "")
+        self.series_label.setToolTip(details)
         self._update_series_local_counts()
         self._update_buttons()
 
@@ -387,3 +421,19 @@ class PacsQuery(QWidget):
             row.series_instance_uid: row.number_of_instances
             for row in self.archive.index.series(study_uid)
         })
+
+
+def answers_with_text_problems(warnings: Sequence[str]) -> tuple[int, int]:
+    """From a FindReport's warnings ("match N: ..."): how many answers had text shown with
+    replacement characters, and how many others had another text warning (an unknown
+    character set, a value not of its VR). Answers that could not be decoded at all are the
+    report's `lost`, not counted here."""
+    problems: dict[str, set[str]] = {}
+    for warning in warnings:
+        found = _MATCH.match(warning)
+        if found is None or warning.endswith("could not be decoded; left out"):
+            continue
+        problems.setdefault(found.group(1), set()).add(warning)
+    replaced = sum(any("replacement characters" in w for w in each)
+                   for each in problems.values())
+    return replaced, len(problems) - replaced
