@@ -202,33 +202,23 @@ def find(
     started = time.perf_counter()
     sop_class = model.find_sop_class
     results: list[FindResult] = []
-    warnings: list[str] = []
-    matches = lost = 0
+    tally = MatchTally()
     cancelled = False
     status = -1
-    previous: Dataset | None = None
     with associated(node, local, [build_context(sop_class)]) as assoc:
         responses = assoc.send_c_find(identifier, sop_class, msg_id=1)
         for answer, matched in responses:
             if "Status" not in answer:
                 raise PeerError(peer, "no answer to C-FIND (time-out or aborted)")
-            # pynetdicom yields an answer whose identifier it cannot decode twice, both times
-            # without the identifier: count it once
-            repeated, previous = answer is previous, answer
             status = int(answer.Status)
             category = code_to_category(status)
             if category == "Pending":
-                if repeated and matched is None:
+                if not tally.is_new_match(answer, matched):
                     continue
-                matches += 1
-                if matched is None:
-                    lost += 1
-                    warnings.append(f"match {matches}: the identifier could not be decoded; "
-                                    "left out")
-                else:
+                if matched is not None:
                     result = decoded_result(level, matched)
                     results.append(result)
-                    warnings += [f"match {matches}: {w}" for w in result.warnings]
+                    tally.warn(result.warnings)
                 if cancel is not None and cancel.cancelled and not cancelled:
                     assoc.send_c_cancel(1, query_model=sop_class)
                     cancelled = True
@@ -239,11 +229,38 @@ def find(
     if status < 0:
         raise PeerError(peer, "no final C-FIND response")
     LOGGER.info("C-FIND %s at %s level: %d match(es), status 0x%04X", peer, level.value,
-                matches, status)
+                tally.matches, status)
     return FindReport(
         peer, level, model, tuple(results), status, cancelled or status == 0xFE00,
-        time.perf_counter() - started, tuple(warnings), lost,
+        time.perf_counter() - started, tuple(tally.warnings), tally.lost,
     )
+
+
+class MatchTally:
+    """C-FIND matches (Pending answers) counted as they come, with their warnings ("match N:
+    ...") and the answers whose identifier could not be decoded (`lost`). pynetdicom yields
+    such an answer twice, both times without the identifier: it is counted once."""
+
+    def __init__(self) -> None:
+        self.matches = 0
+        self.lost = 0
+        self.warnings: list[str] = []
+        self._previous: Dataset | None = None
+
+    def is_new_match(self, status: Dataset, identifier: Dataset | None) -> bool:
+        """Count a Pending answer; False for pynetdicom's repeat of an undecodable one."""
+        repeated, self._previous = status is self._previous, status
+        if repeated and identifier is None:
+            return False
+        self.matches += 1
+        if identifier is None:
+            self.lost += 1
+            self.warn(["the identifier could not be decoded; left out"])
+        return True
+
+    def warn(self, warnings: Iterable[str]) -> None:
+        """Warnings about the current match."""
+        self.warnings += [f"match {self.matches}: {w}" for w in warnings]
 
 
 def status_text(answer: Dataset) -> str:

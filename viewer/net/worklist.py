@@ -25,6 +25,7 @@ from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore
 from viewer.config import Node
 from viewer.dicom import text
 from viewer.net.association import Local, PeerError, associated, describe
+from viewer.net.query import MatchTally
 
 LOGGER = logging.getLogger(__name__)
 
@@ -142,36 +143,25 @@ def query_worklist(node: Node, local: Local, keys: Mapping[str, str]) -> Worklis
     identifier = worklist_identifier(keys)
     context = build_context(ModalityWorklistInformationFind)
     items: list[WorklistItem] = []
-    warnings: list[str] = []
-    matches = lost = 0
-    previous: Dataset | None = None
+    tally = MatchTally()
     peer = describe(node)
     with associated(node, local, [context]) as assoc:
         for status, answer in assoc.send_c_find(identifier, ModalityWorklistInformationFind):
             if "Status" not in status:
                 raise PeerError(peer, "no answer to the worklist query (time-out or aborted)")
-            # pynetdicom yields an answer it cannot decode twice, without the identifier
-            repeated, previous = status is previous, status
             code = int(status.Status)
             if code in (0xFF00, 0xFF01):
-                if repeated and answer is None:
-                    continue
-                matches += 1
-                if answer is None:
-                    lost += 1
-                    warnings.append(f"match {matches}: the identifier could not be decoded; "
-                                    "left out")
-                else:
+                if tally.is_new_match(status, answer) and answer is not None:
                     item = _item(answer)
                     items.append(item)
-                    warnings += [f"match {matches}: {w}" for w in item.warnings]
+                    tally.warn(item.warnings)
             elif code == 0x0000:
                 break
             else:
                 comment = str(status.get("ErrorComment", "")).strip()
                 raise PeerError(peer, f"worklist query failed with status 0x{code:04X}"
                                       f"{': ' + comment if comment else ''}")
-    return WorklistReport(peer, tuple(items), tuple(warnings), lost)
+    return WorklistReport(peer, tuple(items), tuple(tally.warnings), tally.lost)
 
 
 def _item(answer: Dataset) -> WorklistItem:
