@@ -16,11 +16,8 @@ from PySide6.QtCore import QPointF  # noqa: E402
 
 from tests.dicom.test_calibration import dx_file, plain_file, ultrasound_file  # noqa: E402
 from tests.gui.test_viewer import shot  # noqa: E402
-from viewer.decode.cache import FrameCache  # noqa: E402
-from viewer.decode.pool import DecodePool  # noqa: E402
-from viewer.dicom.stack import build_stacks  # noqa: E402
+from tests.gui.windows import reading_window  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
-from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.gui.measurements import Kind, Measurement  # noqa: E402
 from viewer.gui.viewport import Tool, Viewport  # noqa: E402
 
@@ -28,16 +25,8 @@ from viewer.gui.viewport import Tool, Viewport  # noqa: E402
 @pytest.fixture
 def opened(qtbot, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     path = request.param(tmp_path / "image.dcm")
-    stacks, errors = build_stacks([path])
-    assert not errors and len(stacks) == 1
-    pool = DecodePool(1, cache=FrameCache(16 << 20))
-    main = MainWindow(stacks, (1, 1), FrameBridge(pool))
-    qtbot.addWidget(main)
-    main.resize(900, 700)
-    main.show()
-    qtbot.waitUntil(main.all_loaded, timeout=20000)
-    yield main
-    pool.close()
+    with reading_window(qtbot, [path], 1, cache_bytes=16 << 20) as main:
+        yield main
 
 
 def _add(viewport: Viewport, kind: Kind, *points: tuple[float, float]) -> Measurement:

@@ -18,6 +18,7 @@ from pydicom import dcmread  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QDropEvent, QWheelEvent  # noqa: E402
 
+from tests.gui.windows import reading_window  # noqa: E402
 from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
 from viewer.dicom.demo import write_ct_series  # noqa: E402
@@ -48,16 +49,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture
 def window(qtbot, study: list[Path]) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    stacks, errors = build_stacks(study)
-    assert not errors and len(stacks) == 2
-    pool = DecodePool(1, cache=FrameCache(64 << 20))
-    main = MainWindow(stacks, (1, 1), FrameBridge(pool))
-    qtbot.addWidget(main)
-    main.resize(900, 700)
-    main.show()
-    qtbot.waitUntil(main.all_loaded, timeout=20000)
-    yield main
-    pool.close()
+    with reading_window(qtbot, study, 2) as main:
+        yield main
 
 
 def shot(widget: object, name: str) -> Path:
