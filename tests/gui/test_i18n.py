@@ -23,25 +23,17 @@ from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tests.dicom.makers import image_dataset, save  # noqa: E402
+from tests.gui.translations import TS, compile_zh_cn, tool  # noqa: E402
 from viewer.gui import i18n  # noqa: E402
 from viewer.gui.i18n import QM_DIR, install_translator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 GUI = ROOT / "viewer" / "gui"
-TS = ROOT / "resources" / "i18n" / "dicom_viewer_zh_CN.ts"
-VENV_BIN = ROOT / ".venv" / "bin"
 # The same options as packaging/update_translations.sh.
 LUPDATE_OPTIONS = ["-silent", "-locations", "none", "-no-obsolete"]
 PLACEHOLDER = re.compile(r"\{\w*\}|%\d+|%n")
 
 Key = tuple[str, str, str]  # context, source text, disambiguation comment
-
-
-def tool(name: str) -> Path:
-    path = VENV_BIN / name
-    if not path.exists():
-        pytest.fail(f"{path} is missing: PySide6's tools come with the project's .venv")
-    return path
 
 
 def messages(ts: Path) -> dict[Key, ET.Element]:
@@ -134,13 +126,7 @@ def qm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     installed = QM_DIR / "dicom_viewer_zh_CN.qm"
     if installed.exists() and installed.stat().st_mtime >= TS.stat().st_mtime:
         return QM_DIR
-    out = tmp_path_factory.mktemp("qm")
-    subprocess.run(
-        [str(tool("pyside6-lrelease")), "-silent", str(TS), "-qm",
-         str(out / "dicom_viewer_zh_CN.qm")],
-        check=True, timeout=120,
-    )
-    return out
+    return compile_zh_cn(tmp_path_factory.mktemp("qm"))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from PySide6.QtGui import QContextMenuEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMenu, QWidget  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
+from tests.gui.translations import compile_zh_cn  # noqa: E402
 from tests.net.peers import (  # noqa: E402
     LOOPBACK,
     OUR_AE,
@@ -367,12 +368,7 @@ def test_an_unreachable_node_is_named_in_one_line(
 def test_the_panel_in_chinese(
     qtbot: QtBot, tmp_path: Path, orthanc: Orthanc, qapp: QApplication
 ) -> None:
-    root = Path(__file__).resolve().parents[2]
-    qm = tmp_path / "qm"
-    qm.mkdir()
-    subprocess.run([str(root / ".venv" / "bin" / "pyside6-lrelease"), "-silent",
-                    str(root / "resources" / "i18n" / "dicom_viewer_zh_CN.ts"), "-qm",
-                    str(qm / "dicom_viewer_zh_CN.qm")], check=True, timeout=120)
+    qm = compile_zh_cn(tmp_path / "qm")
     config = write_config(tmp_path / "config.toml", {"PACS": (orthanc.ae_title, orthanc.port)})
     assert install_translator(qapp, "zh_CN", directory=qm) == "zh_CN"
     runner = TaskRunner()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from tests.gui.test_pacs import (  # noqa: E402
     screenshot,
     wait_idle,
 )
+from tests.gui.translations import compile_zh_cn  # noqa: E402
 from tests.net.peers import LOOPBACK, free_port, write_config  # noqa: E402
 from tests.net.test_query_charsets import (  # noqa: E402
     ANSWERS,
@@ -204,12 +204,7 @@ def test_the_problems_in_chinese(
     qtbot: QtBot, tmp_path: Path, pool: DecodePool, qapp: QApplication,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    root = Path(__file__).resolve().parents[2]
-    qm = tmp_path / "qm"
-    qm.mkdir()
-    subprocess.run([str(root / ".venv" / "bin" / "pyside6-lrelease"), "-silent",
-                    str(root / "resources" / "i18n" / "dicom_viewer_zh_CN.ts"), "-qm",
-                    str(qm / "dicom_viewer_zh_CN.qm")], check=True, timeout=120)
+    qm = compile_zh_cn(tmp_path / "qm")
     cut_short_answers(monkeypatch)
     assert install_translator(qapp, "zh_CN", directory=qm) == "zh_CN"
     try:
