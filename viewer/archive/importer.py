@@ -36,6 +36,7 @@ from viewer.archive.records import InstanceRecord
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
 from viewer.archive.store import InstanceKey, InvalidUID, ReceivingFile, StoreWriteError
 from viewer.dicom.files import DicomFileError
+from viewer.dicom.quiet import debug_enabled, quiet_libraries
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
 
@@ -359,6 +360,11 @@ def examine_and_store(
         if exc.errno in _DISK_FULL:
             return ("full", f"{label}: {exc.strerror or 'disk full'}")
         return ("failed", f"cannot read: {exc.strerror or exc}")
+    except MemoryError:
+        return ("failed", "unreadable: a length in the file asks for more memory than there is")
+    except Exception as exc:  # a reader bug on damaged bytes costs this file, not the import
+        LOGGER.debug("examining %s failed", label, exc_info=True)
+        return ("failed", f"unreadable: {type(exc).__name__}: {_one_line(exc)}")
 
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -373,16 +379,19 @@ def _worker_pool(root: Path, workers: int) -> ProcessPoolExecutor:
         # no effect once the server runs (the GUI's decode pool may have started it)
         context.set_forkserver_preload([__name__])  # type: ignore[attr-defined]
     return ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(str(root), os.getpid())
+        workers, mp_context=context, initializer=_start_worker,
+        initargs=(str(root), os.getpid(), debug_enabled()),
     )
 
 
 _worker: dict[str, Archive] = {}  # in a worker process: "archive", opened by _start_worker
 
 
-def _start_worker(root: str, importer_pid: int) -> None:
+def _start_worker(root: str, importer_pid: int, debug: bool) -> None:
     """Open the archive in a worker (no recovery: the importer did that and is writing now)
-    and end the worker when the importer dies, so that a killed import leaves no process."""
+    and end the worker when the importer dies, so that a killed import leaves no process.
+    `debug`: the importer's --debug (its warnings filters and logging do not reach here)."""
+    quiet_libraries(debug)  # pydicom's complaints are in the report, naming the file
     _die_with_parent()
     threading.Thread(target=_watch_importer, args=(importer_pid,), daemon=True).start()
     archive = _worker["archive"] = Archive(Path(root), recover=False)
@@ -514,6 +523,11 @@ def instance_key(summary: HeaderSummary) -> InstanceKey:
         summary.series.series_instance_uid,
         summary.instance.sop_instance_uid,
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
 
 
 def _warnings_of(text: str) -> list[str]:

@@ -40,14 +40,18 @@ def resolve(spec: DecodeSpec) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-def worker_main(conn: Connection, decode_spec: DecodeSpec, single_threaded: bool = False) -> None:
-    """Entry point of a worker process (spawn/forkserver)."""
+def worker_main(
+    conn: Connection, decode_spec: DecodeSpec, single_threaded: bool = False, debug: bool = False
+) -> None:
+    """Entry point of a worker process (spawn/forkserver); `debug`: the parent's --debug."""
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_malloc()
-    from viewer.dicom.codecs import silence_native_stderr
+    from viewer.dicom.quiet import quiet_libraries
 
-    silence_native_stderr()  # nobody reads a worker's stderr; failures come back as values
+    # The parent's warnings filters and logging do not reach a forkserver child; failures
+    # come back as values naming the file, so library complaints stay off the user's stderr.
+    quiet_libraries(debug)
     if single_threaded:
         from viewer.dicom.codecs import prefer_single_threaded
 
