@@ -192,13 +192,17 @@ def fuzz_round(
         with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in mutants:
                 archive.write(path, path.name)
-    elif form == "dicomdir":
-        source = make_media(mutants, seeds, round_dir / "media") or folder
+    intact: str | None = mutants[0].name
+    if form == "dicomdir":
+        source, intact = make_media(mutants, seeds, round_dir / "media")
     archive_dir = round_dir / "archive"
     runner = _Runner(result, round_dir, crashes_dir, source)
     done = runner.cli(f"import-{form}", "--archive", str(archive_dir), "import", "--json",
                       str(source))
     if done is not None:
+        what = judge_import(done.stdout, done.stderr, intact)
+        if what:
+            runner.crash(f"import-{form}", what, ["import", str(source)], done.stderr)
         _count_failures(done.stdout, result)
     runner.cli("check", "--archive", str(archive_dir), "check", "--json", allowed=(0,))
     runner.cli("render", "render", str(folder), "-o", str(round_dir / "png"), "-j", "2")
@@ -207,8 +211,9 @@ def fuzz_round(
         runner.cli("info", "info", str(path), allowed=(0, 2))
 
 
-def make_media(mutants: list[Path], seeds: list[Seed], media: Path) -> Path | None:
-    """A DICOMDIR naming the files before damage, then the files damaged under it."""
+def make_media(mutants: list[Path], seeds: list[Seed], media: Path) -> tuple[Path, str | None]:
+    """A DICOMDIR naming the files before damage, then the files damaged under it; and the
+    name the undamaged first file has there (None when pydicom could not list it)."""
     from io import BytesIO
 
     from pydicom import dcmread
@@ -230,15 +235,18 @@ def make_media(mutants: list[Path], seeds: list[Seed], media: Path) -> Path | No
                     fileset.add(ds)
                 except ValueError:  # pydicom cannot make a record of it: not on the media
                     continue
-            damaged[ds.SOPInstanceUID] = path  # the last damage wins
-        if not damaged:
-            return None
+            if damaged.get(ds.SOPInstanceUID) != mutants[0]:  # the intact one stays
+                damaged[ds.SOPInstanceUID] = path  # else the last damage wins
         fileset.write(media)
+        intact = None
         for instance in fileset:
-            Path(instance.path).write_bytes(damaged[instance.SOPInstanceUID].read_bytes())
+            source = damaged[instance.SOPInstanceUID]
+            Path(instance.path).write_bytes(source.read_bytes())
+            if source == mutants[0]:
+                intact = Path(instance.path).name
     finally:
         discard_fileset(fileset)
-    return media / "DICOMDIR"
+    return media / "DICOMDIR", intact
 
 
 class _Runner:
@@ -296,6 +304,23 @@ def judge(returncode: int, stderr: str, allowed: tuple[int, ...]) -> str:
     for line in stderr.splitlines():
         if line.strip() and not _names_a_file(line):
             return f"stderr line naming no file: {line[:160]}"
+    return ""
+
+
+def judge_import(stdout: str, stderr: str, intact: str | None) -> str:
+    """What is wrong with an import's report (--json): each failed file named on stderr, and
+    the undamaged file `intact` (a file name) imported."""
+    try:
+        document = json.loads(stdout)
+    except json.JSONDecodeError:
+        return "no JSON report on stdout"
+    lines = stderr.splitlines()
+    for item in document["failed"] + document["conflicts"]:
+        if not any(line.startswith(f"{item['path']}: ") for line in lines):
+            return f"failed file not named on stderr: {item['path']}"
+    done = document["imported"] + document["already_present"]
+    if intact is not None and not any(Path(label.split("!")[-1]).name == intact for label in done):
+        return f"the undamaged file {intact} was not imported"
     return ""
 
 

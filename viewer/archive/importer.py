@@ -476,6 +476,10 @@ def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Ex
         summary = summary_from_dataset(ds, label, geometry=True)
         if any(t in ds._dict for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
             check_pixel_layout(path, ds)  # readable header, known syntax, pixel data that fits
+        elif all(k in ds._dict for k in (0x00280010, 0x00280011, 0x00280100)):
+            # pydicom stops quietly at an element cut short: an image whose file ends before
+            # its Pixel Data reads as an object without pixels (Rows, Columns, Bits Allocated)
+            raise DicomFileError(path, "image attributes but no Pixel Data (cut short?)")
         else:
             from viewer.dicom.codecs import NoDecoderError, plugin_order
 

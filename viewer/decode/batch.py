@@ -12,6 +12,7 @@ from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from viewer.decode.requests import WorkerCrashed
 from viewer.dicom.display import DisplayState, render_file
 from viewer.dicom.files import DicomFileError
 from viewer.jobs import CancelToken, ProgressCallback, Report, no_progress
@@ -83,7 +84,9 @@ def run_render_jobs(
                 report.done.extend(future.result())
             except DicomFileError as exc:
                 report.fail(job.path, exc.reason)
-            except Exception as exc:  # a worker crash or codec failure: report, carry on
+            except WorkerCrashed as exc:  # a native codec took the process down on this file
+                report.fail(job.path, f"the decoding process crashed ({exc.how or exc.reason})")
+            except Exception as exc:  # a codec failure: report, carry on
                 report.fail(job.path, str(exc) or type(exc).__name__)
             progress(n, len(jobs), job.path)
     return report

@@ -617,7 +617,7 @@ class _Dispatcher:
                 self._fail(job, waiters, FrameError(job.key[0], job.key[1], reason))
             else:
                 reason = f"worker process crashed ({how}) while running {job.describe()}"
-                self._fail(job, waiters, WorkerCrashed(reason))
+                self._fail(job, waiters, WorkerCrashed(reason, how))
         with contextlib.suppress(OSError):
             worker.conn.close()
         with self._lock:

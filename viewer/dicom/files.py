@@ -57,9 +57,10 @@ def read_dataset(
     except OSError as exc:
         raise DicomFileError(p, f"cannot read: {exc.strerror or _short(exc)}") from None
     except MemoryError:
-        raise DicomFileError(p, "malformed DICOM: a length asks for more memory than there is")
-    except Exception as exc:  # pydicom raises anything on damaged bytes (zlib.error, struct.error,
-        # RecursionError, OverflowError...): each means the same to the user
+        reason = "malformed DICOM: a length asks for more memory than there is"
+        raise DicomFileError(p, reason) from None
+    except Exception as exc:  # pydicom raises anything on damaged bytes (zlib.error,
+        # struct.error, RecursionError, OverflowError...): each means the same to the user
         raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
     _check_plausible(ds, p, size)
     if "TransferSyntaxUID" not in ds.file_meta:

@@ -19,7 +19,9 @@ from io import BytesIO
 
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _BIG_ENDIAN = "1.2.840.10008.1.2.2"
-_LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
+_LONG_VRS = frozenset(
+    {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
+)
 _ITEM = b"\xfe\xff\x00\xe0"  # (FFFE,E000) little endian
 _SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0"
 _PIXEL_DATA = 0x7FE00010
@@ -63,16 +65,17 @@ def layout_of(data: bytes) -> Layout | None:
         raw_items += [*ds._dict.items()]
     for tag, raw in raw_items:
         tell = getattr(raw, "value_tell", None)
-        if tell is None:
+        length = getattr(raw, "length", None)
+        if tell is None or length is None:  # only raw (not yet converted) elements say where
             continue
         group = int(tag) >> 16
         implicit = bool(getattr(raw, "is_implicit_VR", False)) and group != 2
         little = bool(getattr(raw, "is_little_endian", True)) or group == 2
         vr = None if implicit else str(raw.VR)
         size = 4 if implicit or vr in _LONG_VRS else 2
-        elements.append(Element(int(tag), vr, tell, raw.length, tell - size, size, little))
+        elements.append(Element(int(tag), vr, tell, length, tell - size, size, little))
         if group == 2:
-            meta_end = max(meta_end, tell + raw.length)
+            meta_end = max(meta_end, tell + length)
     return Layout(ts, meta_end, tuple(elements))
 
 
@@ -171,7 +174,8 @@ def damage_fragments(data: bytes, layout: Layout | None, rng: random.Random) -> 
     choice = rng.randrange(4)
     if choice == 0:  # an item's length lies
         item = rng.choice(items)
-        struct.pack_into("<I", out, item + 4, rng.choice([0, 1, 0xFFFFFFFF, rng.randrange(1 << 32)]))
+        lie = rng.choice([0, 1, 0xFFFFFFFF, rng.randrange(1 << 32)])
+        struct.pack_into("<I", out, item + 4, lie)
     elif choice == 1:  # the Basic Offset Table points elsewhere
         first = items[0]
         (bot_length,) = struct.unpack_from("<I", out, first + 4)
@@ -240,6 +244,9 @@ def mutate(data: bytes, layout: Layout | None, rng: random.Random) -> tuple[str,
     applied = []
     for _ in range(1 if rng.random() < 0.8 else 2):
         name = rng.choice(names)
-        data = MUTATIONS[name](data, layout, rng) or data
+        try:
+            data = MUTATIONS[name](data, layout, rng) or data
+        except (struct.error, IndexError, ValueError):  # a layout the first mutation moved
+            name, data = "flip", flip_bytes(data, None, rng)
         applied.append(name)
     return "+".join(applied), data
