@@ -79,6 +79,12 @@ def _check_plausible(ds: FileDataset, p: Path, size: int) -> None:
             raise DicomFileError(
                 p, f"malformed DICOM: element {tag} claims {length} bytes, more than the file"
             )
+        # pydicom keeps a last value cut short by the end of the file without a word
+        tell = getattr(element, "value_tell", None)
+        if length != _UNDEFINED_LENGTH and tell is not None and tell + length > size:
+            raise DicomFileError(
+                p, f"file cut short: element {tag} ends {tell + length - size} bytes after its end"
+            )
     if "SOPClassUID" in ds or (meta is not None and "MediaStorageSOPClassUID" in meta):
         return
     if not any(dictionary_has_tag(tag) for tag in ds.keys()):

@@ -27,6 +27,11 @@ def quiet_libraries(debug: bool = False) -> None:
     ERROR off stderr; with `debug`, everything shows. Idempotent."""
     from viewer.dicom.codecs import silence_native_stderr
 
+    if not logging.getLogger().handlers:
+        # A worker process: without a handler, Python's last-resort one prints every WARNING
+        # record raw on stderr (ours too, naming no file); log as the CLI's process does.
+        logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR,
+                            format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)  # a warning becomes a record of `py.warnings`
     if debug:
         return
