@@ -19,6 +19,7 @@ from pydicom.uid import (
 PathLike = str | os.PathLike[str]
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+_PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel, Float, Double Float Pixel Data
 
 
 class DicomFileError(Exception):
@@ -79,9 +80,11 @@ def _check_plausible(ds: FileDataset, p: Path, size: int) -> None:
             raise DicomFileError(
                 p, f"malformed DICOM: element {tag} claims {length} bytes, more than the file"
             )
-        # pydicom keeps a last value cut short by the end of the file without a word
+        # pydicom keeps a last value cut short by the end of the file without a word (pixel
+        # data is measured by `pixels.check_pixel_layout`, which says how much is missing)
         tell = getattr(element, "value_tell", None)
-        if length != _UNDEFINED_LENGTH and tell is not None and tell + length > size:
+        if (length != _UNDEFINED_LENGTH and tell is not None and tell + length > size
+                and tag not in _PIXEL_DATA_TAGS):
             raise DicomFileError(
                 p, f"file cut short: element {tag} ends {tell + length - size} bytes after its end"
             )
