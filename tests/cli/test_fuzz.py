@@ -202,6 +202,7 @@ def test_dicomdir_whose_records_point_at_damaged_files(tmp_path: Path) -> None:
     _assert_clean(_cli("--archive", str(archive_dir), "check"), allowed=(0,))
 
 
+@pytest.mark.filterwarnings("ignore:.*(exceeds the maximum length|Invalid value for VR)")
 def test_many_files_pydicom_warns_about_stay_quiet_in_worker_processes(tmp_path: Path) -> None:
     """40 files (import and render use worker processes) whose values pydicom warns about:
     the warnings filters of the CLI process do not reach forkserver workers by themselves."""
@@ -239,3 +240,8 @@ def test_a_codec_that_kills_its_worker_fails_that_file_and_the_rest_render(
     assert len(lines) == 1 and "crashed" in lines[0] and "SIGABRT" in lines[0], done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert len(list((tmp_path / "png").glob("*.png"))) == 6
+    # alone, a compressed file is decoded in a worker too: one line, not a dead command
+    done = _cli("render", str(crash), "-o", str(tmp_path / "alone.png"))
+    _assert_clean(done, allowed=(2,))
+    assert done.stderr.startswith(f"{crash}: ") and "SIGABRT" in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 1
