@@ -125,6 +125,10 @@ def _seed(path: Path, tools: Path) -> Seed:
     uid = generate_uid(entropy_srcs=[str(path)])
     ds.SOPInstanceUID = uid
     ds.file_meta.MediaStorageSOPInstanceUID = uid
+    # an intact seed must import (some of pydicom's files lack these UIDs)
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID"):
+        if not ds.get(keyword):
+            setattr(ds, keyword, generate_uid(entropy_srcs=[keyword, str(path)]))
     # what a DICOMDIR record needs (PS3.3 F.5), so that every seed can sit on media
     for keyword, value in (("PatientID", "FUZZ"), ("StudyDate", "20260101"),
                            ("StudyTime", "120000"), ("StudyID", "1"), ("Modality", "OT"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pydicom import dcmread
@@ -127,5 +128,28 @@ def _read_without_preamble(
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return describe_error(exc)
+
+
+_PARSED_TAG = re.compile(r"trying to parse (\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\))")
+
+
+def describe_error(exc: BaseException) -> str:
+    """What pydicom (or a codec) raised, as one short line for a report: its first line, at
+    most 200 characters; a value whose length does not fit its VR is named by its tag (the
+    library's own text runs to 400 characters and recommends a setting)."""
+    text = str(exc).strip()
+    if type(exc).__name__ == "BytesLengthException":
+        found = _PARSED_TAG.search(text)
+        where = f"element {found.group(1)}" if found else "a value"
+        return f"{where}: the value's length does not fit its VR"
+    lines = text.splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def as_file_error(path: PathLike, exc: Exception) -> DicomFileError:
+    """A failure raised while reading values of `path` (pydicom converts them only when first
+    used: a wrong VR or a lying length surfaces far from dcmread) as DicomFileError."""
+    if isinstance(exc, DicomFileError):
+        return exc
+    return DicomFileError(path, f"malformed DICOM: {describe_error(exc)}")

@@ -28,7 +28,7 @@ from viewer.dicom.codecs import (
     syntax_name,
 )
 from viewer.dicom.codestreams import stream_size
-from viewer.dicom.files import DicomFileError, PathLike, read_dataset
+from viewer.dicom.files import DicomFileError, PathLike, as_file_error, read_dataset
 from viewer.dicom.frameinfo import FrameInfo, frame_info
 
 LOGGER = logging.getLogger(__name__)
@@ -74,6 +74,15 @@ def number_of_frames(path: PathLike) -> int:
 
 def check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
     """Check the image attributes against the pixel data present; DicomFileError if unusable."""
+    try:
+        return _check_pixel_layout(path, ds)
+    except MemoryError:
+        raise
+    except Exception as exc:  # a value that cannot be converted (a wrong VR): the file's fault
+        raise as_file_error(path, exc) from None
+
+
+def _check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
     tag = next((t for t in PIXEL_DATA_TAGS if t in ds._dict), None)
     if tag is None:
         raise DicomFileError(path, "no Pixel Data: not an image")
@@ -182,6 +191,15 @@ def decode_frame(path: PathLike, index: int = 0) -> DecodedFrame:
 
     Raises DicomFileError naming the file and the problem; never a codec's raw exception.
     """
+    try:
+        return _decode_frame(path, index)
+    except MemoryError:
+        raise
+    except Exception as exc:  # display attributes read now (a wrong VR, a lying length)
+        raise as_file_error(path, exc) from None
+
+
+def _decode_frame(path: PathLike, index: int) -> DecodedFrame:
     try:
         small = os.path.getsize(path) <= WHOLE_FILE_READ_LIMIT
     except OSError:
