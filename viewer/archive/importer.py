@@ -35,7 +35,7 @@ from viewer.archive.archive import Archive
 from viewer.archive.records import InstanceRecord
 from viewer.archive.sources import Candidate, SourceError, iter_candidates
 from viewer.archive.store import InstanceKey, InvalidUID, ReceivingFile, StoreWriteError
-from viewer.dicom.files import DicomFileError
+from viewer.dicom.files import DicomFileError, describe_error
 from viewer.dicom.quiet import debug_enabled, quiet_libraries
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
@@ -364,7 +364,7 @@ def examine_and_store(
         return ("failed", "unreadable: a length in the file asks for more memory than there is")
     except Exception as exc:  # a reader bug on damaged bytes costs this file, not the import
         LOGGER.debug("examining %s failed", label, exc_info=True)
-        return ("failed", f"unreadable: {type(exc).__name__}: {_one_line(exc)}")
+        return ("failed", f"unreadable: {type(exc).__name__}: {describe_error(exc)}")
 
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -527,11 +527,6 @@ def instance_key(summary: HeaderSummary) -> InstanceKey:
         summary.series.series_instance_uid,
         summary.instance.sop_instance_uid,
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else ""
 
 
 def _warnings_of(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 
@@ -55,6 +56,7 @@ NATIVE_SYNTAXES = frozenset(
 )
 
 
+_UID = re.compile(r"[0-9][0-9.]{0,63}")  # PS3.5 9.1: digits and dots, at most 64
 _registered = False
 _beside_other_workers = False
 _silence_native_stderr = False
@@ -127,6 +129,8 @@ def plugin_order(transfer_syntax: str) -> list[str]:
     """
     if transfer_syntax in NATIVE_SYNTAXES:
         return [""]
+    if not _UID.fullmatch(transfer_syntax):  # damaged bytes, not a UID: never quote them
+        raise NoDecoderError("invalid Transfer Syntax UID (not a UID)")
     from pydicom.pixels import get_decoder
 
     register_plugins()

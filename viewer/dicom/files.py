@@ -20,6 +20,8 @@ from pydicom.uid import (
 PathLike = str | os.PathLike[str]
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+_MAX_REASON = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel, Float, Double Float Pixel Data
 
 
@@ -28,8 +30,10 @@ class DicomFileError(Exception):
 
     def __init__(self, path: PathLike, reason: str) -> None:
         self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        # one line of bounded length, whatever bytes of the file a reason quotes
+        reason = _CONTROL.sub("?", reason)
+        self.reason = reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
+        super().__init__(f"{self.path}: {self.reason}")
 
 
 def read_dataset(
