@@ -180,6 +180,29 @@ def test_zip_with_a_damaged_deflate_member(tmp_path: Path) -> None:
     _assert_clean(_cli("--archive", str(archive_dir), "check"), allowed=(0,))
 
 
+def test_zip_whose_own_deflate_stream_is_damaged(tmp_path: Path) -> None:
+    """The zip member's compressed bytes damaged (not the DICOM inside): that entry fails
+    with a reason naming it, the other entry imports."""
+    source = tmp_path / "study.zip"
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(save(image_dataset(_pixels()), tmp_path / "a.dcm"), "a.dcm")
+        archive.write(save(image_dataset(_pixels()), tmp_path / "b.dcm"), "b.dcm")
+        member = archive.getinfo("b.dcm")
+    data = bytearray(source.read_bytes())
+    start = member.header_offset + 30 + len(member.filename)  # past the local file header
+    for at in range(start + 20, start + member.compress_size - 20, 97):
+        data[at] ^= 0x5A
+    source.write_bytes(bytes(data))
+    archive_dir = tmp_path / "archive"
+    done = _cli("--archive", str(archive_dir), "import", "--json", str(source))
+    _assert_clean(done)
+    report = json.loads(done.stdout)
+    assert report["imported"] == [f"{source}!a.dcm"]
+    assert [f["path"] for f in report["failed"]] == [f"{source}!b.dcm"]
+    assert done.stderr.startswith(f"{source}!b.dcm: ") and len(done.stderr.splitlines()) == 1
+    _assert_clean(_cli("--archive", str(archive_dir), "check"), allowed=(0,))
+
+
 def test_dicomdir_whose_records_point_at_damaged_files(tmp_path: Path) -> None:
     """Media whose DICOMDIR is sound but two of whose files are damaged after it was made."""
     fileset = FileSet()
