@@ -46,7 +46,8 @@ from viewer.archive.store import (
     StoreWriteError,
     relative_path,
 )
-from viewer.dicom.files import DicomFileError
+from viewer.dicom.files import DicomFileError, describe_error
+from viewer.dicom.quiet import debug_enabled, quiet_libraries
 from viewer.dicom.records import HeaderSummary
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
 
@@ -380,6 +381,11 @@ def examine_and_store(
         if exc.errno in _DISK_FULL:
             return ("full", f"{label}: {exc.strerror or 'disk full'}")
         return ("failed", f"cannot read: {exc.strerror or exc}")
+    except MemoryError:
+        return ("failed", "unreadable: a length in the file asks for more memory than there is")
+    except Exception as exc:  # a reader bug on damaged bytes costs this file, not the import
+        LOGGER.debug("examining %s failed", label, exc_info=True)
+        return ("failed", f"unreadable: {type(exc).__name__}: {describe_error(exc)}")
 
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -394,16 +400,19 @@ def _worker_pool(root: Path, workers: int) -> ProcessPoolExecutor:
         # no effect once the server runs (the GUI's decode pool may have started it)
         context.set_forkserver_preload([__name__])  # type: ignore[attr-defined]
     return ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(str(root), os.getpid())
+        workers, mp_context=context, initializer=_start_worker,
+        initargs=(str(root), os.getpid(), debug_enabled()),
     )
 
 
 _worker: dict[str, Archive] = {}  # in a worker process: "archive", opened by _start_worker
 
 
-def _start_worker(root: str, importer_pid: int) -> None:
+def _start_worker(root: str, importer_pid: int, debug: bool) -> None:
     """Open the archive in a worker (no recovery: the importer did that and is writing now)
-    and end the worker when the importer dies, so that a killed import leaves no process."""
+    and end the worker when the importer dies, so that a killed import leaves no process.
+    `debug`: the importer's --debug (its warnings filters and logging do not reach here)."""
+    quiet_libraries(debug)  # pydicom's complaints are in the report, naming the file
     _die_with_parent()
     threading.Thread(target=_watch_importer, args=(importer_pid,), daemon=True).start()
     archive = _worker["archive"] = Archive(Path(root), recover=False)
@@ -496,6 +505,10 @@ def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Ex
         summary = summary_from_dataset(ds, label, geometry=True)
         if any(t in ds._dict for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
             check_pixel_layout(path, ds)  # readable header, known syntax, pixel data that fits
+        elif all(k in ds._dict for k in (0x00280010, 0x00280011, 0x00280100)):
+            # pydicom stops quietly at an element cut short: an image whose file ends before
+            # its Pixel Data reads as an object without pixels (Rows, Columns, Bits Allocated)
+            raise DicomFileError(path, "image attributes but no Pixel Data (cut short?)")
         else:
             from viewer.dicom.codecs import NoDecoderError, plugin_order
 

@@ -11,7 +11,6 @@ import importlib
 import logging
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,10 +153,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
             handler.setLevel(logging.ERROR)
             # pynetdicom logs each failure at ERROR too; our PeerError says it in one line
             handler.addFilter(lambda record: not record.name.startswith(("pydicom", "pynetdicom")))
-        warnings.filterwarnings("ignore", module=r"pydicom(\..*)?$")
-        from viewer.dicom.native_stderr import silence_native_stderr
+    from viewer.dicom.quiet import quiet_libraries
 
-        silence_native_stderr()
+    quiet_libraries(args.debug)  # pydicom's warnings: our reasons say it, one line per file
     return args
 
 

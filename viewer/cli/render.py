@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from viewer.decode.batch import RenderJob, folder_jobs, run_render_jobs
     from viewer.dicom.display import DisplayState
     from viewer.dicom.files import DicomFileError
-    from viewer.dicom.pixels import number_of_frames
+    from viewer.dicom.pixels import check_pixel_layout, read_header
     from viewer.dicom.presets import find_preset
 
     from .progress import TerminalProgress
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if window is not None and window[1] <= 0:
         raise CLIError(f"window width must be > 0, got {window[1]:g}")
     state = DisplayState(window=window, invert=args.invert, overlays=not args.no_overlays)
+    isolated = False
 
     if src.is_dir():
         if args.output is None:
@@ -70,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
         workers = args.jobs or (os.cpu_count() or 1)
     else:
         try:
-            frames = number_of_frames(src)
+            layout = check_pixel_layout(src, read_header(src))
         except DicomFileError as exc:
             raise CLIError(str(exc)) from None
+        frames = layout.frames
+        # A compressed file is decoded in a worker process even alone: GDCM aborts the process
+        # on some damaged streams, and that must cost a worker, not this command's report.
+        isolated = layout.encapsulated
         if args.frame is not None and not 1 <= args.frame <= frames:
             raise CLIError(f"{src}: frame {args.frame} requested, the image has {frames}")
         all_frames = args.frame is None and frames > 1 and _is_dir_target(args.output)
@@ -100,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         from viewer.decode.pool import preload_modules
 
         start_here(preload_modules())
-    report = run_render_jobs(jobs, state, workers, TerminalProgress("render"))
+    report = run_render_jobs(jobs, state, workers, TerminalProgress("render"), isolated=isolated)
     for failure in report.failed:
         print(f"{failure.item}: {failure.reason}", file=sys.stderr)
     if not report.done and report.failed and not src.is_dir():

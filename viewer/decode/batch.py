@@ -12,6 +12,7 @@ from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from viewer.decode.requests import WorkerCrashed
 from viewer.dicom.display import DisplayState, render_file
 from viewer.dicom.files import DicomFileError
 from viewer.jobs import CancelToken, ProgressCallback, Report, no_progress
@@ -53,12 +54,15 @@ def run_render_jobs(
     workers: int = 1,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    isolated: bool = False,
 ) -> Report:
-    """Run the jobs; one bad file is a failure in the report, never the end of the batch."""
+    """Run the jobs; one bad file is a failure in the report, never the end of the batch.
+    `isolated`: in a worker process even for one job, so that a native codec aborting on a
+    damaged stream costs that process, not the caller (GDCM does, on some)."""
     report = Report()
     for job in jobs:
         Path(job.out_stem).parent.mkdir(parents=True, exist_ok=True)
-    if workers <= 1 or len(jobs) <= 1:
+    if not isolated and (workers <= 1 or len(jobs) <= 1):
         for n, job in enumerate(jobs, 1):
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -68,7 +72,7 @@ def run_render_jobs(
 
     from viewer.decode.pool import DecodePool
 
-    with DecodePool(workers, depth=2) as pool:
+    with DecodePool(max(workers, 1), depth=2) as pool:
         futures: dict[Future[list[str]], RenderJob] = {
             pool.submit_call(render_file, job.path, job.out_stem, state, _frames(job)): job
             for job in jobs
@@ -83,7 +87,9 @@ def run_render_jobs(
                 report.done.extend(future.result())
             except DicomFileError as exc:
                 report.fail(job.path, exc.reason)
-            except Exception as exc:  # a worker crash or codec failure: report, carry on
+            except WorkerCrashed as exc:  # a native codec took the process down on this file
+                report.fail(job.path, f"the decoding process crashed ({exc.how or exc.reason})")
+            except Exception as exc:  # a codec failure: report, carry on
                 report.fail(job.path, str(exc) or type(exc).__name__)
             progress(n, len(jobs), job.path)
     return report

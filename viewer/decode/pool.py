@@ -47,6 +47,7 @@ from viewer.decode.requests import (
 from viewer.decode.sharedmem import discard_block, take_block
 from viewer.decode.tuning import trim_heap
 from viewer.decode.worker import DecodeSpec, worker_main
+from viewer.dicom.quiet import debug_enabled
 
 LOGGER = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ class _Dispatcher:
         self._cache = cache
         self._on_done = on_done
         self._ctx = multiprocessing.get_context(start_method)
+        self._debug = debug_enabled()  # workers log as this process does (--debug)
         if start_method == "forkserver":
             # The server imports the worker and its decoder once; workers (and replacements of
             # crashed ones) are then forked from it ready to decode.
@@ -430,7 +432,7 @@ class _Dispatcher:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=worker_main,
-            args=(child_conn, self._decode, self.count > 1),
+            args=(child_conn, self._decode, self.count > 1, self._debug),
             name=f"decode-worker-{slot}",
             daemon=True,
         )
@@ -615,7 +617,7 @@ class _Dispatcher:
                 self._fail(job, waiters, FrameError(job.key[0], job.key[1], reason))
             else:
                 reason = f"worker process crashed ({how}) while running {job.describe()}"
-                self._fail(job, waiters, WorkerCrashed(reason))
+                self._fail(job, waiters, WorkerCrashed(reason, how))
         with contextlib.suppress(OSError):
             worker.conn.close()
         with self._lock:

@@ -87,12 +87,13 @@ class FrameError(DicomFileError):
 class WorkerCrashed(RuntimeError):
     """A worker process died (a native codec crashed, or it was killed) while running a call."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, how: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.how = how  # "signal 11, SIGSEGV", "exit code 3": for a report naming the file
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.reason,))
+        return (type(self), (self.reason, self.how))
 
 
 class PoolClosed(RuntimeError):

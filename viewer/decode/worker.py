@@ -40,14 +40,18 @@ def resolve(spec: DecodeSpec) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-def worker_main(conn: Connection, decode_spec: DecodeSpec, single_threaded: bool = False) -> None:
-    """Entry point of a worker process (spawn/forkserver)."""
+def worker_main(
+    conn: Connection, decode_spec: DecodeSpec, single_threaded: bool = False, debug: bool = False
+) -> None:
+    """Entry point of a worker process (spawn/forkserver); `debug`: the parent's --debug."""
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_malloc()
-    from viewer.dicom.native_stderr import silence_native_stderr
+    from viewer.dicom.quiet import quiet_libraries
 
-    silence_native_stderr()  # nobody reads a worker's stderr; failures come back as values
+    # The parent's warnings filters and logging do not reach a forkserver child; failures
+    # come back as values naming the file, so library complaints stay off the user's stderr.
+    quiet_libraries(debug)
     if single_threaded:
         from viewer.dicom.codecs import prefer_single_threaded
 
@@ -102,7 +106,10 @@ def _decode_frame(
         return ("frame_error", job_id, exc.reason)
     except MemoryError:
         return ("frame_error", job_id, "not enough memory to decode this frame")
-    except Exception as exc:  # a decoder bug must not kill the worker: report it as a value
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a decoder bug (or a Rust panic, a BaseException) must not
+        # kill the worker with a traceback on stderr: report it as a value
         LOGGER.debug("decoder failed on frame %d", index, exc_info=True)
         return ("frame_error", job_id, f"decoder error: {type(exc).__name__}: {exc}")
     return ("frame", job_id, shape, dtype, decoded.info)
@@ -116,14 +123,19 @@ def _call(job_id: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[A
     except DicomFileError as exc:
         # DicomFileError's constructor takes (path, reason): rebuilt by the parent.
         return ("call_error", job_id, ("dicom", exc.path, exc.reason))
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # as in _decode_frame: a value, never a dead worker
         return ("call_error", job_id, ("exception", _picklable(exc)))
     return ("call", job_id, result)
 
 
-def _picklable(exc: Exception) -> Exception:
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
+def _picklable(exc: BaseException) -> Exception:
+    if isinstance(exc, Exception):
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            pass
+        else:
+            return exc
+    return RuntimeError(f"{type(exc).__name__}: {exc}")

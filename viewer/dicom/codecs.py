@@ -14,6 +14,8 @@ since encoders in the field produce streams one library tolerates and another do
 
 from __future__ import annotations
 
+import re
+
 from pydicom import uid
 
 PREFERRED_PLUGIN: dict[str, str] = {
@@ -50,6 +52,7 @@ NATIVE_SYNTAXES = frozenset(
 )
 
 
+_UID = re.compile(r"[0-9][0-9.]{0,63}")  # PS3.5 9.1: digits and dots, at most 64
 _registered = False
 _beside_other_workers = False
 
@@ -94,6 +97,8 @@ def plugin_order(transfer_syntax: str) -> list[str]:
     """
     if transfer_syntax in NATIVE_SYNTAXES:
         return [""]
+    if not _UID.fullmatch(transfer_syntax):  # damaged bytes, not a UID: never quote them
+        raise NoDecoderError("invalid Transfer Syntax UID (not a UID)")
     from pydicom.pixels import get_decoder
 
     register_plugins()

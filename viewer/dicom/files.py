@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from pydicom.uid import (
 PathLike = str | os.PathLike[str]
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+_MAX_REASON = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel, Float, Double Float Pixel Data
 
 
 class DicomFileError(Exception):
@@ -27,8 +31,10 @@ class DicomFileError(Exception):
 
     def __init__(self, path: PathLike, reason: str) -> None:
         self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        # one line of bounded length, whatever bytes of the file a reason quotes
+        reason = _CONTROL.sub("?", reason)
+        self.reason = reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
+        super().__init__(f"{self.path}: {self.reason}")
 
 
 def read_dataset(
@@ -55,11 +61,16 @@ def read_dataset(
         )
     except InvalidDicomError:
         ds = _read_without_preamble(p, stop_before_pixels, defer_size)
+    except OSError as exc:
+        raise DicomFileError(p, f"cannot read: {exc.strerror or _short(exc)}") from None
     except zlib.error as exc:  # Deflated Explicit VR Little Endian: pydicom inflates it whole
         raise DicomFileError(p, f"malformed DICOM: the deflated data set cannot be inflated "
                                 f"({_short(exc)})") from None
-    except Exception as exc:  # noqa: BLE001 - whatever a mutated file makes pydicom raise
-        # (struct.error, EOFError, ValueError, ...): outside data, one line naming the file
+    except MemoryError:
+        reason = "malformed DICOM: a length asks for more memory than there is"
+        raise DicomFileError(p, reason) from None
+    except Exception as exc:  # pydicom raises anything on damaged bytes (zlib.error,
+        # struct.error, RecursionError, OverflowError...): each means the same to the user
         raise DicomFileError(p, f"malformed DICOM: {_short(exc)}") from None
     _check_plausible(ds, p, size)
     if "TransferSyntaxUID" not in ds.file_meta:
@@ -77,6 +88,14 @@ def _check_plausible(ds: FileDataset, p: Path, size: int) -> None:
         if length != _UNDEFINED_LENGTH and length > size:
             raise DicomFileError(
                 p, f"malformed DICOM: element {tag} claims {length} bytes, more than the file"
+            )
+        # pydicom keeps a last value cut short by the end of the file without a word (pixel
+        # data is measured by `pixels.check_pixel_layout`, which says how much is missing)
+        tell = getattr(element, "value_tell", None)
+        if (length != _UNDEFINED_LENGTH and tell is not None and tell + length > size
+                and tag not in _PIXEL_DATA_TAGS):
+            raise DicomFileError(
+                p, f"file cut short: element {tag} ends {tell + length - size} bytes after its end"
             )
     if "SOPClassUID" in ds or (meta is not None and "MediaStorageSOPClassUID" in meta):
         return
@@ -117,5 +136,28 @@ def _read_without_preamble(
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return describe_error(exc)
+
+
+_PARSED_TAG = re.compile(r"trying to parse (\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\))")
+
+
+def describe_error(exc: BaseException) -> str:
+    """What pydicom (or a codec) raised, as one short line for a report: its first line, at
+    most 200 characters; a value whose length does not fit its VR is named by its tag (the
+    library's own text runs to 400 characters and recommends a setting)."""
+    text = str(exc).strip()
+    if type(exc).__name__ == "BytesLengthException":
+        found = _PARSED_TAG.search(text)
+        where = f"element {found.group(1)}" if found else "a value"
+        return f"{where}: the value's length does not fit its VR"
+    lines = text.splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def as_file_error(path: PathLike, exc: Exception) -> DicomFileError:
+    """A failure raised while reading values of `path` (pydicom converts them only when first
+    used: a wrong VR or a lying length surfaces far from dcmread) as DicomFileError."""
+    if isinstance(exc, DicomFileError):
+        return exc
+    return DicomFileError(path, f"malformed DICOM: {describe_error(exc)}")

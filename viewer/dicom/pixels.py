@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from viewer.dicom.codecs import (
     plugin_order,
     syntax_name,
 )
-from viewer.dicom.files import DicomFileError, PathLike, read_dataset
+from viewer.dicom.codestreams import stream_size
+from viewer.dicom.files import DicomFileError, PathLike, as_file_error, read_dataset
 from viewer.dicom.frameinfo import FrameInfo, frame_info
 from viewer.dicom.native_stderr import native_stderr_silenced
 
@@ -72,6 +74,15 @@ def number_of_frames(path: PathLike) -> int:
 
 def check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
     """Check the image attributes against the pixel data present; DicomFileError if unusable."""
+    try:
+        return _check_pixel_layout(path, ds)
+    except MemoryError:
+        raise
+    except Exception as exc:  # a value that cannot be converted (a wrong VR): the file's fault
+        raise as_file_error(path, exc) from None
+
+
+def _check_pixel_layout(path: PathLike, ds: Dataset) -> PixelLayout:
     tag = next((t for t in PIXEL_DATA_TAGS if t in ds._dict), None)
     if tag is None:
         raise DicomFileError(path, "no Pixel Data: not an image")
@@ -146,11 +157,49 @@ def _check_native_length(
         )
 
 
+def check_stream_size(path: PathLike, ds: Dataset, transfer_syntax: str) -> None:
+    """Refuse a single-frame encapsulated image whose compressed stream declares another size
+    than Rows x Columns x Samples per Pixel: GDCM aborts the process on some (JPEG-LS with
+    more Rows than the stream), others would decode into the wrong shape."""
+    try:
+        value = ds.PixelData
+        if value[:4] != b"\xfe\xff\x00\xe0":
+            return
+        (table,) = struct.unpack_from("<I", value, 4)
+        first = 8 + table  # the first fragment's item, after the Basic Offset Table
+        if value[first : first + 4] != b"\xfe\xff\x00\xe0":
+            return
+        (length,) = struct.unpack_from("<I", value, first + 4)
+        fragment = bytes(value[first + 8 : first + 8 + min(length, 1 << 16)])
+    except Exception:  # damaged items: the decoder reports them with its own reason
+        return
+    declared = stream_size(transfer_syntax, fragment)
+    if declared is None:
+        return
+    columns, rows, samples = declared
+    header = (int(ds.Columns), int(ds.Rows), int(ds.get("SamplesPerPixel", 1) or 1))
+    if (columns, samples) != (header[0], header[2]) or rows not in (0, header[1]):
+        raise DicomFileError(
+            path,
+            f"the compressed stream holds {columns} x {rows} x {samples} samples, the header "
+            f"says {header[0]} x {header[1]} x {header[2]} (columns x rows x samples)",
+        )
+
+
 def decode_frame(path: PathLike, index: int = 0) -> DecodedFrame:
     """Decode frame `index` (0-based) of the image in `path` with its display attributes.
 
     Raises DicomFileError naming the file and the problem; never a codec's raw exception.
     """
+    try:
+        return _decode_frame(path, index)
+    except MemoryError:
+        raise
+    except Exception as exc:  # display attributes read now (a wrong VR, a lying length)
+        raise as_file_error(path, exc) from None
+
+
+def _decode_frame(path: PathLike, index: int) -> DecodedFrame:
     try:
         small = os.path.getsize(path) <= WHOLE_FILE_READ_LIMIT
     except OSError:
@@ -159,6 +208,8 @@ def decode_frame(path: PathLike, index: int = 0) -> DecodedFrame:
     layout = check_pixel_layout(path, ds)
     if not 0 <= index < layout.frames:
         raise DicomFileError(path, f"frame {index + 1} requested, the image has {layout.frames}")
+    if layout.encapsulated and layout.frames == 1:
+        check_stream_size(path, ds, layout.transfer_syntax)
     array = _decode(path, ds, index, layout)
     photometric = _decoded_photometric(ds, array)
     info = frame_info(ds, index, photometric)
@@ -194,7 +245,10 @@ def _decode(path: PathLike, ds: Dataset, index: int, layout: PixelLayout) -> np.
                 )
         except MemoryError:
             raise DicomFileError(path, "not enough memory to decode the frame") from None
-        except Exception as exc:  # codecs raise anything; the report must name the file
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # codecs raise anything (pylibjpeg-rle's Rust panics are
+            # BaseExceptions: uncaught, one killed a decode worker with a traceback on stderr)
             label, reason = plugin or "native", _first_line(exc)
             errors.append(reason if reason.startswith(f"{label}:") else f"{label}: {reason}")
             LOGGER.debug("decoding %s frame %d with %s failed", path, index, plugin, exc_info=True)
