@@ -24,6 +24,10 @@ What this module changes, and nothing else:
   The pause protocol of pynetdicom's send_*() methods is untouched: the reactor only learns that
   a message is there and still takes it after its checkpoint, so it never steals a response
   from a caller that paused it.
+- A P-DATA-TF PDU received in the data transfer state goes straight to DIMSE from
+  `_read_pdu_data` (the state machine's DT-2 does nothing else), without pynetdicom's PDU
+  objects and queue crossings, when nothing would see the difference: viewer.net.pdv says when,
+  and pins the pynetdicom code that copy stands in for.
 
 Both loops are copies of pynetdicom 3.0's with that one difference (and one fix: when the DUL
 loop aborts the association on an exception, a PDU longer than we accept for instance, it
@@ -58,6 +62,7 @@ import queue
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -72,11 +77,14 @@ from pynetdicom.pdu import A_ABORT_RQ, P_DATA_TF
 from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import RequestHandler
 
+from viewer.net.pdv import decode_p_data
+
 # How long the DUL waits for data or a wake-up before looking at its timers again. Everything
 # it must react to at once wakes it; what it polls (the ARTIM timer of association set-up and
 # release, Sta13's closing socket) can wait this long. pynetdicom polls every 1 ms: each poll
 # takes the GIL from the thread encoding or importing.
 IDLE_WAIT_S = 0.01
+_P_DATA_TF = 0x04
 COALESCE_BYTES = 256 * 1024  # P-DATA-TF PDUs written to the socket in one call, at most
 
 
@@ -160,7 +168,7 @@ class EventDrivenDUL(DULServiceProvider):
                 self._requested = True  # wake it once
                 # the acceptor waits in receive_pdu for the request; None is what it gets
                 # when its wait times out, and it then ends the association (module docstring)
-                self.to_user_queue.put(None)
+                self.to_user_queue.put(None)  # type: ignore[arg-type]
 
         self.state_machine.do_action = do_action_then_look  # type: ignore[method-assign]
 
@@ -219,6 +227,62 @@ class EventDrivenDUL(DULServiceProvider):
         with self._send_lock:  # the reactor's own PDUs go after P-DATA written before them
             self._flush()
             super()._send(pdu)
+
+    def _read_pdu_data(self) -> None:
+        """pynetdicom 3.0's DULServiceProvider._read_pdu_data, handing a P-DATA-TF PDU in Sta6
+        straight to DIMSE when nothing would see the difference (viewer.net.pdv)."""
+        bytestream = bytearray()
+        sock = cast(Any, self.socket)
+        try:
+            bytestream.extend(sock.recv(6))
+        except (OSError, TimeoutError) as exc:
+            DUL_LOGGER.error("Connection closed before the entire PDU was received")
+            DUL_LOGGER.exception(exc)
+            self.event_queue.put("Evt17")
+            return
+        try:
+            pdu_type, _, pdu_length = struct.unpack(">BBL", bytestream)
+        except struct.error:
+            self.event_queue.put("Evt17")
+            return
+        if pdu_type not in (0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07):
+            DUL_LOGGER.error(f"Unknown PDU type received '0x{pdu_type:02X}'")
+            self.event_queue.put("Evt19")
+            return
+        try:
+            bytestream += sock.recv(pdu_length)
+        except (OSError, TimeoutError) as exc:
+            DUL_LOGGER.error("Connection closed before the entire PDU was received")
+            DUL_LOGGER.exception(exc)
+            self.event_queue.put("Evt17")
+            return
+        if len(bytestream) != 6 + pdu_length:
+            DUL_LOGGER.error(
+                f"The received PDU is shorter than expected ({len(bytestream)} of "
+                f"{6 + pdu_length} bytes received)")
+            self.event_queue.put("Evt17")
+            return
+        if pdu_type == _P_DATA_TF and self._p_data_straight_to_dimse():
+            primitive = decode_p_data(bytestream)
+            if primitive is not None:
+                self.assoc.dimse.receive_primitive(primitive)  # DT-2; stays in Sta6
+                return
+        try:
+            pdu, event = self._decode_pdu(bytestream)
+            self.event_queue.put(event)
+        except Exception as exc:
+            DUL_LOGGER.error("Unable to decode the received PDU data")
+            DUL_LOGGER.exception(exc)
+            self.event_queue.put("Evt19")
+            return
+        self._recv_pdu.put(pdu)
+
+    def _p_data_straight_to_dimse(self) -> bool:
+        assoc = self.assoc
+        return (self.state_machine.current_state == "Sta6" and self.event_queue.empty()
+                and self._recv_pdu.empty() and not assoc.get_handlers(evt.EVT_DATA_RECV)
+                and not assoc.get_handlers(evt.EVT_PDU_RECV)
+                and not assoc.get_handlers(evt.EVT_FSM_TRANSITION))
 
     def kill_dul(self) -> None:
         super().kill_dul()
