@@ -8,7 +8,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
-    QLocale,
     QMimeData,
     QModelIndex,
     QObject,
@@ -21,6 +20,7 @@ from viewer.archive import thumbnails
 from viewer.archive.records import SeriesRow, StudyRow
 from viewer.dicom import text
 from viewer.gui.mime import SERIES_MIME, series_mime
+from viewer.gui.quota import data_size
 
 THUMB_SIZE = thumbnails.SIZE
 
@@ -109,7 +109,7 @@ class StudyTableModel(RowsTableModel):
             return str(study.number_of_series)
         if column == self.IMAGES:
             return str(study.number_of_instances)
-        return QLocale().formattedDataSize(study.size)
+        return data_size(study.size)  # decimal units, as the quota beside it
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort in place, keeping the view's selection on the same studies."""
