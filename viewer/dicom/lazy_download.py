@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from viewer.dicom.stand_in import load_real
+
 NAME = "pydicom.data.download"
 # What pydicom.data.data_manager imports from the downloader at its import (pydicom 3.0).
 IMPORTED_NAMES = (
@@ -77,18 +79,4 @@ def install() -> bool:
 
 def load() -> types.ModuleType:
     """The real downloader, imported now if it was not (thread-safe)."""
-    with _lock:
-        current = sys.modules.get(NAME)
-        if not isinstance(current, LazyDownload):
-            return current if current is not None else importlib.import_module(NAME)
-        real = current.__dict__.get("_lazy_real")
-        if real is not None:
-            return real  # type: ignore[no-any-return]
-        del sys.modules[NAME]
-        try:
-            real = importlib.import_module(NAME)
-        except BaseException:
-            sys.modules[NAME] = current
-            raise
-        current.__dict__["_lazy_real"] = real
-        return real
+    return load_real(NAME, LazyDownload, _lock)

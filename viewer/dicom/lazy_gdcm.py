@@ -26,6 +26,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from viewer.dicom.stand_in import REAL, load_real
+
 NAME = "gdcm"
 DISTRIBUTION = "python-gdcm"
 _lock = threading.Lock()
@@ -67,7 +69,7 @@ class LazyGDCM(types.ModuleType):
 
     @property
     def loaded(self) -> bool:
-        return "_lazy_real" in self.__dict__
+        return REAL in self.__dict__
 
 
 class _Deferred:
@@ -129,20 +131,4 @@ def _installed_version(site: Path) -> str | None:
 
 def load() -> types.ModuleType:
     """The real gdcm package, loaded now if it was not (thread-safe)."""
-    with _lock:
-        current = sys.modules.get(NAME)
-        if not isinstance(current, LazyGDCM):
-            if current is None:
-                return importlib.import_module(NAME)
-            return current
-        if current.loaded:
-            return current.__dict__["_lazy_real"]  # type: ignore[no-any-return]
-        del sys.modules[NAME]
-        try:
-            real = importlib.import_module(NAME)
-        except BaseException:
-            sys.modules[NAME] = current
-            raise
-        current.__dict__.update(real.__dict__)  # who holds the stand-in sees GDCM itself
-        current.__dict__["_lazy_real"] = real
-        return real
+    return load_real(NAME, LazyGDCM, _lock)
