@@ -215,17 +215,23 @@ def report_of(label: str, outcome: tuple[str, str]) -> ImportReport:
     the disk full (`examine_and_store`'s outcome kinds)."""
     report = ImportReport()
     kind, detail = outcome
+    if kind == "full":
+        report.stopped = detail
+    else:
+        _add_outcome(report, label, kind, detail)
+    return report
+
+
+def _add_outcome(report: ImportReport, label: str, kind: str, detail: str) -> None:
+    """Count a file that was not stored (any outcome kind but "full") in `report`."""
     if kind == "present":
         report.already_present.append(label)
     elif kind == OTHER_SYNTAX:
         report.present_other_syntax.append(label)
     elif kind == "conflict":
         report.conflicts.append(Failure(label, detail))
-    elif kind == "full":
-        report.stopped = detail
     else:
         report.failed.append(Failure(label, detail))
-    return report
 
 
 PARALLEL_MIN = 32  # fewer files are examined here: starting the workers takes ~0.3 s
@@ -337,16 +343,9 @@ class _Pipeline:
             self._batches.add(outcome)
             return
         kind, detail = outcome
-        if kind == "present":
-            self._report.already_present.append(label)
-        elif kind == OTHER_SYNTAX:
-            self._report.present_other_syntax.append(label)
-        elif kind == "conflict":
-            self._report.conflicts.append(Failure(label, detail))
-        elif kind == "full":
+        if kind == "full":
             raise StoreFull(detail)
-        else:
-            self._report.failed.append(Failure(label, detail))
+        _add_outcome(self._report, label, kind, detail)
 
 
 def _examine_and_store_all(archive: Archive, files: list[tuple[str, str]]) -> list[Outcome]:
@@ -463,21 +462,16 @@ def _index(archive: Archive, batch: list[_Stored], report: ImportReport) -> None
             report.warnings.extend(Failure(item.label, w) for w in _warnings_of(item.warnings))
             continue
         # a concurrent import, or the same file twice
-        kind = "present"
+        kind, detail = "present", ""
         if duplicate.sha256 != item.record.sha256:
-            kind, _ = _same_or_conflict(
+            kind, detail = _same_or_conflict(
                 archive, archive.store.absolute(item.record.store_path), duplicate.store_path
             )
         if duplicate.store_path != item.record.store_path:
             # Same SOP Instance UID filed under another study or series: ours is not indexed
             # and never will be, so it goes (the indexed file is kept).
             archive.store.remove(item.record.store_path)
-        if kind == "present":
-            report.already_present.append(item.label)
-        elif kind == OTHER_SYNTAX:
-            report.present_other_syntax.append(item.label)
-        else:
-            report.conflicts.append(Failure(item.label, CONFLICT_REASON))
+        _add_outcome(report, item.label, kind, detail)
 
 
 @dataclass(frozen=True)
