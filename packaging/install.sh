@@ -14,6 +14,9 @@ DEBIAN_PACKAGES=(
   libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libfreetype6 libglib2.0-0
   libdbus-1-3 libx11-6 libpng16-16 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-xinerama0
+  # VTK's offscreen 3D (EGL, or OSMesa where EGL finds no device) and a real X server for the
+  # 3D view's window tests (QVTKRenderWindowInteractor needs one; offscreen Qt cannot host it)
+  libegl-mesa0 libgl1-mesa-dri libosmesa6 xvfb
   fonts-dejavu-core fonts-noto-cjk
 )
 
