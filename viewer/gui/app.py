@@ -236,6 +236,11 @@ class MainWindow(QMainWindow):
         self.fps.setSuffix(self.tr(" fps"))
         self.fps.valueChanged.connect(self.reading.set_cine_fps)
         bar.addWidget(self.fps)
+        mpr = QAction(self.tr("MPR"), self)
+        mpr.setShortcut(QKeySequence("M"))
+        mpr.setToolTip(self.tr("Axial, coronal and sagittal planes of the active series (M)"))
+        mpr.triggered.connect(self.open_mpr)
+        bar.addAction(mpr)
         sync = QAction(self.tr("Sync scroll"), self, checkable=True, checked=True)
         sync.toggled.connect(lambda on: setattr(self.reading, "sync", on))
         bar.addAction(sync)
@@ -257,6 +262,12 @@ class MainWindow(QMainWindow):
         print_films.setShortcut(QKeySequence("Ctrl+P"))
         print_films.triggered.connect(self.open_print_dialog)
         bar.addAction(print_films)
+
+    def open_mpr(self) -> None:
+        """MPR of the active viewport's series, or the one line saying why it cannot be."""
+        problem = self.reading.open_mpr()
+        if problem:
+            QMessageBox.information(self, self.tr("MPR"), problem)
 
     def open_print_dialog(self) -> None:
         """Films of what the reading area shows, on a configured DICOM printer (issue 7)."""

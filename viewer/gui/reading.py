@@ -5,6 +5,7 @@ same Frame of Reference, reference lines, and cine."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -20,12 +21,17 @@ from PySide6.QtWidgets import (
 from viewer.decode.requests import Frame, FrameKey, FrameRequest
 from viewer.dicom.display import to_display
 from viewer.dicom.geometry import StackPlanes, reference_line
-from viewer.dicom.stack import Stack
+from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.imageview import wrap_qimage
 from viewer.gui.measurements import MeasurementStore
 from viewer.gui.mime import series_mime
 from viewer.gui.viewport import Tool, Viewport
+
+if TYPE_CHECKING:  # the MPR modules load when the first MPR opens
+    from viewer.gui.mpr_layout import MprLayout
+    from viewer.gui.mpr_view import MprView
+    from viewer.volume.model import Volume
 
 THUMBNAIL_PRIORITY = 500  # after every visible frame, before the background load
 LAYOUTS: tuple[tuple[int, int], ...] = (
@@ -86,6 +92,7 @@ class ReadingArea(QWidget):
     """Viewports in a grid; `stacks` are the opened study's series, hung in series order."""
 
     active_changed = Signal(object)  # the active Viewport
+    mpr_save_requested = Signal(object)  # the MprView whose plane the user saves as a series
 
     def __init__(self, bridge: FrameBridge) -> None:
         super().__init__()
@@ -101,6 +108,9 @@ class ReadingArea(QWidget):
         # Loads a series not opened yet (dropped from the browser); set by the main window.
         self.load_series: Callable[[str, str], Stack | None] | None = None
         self._maximised: Viewport | None = None
+        # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
+        self.mpr: MprLayout | None = None
+        self._mpr_host: Viewport | None = None
         self._planes: dict[str, StackPlanes] = {}
         self._syncing = False
         self.cine = QTimer(self)
@@ -128,6 +138,7 @@ class ReadingArea(QWidget):
     def open_stacks(self, stacks: list[Stack], layout: tuple[int, int] | None = None) -> None:
         """Default hanging: one series per viewport, in series order."""
         self.stop_cine()
+        self.close_mpr()
         self.stacks = stacks
         self._planes = {}
         self.strip.set_series(stacks, stacks[0].info.study_instance_uid if stacks else "")
@@ -194,6 +205,7 @@ class ReadingArea(QWidget):
     # -- layout ---------------------------------------------------------------------------
     def set_layout(self, shape: tuple[int, int], rehang: bool = True) -> None:
         """COLUMNS x ROWS; viewports kept in order, new ones get the next series."""
+        self.close_mpr()
         columns, rows = shape
         wanted = columns * rows
         self._maximised = None
@@ -236,7 +248,7 @@ class ReadingArea(QWidget):
         if self._maximised is viewport:
             self._maximised = None
             for v in self.viewports:
-                v.show()
+                v.setVisible(v is not self._mpr_host)
         else:
             self._maximised = viewport
             for v in self.viewports:
@@ -255,6 +267,8 @@ class ReadingArea(QWidget):
         self.tool = tool
         for v in self.viewports:
             v.tool = tool
+        if self.mpr is not None:
+            self.mpr.set_tool(tool)
 
     def for_active(self, action: Callable[[Viewport], object]) -> None:
         if self.active is not None:
@@ -295,18 +309,88 @@ class ReadingArea(QWidget):
         return planes
 
     def _update_reference_lines(self) -> None:
-        for target in self.viewports:
-            lines = []
+        """Each shown image gets the lines of the other shown images of its Frame of Reference:
+        2D viewports from each other and from the MPR planes, MPR views from the 2D viewports
+        (between themselves the MPR views draw their crosshair)."""
+        shown = [v for v in self.viewports if v is not self._mpr_host]
+        mpr_views: list[MprView] = self.mpr.views if self.mpr is not None else []
+        sources: list[tuple[QWidget, SliceGeometry | None, Stack | None]] = [
+            (v, v.geometry_now, v.stack) for v in shown]
+        sources += [(m, m.geometry_now, None) for m in mpr_views]
+        wanted = self.show_reference_lines and len(sources) > 1
+        for target in shown:
             g = target.geometry_now
-            if self.show_reference_lines and g is not None and len(self.viewports) > 1:
-                for other in self.viewports:
-                    og = other.geometry_now
-                    if other is target or og is None or other.stack is target.stack:
+            lines = []
+            if wanted and g is not None:
+                for owner, og, stack in sources:
+                    if owner is target or og is None or stack is target.stack:
                         continue
                     segment = reference_line(g, og)
                     if segment is not None:
                         lines.append(segment)
             target.set_reference_lines(lines)
+        for view in mpr_views:
+            segments = [reference_line(view.geometry_now, v.geometry_now) for v in shown]
+            view.set_reference_lines(
+                [s for s in segments if s is not None] if self.show_reference_lines else [])
+
+    # -- MPR --------------------------------------------------------------------------------
+    def open_mpr(self) -> str:
+        """The MPR layout on the active viewport's series, built by the volume loader from the
+        decode pool's frames and shown while it fills. Returns "" or the one-line reason
+        the series cannot be read as a volume."""
+        viewport = self.active
+        if viewport is None or viewport.stack is None:
+            return self.tr("No series in the active viewport")
+        from viewer.volume.build import VolumeError, VolumeLoader  # type: ignore[import-not-found, unused-ignore]
+
+        relay: list[MprLayout] = []  # the layout, made once the loader gives its volume
+
+        def filled(volume: object) -> None:  # on the decode pool's thread
+            for layout in relay:
+                layout.volume_filled(volume)
+
+        pool = self.bridge.pool
+        try:
+            loader = VolumeLoader(viewport.stack, pool, cache=pool.cache, on_change=filled)
+        except VolumeError as error:
+            return str(error)
+        relay.append(self.show_mpr(loader.volume, viewport, cancel_load=loader.cancel))
+        loader.start()
+        return ""
+
+    def show_mpr(self, volume: Volume, viewport: Viewport | None = None,
+                 cancel_load: Callable[[], None] | None = None) -> MprLayout:
+        """The MPR layout of `volume` in place of `viewport` (default: the active one)."""
+        from viewer.gui.mpr_layout import MprLayout
+
+        self.close_mpr()
+        host = viewport or self.active or self.viewports[0]
+        layout = MprLayout(volume, self.measurements, cancel_load)
+        layout.set_tool(self.tool)
+        layout.planes_changed.connect(self._update_reference_lines)
+        layout.close_requested.connect(self.close_mpr)
+        layout.save_requested.connect(self.mpr_save_requested.emit)
+        n = self.viewports.index(host)
+        columns = self.layout_shape[0]
+        host.hide()
+        self.grid.addWidget(layout, n // columns, n % columns)
+        self.mpr, self._mpr_host = layout, host
+        self._update_reference_lines()
+        return layout
+
+    def close_mpr(self) -> None:
+        layout, host = self.mpr, self._mpr_host
+        if layout is None:
+            return
+        self.mpr, self._mpr_host = None, None
+        layout.close_layout()
+        self.grid.removeWidget(layout)
+        layout.setParent(None)
+        layout.deleteLater()
+        if host is not None and host in self.viewports:
+            host.show()
+        self._update_reference_lines()
 
     # -- cine -------------------------------------------------------------------------------
     def toggle_cine(self) -> None:

@@ -1,0 +1,82 @@
+"""The MPR views' shared state on the GUI thread: one `MprState` (Qt-free, viewer.volume.navigation)
+and the volume it navigates, with a signal when either changes.
+
+Views write through the setters and redraw on `changed`; they never talk to each other. The
+volume may still be filling: `volume_filled()` may be called from any thread (the volume
+loader calls back from the decode pool's thread) and reaches the views through a queued signal.
+While the user drags (`interacting`), views reslice coarsely; `SETTLE_MS` after the last
+movement they redraw at full quality.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from viewer.volume.model import SlabMode, Volume
+from viewer.volume.navigation import MprState
+
+SETTLE_MS = 150
+RESLICE_THREADS = 2  # numpy/numba reslicing releases the GIL; the machine has two cores
+
+
+class MprController(QObject):
+    changed = Signal()  # the state, the volume's contents or the quality changed
+    _filled = Signal()  # from any thread, queued to the GUI thread
+
+    def __init__(self, volume: Volume) -> None:
+        super().__init__()
+        self.volume = volume
+        self.state = MprState.centred(volume)
+        self.interacting = False
+        self.executor = ThreadPoolExecutor(RESLICE_THREADS, thread_name_prefix="mpr-reslice")
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
+        self._filled.connect(self.changed.emit, Qt.ConnectionType.QueuedConnection)
+
+    # -- writers --------------------------------------------------------------------------
+    def set_state(self, state: MprState, interacting: bool = False) -> None:
+        """The new state; `interacting`: part of a drag or scroll burst (coarse until it
+        settles)."""
+        self.state = state
+        if interacting:
+            self.interacting = True
+            self._settle.start()
+        self.changed.emit()
+
+    def step(self, index: int, steps: float) -> None:
+        self.set_state(self.state.stepped(index, steps, self.volume), interacting=True)
+
+    def set_slab(self, thickness_mm: float, mode: SlabMode) -> None:
+        self.set_state(replace(self.state, slab=max(0.0, float(thickness_mm)), mode=mode))
+
+    def set_window(self, center: float, width: float, interacting: bool = False) -> None:
+        self.set_state(replace(self.state, window=(center, max(width, 1.0))), interacting)
+
+    def window(self) -> tuple[float, float] | None:
+        return self.state.window or self.volume.window
+
+    def reset(self) -> None:
+        self.set_state(self.state.reset(self.volume))
+
+    def end_interaction(self) -> None:
+        """A drag ended: full quality at once."""
+        self._settle.stop()
+        self._settled()
+
+    def volume_filled(self, _volume: object = None) -> None:
+        """More slices arrived (any thread): redraw."""
+        self._filled.emit()
+
+    def close(self) -> None:
+        self._settle.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _settled(self) -> None:
+        if self.interacting:
+            self.interacting = False
+            self.changed.emit()
