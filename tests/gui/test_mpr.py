@@ -197,7 +197,8 @@ def test_measurements_on_a_coronal_plane_in_mm_and_hu(  # type: ignore[no-untype
     mpr.set_tool(Tool.RECTANGLE)
     row, column, off = coronal.plane.to_pixel(centre)
     assert abs(off) < 1e-9
-    drag(coronal, coronal.widget_point(column - 4, row - 4), coronal.widget_point(column + 4, row + 4))
+    drag(coronal, coronal.widget_point(column - 4, row - 4),
+         coronal.widget_point(column + 4, row + 4))
     found = mpr.measurements.on(coronal.key)
     assert len(found) == 1
     text = coronal.measurement_text(found[0])
