@@ -1,0 +1,87 @@
+"""The MPR layout inside the reading window: reference lines between MPR views and 2D viewports
+of the same Frame of Reference, and the layout taking a viewport's place and giving it back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from pydicom import dcmread  # noqa: E402
+
+from tests.gui.windows import reading_window  # noqa: E402
+from tests.volume.mpr_phantom import phantom_volume  # noqa: E402
+from viewer.dicom.demo import write_ct_series  # noqa: E402
+from viewer.dicom.geometry import patient_point  # noqa: E402
+from viewer.gui.app import MainWindow  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """One axial series, 12 slices of 2.5 mm from z = 0 down, centred on x = y = 0."""
+    return write_ct_series(tmp_path_factory.mktemp("ct"), slices=12, rows=128, columns=128,
+                           series_description="Axial 2.5", slice_spacing_mm=2.5)
+
+
+@pytest.fixture
+def window(qtbot, series: list[Path]) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    with reading_window(qtbot, series, 1) as main:
+        main.reading.set_layout((2, 1))
+        yield main
+
+
+def settle(qtbot, main: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    layout = main.reading.mpr
+    assert layout is not None
+    qtbot.waitUntil(lambda: not layout.controller.interacting
+                    and all(v.idle for v in layout.views), timeout=20000)
+
+
+def test_reference_lines_between_mpr_views_and_a_2d_viewport(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow, series: list[Path]) -> None:
+    reading = window.reading
+    frame_of_reference = str(dcmread(series[0], stop_before_pixels=True).FrameOfReferenceUID)
+    flat = reading.viewports[0]
+    host = reading.viewports[1]
+    layout = reading.show_mpr(phantom_volume(frame_of_reference=frame_of_reference), host)
+    settle(qtbot, window)
+    assert host.isHidden() and layout.isVisible()
+    axial, coronal, sagittal = layout.views
+    # The 2D axial image shows where the coronal and sagittal planes cut it (the axial MPR
+    # plane is parallel to it: no line).
+    assert len(flat.reference_lines) == 2
+    # The coronal MPR view shows the 2D slice as a horizontal line at the slice's height.
+    g = flat.geometry_now
+    assert g is not None
+    z = float(patient_point(g, 0, 0)[2])
+    assert len(coronal.reference_lines) == 1
+    (x0, y0), (x1, y1) = coronal.reference_lines[0]
+    row_expected = coronal.plane.to_pixel(np.array([0.0, coronal.plane.center[1], z]))[0]
+    assert y0 == pytest.approx(row_expected, abs=0.5) and y1 == pytest.approx(y0, abs=1e-6)
+    assert axial.reference_lines == []  # parallel planes
+    assert len(sagittal.reference_lines) == 1
+    # Scrolling the 2D series moves its line in the MPR views...
+    flat.set_position(6)
+    (_, y6), _ = coronal.reference_lines[0]
+    assert y6 == pytest.approx(y0 + 6 * 2.5 / coronal.plane.spacing, abs=0.5)
+    # ...and moving the crosshair moves the MPR planes' lines on the 2D image.
+    before = list(flat.reference_lines)
+    layout.controller.set_state(layout.controller.state.with_point((10.0, -15.0, -5.0)))
+    settle(qtbot, window)
+    assert flat.reference_lines != before
+    reading.close_mpr()
+    assert reading.mpr is None and not host.isHidden()
+    assert flat.reference_lines == []  # the viewport given back is empty: nothing to draw
+
+
+def test_no_reference_lines_across_frames_of_reference(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow) -> None:
+    reading = window.reading
+    layout = reading.show_mpr(phantom_volume(), reading.viewports[1])
+    settle(qtbot, window)
+    assert reading.viewports[0].reference_lines == []
+    assert all(v.reference_lines == [] for v in layout.views)
