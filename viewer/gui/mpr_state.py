@@ -13,12 +13,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 
 from viewer.volume.model import SlabMode, Volume
 from viewer.volume.navigation import MprState
 
 SETTLE_MS = 150
+FRAME_MS = 16  # state changes reach the views at most once per screen refresh (60 Hz)
 RESLICE_THREADS = 2  # numpy/numba reslicing releases the GIL; the machine has two cores
 
 
@@ -36,7 +37,13 @@ class MprController(QObject):
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self._settled)
-        self._filled.connect(self.changed.emit, Qt.ConnectionType.QueuedConnection)
+        # A mouse reports moves at 125 Hz or more: the views follow at most once per frame,
+        # with the latest state, and the event loop stays free in between.
+        self._coalesce = QTimer(self)
+        self._coalesce.setSingleShot(True)
+        self._coalesce.timeout.connect(self._emit)
+        self._last_emit = QElapsedTimer()
+        self._filled.connect(self._schedule, Qt.ConnectionType.QueuedConnection)
 
     # -- writers --------------------------------------------------------------------------
     def set_state(self, state: MprState, interacting: bool = False) -> None:
@@ -46,6 +53,21 @@ class MprController(QObject):
         if interacting:
             self.interacting = True
             self._settle.start()
+        self._schedule()
+
+    @property
+    def pending(self) -> bool:
+        """A change not yet passed to the views."""
+        return self._coalesce.isActive()
+
+    def _schedule(self) -> None:
+        if self._coalesce.isActive():
+            return
+        since = self._last_emit.elapsed() if self._last_emit.isValid() else FRAME_MS
+        self._coalesce.start(max(0, FRAME_MS - int(since)))
+
+    def _emit(self) -> None:
+        self._last_emit.start()
         self.changed.emit()
 
     def step(self, index: int, steps: float) -> None:
@@ -74,9 +96,10 @@ class MprController(QObject):
 
     def close(self) -> None:
         self._settle.stop()
+        self._coalesce.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _settled(self) -> None:
         if self.interacting:
             self.interacting = False
-            self.changed.emit()
+            self._schedule()

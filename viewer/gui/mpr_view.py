@@ -21,6 +21,7 @@ viewport.
 
 from __future__ import annotations
 
+import functools
 import math
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -50,7 +51,7 @@ from viewer.dicom import measure
 from viewer.dicom.calibration import Calibration
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
-from viewer.dicom.geometry import oriented_edge_labels
+from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.stack import SliceGeometry
 from viewer.gui.imageview import ImageView, Label
 from viewer.gui.measure_text import measurement_text, probe_text
@@ -99,6 +100,12 @@ def plane_frame_info(volume: Volume, plane: Plane) -> FrameInfo:
         bits_allocated=32, bits_stored=32, signed=True, rescale_type=volume.units,
         windows=windows, pixel_spacing=(plane.spacing, plane.spacing),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _markers(orientation: tuple[float, ...]) -> EdgeLabels | None:
+    """Cached: every repaint asks, and a plane turns only while the user drags it."""
+    return oriented_edge_labels(orientation, 0, False, False)
 
 
 def coarse_plane(plane: Plane) -> Plane:
@@ -257,7 +264,8 @@ class MprView(QWidget):
     @property
     def idle(self) -> bool:
         """The latest request is on screen."""
-        return not self._busy and self.rendered is not None and self.rendered.job is self._latest
+        return (not self._busy and not self.controller.pending and self.rendered is not None
+                and self.rendered.job is self._latest)
 
     def _show(self, rendered: Rendered) -> None:
         self.rendered = rendered
@@ -269,7 +277,9 @@ class MprView(QWidget):
             self.view.target = self.view.image_bounds()
             self.view.relayout()
             self._fitted = True
-        self._refresh()
+            self._refresh()
+        elif not rendered.job.coarse:
+            self._refresh()  # measurement labels and probe read full-resolution values
         self.frame_shown.emit(self)
 
     # -- overlay ----------------------------------------------------------------------------
@@ -285,7 +295,7 @@ class MprView(QWidget):
         content.corners = corner_text.four_corners(
             volume.info, self.geometry_now, info, position, total, self.controller.window(),
             self.zoom_factor(), labels=_labels())
-        content.markers = oriented_edge_labels(self.plane.orientation, 0, False, False)
+        content.markers = _markers(self.plane.orientation)
         scale = self._calibration().scale
         if self.rendered is not None:
             content.scale_bar = corner_text.scale_bar(scale, self.zoom_factor(),
