@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.print_dialog: QDialog | None = None
         self.reading = ReadingArea(bridge)
+        self.reading.mpr_save_requested.connect(self.save_mpr_series)
         self.tabs = QTabWidget()
         self.browser: StudyBrowser | None = None
         self.tag_browser: TagBrowser | None = None
@@ -262,6 +263,17 @@ class MainWindow(QMainWindow):
         print_films.setShortcut(QKeySequence("Ctrl+P"))
         print_films.triggered.connect(self.open_print_dialog)
         bar.addAction(print_films)
+
+    def save_mpr_series(self, view: object) -> None:
+        """The shown MPR plane's stack as a derived series in the archive."""
+        from viewer.gui.mpr_save import ask_and_save
+        from viewer.gui.mpr_view import MprView
+
+        layout = self.reading.mpr
+        if layout is None or not isinstance(view, MprView):
+            return
+        imports = self.browser.imports if self.browser is not None else None
+        ask_and_save(self, view, imports, layout.source_file)
 
     def open_mpr(self) -> None:
         """MPR of the active viewport's series, or the one line saying why it cannot be."""

@@ -40,8 +40,11 @@ class MprLayout(QWidget):
     save_requested = Signal(object)  # the MprView whose plane is to be saved as a series
 
     def __init__(self, volume: Volume, measurements: MeasurementStore | None = None,
-                 cancel_load: Callable[[], None] | None = None) -> None:
+                 cancel_load: Callable[[], None] | None = None,
+                 source_file: str | None = None) -> None:
         super().__init__()
+        # A file of the series: its header gives a saved series its patient and study.
+        self.source_file = source_file
         self.controller = MprController(volume)
         self.measurements = measurements or MeasurementStore()
         self._cancel_load = cancel_load

@@ -355,18 +355,21 @@ class ReadingArea(QWidget):
             loader = VolumeLoader(viewport.stack, pool, cache=pool.cache, on_change=filled)
         except VolumeError as error:
             return str(error)
-        relay.append(self.show_mpr(loader.volume, viewport, cancel_load=loader.cancel))
+        source = viewport.stack.frames[0][0] if viewport.stack.frames else None
+        relay.append(self.show_mpr(loader.volume, viewport, loader.cancel, source))
         loader.start()
         return ""
 
     def show_mpr(self, volume: Volume, viewport: Viewport | None = None,
-                 cancel_load: Callable[[], None] | None = None) -> MprLayout:
-        """The MPR layout of `volume` in place of `viewport` (default: the active one)."""
+                 cancel_load: Callable[[], None] | None = None,
+                 source_file: str | None = None) -> MprLayout:
+        """The MPR layout of `volume` in place of `viewport` (default: the active one);
+        `source_file`: a file of its series (for "save as series")."""
         from viewer.gui.mpr_layout import MprLayout
 
         self.close_mpr()
         host = viewport or self.active or self.viewports[0]
-        layout = MprLayout(volume, self.measurements, cancel_load)
+        layout = MprLayout(volume, self.measurements, cancel_load, source_file)
         layout.set_tool(self.tool)
         layout.planes_changed.connect(self._update_reference_lines)
         layout.close_requested.connect(self.close_mpr)
