@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.gui.measurements import MeasurementStore
+from viewer.gui.mpr_fusion import FusionBar
 from viewer.gui.mpr_state import MprController
 from viewer.gui.mpr_view import MprView
 from viewer.gui.viewport import Tool
@@ -90,10 +91,12 @@ class MprLayout(QWidget):
             self.grid.addWidget(view, n // 2, n % 2)
         self.slot3d = self._slot_3d()
         self.grid.addWidget(self.slot3d, 1, 1)
+        self.fusion = FusionBar(self.controller)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addLayout(bar)
+        column.addWidget(self.fusion)
         column.addLayout(self.grid, 1)
         self._activate(self.views[0])
 
@@ -156,6 +159,7 @@ class MprLayout(QWidget):
     def close_layout(self) -> None:
         if self._cancel_load is not None:
             self._cancel_load()
+        self.fusion.close_bar()
         for view in self.views:
             view.close_view()
         self.controller.close()

@@ -11,7 +11,7 @@ movement they redraw at full quality.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 
@@ -23,6 +23,23 @@ FRAME_MS = 16  # state changes reach the views at most once per screen refresh (
 RESLICE_THREADS = 2  # numpy/numba reslicing releases the GIL; the machine has two cores
 
 
+@dataclass(frozen=True, eq=False)
+class Fusion:
+    """A second volume over the MPR planes (viewer.volume.fusion): its window [low, high] in
+    SUVbw when `suv` (else its modality units), colour map and opacity (0..1, linear)."""
+
+    overlay: Volume
+    low: float
+    high: float
+    colormap: str = "hot-iron"
+    opacity: float = 0.5
+    suv: bool = False
+
+    def key(self) -> tuple[object, ...]:
+        return (id(self.overlay), self.overlay.revision, self.low, self.high, self.colormap,
+                self.opacity, self.suv)
+
+
 class MprController(QObject):
     changed = Signal()  # the state, the volume's contents or the quality changed
     _filled = Signal()  # from any thread, queued to the GUI thread
@@ -32,6 +49,7 @@ class MprController(QObject):
         self.volume = volume
         self.state = MprState.centred(volume)
         self.interacting = False
+        self.fusion: Fusion | None = None
         self.executor = ThreadPoolExecutor(RESLICE_THREADS, thread_name_prefix="mpr-reslice")
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
@@ -78,6 +96,14 @@ class MprController(QObject):
 
     def set_window(self, center: float, width: float, interacting: bool = False) -> None:
         self.set_state(replace(self.state, window=(center, max(width, 1.0))), interacting)
+
+    def set_fusion(self, fusion: Fusion | None, interacting: bool = False) -> None:
+        """Fuse (or stop fusing) a second volume over every plane."""
+        self.fusion = fusion
+        if interacting:
+            self.interacting = True
+            self._settle.start()
+        self._schedule()
 
     def window(self) -> tuple[float, float] | None:
         return self.state.window or self.volume.window

@@ -56,7 +56,7 @@ from viewer.dicom.stack import SliceGeometry
 from viewer.gui.imageview import ImageView, Label
 from viewer.gui.measure_text import measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
-from viewer.gui.mpr_state import MprController
+from viewer.gui.mpr_state import Fusion, MprController
 from viewer.gui.overlay import Overlay, OverlayContent
 from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool, _labels
 from viewer.volume.model import Interpolation, Plane, Volume
@@ -75,6 +75,8 @@ class _Job:
     coarse: bool
     revision: int
     window: tuple[float, float] | None
+    fusion: Fusion | None = None
+    fusion_key: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +89,7 @@ class Rendered:
     values: np.ndarray
     info: FrameInfo
     picture: np.ndarray
+    overlay_values: np.ndarray | None = None  # the fused volume's modality values (Bq/ml)
 
 
 def plane_frame_info(volume: Volume, plane: Plane) -> FrameInfo:
@@ -115,10 +118,13 @@ def coarse_plane(plane: Plane) -> Plane:
 
 
 class _Cache:
-    """The last values of one view, so that a window change does not reslice again."""
+    """The last values of one view (and of its fused volume), so that a window, colour map or
+    opacity change does not reslice again."""
 
     key: tuple[object, ...] | None = None
     values: np.ndarray | None = None
+    overlay_key: tuple[object, ...] | None = None
+    overlay: np.ndarray | None = None
 
 
 def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
@@ -132,7 +138,24 @@ def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
         cache.key, cache.values = key, values
     info = plane_frame_info(volume, plane)
     picture = to_display(values, info, DisplayState(window=job.window))
-    return Rendered(job, plane, values, info, picture)
+    fusion = job.fusion
+    if fusion is None:
+        return Rendered(job, plane, values, info, picture)
+    from viewer.volume.fusion import (  # type: ignore[import-not-found, unused-ignore]
+        fuse,
+        overlay_plane,
+    )
+
+    overlay_key = (plane, interpolation, id(fusion.overlay), fusion.overlay.revision)
+    if cache.overlay_key == overlay_key and cache.overlay is not None:
+        overlay = cache.overlay
+    else:
+        overlay = overlay_plane(fusion.overlay, plane, False, interpolation)
+        cache.overlay_key, cache.overlay = overlay_key, overlay
+    factor = fusion.overlay.suv_factor if fusion.suv else None
+    shown = overlay * np.float32(factor) if factor is not None else overlay
+    picture = fuse(picture, shown, fusion.low, fusion.high, fusion.colormap, fusion.opacity)
+    return Rendered(job, plane, values, info, picture, overlay)
 
 
 class MprView(QWidget):
@@ -228,7 +251,9 @@ class MprView(QWidget):
             self.plane = plane
             self._probe_text = ""
         self.frame.setTransform(self._placement(plane))
-        self._request(_Job(plane, c.interacting, c.volume.revision, c.window()))
+        fusion = c.fusion
+        self._request(_Job(plane, c.interacting, c.volume.revision, c.window(), fusion,
+                           fusion.key() if fusion is not None else ()))
         self._refresh()
 
     def _request(self, job: _Job) -> None:
@@ -357,11 +382,25 @@ class MprView(QWidget):
             self._items.append(text)
 
     def measurement_text(self, m: Measurement) -> str:
-        """The label of `m`, measured on the full-resolution values (none while coarse)."""
+        """The label of `m`, measured on the full-resolution values (none while coarse); an
+        ROI over a fused PET with an SUVbw factor adds SUVmax and SUVmean."""
         r = self.rendered
         full = r is not None and r.plane == self.plane
-        return measurement_text(m, self._calibration(), r.values if full and r else None,
+        text = measurement_text(m, self._calibration(), r.values if full and r else None,
                                 r.info if full and r else None, self.controller.volume.modality)
+        fusion = self.controller.fusion
+        factor = fusion.overlay.suv_factor if fusion is not None else None
+        if (full and r is not None and r.overlay_values is not None and factor is not None
+                and m.complete and m.kind in (Kind.RECTANGLE, Kind.ELLIPSE)):
+            from viewer.dicom.suv_measure import (  # type: ignore[import-not-found, unused-ignore]
+                suv_roi_stats,
+            )
+
+            shape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
+            stats = suv_roi_stats(r.overlay_values, shape, m.points[0], m.points[-1], factor)
+            if stats.text:
+                text += "\n" + stats.text
+        return text
 
     def _add_path(self, points: list[Point], colour: QColor, dashed: bool = False) -> None:
         pen = QPen(colour)
@@ -548,6 +587,15 @@ class MprView(QWidget):
         text = "" if found is None else probe_text(found)
         if found is not None and found.value is not None and volume.suv_factor is not None:
             text += f"  SUVbw {float(found.value) * volume.suv_factor:.2f}"
+        fusion = self.controller.fusion
+        if r.overlay_values is not None and fusion is not None and found is not None:
+            from viewer.dicom.suv_measure import (  # type: ignore[import-not-found, unused-ignore]
+                suv_probe_text,
+            )
+
+            raw = float(r.overlay_values[found.row, found.column])
+            overlay = fusion.overlay
+            text += "  " + suv_probe_text(raw, overlay.suv_factor, overlay.suv_reason)
         self._probe_text = text
         self._refresh()
 

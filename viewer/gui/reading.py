@@ -374,6 +374,11 @@ class ReadingArea(QWidget):
         layout.planes_changed.connect(self._update_reference_lines)
         layout.close_requested.connect(self.close_mpr)
         layout.save_requested.connect(self.mpr_save_requested.emit)
+        layout.fusion.set_candidates([
+            (s.series_uid, f"{s.info.modality} {s.description}".strip()) for s in self.stacks
+            if s.series_uid != volume.series_uid and _frame_of_reference(s)
+            == volume.frame_of_reference_uid])
+        layout.fusion.series_chosen.connect(self._fuse_series)
         n = self.viewports.index(host)
         columns = self.layout_shape[0]
         host.hide()
@@ -381,6 +386,27 @@ class ReadingArea(QWidget):
         self.mpr, self._mpr_host = layout, host
         self._update_reference_lines()
         return layout
+
+    def _fuse_series(self, series_uid: str) -> None:
+        """Build the chosen series' volume (as the MPR's own, progressively) and fuse it."""
+        layout = self.mpr
+        stack = self.stack_by_uid(series_uid) if series_uid else None
+        if layout is None:
+            return
+        if stack is None:
+            layout.fusion.set_overlay(None)
+            return
+        from viewer.volume.build import VolumeError, VolumeLoader  # type: ignore[import-not-found, unused-ignore]
+
+        pool = self.bridge.pool
+        try:
+            loader = VolumeLoader(stack, pool, cache=pool.cache, on_change=layout.volume_filled)
+        except VolumeError as error:
+            layout.fusion.note.setText(str(error))
+            return
+        layout.fusion.set_overlay(loader.volume, loader.cancel)
+        if layout.controller.fusion is not None:
+            loader.start()
 
     def close_mpr(self) -> None:
         layout, host = self.mpr, self._mpr_host
@@ -421,6 +447,11 @@ class ReadingArea(QWidget):
 def qimage_of(picture: np.ndarray) -> QImage:
     """An 8-bit grey or RGB picture as a QImage owning a copy of its pixels."""
     return wrap_qimage(picture).copy()  # own its pixels: the array may go away
+
+
+def _frame_of_reference(stack: Stack) -> str:
+    return next((g.frame_of_reference_uid for g in stack.geometry
+                 if g is not None and g.frame_of_reference_uid), "")
 
 
 def _layout_for(count: int) -> tuple[int, int]:
