@@ -224,3 +224,14 @@ def test_probe_reads_the_bone_in_the_sagittal_view(  # type: ignore[no-untyped-d
     row, column, _ = sagittal.plane.to_pixel(np.asarray(BONE[0]))
     sagittal.probe(sagittal.widget_point(column, row))
     assert sagittal.overlay.content.probe.endswith(f"{BONE_HU} HU")
+
+
+def test_the_drag_benchmark_drives_every_phase(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from viewer.gui.benchmark_mpr import drag_stalls, generated_ct
+
+    drags = drag_stalls(generated_ct(24, 96, 96), size=600, seconds=0.4)
+    assert [d.phase for d in drags] == ["idle", "move point", "rotate", "wheel"]
+    for d in drags:
+        assert d.moves > 0 and d.longest_stall_ms >= d.median_gap_ms > 0
+        # Every phase but the idle one redraws: pictures reached the screen meanwhile.
+        assert (d.pictures_shown > 0) == (d.phase != "idle")

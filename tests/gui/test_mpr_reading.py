@@ -85,3 +85,37 @@ def test_no_reference_lines_across_frames_of_reference(  # type: ignore[no-untyp
     settle(qtbot, window)
     assert reading.viewports[0].reference_lines == []
     assert all(v.reference_lines == [] for v in layout.views)
+
+
+def test_mpr_opens_on_the_active_series_and_fills_from_the_pool(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow) -> None:
+    reading = window.reading
+    flat = reading.viewports[0]
+    assert window.reading.open_mpr() == ""
+    layout = reading.mpr
+    assert layout is not None and layout.source_file == flat.stack.frames[0][0]  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: layout.volume.complete, timeout=30000)
+    settle(qtbot, window)
+    # The axial MPR plane through the 2D viewport's slice shows that slice's modality values.
+    g = flat.geometry_now
+    assert g is not None and flat.frame is not None
+    centre = patient_point(g, (g.columns - 1) / 2, (g.rows - 1) / 2)
+    layout.controller.set_state(layout.controller.state.with_point(centre))
+    settle(qtbot, window)
+    axial = layout.views[0]
+    assert axial.rendered is not None
+    info = flat.frame.info
+    expected = flat.frame.array * info.rescale_slope + info.rescale_intercept
+    row, column, _ = axial.plane.to_pixel(patient_point(g, 0, 0))
+    r0, c0 = round(row), round(column)
+    shown = axial.rendered.values[r0:r0 + g.rows, c0:c0 + g.columns]
+    assert np.allclose(shown, expected, atol=0.01)
+    window.grab().save("/tmp/screens/mpr_reading_window.png")
+
+
+def test_a_single_image_is_refused_with_one_line(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    one = write_ct_series(tmp_path / "one", slices=1, rows=64, columns=64)
+    with reading_window(qtbot, one, 1) as main:
+        problem = main.reading.open_mpr()
+        assert problem and "\n" not in problem
+        assert main.reading.mpr is None

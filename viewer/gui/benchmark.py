@@ -51,6 +51,9 @@ class GuiBenchmark:
     memory_bytes: int
     raw_volume_bytes: int
     memory_parts: dict[str, int]
+    # The longest event-loop stall while dragging an MPR crosshair over the series' volume
+    # (viewer.gui.benchmark_mpr), per phase: moving the point, rotating, the wheel.
+    mpr_drag_stall_ms: dict[str, float]
 
     @property
     def first_image_ratio(self) -> float:
@@ -70,6 +73,9 @@ class GuiBenchmark:
             Target("scroll 2x2 (ms per frame, 30 fps)", 1000 / self.scroll_fps_2x2, 1000 / 30,
                    "ms"),
             Target("memory / raw volume", self.memory_ratio, 1.3, "x"),
+            Target("longest event-loop stall dragging an MPR crosshair",
+                   max((ms for phase, ms in self.mpr_drag_stall_ms.items() if phase != "idle"),
+                       default=0.0), 50, "ms"),
         ]
 
     def to_json(self) -> str:
@@ -93,6 +99,8 @@ def format_table(b: GuiBenchmark) -> str:
         f"memory of the process tree              {b.memory_bytes / mib:8.0f} MiB "
         f"(raw volume {b.raw_volume_bytes / mib:.0f} MiB)",
         *(f"  {part:38s}{size / mib:8.0f} MiB" for part, size in b.memory_parts.items()),
+        *(f"MPR crosshair drag ({phase}): longest stall {ms:6.1f} ms"
+          for phase, ms in b.mpr_drag_stall_ms.items()),
     ]
     lines += [
         f"target {t.name}: {t.value:.3g} {t.unit} <= {t.limit:.3g} {t.unit}  "
@@ -328,9 +336,15 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
         wait_for(window.all_loaded, 30)
         fps_4 = _scroll_fps(app, window, 150)
         window.close()
+        # Last: the volume takes the frames out of the cache as it copies them in.
+        from viewer.gui.benchmark_mpr import drag_stalls
+        from viewer.volume.build import load_volume  # type: ignore[import-not-found, unused-ignore]
+
+        drags = drag_stalls(load_volume(stack, pool))
         return GuiBenchmark(
             slices, pool.workers, one_s, best_full_s, load_s, float(gaps["max"]), fps_1, fps_4,
             sum(memory_parts.values()), slices * ROWS * COLUMNS * 2, memory_parts,
+            {d.phase: d.longest_stall_ms for d in drags},
         )
     finally:
         archive.close()

@@ -66,7 +66,9 @@ def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS)
     target = axial.view.viewport()
     results: list[MprDrag] = []
     try:
-        for phase in ("move point", "rotate", "wheel"):
+        # "idle": the same heartbeat with nothing dragged, the machine's own noise to compare
+        # with (others' processes share its two cores).
+        for phase in ("idle", "move point", "rotate", "wheel"):
             (px, py), lines = layout.controller.state.crosshair(0, axial.plane)
             dx, dy = lines[2]
             radius = 0.25 * min(axial.plane.columns, axial.plane.rows)
@@ -95,7 +97,8 @@ def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS)
             heartbeat.timeout.connect(beat)
             heartbeat.start(5)
             left = Qt.MouseButton.LeftButton
-            if phase != "wheel":
+            dragging = phase in ("move point", "rotate")
+            if dragging:
                 _send(target, QMouseEvent.Type.MouseButtonPress, start, left, left)
             moves = 0
             t0 = time.monotonic()
@@ -111,13 +114,13 @@ def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS)
                     pos = centre + QPointF(v.x() * math.cos(turn) - v.y() * math.sin(turn),
                                            v.x() * math.sin(turn) + v.y() * math.cos(turn))
                     _send(target, QMouseEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, left)
-                else:
+                elif phase == "wheel":
                     layout.controller.step(0, 1 if int(t * 2) % 2 == 0 else -1)
                 moves += 1
                 wait = time.monotonic() + MOVE_MS / 1000
                 while time.monotonic() < wait:
                     loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 2)
-            if phase != "wheel":
+            if dragging:
                 _send(target, QMouseEvent.Type.MouseButtonRelease, start, left,
                       Qt.MouseButton.NoButton)
             heartbeat.stop()
