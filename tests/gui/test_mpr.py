@@ -235,3 +235,29 @@ def test_the_drag_benchmark_drives_every_phase(qtbot) -> None:  # type: ignore[n
         assert d.moves > 0 and d.longest_stall_ms >= d.median_gap_ms > 0
         # Every phase but the idle one redraws: pictures reached the screen meanwhile.
         assert (d.pictures_shown > 0) == (d.phase != "idle")
+
+
+def test_view_commands_turn_flip_window_and_invert(  # type: ignore[no-untyped-def]
+        qtbot, mpr: MprLayout) -> None:
+    from viewer.dicom.presets import CT_PRESETS
+
+    axial, coronal, _ = mpr.views
+    axial.rotate(1)  # clockwise: anterior (top) goes right, the right side (R) up
+    coronal.flip(True)
+    settle(qtbot, mpr)
+    markers = axial.overlay.content.markers
+    assert markers is not None and (markers.top, markers.right) == ("R", "A")
+    assert coronal.overlay.content.markers is not None
+    assert coronal.overlay.content.markers.left == "L"
+    assert np.allclose(mpr.controller.state.normal(0), (0, 0, 1))  # same plane, turned
+    QTest.keyClick(axial, Qt.Key.Key_2)
+    assert mpr.controller.window() == (CT_PRESETS[1].center, CT_PRESETS[1].width)
+    QTest.keyClick(axial, Qt.Key.Key_I)
+    settle(qtbot, mpr)
+    assert mpr.controller.state.invert
+    assert coronal.rendered is not None and coronal.rendered.job.invert
+    before = np.asarray(mpr.controller.state.point)
+    QTest.keyClick(coronal, Qt.Key.Key_PageDown)  # ten steps along the (flipped) normal
+    moved = np.asarray(mpr.controller.state.point) - before
+    assert np.allclose(moved, 10 * SPACING[1] * np.asarray(mpr.controller.state.normal(1)))
+    shot(mpr, "mpr_turned_inverted")

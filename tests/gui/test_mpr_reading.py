@@ -119,3 +119,20 @@ def test_a_single_image_is_refused_with_one_line(qtbot, tmp_path: Path) -> None:
         problem = main.reading.open_mpr()
         assert problem and "\n" not in problem
         assert main.reading.mpr is None
+
+
+def test_toolbar_commands_reach_the_mpr_view_clicked_last(  # type: ignore[no-untyped-def]
+        qtbot, window: MainWindow) -> None:
+    from viewer.dicom.presets import CT_PRESETS
+
+    reading = window.reading
+    flat = reading.viewports[0]
+    layout = reading.show_mpr(phantom_volume(), reading.viewports[1])
+    settle(qtbot, window)
+    reading.for_active(lambda v: v.apply_preset(3))
+    assert layout.controller.window() == (CT_PRESETS[2].center, CT_PRESETS[2].width)
+    assert flat.state.window is None  # the 2D viewport kept its own
+    reading._activate(flat)  # a click in the 2D viewport
+    reading.for_active(lambda v: v.apply_preset(1))
+    assert flat.state.window == (CT_PRESETS[0].center, CT_PRESETS[0].width)
+    assert layout.controller.window() == (CT_PRESETS[2].center, CT_PRESETS[2].width)

@@ -105,6 +105,13 @@ class MprController(QObject):
             self._settle.start()
         self._schedule()
 
+    def reset_window(self) -> None:
+        """The volume's own window (its first frame's)."""
+        self.set_state(replace(self.state, window=None))
+
+    def toggle_invert(self) -> None:
+        self.set_state(replace(self.state, invert=not self.state.invert))
+
     def window(self) -> tuple[float, float] | None:
         return self.state.window or self.volume.window
 

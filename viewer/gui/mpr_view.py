@@ -31,6 +31,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QKeyEvent,
     QMouseEvent,
     QPainterPath,
     QPen,
@@ -52,6 +53,7 @@ from viewer.dicom.calibration import Calibration
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
+from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry
 from viewer.gui.imageview import ImageView, Label
 from viewer.gui.measure_text import measurement_text, probe_text
@@ -75,6 +77,7 @@ class _Job:
     coarse: bool
     revision: int
     window: tuple[float, float] | None
+    invert: bool = False
     fusion: Fusion | None = None
     fusion_key: tuple[object, ...] = ()
 
@@ -137,7 +140,7 @@ def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
         values = reslice(volume, plane, interpolation)
         cache.key, cache.values = key, values
     info = plane_frame_info(volume, plane)
-    picture = to_display(values, info, DisplayState(window=job.window))
+    picture = to_display(values, info, DisplayState(window=job.window, invert=job.invert))
     fusion = job.fusion
     if fusion is None:
         return Rendered(job, plane, values, info, picture)
@@ -252,8 +255,8 @@ class MprView(QWidget):
             self._probe_text = ""
         self.frame.setTransform(self._placement(plane))
         fusion = c.fusion
-        self._request(_Job(plane, c.interacting, c.volume.revision, c.window(), fusion,
-                           fusion.key() if fusion is not None else ()))
+        self._request(_Job(plane, c.interacting, c.volume.revision, c.window(), c.state.invert,
+                           fusion, fusion.key() if fusion is not None else ()))
         self._refresh()
 
     def _request(self, job: _Job) -> None:
@@ -598,6 +601,68 @@ class MprView(QWidget):
             text += "  " + suv_probe_text(raw, overlay.suv_factor, overlay.suv_reason)
         self._probe_text = text
         self._refresh()
+
+    # -- the reading toolbar's commands, as the 2D viewport has them -----------------------
+    @property
+    def current_key(self) -> tuple[str, int]:
+        return self.key
+
+    def apply_preset(self, number: int) -> None:
+        """1-9: the CT presets; 0: the volume's own window."""
+        if 1 <= number <= len(CT_PRESETS):
+            preset = CT_PRESETS[number - 1]
+            self.controller.set_window(preset.center, preset.width)
+        elif number == 0:
+            self.controller.reset_window()
+
+    def apply_file_window(self, _index: int) -> None:
+        """A volume keeps one window, its first frame's."""
+        self.controller.reset_window()
+
+    def toggle_invert(self) -> None:
+        self.controller.toggle_invert()
+
+    def fit(self) -> None:
+        self.view.target = self.view.image_bounds()
+        self.view.relayout()
+        self._refresh()
+
+    def actual_pixels(self) -> None:
+        """One plane pixel per screen pixel, about the centre of what is shown."""
+        factor = self.zoom_factor()
+        if factor > 0:
+            self.view.scale_by(factor, self.view.view_rect().center())
+            self._refresh()
+
+    def rotate(self, quarter_turns: int) -> None:
+        """The plane turned in itself (the picture turns clockwise on screen)."""
+        c = self.controller
+        c.set_state(c.state.turned(self.index, quarter_turns))
+
+    def flip(self, horizontal: bool) -> None:
+        c = self.controller
+        c.set_state(c.state.flipped(self.index, horizontal))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Arrows and PageUp/PageDown step along the normal; 0-9 presets, I, F, A as in 2D."""
+        key = Qt.Key(event.key())
+        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1,
+                 Qt.Key.Key_Right: 1, Qt.Key.Key_PageUp: -10, Qt.Key.Key_PageDown: 10}
+        if key in steps:
+            self.controller.step(self.index, steps[key])
+        elif Qt.Key.Key_0.value <= key.value <= Qt.Key.Key_9.value and not event.modifiers():
+            self.apply_preset(key.value - Qt.Key.Key_0.value)
+        elif key == Qt.Key.Key_I:
+            self.toggle_invert()
+        elif key == Qt.Key.Key_F:
+            self.fit()
+        elif key == Qt.Key.Key_A:
+            self.actual_pixels()
+        elif key == Qt.Key.Key_Escape and self._drawing is not None:
+            self._drawing = None
+            self._draw_items()
+        else:
+            super().keyPressEvent(event)
 
     def close_view(self) -> None:
         self.controller.changed.disconnect(self.update_plane)

@@ -111,6 +111,7 @@ class ReadingArea(QWidget):
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
         self._mpr_host: Viewport | None = None
+        self._mpr_targeted = False  # an MPR view was clicked after any viewport
         self._planes: dict[str, StackPlanes] = {}
         self._syncing = False
         self.cine = QTimer(self)
@@ -258,6 +259,7 @@ class ReadingArea(QWidget):
         if viewport not in self.viewports:
             return
         self.active = viewport
+        self._mpr_targeted = False
         for v in self.viewports:
             v.set_active(v is viewport and len(self.viewports) > 1)
         self.active_changed.emit(viewport)
@@ -270,8 +272,12 @@ class ReadingArea(QWidget):
         if self.mpr is not None:
             self.mpr.set_tool(tool)
 
-    def for_active(self, action: Callable[[Viewport], object]) -> None:
-        if self.active is not None:
+    def for_active(self, action: Callable[[Viewport | MprView], object]) -> None:
+        """The toolbar's command on the active image: the MPR view last clicked, while the
+        MPR layout has the focus, else the active viewport."""
+        if self.mpr is not None and self._mpr_targeted:
+            action(self.mpr.active)
+        elif self.active is not None:
             action(self.active)
 
     # -- sync and reference lines -------------------------------------------------------------
@@ -374,6 +380,7 @@ class ReadingArea(QWidget):
         layout.planes_changed.connect(self._update_reference_lines)
         layout.close_requested.connect(self.close_mpr)
         layout.save_requested.connect(self.mpr_save_requested.emit)
+        layout.activated.connect(lambda _view: setattr(self, "_mpr_targeted", True))
         layout.fusion.set_candidates([
             (s.series_uid, f"{s.info.modality} {s.description}".strip()) for s in self.stacks
             if s.series_uid != volume.series_uid and _frame_of_reference(s)
@@ -384,6 +391,7 @@ class ReadingArea(QWidget):
         host.hide()
         self.grid.addWidget(layout, n // columns, n % columns)
         self.mpr, self._mpr_host = layout, host
+        self._mpr_targeted = True
         self._update_reference_lines()
         return layout
 
@@ -413,6 +421,7 @@ class ReadingArea(QWidget):
         if layout is None:
             return
         self.mpr, self._mpr_host = None, None
+        self._mpr_targeted = False
         layout.close_layout()
         self.grid.removeWidget(layout)
         layout.setParent(None)

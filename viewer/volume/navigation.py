@@ -56,13 +56,14 @@ class MprState:
     """What the linked MPR views share. `point`: the crosshair (LPS mm); `orientations`: the
     axial, coronal and sagittal views' (row, column) directions; `slab`: total thickness in mm
     (0: thin) combined by `mode`; `window`: (center, width) in modality units, None for the
-    volume's own."""
+    volume's own; `invert`: shown inverted."""
 
     point: Vec3
     orientations: tuple[Orientation, Orientation, Orientation]
     slab: float = 0.0
     mode: SlabMode = SlabMode.MIP
     window: tuple[float, float] | None = None
+    invert: bool = False
 
     @classmethod
     def centred(cls, volume: Volume) -> MprState:
@@ -73,7 +74,7 @@ class MprState:
     def reset(self, volume: Volume) -> MprState:
         """Planes back to axial/coronal/sagittal through the centre; slab and window kept."""
         return replace(MprState.centred(volume), slab=self.slab, mode=self.mode,
-                       window=self.window)
+                       window=self.window, invert=self.invert)
 
     def normal(self, index: int) -> Vec3:
         row, column = self.orientations[index]
@@ -121,6 +122,29 @@ class MprState:
                 row, column = turned[other]
                 turned[other] = (rotate_vector(row, axis, angle),
                                  rotate_vector(column, axis, angle))
+        return replace(self, orientations=(turned[0], turned[1], turned[2]))
+
+    def turned(self, index: int, quarter_turns: int) -> MprState:
+        """View `index` shown turned clockwise by `quarter_turns` x 90 degrees: its plane keeps
+        its normal, its row and column directions turn (what pointed up points right)."""
+        row, column = self.orientations[index]
+        for _ in range(quarter_turns % 4):
+            row, column = _vec(-np.asarray(column)), row
+        return self._with_orientation(index, (row, column))
+
+    def flipped(self, index: int, horizontal: bool) -> MprState:
+        """View `index` mirrored left-right (`horizontal`) or top-bottom: one direction reversed,
+        so its normal is too (scrolling then runs the other way, as the picture shows)."""
+        row, column = self.orientations[index]
+        if horizontal:
+            row = _vec(-np.asarray(row))
+        else:
+            column = _vec(-np.asarray(column))
+        return self._with_orientation(index, (row, column))
+
+    def _with_orientation(self, index: int, orientation: Orientation) -> MprState:
+        turned = list(self.orientations)
+        turned[index] = orientation
         return replace(self, orientations=(turned[0], turned[1], turned[2]))
 
     def rotation_angle(self, index: int, plane: Plane, start: PixelPoint,
