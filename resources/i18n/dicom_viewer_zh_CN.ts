@@ -109,6 +109,29 @@
     </message>
 </context>
 <context>
+    <name>FusionBar</name>
+    <message>
+        <source>Fuse</source>
+        <translation>融合</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <source>Window</source>
+        <translation>窗</translation>
+    </message>
+    <message>
+        <source>No SUVbw: %1</source>
+        <translation>无 SUVbw：%1</translation>
+    </message>
+</context>
+<context>
     <name>ImportSummary</name>
     <message>
         <source>Imported: {imported}
@@ -258,6 +281,14 @@ Failed: {failed}</source>
         <translation> 帧/秒</translation>
     </message>
     <message>
+        <source>MPR</source>
+        <translation>多平面重建</translation>
+    </message>
+    <message>
+        <source>Axial, coronal and sagittal planes of the active series (M)</source>
+        <translation>当前序列的横断面、冠状面和矢状面 (M)</translation>
+    </message>
+    <message>
         <source>Sync scroll</source>
         <translation>同步滚动</translation>
     </message>
@@ -324,6 +355,72 @@ Failed: {failed}</source>
     <message>
         <source>Internal error (%1); the viewer carries on. See the log for details.</source>
         <translation>内部错误（%1），查看器继续运行。详情见日志。</translation>
+    </message>
+</context>
+<context>
+    <name>MprLayout</name>
+    <message>
+        <source>Slab</source>
+        <translation>层块</translation>
+    </message>
+    <message>
+        <source>Total slab thickness, centred on the plane (0: thin)</source>
+        <translation>层块总厚度，以平面为中心（0：薄层）</translation>
+    </message>
+    <message>
+        <source>MIP</source>
+        <translation>MIP</translation>
+    </message>
+    <message>
+        <source>MinIP</source>
+        <translation>MinIP</translation>
+    </message>
+    <message>
+        <source>Average</source>
+        <translation>平均</translation>
+    </message>
+    <message>
+        <source>Reset planes</source>
+        <translation>重置平面</translation>
+    </message>
+    <message>
+        <source>Save as series…</source>
+        <translation>另存为序列…</translation>
+    </message>
+    <message>
+        <source>Close MPR</source>
+        <translation>关闭多平面重建</translation>
+    </message>
+    <message>
+        <source>Open 3D view</source>
+        <translation>打开三维视图</translation>
+    </message>
+    <message>
+        <source>3D rendering is not part of this build</source>
+        <translation>此版本不含三维渲染</translation>
+    </message>
+</context>
+<context>
+    <name>MprView</name>
+    <message>
+        <source>Cannot reslice: %1</source>
+        <translation>无法重建切面：%1</translation>
+    </message>
+    <message>
+        <source>Axial</source>
+        <translation>横断面</translation>
+    </message>
+    <message>
+        <source>Coronal</source>
+        <translation>冠状面</translation>
+    </message>
+    <message>
+        <source>Sagittal</source>
+        <translation>矢状面</translation>
+    </message>
+    <message>
+        <source>(loading)</source>
+        <translation>（加载中）</translation>
     </message>
 </context>
 <context>
@@ -816,6 +913,44 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>The store is over its quota by {size}.</source>
         <translation>存储已超出配额 {size}。</translation>
+    </message>
+</context>
+<context>
+    <name>ReadingArea</name>
+    <message>
+        <source>No series in the active viewport</source>
+        <translation>当前视口中没有序列</translation>
+    </message>
+</context>
+<context>
+    <name>SaveSeriesDialog</name>
+    <message>
+        <source>Save as series</source>
+        <translation>另存为序列</translation>
+    </message>
+    <message>
+        <source>Planes</source>
+        <translation>平面数</translation>
+    </message>
+    <message>
+        <source>Spacing</source>
+        <translation>间距</translation>
+    </message>
+    <message>
+        <source>Series description</source>
+        <translation>序列描述</translation>
+    </message>
+    <message>
+        <source>Centred on the shown plane, along its normal.</source>
+        <translation>以所示平面为中心，沿其法线方向。</translation>
+    </message>
+    <message>
+        <source>Saving needs the archive: open the study from it.</source>
+        <translation>保存需要存档：请从存档中打开该检查。</translation>
+    </message>
+    <message>
+        <source>The series is still loading: save once it is in.</source>
+        <translation>序列仍在加载：加载完成后再保存。</translation>
     </message>
 </context>
 <context>

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from pydicom import dcmread
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -94,13 +95,14 @@ def ask_and_save(parent: QWidget, view: MprView, imports: ImportQueue | None,
                  source_file: str | None) -> None:
     """The dialog, then `save_series`; one line instead when it cannot be done."""
     volume = view.controller.volume
+    title = QCoreApplication.translate("SaveSeriesDialog", "Save as series")
     if imports is None or source_file is None:
-        QMessageBox.information(parent, parent.tr("Save as series"),
-                                parent.tr("Saving needs the archive: open the study from it."))
+        QMessageBox.information(parent, title, QCoreApplication.translate(
+            "SaveSeriesDialog", "Saving needs the archive: open the study from it."))
         return
     if not volume.complete:
-        QMessageBox.information(parent, parent.tr("Save as series"),
-                                parent.tr("The series is still loading: save once it is in."))
+        QMessageBox.information(parent, title, QCoreApplication.translate(
+            "SaveSeriesDialog", "The series is still loading: save once it is in."))
         return
     dialog = SaveSeriesDialog(view, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
