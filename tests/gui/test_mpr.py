@@ -18,6 +18,7 @@ from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from tests.volume.mpr_phantom import (  # noqa: E402
+    BODY_HU,
     BONE,
     BONE_HU,
     LESION,
@@ -261,3 +262,36 @@ def test_view_commands_turn_flip_window_and_invert(  # type: ignore[no-untyped-d
     moved = np.asarray(mpr.controller.state.point) - before
     assert np.allclose(moved, 10 * SPACING[1] * np.asarray(mpr.controller.state.normal(1)))
     shot(mpr, "mpr_turned_inverted")
+
+
+def test_planes_fill_in_as_slices_arrive_from_another_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    volume = phantom_volume(filled=False)
+    volume.filled[: volume.shape[0] // 2] = True  # the lower half has arrived
+    layout = MprLayout(volume)
+    qtbot.addWidget(layout)
+    layout.resize(700, 700)
+    layout.show()
+    settle(qtbot, layout)
+    coronal = layout.views[1]
+    assert coronal.rendered is not None
+    top_half = coronal.rendered.values[: coronal.plane.rows // 3]  # head end: not loaded yet
+    assert np.all(top_half == volume.padding)
+    assert "(loading)" in coronal.overlay.content.notes[0]
+
+    def arrive() -> None:  # as the volume loader does, on the decode pool's thread
+        volume.filled[:] = True
+        volume.revision += 1
+        layout.volume_filled(volume)
+
+    worker = threading.Thread(target=arrive)
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: coronal.rendered is not None
+                    and coronal.rendered.job.revision == volume.revision, timeout=20000)
+    settle(qtbot, layout)
+    assert coronal.rendered is not None
+    assert np.any(coronal.rendered.values[: coronal.plane.rows // 3] == BODY_HU)
+    assert "(loading)" not in coronal.overlay.content.notes[0]
+    layout.close_layout()

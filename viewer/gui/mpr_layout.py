@@ -44,6 +44,8 @@ class MprLayout(QWidget):
                  cancel_load: Callable[[], None] | None = None,
                  source_file: str | None = None) -> None:
         super().__init__()
+        # The reading area is dark: the bar's words must stay readable on it.
+        self.setStyleSheet("QLabel { color: #dddddd; }")
         # A file of the series: its header gives a saved series its patient and study.
         self.source_file = source_file
         self.controller = MprController(volume)
