@@ -121,3 +121,21 @@ def test_another_frame_of_reference_is_refused_with_one_line(  # type: ignore[no
     assert "\n" not in fused.fusion.note.text()
     settle(qtbot, fused)
     assert all(v.rendered is not None and v.rendered.picture.ndim == 2 for v in fused.views)
+
+
+def test_mpr_of_a_pet_reads_suv_in_probe_and_roi(qtbot) -> None:  # type: ignore[no-untyped-def]
+    layout = MprLayout(pet_volume("1.2.3.4"))
+    qtbot.addWidget(layout)
+    layout.resize(700, 700)
+    layout.show()
+    layout.controller.set_state(layout.controller.state.with_point(LESION[0]))
+    settle(qtbot, layout)
+    axial = layout.views[0]
+    row, column, _ = axial.plane.to_pixel(np.asarray(LESION[0]))
+    axial.probe(axial.widget_point(column, row))
+    assert "SUVbw 5.00 (25000 Bq/ml)" in axial.overlay.content.probe
+    layout.set_tool(Tool.ELLIPSE)
+    drag(axial, axial.widget_point(column - 2, row - 2), axial.widget_point(column + 2, row + 2))
+    (roi,) = layout.measurements.on(axial.key)
+    assert "SUVmax 5.00" in axial.measurement_text(roi)
+    layout.close_layout()

@@ -69,6 +69,7 @@ from viewer.volume.reslice import reslice
 PLANE_COLOURS = (QColor(230, 70, 60), QColor(90, 200, 80), QColor(240, 210, 60))
 GRAB_PX = 7.0  # how near (screen pixels) a press must be to a crosshair line to turn it
 CENTRE_PX = 18.0  # presses this near the point move it rather than turn a line
+CROSSHAIR_GAP_PX = 8.0  # screen pixels left open around the point
 
 
 @dataclass(frozen=True)
@@ -355,10 +356,12 @@ class MprView(QWidget):
             self._add_path([a, b], REFERENCE_PEN, dashed=True)
         point, lines = self.controller.state.crosshair(self.index, self.plane)
         reach = float(self.plane.columns + self.plane.rows)
+        gap = CROSSHAIR_GAP_PX / max(self.zoom_factor(), 1e-6)  # the point itself stays visible
         for other, (dx, dy) in lines.items():
-            a = (point[0] - reach * dx, point[1] - reach * dy)
-            b = (point[0] + reach * dx, point[1] + reach * dy)
-            self._add_path([a, b], PLANE_COLOURS[other])
+            for sign in (-1.0, 1.0):
+                a = (point[0] + sign * gap * dx, point[1] + sign * gap * dy)
+                b = (point[0] + sign * reach * dx, point[1] + sign * reach * dy)
+                self._add_path([a, b], PLANE_COLOURS[other])
         shown = self.measurements.on(self.key)
         if self._drawing is not None:
             shown.append(self._drawing)
@@ -386,24 +389,37 @@ class MprView(QWidget):
 
     def measurement_text(self, m: Measurement) -> str:
         """The label of `m`, measured on the full-resolution values (none while coarse); an
-        ROI over a fused PET with an SUVbw factor adds SUVmax and SUVmean."""
+        ROI on a PET with an SUVbw factor (the MPR's own series or the fused one) adds SUVmax
+        and SUVmean."""
         r = self.rendered
         full = r is not None and r.plane == self.plane
         text = measurement_text(m, self._calibration(), r.values if full and r else None,
                                 r.info if full and r else None, self.controller.volume.modality)
-        fusion = self.controller.fusion
-        factor = fusion.overlay.suv_factor if fusion is not None else None
-        if (full and r is not None and r.overlay_values is not None and factor is not None
-                and m.complete and m.kind in (Kind.RECTANGLE, Kind.ELLIPSE)):
+        pet = self._pet(r) if full and r is not None else None
+        if pet is not None and m.complete and m.kind in (Kind.RECTANGLE, Kind.ELLIPSE):
             from viewer.dicom.suv_measure import (  # type: ignore[import-not-found, unused-ignore]
                 suv_roi_stats,
             )
 
-            shape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
-            stats = suv_roi_stats(r.overlay_values, shape, m.points[0], m.points[-1], factor)
-            if stats.text:
-                text += "\n" + stats.text
+            values, volume = pet
+            if volume.suv_factor is not None:
+                shape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
+                stats = suv_roi_stats(values, shape, m.points[0], m.points[-1],
+                                      volume.suv_factor)
+                if stats.text:
+                    text += "\n" + stats.text
         return text
+
+    def _pet(self, r: Rendered) -> tuple[np.ndarray, Volume] | None:
+        """The PET values on this plane (Bq/ml) and their volume: the fused series', else the
+        MPR's own when it is a PET; None otherwise."""
+        fusion = self.controller.fusion
+        if r.overlay_values is not None and fusion is not None:
+            return r.overlay_values, fusion.overlay
+        volume = self.controller.volume
+        if volume.modality == "PT":
+            return r.values, volume
+        return None
 
     def _add_path(self, points: list[Point], colour: QColor, dashed: bool = False) -> None:
         pen = QPen(colour)
@@ -579,7 +595,8 @@ class MprView(QWidget):
         self.measurements.add(self.key, m)
 
     def probe(self, pos: QPointF) -> None:
-        """The modality value (and SUVbw for a PET with its factor) under `pos`."""
+        """The modality value under `pos`, and for a PET (fused or not) its SUVbw, or why
+        there is none."""
         r = self.rendered
         if r is None:
             return
@@ -588,17 +605,15 @@ class MprView(QWidget):
         volume = self.controller.volume
         found = measure.probe(r.values, r.info, x * scale, y * scale, volume.modality)
         text = "" if found is None else probe_text(found)
-        if found is not None and found.value is not None and volume.suv_factor is not None:
-            text += f"  SUVbw {float(found.value) * volume.suv_factor:.2f}"
-        fusion = self.controller.fusion
-        if r.overlay_values is not None and fusion is not None and found is not None:
+        pet = self._pet(r)
+        if pet is not None and found is not None:
             from viewer.dicom.suv_measure import (  # type: ignore[import-not-found, unused-ignore]
                 suv_probe_text,
             )
 
-            raw = float(r.overlay_values[found.row, found.column])
-            overlay = fusion.overlay
-            text += "  " + suv_probe_text(raw, overlay.suv_factor, overlay.suv_reason)
+            values, source = pet
+            raw = float(values[found.row, found.column])
+            text += "  " + suv_probe_text(raw, source.suv_factor, source.suv_reason)
         self._probe_text = text
         self._refresh()
 
