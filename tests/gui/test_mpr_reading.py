@@ -12,6 +12,8 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from pydicom import dcmread  # noqa: E402
+from pydicom.encaps import encapsulate  # noqa: E402
+from pydicom.uid import JPEGLosslessSV1  # noqa: E402
 
 from tests.gui.windows import reading_window  # noqa: E402
 from tests.volume.mpr_phantom import phantom_volume  # noqa: E402
@@ -136,3 +138,27 @@ def test_toolbar_commands_reach_the_mpr_view_clicked_last(  # type: ignore[no-un
     reading.for_active(lambda v: v.apply_preset(1))
     assert flat.state.window == (CT_PRESETS[0].center, CT_PRESETS[0].width)
     assert layout.controller.window() == (CT_PRESETS[2].center, CT_PRESETS[2].width)
+
+
+def test_a_frame_that_fails_is_named_in_the_mpr_views(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = write_ct_series(tmp_path / "cut", slices=8, rows=64, columns=64)
+    broken = files[3]
+    # A sound header whose compressed pixels cannot be decoded.
+    ds = dcmread(broken)
+    ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+    ds.PixelData = encapsulate([b"\xff\xd8\xff\xc3 not a JPEG stream \xff\xd9"])
+    ds["PixelData"].VR = "OB"
+    ds.save_as(broken, enforce_file_format=True)
+    with reading_window(qtbot, files, 1) as main:
+        assert main.reading.open_mpr() == ""
+        layout = main.reading.mpr
+        assert layout is not None
+        errors = layout.controller.load_errors
+        qtbot.waitUntil(lambda: any(broken.name in line for line in errors()), timeout=30000)
+        settle(qtbot, main)
+        layout.controller.reset()
+        settle(qtbot, main)
+        notes = layout.views[1].overlay.content.notes
+        assert any(broken.name in line and "\n" not in line for line in notes)
+        assert "(loading)" not in notes[0]  # the loader is done: the slice will not come
+        main.grab().save("/tmp/screens/mpr_frame_failed.png")

@@ -100,7 +100,7 @@ def ask_and_save(parent: QWidget, view: MprView, imports: ImportQueue | None,
         QMessageBox.information(parent, title, QCoreApplication.translate(
             "SaveSeriesDialog", "Saving needs the archive: open the study from it."))
         return
-    if not volume.complete:
+    if view.controller.loading():
         QMessageBox.information(parent, title, QCoreApplication.translate(
             "SaveSeriesDialog", "The series is still loading: save once it is in."))
         return

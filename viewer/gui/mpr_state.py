@@ -10,6 +10,7 @@ movement they redraw at full quality.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -50,6 +51,10 @@ class MprController(QObject):
         self.state = MprState.centred(volume)
         self.interacting = False
         self.fusion: Fusion | None = None
+        # The volume loader's per-frame failures (one line each, naming the file), if any.
+        self.load_errors: Callable[[], list[str]] = list
+        # Whether slices are still to come (the loader knows: a failed slice never fills).
+        self.loading: Callable[[], bool] = lambda: not self.volume.complete
         self.executor = ThreadPoolExecutor(RESLICE_THREADS, thread_name_prefix="mpr-reslice")
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)

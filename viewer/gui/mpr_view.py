@@ -272,7 +272,10 @@ class MprView(QWidget):
 
     def _finished(self, job: _Job, future: Future[Rendered]) -> None:
         # On the worker thread: only emit; the queued signal reaches the GUI thread.
-        self._done.emit(job, future)
+        try:
+            self._done.emit(job, future)
+        except RuntimeError:  # the view was closed while this plane was being cut
+            pass
 
     def _on_done(self, job: _Job, future: Future[Rendered]) -> None:
         self._busy = False
@@ -329,7 +332,7 @@ class MprView(QWidget):
         if self.rendered is not None:
             content.scale_bar = corner_text.scale_bar(scale, self.zoom_factor(),
                                                       max(40.0, self.width() / 4))
-        content.notes = [self._title(), *volume.warnings]
+        content.notes = [self._title(), *volume.warnings, *self.controller.load_errors()]
         content.probe = self._probe_text
         if self.error:
             content.problem = self.tr("Cannot reslice: %1").replace("%1", self.error)
@@ -341,7 +344,7 @@ class MprView(QWidget):
         text = titles[self.index]
         if self.plane.slab > 0:
             text += f"  {self.plane.mode.value.upper()} {self.plane.slab:.1f} mm"
-        if not self.controller.volume.complete:
+        if self.controller.loading():
             text += "  " + self.tr("(loading)")
         return text
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the MPR modules load when the first MPR opens
     from viewer.gui.mpr_view import MprView
     from viewer.volume.model import Volume
 
+MAX_SHOWN_ERRORS = 3  # frames that failed to load, named in the MPR views' corner
 THUMBNAIL_PRIORITY = 500  # after every visible frame, before the background load
 LAYOUTS: tuple[tuple[int, int], ...] = (
     (1, 1), (2, 1), (1, 2), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4),
@@ -362,7 +363,10 @@ class ReadingArea(QWidget):
         except VolumeError as error:
             return str(error)
         source = viewport.stack.frames[0][0] if viewport.stack.frames else None
-        relay.append(self.show_mpr(loader.volume, viewport, loader.cancel, source))
+        layout = self.show_mpr(loader.volume, viewport, loader.cancel, source)
+        layout.controller.load_errors = lambda: list(loader.errors[:MAX_SHOWN_ERRORS])
+        layout.controller.loading = lambda: not loader.wait(0)
+        relay.append(layout)
         loader.start()
         return ""
 
