@@ -54,6 +54,12 @@ class GuiBenchmark:
     # The longest event-loop stall while dragging an MPR crosshair over the series' volume
     # (viewer.gui.benchmark_mpr), per phase: moving the point, rotating, the wheel.
     mpr_drag_stall_ms: dict[str, float]
+    # The process tree with the MPR layout open on that volume, after the drags (the frames
+    # have left the cache as the volume took them in), and the volume's own size.
+    mpr_memory_bytes: int
+    volume_bytes: int
+    mpr_memory_parts: dict[str, int]
+    volume_memory_bytes: int  # the tree with the volume built, before the MPR layout opens
 
     @property
     def first_image_ratio(self) -> float:
@@ -73,6 +79,8 @@ class GuiBenchmark:
             Target("scroll 2x2 (ms per frame, 30 fps)", 1000 / self.scroll_fps_2x2, 1000 / 30,
                    "ms"),
             Target("memory / raw volume", self.memory_ratio, 1.3, "x"),
+            Target("memory with MPR open / volume", self.mpr_memory_bytes
+                   / max(self.volume_bytes, 1), 1.3, "x"),
             Target("longest event-loop stall dragging an MPR crosshair",
                    max((ms for phase, ms in self.mpr_drag_stall_ms.items() if phase != "idle"),
                        default=0.0), 50, "ms"),
@@ -101,6 +109,10 @@ def format_table(b: GuiBenchmark) -> str:
         *(f"  {part:38s}{size / mib:8.0f} MiB" for part, size in b.memory_parts.items()),
         *(f"MPR crosshair drag ({phase}): longest stall {ms:6.1f} ms"
           for phase, ms in b.mpr_drag_stall_ms.items()),
+        f"memory with MPR open                    {b.mpr_memory_bytes / mib:8.0f} MiB "
+        f"(volume {b.volume_bytes / mib:.0f} MiB)",
+        *(f"  {part:38s}{size / mib:8.0f} MiB" for part, size in b.mpr_memory_parts.items()),
+        f"  (before the MPR layout opened       {b.volume_memory_bytes / mib:8.0f} MiB)",
     ]
     lines += [
         f"target {t.name}: {t.value:.3g} {t.unit} <= {t.limit:.3g} {t.unit}  "
@@ -340,11 +352,16 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
         from viewer.gui.benchmark_mpr import drag_stalls
         from viewer.volume.build import load_volume  # type: ignore[import-not-found, unused-ignore]
 
-        drags = drag_stalls(load_volume(stack, pool))
+        volume = load_volume(stack, pool)
+        before_mpr = sum(_tree_memory(os.getpid()).values())
+        mpr_memory: dict[str, int] = {}
+        drags = drag_stalls(volume, while_open=lambda: mpr_memory.update(
+            _tree_memory(os.getpid())))
         return GuiBenchmark(
             slices, pool.workers, one_s, best_full_s, load_s, float(gaps["max"]), fps_1, fps_4,
             sum(memory_parts.values()), slices * ROWS * COLUMNS * 2, memory_parts,
-            {d.phase: d.longest_stall_ms for d in drags},
+            {d.phase: d.longest_stall_ms for d in drags}, sum(mpr_memory.values()),
+            int(volume.voxels.nbytes), mpr_memory, before_mpr,
         )
     finally:
         archive.close()

@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -40,9 +41,11 @@ class MprDrag:
     pictures_shown: int
 
 
-def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS) -> list[MprDrag]:
+def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS,
+                while_open: Callable[[], None] | None = None) -> list[MprDrag]:
     """The MPR layout on `volume` in a `size`x`size` window (needs a QApplication); per
-    phase, the longest heartbeat gap while dragging."""
+    phase, the longest heartbeat gap while dragging. `while_open()` runs after the drags,
+    with the layout still open and settled (to measure its memory)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
 
@@ -129,6 +132,8 @@ def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS)
             results.append(MprDrag(phase, moves, float(max(gaps, default=0)),
                                    float(statistics.median(gaps)) if gaps else 0.0, shown["n"]))
             pump_until(settled, 60)
+        if while_open is not None:
+            while_open()
     finally:
         layout.close_layout()
         layout.close()
