@@ -256,8 +256,11 @@ class MprView(QWidget):
             self._probe_text = ""
         self.frame.setTransform(self._placement(plane))
         fusion = c.fusion
-        self._request(_Job(plane, c.interacting, c.volume.revision, c.window(), c.state.invert,
-                           fusion, fusion.key() if fusion is not None else ()))
+        job = _Job(plane, c.interacting, c.volume.revision, c.window(), c.state.invert, fusion,
+                   fusion.key() if fusion is not None else ())
+        # A point moved within this plane changes only its crosshair: no new picture.
+        if job != self._latest:
+            self._request(job)
         self._refresh()
 
     def _request(self, job: _Job) -> None:
