@@ -409,7 +409,7 @@ class MprView(QWidget):
 
             values, volume = pet
             if volume.suv_factor is not None:
-                shape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
+                shape: measure.RoiShape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
                 stats = suv_roi_stats(values, shape, m.points[0], m.points[-1],
                                       volume.suv_factor)
                 if stats.text:
