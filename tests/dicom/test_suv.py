@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.tag import Tag
 from pydicom.sequence import Sequence
+from pydicom.tag import Tag
 
 from viewer.dicom.suv import earliest_acquisition, suv_bw
 

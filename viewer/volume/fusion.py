@@ -106,12 +106,11 @@ def fuse(
     colour = table[colour_indices(overlay_values, low, high)]
     # Visible where the value is at least `low` (NaN compares False: transparent).
     visible = overlay_values >= low
-    blended = grey.astype(np.float32)
-    # (1 - a) * base + a * colour as base + a * (colour - base): one rounding, exact halves.
-    delta = colour.astype(np.float32)
-    delta -= blended
-    delta *= np.float32(opacity)
-    blended += delta
+    # (1 - a) * base + a * colour as base + a * (colour - base), rounded half up once.
+    blended = colour.astype(np.float32)
+    blended -= grey
+    blended *= np.float32(opacity)
+    blended += grey
     blended += np.float32(0.5)
     out = blended.astype(np.uint8)
     hidden = ~visible
