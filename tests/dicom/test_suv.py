@@ -144,6 +144,12 @@ def test_series_time_after_the_earliest_acquisition_uses_the_acquisition() -> No
         ({"SeriesDate": "2026-12-07"}, "SeriesDate is invalid"),
         ({"Radio_RadiopharmaceuticalStartDateTime": "20261207110000"},
          "RadiopharmaceuticalStartDateTime is after the scan time (SeriesDate/SeriesTime)"),
+        # 1 January 1900 to 7 December 2026 is 46,361 days = 4.0056e9 s: 608,179 F-18 half-lives.
+        ({"Radio_RadiopharmaceuticalStartDateTime": "19000101103000"},
+         "RadiopharmaceuticalStartDateTime is 608179 half-lives before the scan time: "
+         "nothing left to measure"),
+        ({"SeriesDate": "00010101", "SeriesTime": "000001"},
+         "the PET dose attributes cannot be read (OverflowError)"),
     ],
     ids=lambda v: v if isinstance(v, str) else ",".join(v),
 )

@@ -68,6 +68,9 @@ def suv_bw(ds: Dataset, earliest_acquisition: dt.datetime | None = None) -> SUVb
             return _suv_bw(ds, earliest_acquisition)
     except _Missing as exc:
         return SUVbw(None, str(exc))
+    except Exception as exc:  # a damaged header costs the SUV, never the caller's batch
+        LOGGER.debug("SUVbw attributes unreadable: %r", exc)
+        return SUVbw(None, f"the PET dose attributes cannot be read ({type(exc).__name__})")
 
 
 def _suv_bw(ds: Dataset, earliest_acquisition: dt.datetime | None) -> SUVbw:
@@ -99,7 +102,11 @@ def _suv_bw(ds: Dataset, earliest_acquisition: dt.datetime | None) -> SUVbw:
     if seconds < 0:
         raise _Missing(f"RadiopharmaceuticalStartDateTime is after the scan time ({scan_source})")
     decayed = dose * math.exp(-LN2 * seconds / half_life)
-    return SUVbw(weight_kg * 1000.0 / decayed, "", scan_source)
+    factor = weight_kg * 1000.0 / decayed if decayed > 0 else math.inf
+    if not math.isfinite(factor):
+        raise _Missing(f"RadiopharmaceuticalStartDateTime is {seconds / half_life:.0f} "
+                       "half-lives before the scan time: nothing left to measure")
+    return SUVbw(factor, "", scan_source)
 
 
 def earliest_acquisition(datasets: Iterable[Dataset]) -> dt.datetime | None:
