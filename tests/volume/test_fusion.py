@@ -15,8 +15,10 @@ from viewer.dicom.display import DisplayState
 from viewer.dicom.frameinfo import FrameInfo
 from viewer.volume.fusion import (
     COLORMAPS,
+    SUV_WINDOW,
     FusionError,
     check_fusable,
+    default_overlay_window,
     fuse,
     fused_plane,
     overlay_plane,
@@ -220,3 +222,20 @@ def test_suv_requested_without_a_factor_is_refused(
     with pytest.raises(FusionError, match="SUVbw is not available: PatientWeight is missing"):
         overlay_plane(no_factor, plane)
     assert overlay_plane(no_factor, plane, suv=False).max() > 0
+
+
+def test_default_overlay_window(pet: tuple[PetSeries, Volume]) -> None:
+    _, pet_volume = pet
+    assert default_overlay_window(pet_volume) == SUV_WINDOW == (1.0, 10.0)
+    # Bq/ml: the 1st..99.5th percentile of the values: background 1 and spheres of 4 and 8
+    # SUV, as activity (SUV / factor).
+    factor = 75000 / (3.7e8 * 0.5 ** (3600 / 6586.2))
+    low, high = default_overlay_window(pet_volume, suv=False)
+    assert low == pytest.approx(1.0 / factor, rel=1e-3)
+    assert 4.0 / factor <= high <= 8.0 / factor * 1.001
+    mr = replace_for(pet_volume, FOR_UID)
+    mr.window = (300.0, 200.0)
+    assert default_overlay_window(mr, suv=False) == (200.0, 400.0)
+    empty = replace_for(pet_volume, FOR_UID)
+    empty.filled[:] = False
+    assert default_overlay_window(empty, suv=False) == (0.0, 1.0)

@@ -180,6 +180,34 @@ def overlay_plane(
     return values
 
 
+SUV_WINDOW = (1.0, 10.0)
+"""The default PET window in SUVbw: uptake above a background of about 1 (blood pool, muscle)
+coloured, up to the 10 where hot iron turns white; below 1 the base shows."""
+
+
+def default_overlay_window(overlay: Volume, suv: bool = True) -> tuple[float, float]:
+    """The overlay's window [low, high] when the user has not set one (the `mpr --fuse` CLI,
+    a fusion just opened): SUV_WINDOW for SUVbw; else the series' own window (centre +- width
+    / 2); else its values' 1st to 99.5th percentile on a sample of the filled slices (the
+    lowest percent is the background the base should show through)."""
+    if suv and overlay.suv_factor is not None:
+        return SUV_WINDOW
+    if overlay.window is not None and overlay.window[1] > 0:
+        center, width = overlay.window
+        return center - width / 2.0, center + width / 2.0
+    filled = np.flatnonzero(overlay.filled)
+    if filled.size == 0:
+        return 0.0, 1.0
+    # Every 4th voxel of at most 64 filled slices: a percentile of a sample, not a sort of all.
+    picks = filled[:: max(filled.size // 64, 1)]
+    sample = overlay.voxels[picks, ::4, ::4].astype(np.float32).ravel()
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 0.0, 1.0
+    low, high = (float(v) for v in np.percentile(sample, [1.0, 99.5]))
+    return (low, high) if high > low else (low, low + 1.0)
+
+
 def fused_plane(
     base_volume: Volume,
     overlay_volume: Volume,
