@@ -4,7 +4,6 @@ SUVbw at a hot sphere of a generated PET in a CT's Frame of Reference."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,9 +211,7 @@ def test_slab_thickness_never_changes_the_blend(pet: tuple[PetSeries, Volume]) -
             assert np.array_equal(fused[core], thin_fused[core]), slab
 
 
-def test_suv_requested_without_a_factor_is_refused(
-    pet: tuple[PetSeries, Volume], tmp_path: Path
-) -> None:
+def test_suv_requested_without_a_factor_is_refused(pet: tuple[PetSeries, Volume]) -> None:
     _, pet_volume = pet
     no_factor = replace_for(pet_volume, FOR_UID)
     no_factor.suv_reason = "PatientWeight is missing"
