@@ -117,8 +117,11 @@ def write_pet_series(
         ds.Rows, ds.Columns = rows, columns
         ds.RescaleSlope = f"{slope:.10g}"[:16]
         ds.RescaleIntercept = "0"
-        # A bed scanned after the series start: acquisition times grow with the slice.
+        # A bed scanned after the series start: acquisition times grow with the slice (k % 60
+        # seconds), and the Decay Factor corrects each slice back to the series start.
         ds.AcquisitionTime = f"{int(dose.series_time) + k % 60:06d}"
+        ds.FrameReferenceTime = f"{(k % 60) * 1000 + 60000:d}"
+        ds.DecayFactor = f"{2.0 ** ((k % 60 + 60.0) / dose.half_life_s):.8f}"
         ds.PixelData = stored.astype("<i2").tobytes()
         path = folder / f"pt{k:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
@@ -137,6 +140,9 @@ def _slice_header(dose: Dose, for_uid: str, series_uid: str, study_uid: str) -> 
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
     ds.FrameOfReferenceUID = for_uid
     ds.PatientName, ds.PatientID = "PET^Phantom", "PET001"
+    ds.PatientBirthDate, ds.PatientSex = "", "O"
+    ds.ReferringPhysicianName, ds.AccessionNumber, ds.StudyID = "", "", "1"
+    ds.Manufacturer, ds.PositionReferenceIndicator, ds.Laterality = "", "", ""
     ds.PatientWeight = f"{dose.weight_kg:g}"
     ds.PatientSize = "1.75"
     ds.Modality = "PT"
@@ -152,6 +158,9 @@ def _slice_header(dose: Dose, for_uid: str, series_uid: str, study_uid: str) -> 
     ds.DecayCorrection = "START"
     ds.CorrectedImage = ["DECY", "ATTN", "SCAT", "DTIM", "RAN", "NORM"]
     ds.ActualFrameDuration = 120000
+    ds.CollimatorType = "NONE"
+    ds.PatientOrientationCodeSequence = Sequence()
+    ds.PatientGantryRelationshipCodeSequence = Sequence()
     item = Dataset()
     item.Radiopharmaceutical = "Fluorodeoxyglucose"
     item.RadiopharmaceuticalStartTime = dose.injection_time
@@ -159,6 +168,10 @@ def _slice_header(dose: Dose, for_uid: str, series_uid: str, study_uid: str) -> 
     item.RadionuclideTotalDose = f"{dose.dose_bq:g}"
     item.RadionuclideHalfLife = f"{dose.half_life_s:g}"
     item.RadionuclidePositronFraction = "0.9673"
+    nuclide = Dataset()
+    nuclide.CodeValue, nuclide.CodingSchemeDesignator = "77004003", "SCT"
+    nuclide.CodeMeaning = "^18^Fluorine"
+    item.RadionuclideCodeSequence = Sequence([nuclide])
     ds.RadiopharmaceuticalInformationSequence = Sequence([item])
     ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     ds.SamplesPerPixel = 1

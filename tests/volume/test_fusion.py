@@ -3,12 +3,15 @@ SUVbw at a hot sphere of a generated PET in a CT's Frame of Reference."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 
 import numpy as np
+import pydicom
 import pytest
 from pydicom.uid import generate_uid
 
+from tests.peers import require_tool
 from tests.volume.pet_series import PetSeries, Sphere, read_pet_volume, write_pet_series
 from viewer.dicom.display import DisplayState
 from viewer.dicom.frameinfo import FrameInfo
@@ -56,6 +59,26 @@ def pet(tmp_path_factory: pytest.TempPathFactory) -> tuple[PetSeries, Volume]:
     folder = tmp_path_factory.mktemp("pet")
     series = write_pet_series(folder, FOR_UID, BOX_MIN, BOX_MAX, spheres=(HOT, WARM))
     return series, read_pet_volume(series.paths)
+
+
+def test_generated_pet_is_a_valid_pet_image_as_scanners_write_it(
+    pet: tuple[PetSeries, Volume],
+) -> None:
+    series, volume = pet
+    dciodvfy = require_tool("dciodvfy", "dicom3tools")
+    done = subprocess.run([dciodvfy, str(series.paths[5])], capture_output=True, text=True,
+                          check=False)
+    report = done.stdout + done.stderr
+    assert "PETImage" in report
+    assert not [line for line in report.splitlines() if line.startswith("Error")], report
+    headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in series.paths]
+    slopes = {float(ds.RescaleSlope) for ds in headers}
+    assert len(slopes) > 1  # a slope of each slice's own
+    by_position = sorted(headers, key=lambda ds: float(ds.ImagePositionPatient[2]))
+    numbers = [int(ds.InstanceNumber) for ds in by_position]
+    assert numbers == sorted(numbers, reverse=True)  # Instance Numbers against position
+    assert {str(ds.FrameOfReferenceUID) for ds in headers} == {FOR_UID}
+    assert volume.spacing == (4.0, 4.0, 4.0)
 
 
 # --- colour maps and the blend ------------------------------------------------------------------
