@@ -232,6 +232,8 @@ def fused_plane(
     check_fusable(base_volume, overlay_volume)
     base_values = reslice(base_volume, plane, interpolation)
     if base_info is None:
+        # plane_frame_info comes with the numba reslice (helper "reslice"); until that branch
+        # is merged mypy cannot see it: drop the ignore then.
         from viewer.volume.reslice import plane_frame_info  # type: ignore[attr-defined]  # noqa: PLC0415
 
         base_info = plane_frame_info(base_volume)
