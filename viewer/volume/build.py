@@ -41,7 +41,9 @@ LOGGER = logging.getLogger(__name__)
 PRIORITY_COARSE = 50
 PRIORITY_REST = 51
 COARSE_SLICES = 16  # about this many evenly spread slices come first
-CHANGE_INTERVAL_S = 0.1  # on_change at most this often while loading (and once at the end)
+CHANGE_INTERVAL_S = 0.1
+INT16_MAX = 32767
+SUBMIT_BATCH = 32  # on_change at most this often while loading (and once at the end)
 
 __all__ = [
     "VolumeError", "VolumeLoader", "VolumePlan", "copy_slice", "default_budget_bytes",
@@ -108,7 +110,14 @@ def _modality_into(out: np.ndarray, stored: np.ndarray, values: FrameValues) -> 
             np.copyto(out, stored, casting="unsafe")
         elif out.dtype.kind == "f":
             np.add(stored, np.float32(values.intercept), out=out, casting="unsafe")
-        else:  # stored may be unsigned: add in int32, then narrow (the plan checked the range)
+        elif stored.dtype.kind in "iu" and stored.dtype.itemsize <= 2:
+            # In int16 throughout (4x faster than through int32): the plan checked that every
+            # stored value plus the intercept fits, and unsigned values below 2**15 are the
+            # same bits as int16.
+            if stored.dtype == np.uint16 and values.stored_max <= INT16_MAX:
+                stored = stored.view(np.int16)
+            np.add(stored, np.int16(values.intercept), out=out, casting="unsafe")
+        else:
             np.add(stored, np.int32(values.intercept), out=out, casting="unsafe")
         return
     np.multiply(stored, np.float32(values.slope), out=out, casting="unsafe")
@@ -152,7 +161,9 @@ class VolumeLoader:
         self._waiting = [len(t.sources) for t in self.plan.targets]  # sources not yet here
         self._held: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
-        self._futures: list[Future[Frame]] = []
+        # Futures not yet delivered; a delivered one is forgotten at once, or its Frame (and
+        # shared memory) would outlive the copy.
+        self._futures: dict[int, Future[Frame]] = {}
         self._outstanding = len(self.plan.sources)
         self._done = threading.Event()
         self._cancelled = False
@@ -168,19 +179,23 @@ class VolumeLoader:
             )
             for n, s in enumerate(order)
         ]
-        futures = self._pool.submit_many(requests)
-        with self._lock:
-            self._futures = futures
-        if not futures:
-            self._finish()
-        for s, future in zip(order, futures, strict=True):
-            future.add_done_callback(partial(self._arrived, s))
+        # In batches: the futures of frames already cached are done on return, and a list of
+        # all of them would keep every frame alive until the last one is copied.
+        for start in range(0, len(requests), SUBMIT_BATCH):
+            batch = self._pool.submit_many(requests[start : start + SUBMIT_BATCH])
+            sources = order[start : start + SUBMIT_BATCH]
+            with self._lock:
+                self._futures.update(zip(sources, batch, strict=True))
+            for s, future in zip(sources, batch, strict=True):
+                future.add_done_callback(partial(self._arrived, s))
+            del batch, future
 
     def cancel(self) -> None:
         """Drop the frames not yet decoded (our futures only: other viewers' requests stay)."""
         with self._lock:
             self._cancelled = True
-            futures = list(self._futures)
+            futures = list(self._futures.values())
+            self._futures.clear()
             self._held.clear()
         for future in futures:
             future.cancel()
@@ -192,6 +207,8 @@ class VolumeLoader:
 
     # -- on the pool's thread ---------------------------------------------------------------
     def _arrived(self, source: int, future: Future[Frame]) -> None:
+        with self._lock:
+            self._futures.pop(source, None)
         try:
             frame = future.result()
         except CancelledError:
