@@ -228,29 +228,40 @@ def _check_geometry(
     orientations = np.array([g.orientation for g in known], dtype=np.float64)
     sizes = np.array([(g.rows, g.columns) for g in known])
     spacings = np.array([g.pixel_spacing for g in known], dtype=np.float64)
-    bad_orientation = np.max(np.abs(orientations - orientations[0]), axis=1) > 1e-3
-    bad_size = np.any(sizes != sizes[0], axis=1)
-    bad_spacing = ~np.all(np.isclose(spacings, spacings[0], rtol=1e-3, atol=1e-4), axis=1)
+    # Compared with what most frames have, so that the odd one out is the one named.
+    usual = _most_common(np.round(orientations, 3))
+    bad_orientation = np.max(np.abs(orientations - orientations[usual]), axis=1) > 1e-3
+    bad_size = np.any(sizes != sizes[_most_common(sizes)], axis=1)
+    usual_spacing = spacings[_most_common(spacings)]
+    bad_spacing = ~np.all(np.isclose(spacings, usual_spacing, rtol=1e-3, atol=1e-4), axis=1)
     bad = bad_orientation | bad_size | bad_spacing
     if not bad.any():
         return first
     n = int(np.flatnonzero(bad)[0])
     frame, g = frames[n], known[n]
-    assert g.pixel_spacing is not None
+    other = int(np.flatnonzero(~bad)[0]) if not bad.all() else 0
+    reference, ref = frames[other], known[other]
+    assert g.pixel_spacing is not None and ref.pixel_spacing is not None
     if bad_orientation[n]:
         raise VolumeError(
-            f"mixed orientations: {_name(frame)} is not in the plane of {_name(frames[0])}"
+            f"mixed orientations: {_name(frame)} is not in the plane of {_name(reference)}"
         )
     if bad_size[n]:
         raise VolumeError(
             f"different sizes: {_name(frame)} is {g.columns} x {g.rows}, "
-            f"{_name(frames[0])} {first.columns} x {first.rows} (columns x rows)"
+            f"{_name(reference)} {ref.columns} x {ref.rows} (columns x rows)"
         )
     raise VolumeError(
         f"different Pixel Spacing: {_name(frame)} has {g.pixel_spacing[0]:g} x "
-        f"{g.pixel_spacing[1]:g} mm, {_name(frames[0])} {first.pixel_spacing[0]:g} x "
-        f"{first.pixel_spacing[1]:g} mm"
+        f"{g.pixel_spacing[1]:g} mm, {_name(reference)} {ref.pixel_spacing[0]:g} x "
+        f"{ref.pixel_spacing[1]:g} mm"
     )
+
+
+def _most_common(rows: np.ndarray) -> int:
+    """The index of a row equal to the most frequent row of a 2-D array."""
+    _, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    return int(first[np.argmax(counts)])
 
 
 def _axis_label(normal: np.ndarray) -> str:
@@ -301,16 +312,14 @@ def _common_step(steps: np.ndarray) -> float:
 
 def _stacking_direction(positions: np.ndarray, along: np.ndarray) -> np.ndarray:
     """The patient-space move per mm along the normal (unit length unless the gantry is
-    tilted): a least-squares line through the positions."""
-    t = along - along.mean()
-    centred = positions - positions.mean(axis=0)
-    return np.asarray((t @ centred) / (t @ t))
+    tilted): from the first slice to the last, so one misplaced slice cannot bend it."""
+    return np.asarray((positions[-1] - positions[0]) / (along[-1] - along[0]))
 
 
 def _check_collinear(
     positions: np.ndarray, along: np.ndarray, direction: np.ndarray, first: SliceGeometry
 ) -> None:
-    predicted = positions.mean(axis=0) + np.outer(along - along.mean(), direction)
+    predicted = positions[0] + np.outer(along - along[0], direction)
     off = np.linalg.norm(positions - predicted, axis=1)
     worst = int(np.argmax(off))
     limit = max(0.5 * min(first.pixel_spacing or (1.0, 1.0)), 0.1)
