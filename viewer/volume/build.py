@@ -23,6 +23,7 @@ import numpy as np
 from viewer.decode.cache import FrameCache
 from viewer.decode.pool import DecodePool
 from viewer.decode.requests import Frame, FrameRequest
+from viewer.dicom.files import DicomFileError
 from viewer.dicom.frameinfo import FrameValues
 from viewer.dicom.stack import Stack
 from viewer.jobs import Cancelled, CancelToken
@@ -182,6 +183,8 @@ class VolumeLoader:
         # In batches: the futures of frames already cached are done on return, and a list of
         # all of them would keep every frame alive until the last one is copied.
         for start in range(0, len(requests), SUBMIT_BATCH):
+            if self._cancelled:  # cancel() from another thread while we submit
+                break
             batch = self._pool.submit_many(requests[start : start + SUBMIT_BATCH])
             sources = order[start : start + SUBMIT_BATCH]
             with self._lock:
@@ -215,7 +218,7 @@ class VolumeLoader:
             self._settle()
             return
         except Exception as exc:  # FrameError, PoolClosed, WorkerCrashed: a line, not a crash
-            self._failed(source, str(exc))
+            self._failed(source, exc.reason if isinstance(exc, DicomFileError) else str(exc))
             return
         try:
             self._copy_in(source, frame)
@@ -292,7 +295,11 @@ class VolumeLoader:
             self._finish()
             return
         now = time.monotonic()
-        if self._on_change is not None and now - self._last_change >= CHANGE_INTERVAL_S:
+        if (
+            self._on_change is not None
+            and not self._cancelled
+            and now - self._last_change >= CHANGE_INTERVAL_S
+        ):
             self._last_change = now
             self._on_change(self.volume)
 
@@ -308,10 +315,13 @@ class VolumeLoader:
                 )
             missing = int(np.count_nonzero(~self.volume.filled))
             if missing and not self._cancelled:
-                extra.append(f"{missing} slices could not be read: shown as padding")
+                extra.append(
+                    f"{missing} slice{'s' if missing > 1 else ''} could not be read: "
+                    "shown as padding"
+                )
             self.volume.warnings = self.volume.warnings + tuple(extra)
         self._done.set()
-        if self._on_change is not None:
+        if self._on_change is not None and not self._cancelled:
             self._on_change(self.volume)
 
 
