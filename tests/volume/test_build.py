@@ -444,5 +444,6 @@ def test_benchmark_build_frees_each_frame_as_it_copies() -> None:
 
     result = measure_build(passes=2, shape=(100, 512, 512))
     assert len(result["passes"]["build_s"]) == 2 and result["build_s"] > 0
-    # Frames plus voxels never much above one volume: each frame goes once copied.
-    assert result["peak_memory_vs_volume"] < 1.2
+    # Frames plus voxels stay near one volume (2.0 if the frames outlived the build); at
+    # 52 MB the interpreter's own growth (~15 MB) is a visible share of it.
+    assert result["peak_memory_vs_volume"] < 1.6
