@@ -394,6 +394,7 @@ def test_frames_fill_in_progressively_and_on_change_reports_them(series_root: Pa
 
 
 def test_coarse_slices_are_requested_first() -> None:
+    assert coarse_first(0) == ([], 0)
     order, coarse = coarse_first(100)
     assert order[0] == 50  # the centre
     assert sorted(order) == list(range(100))

@@ -44,7 +44,7 @@ PRIORITY_REST = 51
 COARSE_SLICES = 16  # about this many evenly spread slices come first
 CHANGE_INTERVAL_S = 0.1
 INT16_MAX = 32767
-SUBMIT_BATCH = 32  # on_change at most this often while loading (and once at the end)
+SUBMIT_BATCH = 8  # on_change at most this often while loading (and once at the end)
 
 __all__ = [
     "VolumeError", "VolumeLoader", "VolumePlan", "copy_slice", "default_budget_bytes",
@@ -128,6 +128,8 @@ def _modality_into(out: np.ndarray, stored: np.ndarray, values: FrameValues) -> 
 def coarse_first(count: int) -> tuple[list[int], int]:
     """Source indices in request order (the centre, then every n-th, then the rest) and how
     many of them are the coarse first pass."""
+    if count == 0:
+        return [], 0
     stride = max(1, count // COARSE_SLICES)
     coarse = list(dict.fromkeys([count // 2, *range(0, count, stride), count - 1]))
     chosen = set(coarse)
@@ -173,10 +175,20 @@ class VolumeLoader:
 
     def start(self) -> None:
         """Request every frame; frames already cached are copied in before this returns."""
-        order, coarse = coarse_first(len(self.plan.sources))
+        # Frames already cached are copied at once, in slice order (memory is committed a
+        # huge page at a time: spreading them would commit pages for slices still to come);
+        # the rest are decoded coarse first.
+        sources = self.plan.sources
+        cache = self._cache
+        cached = [s for s, key in enumerate(sources) if cache is not None and key in cache]
+        known = set(cached)
+        missing = [s for s in range(len(sources)) if s not in known]
+        spread, coarse = coarse_first(len(missing))
+        order = cached + [missing[n] for n in spread]
         requests = [
             FrameRequest(
-                *self.plan.sources[s], priority=PRIORITY_COARSE if n < coarse else PRIORITY_REST
+                *sources[s],
+                priority=PRIORITY_COARSE if n - len(cached) < coarse else PRIORITY_REST,
             )
             for n, s in enumerate(order)
         ]
@@ -186,10 +198,10 @@ class VolumeLoader:
             if self._cancelled:  # cancel() from another thread while we submit
                 break
             batch = self._pool.submit_many(requests[start : start + SUBMIT_BATCH])
-            sources = order[start : start + SUBMIT_BATCH]
+            chunk = order[start : start + SUBMIT_BATCH]
             with self._lock:
-                self._futures.update(zip(sources, batch, strict=True))
-            for s, future in zip(sources, batch, strict=True):
+                self._futures.update(zip(chunk, batch, strict=True))
+            for s, future in zip(chunk, batch, strict=True):
                 future.add_done_callback(partial(self._arrived, s))
             del batch, future
 
