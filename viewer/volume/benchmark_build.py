@@ -62,7 +62,8 @@ def bench_stack(shape: tuple[int, int, int] = SHAPE) -> Stack:
 
 
 def fill_cache(cache: FrameCache, stack: Stack, seed: int = 0) -> None:
-    """Put one 12-bit frame per slice of `stack` into `cache`, through shared memory."""
+    """Put one 12-bit frame per slice of `stack` into `cache`, through shared memory, each
+    read once (resident, as after display)."""
     rng = np.random.default_rng(seed)
     rows, columns = stack.geometry[0].rows, stack.geometry[0].columns  # type: ignore[union-attr]
     info = FrameInfo(
@@ -75,7 +76,11 @@ def fill_cache(cache: FrameCache, stack: Stack, seed: int = 0) -> None:
     for k, (path, index) in enumerate(stack.frames):
         name = f"{prefix}{k:x}"
         shape, dtype = write_block(name, np.roll(pattern, k, axis=1))
-        cache.put(Frame(path, index, take_block(name, shape, dtype), info))
+        array = take_block(name, shape, dtype)
+        # Read once, as a viewport does when it shows the frame: its pages are then mapped
+        # here and counted in this process's resident memory, as the peak must count them.
+        array.sum()
+        cache.put(Frame(path, index, array, info))
 
 
 def _rss_bytes() -> int:
