@@ -448,3 +448,17 @@ def test_benchmark_build_frees_each_frame_as_it_copies() -> None:
     # Frames plus voxels stay near one volume (2.0 if the frames outlived the build); at
     # 52 MB the interpreter's own growth (~15 MB) is a visible share of it.
     assert result["peak_memory_vs_volume"] < 1.6
+
+
+def test_small_steady_rounding_does_not_add_up(tmp_path: Path) -> None:
+    # Steps of 4.001 mm are even (within 2%), and 39 of them are not 39 x 4.00 mm: the grid
+    # spacing comes from the end slices, so the last slice is where its file says.
+    files = write_ct_series(tmp_path, "axial")
+    for n, path in enumerate(files):
+        ds = dcmread(path)
+        ds.ImagePositionPatient = [*ds.ImagePositionPatient[:2], f"{-78 + n * 4.001:.4f}"]
+        ds.save_as(path)
+    plan = plan_volume(_stack(files))
+    assert plan.warnings == () and plan.shape[0] == 40
+    last = plan.affine @ np.array([0, 0, 39, 1.0])
+    assert last[2] == pytest.approx(-78 + 39 * 4.001, abs=1e-6)

@@ -156,7 +156,7 @@ def plan_volume(stack: Stack, budget_bytes: int | None = None) -> VolumePlan:
     spacing = _common_step(np.diff(kept_along))
     direction = _stacking_direction(kept_positions, kept_along)
     _check_collinear(kept_positions, kept_along, direction, first)
-    targets = _targets(kept_along, spacing, warnings, _axis_label(normal))
+    targets, spacing = _targets(kept_along, spacing, warnings, _axis_label(normal))
     tilt = math.degrees(math.acos(min(1.0, 1.0 / float(np.linalg.norm(direction)))))
     if tilt > 0.01:
         warnings.append(
@@ -332,9 +332,9 @@ def _check_collinear(
 
 def _targets(
     along: np.ndarray, spacing: float, warnings: list[str], label: str
-) -> list[Target]:
-    """A regular grid of slices from the first source to the last; warnings for the gaps and
-    the uneven steps that had to be resampled."""
+) -> tuple[list[Target], float]:
+    """A regular grid of slices from the first source to the last, and its spacing; warnings
+    for the gaps and the uneven steps that had to be resampled."""
     steps = np.diff(along)
     tolerance = EVEN_TOLERANCE * spacing
     uneven = np.abs(steps - spacing) > tolerance
@@ -354,10 +354,21 @@ def _targets(
             f"{first + 1} and {first + 2} {_where(label, along[first], along[first + 1])}) "
             f"where most are {spacing:.2f} mm: resampled to {spacing:.2f} mm"
         )
-    count = int(math.floor((along[-1] - along[0]) / spacing + 0.5)) + 1
-    grid = along[0] + spacing * np.arange(count)
     if not uneven.any():
-        return [Target(k, k, 0.0) for k in range(len(along))]  # the sources are the grid
+        # The sources are the grid when none strays from it (small steady rounding errors
+        # must not add up over 1,000 slices): spacing from the end slices.
+        even = float(along[-1] - along[0]) / (len(along) - 1)
+        grid = along[0] + even * np.arange(len(along))
+        drift = float(np.max(np.abs(along - grid)))
+        if drift <= tolerance:
+            return [Target(k, k, 0.0) for k in range(len(along))], even
+        warnings.append(
+            f"uneven spacing: slice positions stray up to {drift:.2f} mm from a regular "
+            f"grid: resampled to {spacing:.2f} mm"
+        )
+    # Never past the last source by more than the tolerance: a slice there would repeat it.
+    count = int(math.floor((along[-1] - along[0]) / spacing + EVEN_TOLERANCE)) + 1
+    grid = along[0] + spacing * np.arange(count)
     targets = []
     for z in grid:
         b = int(np.clip(np.searchsorted(along, z), 1, len(along) - 1))
@@ -369,7 +380,7 @@ def _targets(
             targets.append(Target(b, b, 0.0))
         else:
             targets.append(Target(a, b, w))
-    return targets
+    return targets, spacing
 
 
 def _voxel_type(values: list[FrameValues]) -> np.dtype:
