@@ -253,8 +253,8 @@ def test_over_budget_builds_at_half_resolution_and_says_so(
     assert volume.shape == (40, 32, 32)
     assert volume.spacing[:2] == pytest.approx((6.0, 6.0))
     assert volume.warnings == (
-        "reduced resolution: the volume needs 0 MB, over the memory budget of 0 MB: built "
-        "from every 2nd row and column (0 MB)",
+        "reduced resolution: the volume needs 0.3 MB, over the memory budget of 0.1 MB: built "
+        "from every 2nd row and column (0.1 MB)",
     )
     error = np.abs(volume.voxels.astype(np.float64) - phantom_hu(_voxel_points(volume)))
     assert error.max() <= 0.5
@@ -265,8 +265,8 @@ def test_far_over_budget_is_refused_with_the_sizes(tmp_path: Path) -> None:
     with pytest.raises(VolumeError) as caught:
         plan_volume(stack, budget_bytes=1_000_000)
     assert str(caught.value) == (
-        "too large: the volume needs 21 MB (1 MB at 1/4 resolution), over the memory budget "
-        "of 1 MB"
+        "too large: the volume needs 21 MB (1.3 MB at 1/4 resolution), over the memory budget "
+        "of 1.0 MB"
     )
 
 

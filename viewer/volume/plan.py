@@ -428,7 +428,8 @@ def _reduction(
 
 
 def _mb(nbytes: int) -> str:
-    return f"{nbytes / 1e6:.0f} MB"
+    mb = nbytes / 1e6
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"
 
 
 def _ordinal(n: int) -> str:
