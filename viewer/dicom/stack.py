@@ -73,12 +73,12 @@ class Stack:
     frames: list[tuple[str, int]] = field(default_factory=list)
     geometry: list[SliceGeometry | None] = field(default_factory=list)
     info: StackInfo = field(default_factory=StackInfo)
-    # `values[i]` belongs to `frames[i]`; empty when the stack was made without headers (from
-    # the archive index): readers then use `frame_values_of` on the files.
-    values: list[FrameValues] = field(default_factory=list)
     # A stack of the series' first frame only, shown while the whole series is read: how
     # many frames the full stack has (0: this stack is complete).
     expected_frames: int = 0
+    # `values[i]` (rescale, stored range, window) belongs to `frames[i]`; empty when the stack
+    # was made without reading headers (from the archive index): viewer.volume.plan reads them.
+    values: list[FrameValues] = field(default_factory=list)
 
     @property
     def total_frames(self) -> int:
