@@ -325,16 +325,51 @@ class VolumeLoader:
                     f"{', ...' if len(self._non_finite) > 3 else ''}): shown as "
                     f"{self.plan.padding:g}"
                 )
-            missing = int(np.count_nonzero(~self.volume.filled))
-            if missing and not self._cancelled:
-                extra.append(
-                    f"{missing} slice{'s' if missing > 1 else ''} could not be read: "
-                    "shown as padding"
-                )
+            if not self._cancelled:
+                extra.extend(_fill_unread(self.volume))
             self.volume.warnings = self.volume.warnings + tuple(extra)
         self._done.set()
         if self._on_change is not None and not self._cancelled:
             self._on_change(self.volume)
+
+
+def _fill_unread(volume: Volume) -> list[str]:
+    """Slices whose frames could not be read, filled like a gap from the nearest read slices
+    on both sides (at the ends: left as padding); one warning line each way."""
+    missing = np.flatnonzero(~volume.filled)
+    if missing.size == 0:
+        return []
+    read = np.flatnonzero(volume.filled)
+    filled = []
+    for k in missing:
+        above = read[read > k]
+        below = read[read < k]
+        if not above.size or not below.size:
+            continue
+        a, b = int(below[-1]), int(above[0])
+        w = np.float32((k - a) / (b - a))
+        mixed = volume.voxels[a].astype(np.float32) * (1 - w) + volume.voxels[b] * w
+        if volume.voxels.dtype.kind != "f":
+            np.rint(mixed, out=mixed)
+        np.copyto(volume.voxels[k], mixed, casting="unsafe")
+        filled.append(int(k))
+    volume.filled[filled] = True
+    if filled:
+        volume.revision += 1
+    lines = []
+    if filled:
+        names = ", ".join(str(k + 1) for k in filled[:5]) + (", ..." if len(filled) > 5 else "")
+        lines.append(
+            f"{len(filled)} slice{'s' if len(filled) > 1 else ''} could not be read ({names}): "
+            "filled by interpolation from the slices on either side"
+        )
+    if len(filled) < missing.size:
+        left = missing.size - len(filled)
+        lines.append(
+            f"{left} slice{'s' if left > 1 else ''} at the end could not be read: shown as "
+            "padding"
+        )
+    return lines
 
 
 def _file(frame: tuple[str, int]) -> str:
