@@ -259,3 +259,24 @@ def test_default_overlay_window(pet: tuple[PetSeries, Volume]) -> None:
     empty = replace_for(pet_volume, FOR_UID)
     empty.filled[:] = False
     assert default_overlay_window(empty, suv=False) == (0.0, 1.0)
+
+
+def test_built_pet_volume_carries_suv_and_matches_the_reference(
+    pet: tuple[PetSeries, Volume],
+) -> None:
+    """The volume loader reads what the test's own reader reads, per-slice slopes included, and
+    carries the series' SUVbw factor (Series Time 10:30, injection 09:30, 75 kg, 370 MBq F-18)."""
+    from viewer.decode.cache import FrameCache
+    from viewer.decode.pool import DecodePool
+    from viewer.dicom.stack import build_stacks
+    from viewer.volume.build import load_volume
+
+    series, reference = pet
+    stacks, errors = build_stacks(series.paths)
+    assert not errors and len(stacks) == 1
+    with DecodePool(1, cache=FrameCache(64 << 20)) as pool:
+        volume = load_volume(stacks[0], pool)
+    assert volume.suv_factor == pytest.approx(75000 / (3.7e8 * 0.5 ** (3600 / 6586.2)), rel=1e-9)
+    assert volume.suv_reason == ""
+    assert np.allclose(volume.affine, reference.affine)
+    assert np.allclose(volume.voxels, reference.voxels, rtol=1e-6, atol=1e-3)

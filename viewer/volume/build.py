@@ -64,6 +64,8 @@ def new_volume(plan: VolumePlan, stack: Stack) -> Volume:
         padding=plan.padding,
         info=stack.info,
         window=plan.window,
+        suv_factor=plan.suv_factor,
+        suv_reason=plan.suv_reason,
         warnings=plan.warnings,
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from viewer.dicom.files import DicomFileError
 from viewer.dicom.frameinfo import FrameValues, frame_values
 from viewer.dicom.pixels import check_pixel_layout, read_header
 from viewer.dicom.stack import SliceGeometry, Stack
+from viewer.dicom.suv import SUVbw, earliest_acquisition, suv_bw
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +80,9 @@ class VolumePlan:
     window: tuple[float, float] | None
     step: int
     warnings: tuple[str, ...]
+    # PET: SUVbw per modality value, or None and the reason (viewer.dicom.suv)
+    suv_factor: float | None = None
+    suv_reason: str = ""
 
     @property
     def nbytes(self) -> int:
@@ -178,6 +183,7 @@ def plan_volume(stack: Stack, budget_bytes: int | None = None) -> VolumePlan:
     units = next((v.units for v in kept_values if v.units), "")
     if not units and stack.info.modality == "CT":
         units = "HU"
+    suv = _suv(frames[int(s)][0] for s in kept) if stack.info.modality == "PT" else None
     return VolumePlan(
         series_uid=stack.series_uid,
         frame_of_reference_uid=first.frame_of_reference_uid,
@@ -194,7 +200,23 @@ def plan_volume(stack: Stack, budget_bytes: int | None = None) -> VolumePlan:
         window=values[0].window,
         step=step,
         warnings=tuple(warnings),
+        suv_factor=suv.factor if suv is not None else None,
+        suv_reason=suv.reason if suv is not None else "",
     )
+
+
+def _suv(paths: Iterable[str]) -> SUVbw:
+    """The series' SUVbw factor: from its first file, with QIBA's check against the earliest
+    Acquisition Date/Time of all its files (a PET series has a few hundred headers: cheap)."""
+    headers = []
+    for path in dict.fromkeys(paths):
+        try:
+            headers.append(read_header(path))
+        except DicomFileError:
+            continue  # the frame's own failure is reported when its pixels are read
+    if not headers:
+        return SUVbw(None, "no readable header")
+    return suv_bw(headers[0], earliest_acquisition(headers))
 
 
 def _name(frame: tuple[str, int]) -> str:
