@@ -44,8 +44,9 @@ class MprLayout(QWidget):
                  cancel_load: Callable[[], None] | None = None,
                  source_file: str | None = None) -> None:
         super().__init__()
-        # The reading area is dark: the bar's words must stay readable on it.
-        self.setStyleSheet("QLabel { color: #dddddd; }")
+        # Dark like the reading area around it, the bar's words readable on it.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setStyleSheet("MprLayout { background: #181818; } QLabel { color: #dddddd; }")
         # A file of the series: its header gives a saved series its patient and study.
         self.source_file = source_file
         self.controller = MprController(volume)
