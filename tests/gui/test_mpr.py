@@ -295,3 +295,16 @@ def test_planes_fill_in_as_slices_arrive_from_another_thread(qtbot) -> None:  # 
     assert np.any(coronal.rendered.values[: coronal.plane.rows // 3] == BODY_HU)
     assert "(loading)" not in coronal.overlay.content.notes[0]
     layout.close_layout()
+
+
+def test_the_3d_slot_opens_the_3d_view_on_the_volume(  # type: ignore[no-untyped-def]
+        qtbot, mpr: MprLayout) -> None:
+    assert mpr.open3d.isEnabled()  # viewer.gui.view3d is part of the build
+    mpr.open3d.click()
+    assert mpr.view3d is not None and mpr.slot3d.isHidden()
+    assert mpr.view3d.parent() is mpr
+    view = mpr.view3d
+    qtbot.waitUntil(lambda: view.isVisible() and getattr(view, "picture", None) is not None,
+                    timeout=30000)
+    qtbot.wait(1500)  # the full-quality picture after the quick first one
+    shot(mpr, "mpr_with_3d")

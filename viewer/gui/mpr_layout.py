@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -94,6 +95,9 @@ class MprLayout(QWidget):
             self.grid.addWidget(view, n // 2, n % 2)
         self.slot3d = self._slot_3d()
         self.grid.addWidget(self.slot3d, 1, 1)
+        for n in (0, 1):  # four equal quarters, whatever each view would like
+            self.grid.setColumnStretch(n, 1)
+            self.grid.setRowStretch(n, 1)
         self.fusion = FusionBar(self.controller)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
@@ -127,9 +131,11 @@ class MprLayout(QWidget):
         from viewer.gui.view3d import View3D  # type: ignore[import-not-found, unused-ignore]
 
         view = View3D()
+        view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         view.set_volume(self.volume)
         self.grid.replaceWidget(self.slot3d, view)
         self.slot3d.hide()
+        view.show()
         self.view3d = view
 
     def _slab_changed(self) -> None:
