@@ -169,6 +169,8 @@ class MprLayout(QWidget):
         if self._cancel_load is not None:
             self._cancel_load()
         self.fusion.close_bar()
+        if self.view3d is not None:
+            self.view3d.close()  # its scene (VTK) goes with it
         for view in self.views:
             view.close_view()
         self.controller.close()
