@@ -162,3 +162,43 @@ def test_a_frame_that_fails_is_named_in_the_mpr_views(qtbot, tmp_path: Path) -> 
         assert any(broken.name in line and "\n" not in line for line in notes)
         assert "(loading)" not in notes[0]  # the loader is done: the slice will not come
         main.grab().save("/tmp/screens/mpr_frame_failed.png")
+
+
+def test_fusing_a_pet_series_of_the_study_from_the_fusion_row(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path) -> None:
+    import re
+
+    from tests.volume.pet_series import Sphere, write_pet_series
+
+    ct = write_ct_series(tmp_path / "ct", slices=20, rows=64, columns=64,
+                         series_description="CT")
+    header = dcmread(ct[0], stop_before_pixels=True)
+    # The CT: 64 x 0.7 mm square, 20 slices 1 mm apart about z = 0.
+    hot = Sphere((5.0, 5.0, 0.0), 10.0, 6.0)
+    pet = write_pet_series(tmp_path / "pet", str(header.FrameOfReferenceUID),
+                           (-22.0, -22.0, -9.5), (22.0, 22.0, 9.5), spheres=(hot,),
+                           background_suv=1.0, study_uid=str(header.StudyInstanceUID))
+    with reading_window(qtbot, ct + pet.paths, 2) as main:
+        reading = main.reading
+        reading.show_series(str(header.SeriesInstanceUID), reading.viewports[0])
+        assert reading.open_mpr() == ""
+        layout = reading.mpr
+        assert layout is not None
+        combo = layout.fusion.series
+        index = combo.findData(pet.series_uid)
+        assert index > 0  # offered: same study and Frame of Reference
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+        fusion = layout.controller.fusion
+        assert fusion is not None and fusion.suv  # the loader's volume carries its SUVbw factor
+        qtbot.waitUntil(lambda: fusion.overlay.complete and layout.volume.complete, timeout=30000)
+        layout.controller.set_state(layout.controller.state.with_point(hot.center))
+        settle(qtbot, main)
+        axial = layout.views[0]
+        row, column, _ = axial.plane.to_pixel(np.asarray(hot.center))
+        axial.probe(axial.widget_point(column, row))
+        found = re.search(r"SUVbw ([0-9.]+)", axial.overlay.content.probe)
+        assert found is not None and float(found.group(1)) == pytest.approx(hot.suv, abs=0.05)
+        assert axial.rendered is not None and axial.rendered.picture.ndim == 3
+        assert "HU" in axial.overlay.content.probe and "-1024 HU" not in axial.overlay.content.probe
+        main.grab().save("/tmp/screens/mpr_fusion_reading_window.png")
