@@ -25,7 +25,13 @@ def test_bench_gui_measures_every_target(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     assert result["slices"] == 40
     names = [t["name"] for t in result["targets"]]
-    assert len(names) == 6 and any("stall" in n for n in names)
+    assert len(names) == 8 and any("stall" in n for n in names)
+    # The MPR part: a crosshair dragged in each phase over the series' volume, which the
+    # process tree then holds (the frames left the cache as the volume took them in).
+    assert set(result["mpr_drag_stall_ms"]) == {"idle", "move point", "rotate", "wheel"}
+    assert result["volume_bytes"] == result["raw_volume_bytes"]
+    assert result["mpr_memory_bytes"] > result["volume_bytes"]
+    assert result["mpr_memory_parts"]["shared memory"] < result["volume_bytes"]
     assert 0 < result["first_image_full_s"] < 30 and 0 < result["first_image_one_s"] < 30
     assert result["scroll_fps_1x1"] > 1 and result["scroll_fps_2x2"] > 1
     # The whole tree holds at least the decoded series (40 x 512 x 512 x 2 bytes).
