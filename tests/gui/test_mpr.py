@@ -308,3 +308,22 @@ def test_the_3d_slot_opens_the_3d_view_on_the_volume(  # type: ignore[no-untyped
                     timeout=30000)
     qtbot.wait(1500)  # the full-quality picture after the quick first one
     shot(mpr, "mpr_with_3d")
+
+
+def test_double_click_maximises_a_view_and_delete_removes_a_measurement(  # type: ignore[no-untyped-def]
+        qtbot, mpr: MprLayout) -> None:
+    coronal = mpr.views[1]
+    centre = QPointF(coronal.width() / 2, coronal.height() / 2)
+    QTest.mouseDClick(coronal.view.viewport(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, centre.toPoint())
+    assert [v.isVisible() for v in mpr.views] == [False, True, False]
+    assert mpr.slot3d.isHidden()
+    QTest.mouseDClick(coronal.view.viewport(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, centre.toPoint())
+    assert all(v.isVisible() for v in mpr.views) and mpr.slot3d.isVisible()
+    settle(qtbot, mpr)
+    mpr.set_tool(Tool.LENGTH)
+    drag(coronal, coronal.widget_point(10, 10), coronal.widget_point(60, 10))
+    assert len(mpr.measurements.on(coronal.key)) == 1
+    assert coronal.delete_measurement(coronal.widget_point(35, 10))
+    assert mpr.measurements.on(coronal.key) == []

@@ -56,8 +56,10 @@ class MprLayout(QWidget):
         self.views = [MprView(n, self.controller, self.measurements) for n in range(3)]
         self.active: MprView = self.views[0]
         self.view3d: QWidget | None = None
+        self.maximised: MprView | None = None
         for view in self.views:
             view.activated.connect(self._activate)
+            view.maximise_requested.connect(self.toggle_maximise)
         self.controller.changed.connect(self.planes_changed.emit)
 
         bar = QHBoxLayout()
@@ -137,6 +139,12 @@ class MprLayout(QWidget):
         self.slot3d.hide()
         view.show()
         self.view3d = view
+
+    def toggle_maximise(self, view: MprView) -> None:
+        """Double-click: this view alone in the layout; double-click again: all four."""
+        self.maximised = None if self.maximised is view else view
+        for other in (*self.views, self.view3d or self.slot3d):
+            other.setVisible(self.maximised is None or other is self.maximised)
 
     def _slab_changed(self) -> None:
         mode = self.mode.currentData()

@@ -167,6 +167,7 @@ class MprView(QWidget):
 
     activated = Signal(object)
     frame_shown = Signal(object)  # a picture reached the screen (benchmarks, tests)
+    maximise_requested = Signal(object)  # double-click: this view alone, and back
     _done = Signal(object, object)  # _Job, Future[Rendered]: from the worker thread
 
     def __init__(self, index: int, controller: MprController,
@@ -487,7 +488,10 @@ class MprView(QWidget):
             return self._move(pos)
         if kind == QEvent.Type.MouseButtonRelease:
             return self._release(pos)
-        return kind == QEvent.Type.MouseButtonDblClick
+        if kind == QEvent.Type.MouseButtonDblClick:
+            self.maximise_requested.emit(self)
+            return True
+        return False
 
     def grabbed_line(self, pos: QPointF) -> int | None:
         """The view whose crosshair line passes within GRAB_PX of `pos`, away from the point."""
@@ -679,11 +683,25 @@ class MprView(QWidget):
             self.fit()
         elif key == Qt.Key.Key_A:
             self.actual_pixels()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_measurement(QPointF(self.view.mapFromGlobal(self.cursor().pos())))
         elif key == Qt.Key.Key_Escape and self._drawing is not None:
             self._drawing = None
             self._draw_items()
         else:
             super().keyPressEvent(event)
+
+    def delete_measurement(self, at: QPointF | None = None) -> bool:
+        """Remove the measurement nearest `at` (widget position), else the last one drawn."""
+        items = self.measurements.on(self.key)
+        if not items:
+            return False
+        victim = items[-1]
+        if at is not None:
+            near = self.measurements.nearest(self.key, self.image_point(at),
+                                             8 / max(self.zoom_factor(), 1e-6))
+            victim = near or victim
+        return self.measurements.remove(self.key, victim)
 
     def close_view(self) -> None:
         self.controller.changed.disconnect(self.update_plane)
