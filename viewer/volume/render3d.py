@@ -246,6 +246,8 @@ class Scene3D:
 
     def opengl_renderer(self) -> str:
         """The OpenGL renderer string (e.g. 'llvmpipe ...' for Mesa's software GL)."""
+        if self.window.GetNeverRendered():
+            self.window.Render()  # the GL context exists only from the first render on
         for line in self.window.ReportCapabilities().splitlines():
             if line.startswith("OpenGL renderer string:"):
                 return line.split(":", 1)[1].strip()
