@@ -244,3 +244,24 @@ def test_importing_render3d_does_not_import_vtk() -> None:
             "sys.exit(any(m.startswith(('vtk', 'vtkmodules')) for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
+
+
+def test_shading_a_large_volume_casts_a_block_averaged_copy_in_the_same_place(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from viewer.volume import render3d
+
+    volume = blob_volume(TILTED, SHAPE, {"left": BLOBS["left"]})
+    monkeypatch.setattr(render3d, "SHADED_MAX_VOXELS", volume.voxels.size // 4)
+    scene = Scene3D(volume, "vr", "ct-bone", size=SIZE)
+    try:
+        shaded = scene.render()
+        assert scene.reduction == 2
+        scene.set_shading(False)
+        unshaded = scene.render()
+        assert scene.reduction == 1  # unshaded pictures use every voxel
+    finally:
+        scene.close()
+    expected = view_geometry(volume, 0, 0, SIZE).to_pixel(BLOBS["left"][0])
+    for picture in (shaded, unshaded):
+        rows, columns = np.nonzero(picture.max(axis=2) > 30)
+        assert (rows.mean(), columns.mean()) == pytest.approx(expected, abs=1.5)

@@ -41,6 +41,11 @@ Clip = tuple[float, float, float, float, float, float]
 # ray are twice as far apart: about 4x faster; the full picture follows when the drag settles.
 INTERACTIVE_IMAGE_SAMPLE_DISTANCE = 2.0
 INTERACTIVE_SAMPLE_FACTOR = 2.0
+# Shading needs a gradient per voxel, which the CPU ray caster computes on one thread (about
+# 130 ns a voxel) and keeps as 3 bytes a voxel: 35 s and 790 MB for a 512x512x1000 CT. Above
+# this many voxels a shaded picture is cast through a copy averaged over 2x2x2 (or more)
+# voxels: 1/8 of the time and memory. Unshaded pictures and MIPs always use every voxel.
+SHADED_MAX_VOXELS = 40_000_000
 
 
 def _vtk() -> Any:
@@ -108,6 +113,9 @@ class Scene3D:
 
         self.image = vtk.data.vtkImageData()
         self._wrap_voxels()
+        self._reduced: Any = None  # vtkImageData of block means, made when shading needs it
+        self._reduced_voxels: np.ndarray | None = None
+        self._reduced_filled = np.zeros(0, dtype=bool)
         self.mapper = vtk.volume.vtkFixedPointVolumeRayCastMapper()
         self.mapper.SetInputData(self.image)
         self.mapper.AutoAdjustSampleDistancesOff()
@@ -223,9 +231,24 @@ class Scene3D:
         self._revision = self.volume.revision
         self.image.GetPointData().GetScalars().Modified()
         self.image.Modified()
+        if self._reduced is not None:
+            self._update_reduced()
         if self.preset in PRESETS and PRESETS[self.preset].relative:
             self._apply_transfer_functions()
         return True
+
+    @property
+    def reduction(self) -> int:
+        """1 when the picture uses every voxel, else the block size (2: 2x2x2) of the averaged
+        copy shading uses for a large volume; a view says so."""
+        return self.reduction_factor if self.mapper.GetInput() is self._reduced else 1
+
+    @property
+    def reduction_factor(self) -> int:
+        factor = 1
+        while self.volume.voxels.size / factor**3 > SHADED_MAX_VOXELS:
+            factor += 1
+        return factor
 
     @property
     def geometry(self) -> ViewGeometry:
@@ -235,6 +258,7 @@ class Scene3D:
 
     def render(self) -> np.ndarray:
         """Render and read back the picture: (height, width, 3) uint8, row 0 at the top."""
+        self._select_input(bool(self.property.GetShade()))
         self.window.Render()
         self._grab.Modified()
         self._grab.Update()
@@ -258,6 +282,7 @@ class Scene3D:
         self.renderer.RemoveAllViewProps()
         self.window.Finalize()
         self.image.ReleaseData()
+        self._reduced = self._reduced_voxels = None
 
     # -- internals --------------------------------------------------------------------------
 
@@ -282,6 +307,62 @@ class Scene3D:
         self.image.SetOrigin(0.0, 0.0, 0.0)
         self.image.GetPointData().SetScalars(scalars)
 
+    def _select_input(self, shade: bool) -> None:
+        wanted = self.image
+        if shade and self.reduction_factor > 1:
+            if self._reduced is None:
+                self._make_reduced()
+            wanted = self._reduced
+        if self.mapper.GetInput() is not wanted:
+            self.mapper.SetInputData(wanted)
+            self.interacting(self._interacting)  # the sample distance follows the voxel size
+
+    def _make_reduced(self) -> None:
+        factor = self.reduction_factor
+        nk, nj, ni = (n // factor for n in self.volume.shape)
+        self._reduced_voxels = np.zeros((nk, nj, ni), dtype=self.volume.voxels.dtype)
+        self._reduced_filled = np.zeros_like(self.volume.filled)
+        self._update_reduced()
+        scalars = self._vtk.numpy.numpy_to_vtk(self._reduced_voxels.reshape(-1), deep=False)
+        image = self._vtk.data.vtkImageData()
+        image.SetDimensions(ni, nj, nk)
+        spacing = np.asarray(self.volume.spacing)
+        # A block's mean sits at its centre, (factor - 1) / 2 voxels in; same user matrix.
+        image.SetSpacing(*(spacing * factor))
+        image.SetOrigin(*(spacing * (factor - 1) / 2.0))
+        image.GetPointData().SetScalars(scalars)
+        self._reduced = image
+
+    def _update_reduced(self) -> None:
+        """Average the blocks whose slices arrived since the last time."""
+        reduced = self._reduced_voxels
+        assert reduced is not None
+        factor = self.reduction_factor
+        nk, nj, ni = reduced.shape
+        changed = self.volume.filled != self._reduced_filled
+        voxels = self.volume.voxels
+        # Sums of the factor**3 strided sub-grids, a few output slices at a time: no temporary
+        # bigger than those slices, and numpy's fast strided adds instead of a 6-D mean.
+        chunk = 8
+        total = np.empty((chunk, nj, ni), dtype=np.float32)
+        for start in range(0, nk, chunk):
+            stop = min(start + chunk, nk)
+            if not changed[start * factor:stop * factor].any():
+                continue
+            part = total[:stop - start]
+            part.fill(0.0)
+            for a in range(factor):
+                for b in range(factor):
+                    for c in range(factor):
+                        part += voxels[start * factor + a:stop * factor:factor,
+                                       b:nj * factor:factor, c:ni * factor:factor]
+            part /= factor**3
+            reduced[start:stop] = np.rint(part) if reduced.dtype.kind in "iu" else part
+        self._reduced_filled = self.volume.filled.copy()
+        if self._reduced is not None:
+            self._reduced.GetPointData().GetScalars().Modified()
+            self._reduced.Modified()
+
     def _user_matrix(self) -> Any:
         """The volume's affine with the spacings taken out (they are the image's spacing): maps
         the image's (i*si, j*sj, k*sk) to patient LPS, shear included."""
@@ -295,8 +376,9 @@ class Scene3D:
         return matrix
 
     def _sample_distance(self) -> float:
-        # Half the finest spacing, no finer than 0.5 mm: thin bone edges stay continuous.
-        return max(min(self.volume.spacing) / 2.0, 0.5)
+        # Half the finest spacing of the voxels cast, no finer than 0.5 mm: thin bone edges
+        # stay continuous.
+        return max(min(self.volume.spacing) * self.reduction / 2.0, 0.5)
 
     def _apply_transfer_functions(self) -> None:
         vtk = self._vtk

@@ -1,0 +1,126 @@
+"""`bench volume`'s 3D part: first image, frames while dragging, settled frames unshaded and
+shaded, against the issue's limits (software GL, 512x512 output). Times are wall-clock seconds;
+every pass is kept beside the median."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from viewer.volume.model import Volume
+
+LIMITS = {
+    "first_image_s": 5.0,
+    "dragging_s": 0.25,
+    "settled_unshaded_s": 0.7,
+    "settled_shaded_s": 1.2,
+}
+
+
+def body_phantom(shape: tuple[int, int, int] = (1000, 512, 512), spacing: float = 0.7,
+                 slice_spacing: float = 0.7) -> Volume:
+    """A CT-like int16 volume: air, a body cylinder (fat ring, soft tissue), two lungs, an
+    aorta with contrast, a spine and ribs that change along the body so no two slices match.
+    For benchmarks only: its voxels are filled slice by slice (no temporary of the whole size)."""
+    nk, nj, ni = shape
+    voxels = np.empty(shape, dtype=np.int16)
+    y, x = np.mgrid[0:nj, 0:ni].astype(np.float32)
+    cx, cy = (ni - 1) / 2, (nj - 1) / 2
+    scale = min(ni, nj) / 512
+    r_body = np.hypot((x - cx) / 1.15, y - cy)
+    body = r_body < 200 * scale
+    tissue = r_body < 185 * scale
+    lungs = (np.hypot((x - cx - 95 * scale) / 0.8, y - cy + 10 * scale) < 70 * scale) | (
+        np.hypot((x - cx + 95 * scale) / 0.8, y - cy + 10 * scale) < 70 * scale)
+    aorta = np.hypot(x - cx - 20 * scale, y - cy - 40 * scale) < 14 * scale
+    spine = np.hypot(x - cx, y - cy - 110 * scale) < 28 * scale
+    angle = np.arctan2(y - cy, (x - cx) / 1.15)
+    noise = np.random.default_rng(16).normal(0, 12, (nj, ni)).astype(np.int16)
+    for k in range(nk):
+        plane = voxels[k]
+        plane.fill(-1000)
+        plane[body] = -100
+        plane[tissue] = 40
+        plane[lungs] = -850
+        plane[aorta] = 280
+        plane[spine] = 700 if (k // 25) % 2 == 0 else 60  # vertebrae and discs
+        # Ribs: a thin bony ring every 30 slices, broken where the angle says.
+        if k % 30 < 8:
+            ribs = (np.abs(r_body - 175 * scale) < 5 * scale) & (np.cos(3 * angle + k) > -0.3)
+            plane[ribs] = 900
+        plane += np.roll(noise, k % 17, axis=1)
+    affine = np.diag([spacing, spacing, slice_spacing, 1.0])
+    affine[:3, 3] = (-cx * spacing, -cy * spacing, -nk * slice_spacing)
+    volume = Volume(voxels, affine, "1.2.826.0.1.3680043.8.498.3", "1.2.826.0.1.3680043.8.498.4",
+                    modality="CT", units="HU", padding=-1024.0, window=(40.0, 400.0))
+    volume.filled[:] = True
+    volume.revision = 1
+    return volume
+
+
+def _timed(run: Any) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 512),
+               preset: str = "ct-bone") -> dict[str, Any]:
+    """Median and every pass of: the first image (VTK import once, then scene build + first
+    render, each pass a new scene), a frame while dragging (reduced resolution, rotating 5
+    degrees a frame), a settled frame unshaded and shaded, and a settled MIP. The import is
+    only counted when VTK was not yet imported in this process (`vtk_imported_before`)."""
+    from viewer.volume import render3d
+
+    imported_before = "vtkmodules.vtkRenderingVolume" in sys.modules
+    import_s = _timed(render3d._vtk)
+    first: list[float] = []
+    scene: render3d.Scene3D | None = None
+    for _ in range(passes):
+        if scene is not None:
+            scene.close()
+        start = time.perf_counter()
+        scene = render3d.Scene3D(volume, "vr", preset, size=size)
+        scene.render()
+        first.append(time.perf_counter() - start)
+    assert scene is not None
+    try:
+        renderer = scene.opengl_renderer()
+
+        def frames(count: int) -> list[float]:
+            assert scene is not None
+            return [_timed(lambda: (scene.rotate(5.0, 1.0), scene.render()))
+                    for _ in range(count)]
+
+        results: dict[str, Any] = {"opengl_renderer": renderer, "size": list(size),
+                                   "shape": list(volume.shape), "preset": preset,
+                                   "vtk_imported_before": imported_before,
+                                   "vtk_import_s": round(import_s, 3)}
+        timings: dict[str, list[float]] = {
+            "first_image_s": [import_s + t for t in first],
+        }
+        scene.set_shading(False)
+        scene.render()
+        timings["settled_unshaded_s"] = frames(passes)
+        scene.interacting(True)
+        timings["dragging_s"] = frames(passes)
+        scene.set_shading(True)
+        timings["dragging_shaded_s"] = frames(passes)
+        scene.interacting(False)
+        timings["settled_shaded_s"] = frames(passes)
+        scene.set_mode("mip")
+        scene.render()
+        timings["settled_mip_s"] = frames(passes)
+        for name, values in timings.items():
+            results[name] = {
+                "median": round(statistics.median(values), 3),
+                "passes": [round(v, 3) for v in values],
+                "limit": LIMITS.get(name, LIMITS.get(name.replace("_shaded", ""))),
+            }
+        return results
+    finally:
+        scene.close()
