@@ -62,12 +62,6 @@ def body_phantom(shape: tuple[int, int, int] = (1000, 512, 512), spacing: float 
     return volume
 
 
-def _timed(run: Any) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
 def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 512),
                preset: str = "ct-bone") -> dict[str, Any]:
     """Median and every pass of: the first image (VTK import once, then scene build + first
@@ -77,7 +71,9 @@ def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 51
     from viewer.volume import render3d
 
     imported_before = "vtkmodules.vtkRenderingVolume" in sys.modules
-    import_s = _timed(render3d._vtk)
+    start = time.perf_counter()
+    render3d._vtk()
+    import_s = time.perf_counter() - start
     first: list[float] = []
     scene: render3d.Scene3D | None = None
     for _ in range(passes):
@@ -93,8 +89,13 @@ def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 51
 
         def frames(count: int) -> list[float]:
             assert scene is not None
-            return [_timed(lambda: (scene.rotate(5.0, 1.0), scene.render()))
-                    for _ in range(count)]
+            times = []
+            for _ in range(count):
+                start = time.perf_counter()
+                scene.rotate(5.0, 1.0)
+                scene.render()
+                times.append(time.perf_counter() - start)
+            return times
 
         results: dict[str, Any] = {"opengl_renderer": renderer, "size": list(size),
                                    "shape": list(volume.shape), "preset": preset,
