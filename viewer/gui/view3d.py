@@ -154,9 +154,12 @@ class View3D(QWidget):
         self.picture: np.ndarray | None = None
         self.renders = 0
 
+        labels = {"ct-bone": self.tr("CT bone"), "ct-soft-tissue": self.tr("CT soft tissue"),
+                  "ct-lung": self.tr("CT lung"), "ct-angio": self.tr("CT angio"),
+                  "mr-default": self.tr("MR default")}
         self.preset_box = QComboBox()
         for name, preset in PRESETS.items():
-            self.preset_box.addItem(preset.label, name)
+            self.preset_box.addItem(labels.get(name, preset.label), name)
         self.preset_box.currentIndexChanged.connect(self._preset_chosen)
         self.mode_box = QComboBox()
         self.mode_box.addItem(self.tr("Volume rendering"), "vr")
