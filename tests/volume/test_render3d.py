@@ -256,9 +256,15 @@ def test_shading_a_large_volume_casts_a_block_averaged_copy_in_the_same_place(
     try:
         shaded = scene.render()
         assert scene.reduction == 2
+        reduced_mapper = scene.mapper
         scene.set_shading(False)
         unshaded = scene.render()
-        assert scene.reduction == 1  # unshaded pictures use every voxel
+        assert scene.reduction == 1  # settled unshaded pictures use every voxel
+        scene.interacting(True)
+        scene.render()
+        assert scene.reduction == 2  # dragging casts the averaged copy
+        assert scene.mapper is reduced_mapper  # kept, with its gradients
+        scene.interacting(False)
     finally:
         scene.close()
     expected = view_geometry(volume, 0, 0, SIZE).to_pixel(BLOBS["left"][0])

@@ -43,8 +43,9 @@ INTERACTIVE_IMAGE_SAMPLE_DISTANCE = 2.0
 INTERACTIVE_SAMPLE_FACTOR = 2.0
 # Shading needs a gradient per voxel, which the CPU ray caster computes on one thread (about
 # 130 ns a voxel) and keeps as 3 bytes a voxel: 35 s and 790 MB for a 512x512x1000 CT. Above
-# this many voxels a shaded picture is cast through a copy averaged over 2x2x2 (or more)
-# voxels: 1/8 of the time and memory. Unshaded pictures and MIPs always use every voxel.
+# this many voxels a shaded picture, and any picture while dragging, is cast through a copy
+# averaged over 2x2x2 (or more) voxels: 1/8 of the time and memory, and rays that leave the
+# processor's cache less often. Settled unshaded pictures and MIPs use every voxel.
 SHADED_MAX_VOXELS = 40_000_000
 
 
@@ -113,14 +114,14 @@ class Scene3D:
 
         self.image = vtk.data.vtkImageData()
         self._wrap_voxels()
-        self._reduced: Any = None  # vtkImageData of block means, made when shading needs it
+        self._reduced: Any = None  # vtkImageData of block means, made when first needed
         self._reduced_voxels: np.ndarray | None = None
         self._reduced_filled = np.zeros(0, dtype=bool)
-        self.mapper = vtk.volume.vtkFixedPointVolumeRayCastMapper()
-        self.mapper.SetInputData(self.image)
-        self.mapper.AutoAdjustSampleDistancesOff()
-        self.mapper.SetImageSampleDistance(1.0)
-        self.mapper.SetSampleDistance(self._sample_distance())
+        # One mapper per input: each keeps its own gradients and min-max tables, so going
+        # from MIP to shaded VR, or from dragging to settled, recomputes nothing.
+        self._full_mapper = self._new_mapper(self.image)
+        self._reduced_mapper: Any = None
+        self.mapper = self._full_mapper
         self.property = vtk.rendering.vtkVolumeProperty()
         self.property.SetInterpolationTypeToLinear()
         self.actor = vtk.rendering.vtkVolume()
@@ -166,26 +167,17 @@ class Scene3D:
 
     def set_clip(self, clip: Clip | None) -> None:
         """Keep only what lies inside the box (patient mm, LPS); None shows everything."""
-        vtk = self._vtk
-        self.mapper.RemoveAllClippingPlanes()
         self.clip = None
+        for mapper in self._mappers():
+            mapper.RemoveAllClippingPlanes()
         if clip is None:
             return
         xmin, xmax, ymin, ymax, zmin, zmax = (float(v) for v in clip)
         if not (xmin < xmax and ymin < ymax and zmin < zmax):
             raise ValueError("the clip box is empty: each minimum must be below its maximum")
         self.clip = (xmin, xmax, ymin, ymax, zmin, zmax)
-        # The planes are in world (patient) coordinates, whatever the volume's user matrix:
-        # the box stays aligned with the patient's axes for an oblique or tilted series.
-        for origin, normal in (
-            ((xmin, 0, 0), (1, 0, 0)), ((xmax, 0, 0), (-1, 0, 0)),
-            ((0, ymin, 0), (0, 1, 0)), ((0, ymax, 0), (0, -1, 0)),
-            ((0, 0, zmin), (0, 0, 1)), ((0, 0, zmax), (0, 0, -1)),
-        ):
-            plane = vtk.data.vtkPlane()
-            plane.SetOrigin(*origin)
-            plane.SetNormal(*normal)
-            self.mapper.AddClippingPlane(plane)
+        for mapper in self._mappers():
+            self._clip_mapper(mapper)
 
     def set_view(self, azimuth: float, elevation: float) -> None:
         self.azimuth, self.elevation = float(azimuth), float(elevation)
@@ -219,9 +211,8 @@ class Scene3D:
         """While dragging: fewer rays and samples (about 4x faster); full quality again when
         the drag settles."""
         self._interacting = bool(active)
-        factor = INTERACTIVE_SAMPLE_FACTOR if active else 1.0
-        self.mapper.SetImageSampleDistance(INTERACTIVE_IMAGE_SAMPLE_DISTANCE if active else 1.0)
-        self.mapper.SetSampleDistance(self._sample_distance() * factor)
+        for mapper in self._mappers():
+            self._sample_mapper(mapper)
 
     def update_volume(self) -> bool:
         """Show slices added since the last render (progressive loading): the same array, VTK
@@ -241,7 +232,7 @@ class Scene3D:
     def reduction(self) -> int:
         """1 when the picture uses every voxel, else the block size (2: 2x2x2) of the averaged
         copy shading uses for a large volume; a view says so."""
-        return self.reduction_factor if self.mapper.GetInput() is self._reduced else 1
+        return self.reduction_factor if self.mapper is self._reduced_mapper else 1
 
     @property
     def reduction_factor(self) -> int:
@@ -258,7 +249,7 @@ class Scene3D:
 
     def render(self) -> np.ndarray:
         """Render and read back the picture: (height, width, 3) uint8, row 0 at the top."""
-        self._select_input(bool(self.property.GetShade()))
+        self._select_mapper(bool(self.property.GetShade()) or self._interacting)
         self.window.Render()
         self._grab.Modified()
         self._grab.Update()
@@ -282,7 +273,7 @@ class Scene3D:
         self.renderer.RemoveAllViewProps()
         self.window.Finalize()
         self.image.ReleaseData()
-        self._reduced = self._reduced_voxels = None
+        self._reduced = self._reduced_voxels = self._reduced_mapper = None
 
     # -- internals --------------------------------------------------------------------------
 
@@ -307,15 +298,57 @@ class Scene3D:
         self.image.SetOrigin(0.0, 0.0, 0.0)
         self.image.GetPointData().SetScalars(scalars)
 
-    def _select_input(self, shade: bool) -> None:
-        wanted = self.image
-        if shade and self.reduction_factor > 1:
-            if self._reduced is None:
+    def _mappers(self) -> list[Any]:
+        return [m for m in (self._full_mapper, self._reduced_mapper) if m is not None]
+
+    def _new_mapper(self, image: Any) -> Any:
+        mapper = self._vtk.volume.vtkFixedPointVolumeRayCastMapper()
+        mapper.SetInputData(image)
+        mapper.AutoAdjustSampleDistancesOff()
+        if self.mode == "mip":
+            mapper.SetBlendModeToMaximumIntensity()
+        else:
+            mapper.SetBlendModeToComposite()
+        return mapper
+
+    def _select_mapper(self, reduced: bool) -> None:
+        wanted = self._full_mapper
+        if reduced and self.reduction_factor > 1:
+            if self._reduced_mapper is None:
                 self._make_reduced()
-            wanted = self._reduced
-        if self.mapper.GetInput() is not wanted:
-            self.mapper.SetInputData(wanted)
-            self.interacting(self._interacting)  # the sample distance follows the voxel size
+                self._reduced_mapper = self._new_mapper(self._reduced)
+                self._clip_mapper(self._reduced_mapper)
+            wanted = self._reduced_mapper
+        self._sample_mapper(wanted)
+        if wanted is not self.mapper:
+            self.mapper = wanted
+            self.actor.SetMapper(wanted)
+
+    def _sample_mapper(self, mapper: Any) -> None:
+        # One sample per voxel of the input along a ray (VTK's usual step), no finer than
+        # 0.5 mm; while dragging every second pixel and sample.
+        factor = self.reduction_factor if mapper is self._reduced_mapper else 1
+        step = max(min(self.volume.spacing) * factor, 0.5)
+        active = self._interacting
+        mapper.SetImageSampleDistance(INTERACTIVE_IMAGE_SAMPLE_DISTANCE if active else 1.0)
+        mapper.SetSampleDistance(step * (INTERACTIVE_SAMPLE_FACTOR if active else 1.0))
+
+    def _clip_mapper(self, mapper: Any) -> None:
+        mapper.RemoveAllClippingPlanes()
+        if self.clip is None:
+            return
+        xmin, xmax, ymin, ymax, zmin, zmax = self.clip
+        # The planes are in world (patient) coordinates, whatever the volume's user matrix:
+        # the box stays aligned with the patient's axes for an oblique or tilted series.
+        for origin, normal in (
+            ((xmin, 0, 0), (1, 0, 0)), ((xmax, 0, 0), (-1, 0, 0)),
+            ((0, ymin, 0), (0, 1, 0)), ((0, ymax, 0), (0, -1, 0)),
+            ((0, 0, zmin), (0, 0, 1)), ((0, 0, zmax), (0, 0, -1)),
+        ):
+            plane = self._vtk.data.vtkPlane()
+            plane.SetOrigin(*origin)
+            plane.SetNormal(*normal)
+            mapper.AddClippingPlane(plane)
 
     def _make_reduced(self) -> None:
         factor = self.reduction_factor
@@ -375,17 +408,16 @@ class Scene3D:
                 matrix.SetElement(r, c, float(m[r, c]))
         return matrix
 
-    def _sample_distance(self) -> float:
-        # Half the finest spacing of the voxels cast, no finer than 0.5 mm: thin bone edges
-        # stay continuous.
-        return max(min(self.volume.spacing) * self.reduction / 2.0, 0.5)
-
     def _apply_transfer_functions(self) -> None:
         vtk = self._vtk
         colors = vtk.rendering.vtkColorTransferFunction()
         opacity = vtk.data.vtkPiecewiseFunction()
+        for mapper in self._mappers():
+            if self.mode == "mip":
+                mapper.SetBlendModeToMaximumIntensity()
+            else:
+                mapper.SetBlendModeToComposite()
         if self.mode == "mip":
-            self.mapper.SetBlendModeToMaximumIntensity()
             low, high = self.mip_window
             colors.AddRGBPoint(low, 0.0, 0.0, 0.0)
             colors.AddRGBPoint(high, 1.0, 1.0, 1.0)
@@ -394,7 +426,6 @@ class Scene3D:
             shade = False
             preset: Preset | None = None
         else:
-            self.mapper.SetBlendModeToComposite()
             preset = resolve_preset(PRESETS[self.preset], self.volume)
             for value, r, g, b in preset.colors:
                 colors.AddRGBPoint(value, r, g, b)
