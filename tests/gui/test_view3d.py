@@ -59,13 +59,13 @@ def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
     assert found["head"][0] < found["anterior"][0] - 20  # the head up
 
     # A left drag of 180 pixels to the left turns the camera 90 degrees towards the patient's
-    # left; while it drags, pictures are cast at half resolution.
+    # left; while it drags, pictures are cast at reduced resolution.
     centre = QPoint(view.canvas.width() // 2, view.canvas.height() // 2)
     qtbot.mousePress(view.canvas, Qt.MouseButton.LeftButton, pos=centre)
     before = view.renders
     qtbot.mouseMove(view.canvas, centre - QPoint(180, 0))
     qtbot.waitUntil(lambda: view.renders > before, timeout=10000)
-    assert view.scene.mapper.GetImageSampleDistance() == 2.0
+    assert view.scene.mapper.GetImageSampleDistance() == 4.0  # a MIP: every fourth pixel
     assert view.scene.azimuth == pytest.approx(90.0)
     qtbot.mouseRelease(view.canvas, Qt.MouseButton.LeftButton, pos=centre - QPoint(180, 0))
     wait_settled(qtbot, view, view.renders)

@@ -201,11 +201,11 @@ def test_scene_drags_at_reduced_resolution_and_follows_a_growing_volume() -> Non
     try:
         full = scene.render()
         scene.interacting(True)
-        assert scene.mapper.GetImageSampleDistance() == 2.0
+        assert scene.mapper.GetImageSampleDistance() == 4.0  # a MIP: every fourth pixel
         dragged = scene.render()
         scene.interacting(False)
         assert scene.mapper.GetImageSampleDistance() == 1.0
-        # Half resolution: the same picture, blurred.
+        # Reduced resolution: the same picture, blurred.
         assert np.abs(full.astype(int) - dragged.astype(int)).mean() < 4
         assert np.count_nonzero(full[:, :, 0] == GREY["head"]) == 0
         # The rest of the series arrives in the same array: the scene shows it after update.

@@ -204,8 +204,7 @@ class View3D(QWidget):
     # -- the volume ------------------------------------------------------------------------
 
     def set_volume(self, volume: Volume | None) -> None:
-        """Show `volume` (None: nothing). The first picture is unshaded, which needs no
-        gradients and so comes sooner; the shaded one follows when the view settles."""
+        """Show `volume` (None: nothing): a quick first picture, then the full one."""
         self._close_scene()
         self.volume = volume
         if volume is None:
@@ -221,7 +220,11 @@ class View3D(QWidget):
             self.scene = None
             self._show_text(self.tr("3D view unavailable: %1").replace("%1", str(error)))
             return
+        # The first picture as while dragging (unshaded, reduced): it needs no gradients and,
+        # for a large volume, only the averaged copy; the full picture follows at once.
         self.scene.set_shading(False)
+        self._interacting = True
+        self.scene.interacting(True)
         self._render()
         self.scene.set_shading(None)
         self._settle.start()

@@ -15,6 +15,7 @@ from viewer.volume.model import Volume
 
 LIMITS = {
     "first_image_s": 5.0,
+    "first_unshaded_image_s": 5.0,
     "first_shaded_image_s": 5.0,
     "dragging_s": 0.25,
     "dragging_shaded_s": 0.25,
@@ -68,8 +69,9 @@ def body_phantom(shape: tuple[int, int, int] = (1000, 512, 512), spacing: float 
 
 def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 512),
                preset: str = "ct-bone") -> dict[str, Any]:
-    """Median and every pass of: the first image, unshaded and shaded (VTK's import, timed once,
-    plus a new scene's build and first render), a frame while dragging (reduced resolution,
+    """Median and every pass of: the first image as the 3D view shows it (reduced, unshaded),
+    and at full quality unshaded and shaded (VTK's import, timed once, plus a new scene's build
+    and first render), a frame while dragging (reduced resolution,
     rotating 5 degrees a frame), a settled frame unshaded and shaded, and MIP settled and
     dragging. The import counts only when VTK was not yet imported in this process
     (`vtk_imported_before`)."""
@@ -80,19 +82,20 @@ def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 51
     render3d._vtk()
     import_s = time.perf_counter() - start
 
-    def first_image(shaded: bool) -> float:
+    def first_image(kind: str) -> float:
         start = time.perf_counter()
         scene = render3d.Scene3D(volume, "vr", preset, size=size)
-        scene.set_shading(None if shaded else False)
+        scene.set_shading(None if kind == "shaded" else False)
+        scene.interacting(kind == "preview")
         scene.render()
         elapsed = time.perf_counter() - start
         scene.close()
         return elapsed
 
-    # The 3D view shows an unshaded picture first (no gradients to compute), then the shaded
-    # one: both are timed from a new scene.
-    first = [first_image(False) for _ in range(passes)]
-    first_shaded = [first_image(True) for _ in range(passes)]
+    # The 3D view first shows a picture as while dragging (unshaded, reduced), then the full
+    # one: each is timed from a new scene.
+    first = {kind: [first_image(kind) for _ in range(passes)]
+             for kind in ("preview", "unshaded", "shaded")}
     scene = render3d.Scene3D(volume, "vr", preset, size=size)
     scene.render()
     try:
@@ -112,8 +115,9 @@ def measure_3d(volume: Volume, passes: int = 5, size: tuple[int, int] = (512, 51
                                    "vtk_imported_before": imported_before,
                                    "vtk_import_s": round(import_s, 3)}
         timings: dict[str, list[float]] = {
-            "first_image_s": [import_s + t for t in first],
-            "first_shaded_image_s": [import_s + t for t in first_shaded],
+            "first_image_s": [import_s + t for t in first["preview"]],
+            "first_unshaded_image_s": [import_s + t for t in first["unshaded"]],
+            "first_shaded_image_s": [import_s + t for t in first["shaded"]],
         }
         scene.set_shading(False)
         scene.render()

@@ -39,7 +39,8 @@ Clip = tuple[float, float, float, float, float, float]
 
 # While the user drags, every second pixel is cast (a quarter of the rays) and samples along a
 # ray are twice as far apart: about 4x faster; the full picture follows when the drag settles.
-INTERACTIVE_IMAGE_SAMPLE_DISTANCE = 2.0
+# A MIP cannot skip empty space or stop a ray early, so it casts every fourth pixel.
+INTERACTIVE_IMAGE_SAMPLE_DISTANCE = {"vr": 2.0, "mip": 4.0}
 INTERACTIVE_SAMPLE_FACTOR = 2.0
 # Shading needs a gradient per voxel, which the CPU ray caster computes on one thread (about
 # 130 ns a voxel) and keeps as 3 bytes a voxel: 35 s and 790 MB for a 512x512x1000 CT. Above
@@ -123,6 +124,8 @@ class Scene3D:
         self._reduced_mapper: Any = None
         self.mapper = self._full_mapper
         self.property = vtk.rendering.vtkVolumeProperty()
+        # Trilinear, also for MIP: the ray caster's nearest-voxel lookup rounds down, which
+        # would shift the picture by half a voxel.
         self.property.SetInterpolationTypeToLinear()
         self.actor = vtk.rendering.vtkVolume()
         self.actor.SetMapper(self.mapper)
@@ -330,7 +333,8 @@ class Scene3D:
         factor = self.reduction_factor if mapper is self._reduced_mapper else 1
         step = max(min(self.volume.spacing) * factor, 0.5)
         active = self._interacting
-        mapper.SetImageSampleDistance(INTERACTIVE_IMAGE_SAMPLE_DISTANCE if active else 1.0)
+        mapper.SetImageSampleDistance(
+            INTERACTIVE_IMAGE_SAMPLE_DISTANCE[self.mode] if active else 1.0)
         mapper.SetSampleDistance(step * (INTERACTIVE_SAMPLE_FACTOR if active else 1.0))
 
     def _clip_mapper(self, mapper: Any) -> None:
