@@ -271,3 +271,19 @@ def test_shading_a_large_volume_casts_a_block_averaged_copy_in_the_same_place(
     for picture in (shaded, unshaded):
         rows, columns = np.nonzero(picture.max(axis=2) > 30)
         assert (rows.mean(), columns.mean()) == pytest.approx(expected, abs=1.5)
+
+
+def test_measure_3d_times_every_stage_on_a_body_phantom() -> None:
+    from viewer.volume.benchmark_3d import LIMITS, body_phantom, measure_3d
+
+    volume = body_phantom((60, 64, 64), spacing=6.0, slice_spacing=6.0)
+    values = set(np.unique(np.round(volume.voxels[10], -2)).tolist())
+    assert {-1000, -100, 0, 300, 700} <= values  # air, fat, soft tissue, aorta, vertebra
+    assert values & {-900, -800}  # lung
+    results = measure_3d(volume, passes=2, size=(64, 64))
+    assert set(LIMITS) <= set(results)
+    for name, limit in LIMITS.items():
+        timing = results[name]
+        assert len(timing["passes"]) == 2 and timing["limit"] == limit
+        assert 0 < timing["median"] == pytest.approx(np.median(timing["passes"]), abs=1e-3)
+    assert results["shape"] == [60, 64, 64] and results["opengl_renderer"]
