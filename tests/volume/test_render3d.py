@@ -287,3 +287,43 @@ def test_measure_3d_times_every_stage_on_a_body_phantom() -> None:
         assert len(timing["passes"]) == 2 and timing["limit"] == limit
         assert 0 < timing["median"] == pytest.approx(np.median(timing["passes"]), abs=1e-3)
     assert results["shape"] == [60, 64, 64] and results["opengl_renderer"]
+
+
+def test_the_averaged_copy_follows_a_growing_volume(monkeypatch: pytest.MonkeyPatch) -> None:
+    from viewer.volume import render3d
+
+    volume = blob_volume(AXIAL, SHAPE, BLOBS)
+    head_slices = slice(SHAPE[0] // 2, None)
+    upper = volume.voxels[head_slices].copy()
+    volume.voxels[head_slices] = AIR
+    volume.filled[head_slices] = False
+    monkeypatch.setattr(render3d, "SHADED_MAX_VOXELS", volume.voxels.size // 4)
+    scene = Scene3D(volume, "mip", size=SIZE, window=WINDOW)
+    try:
+        scene.interacting(True)
+        r, c = (round(v) for v in scene.geometry.to_pixel(BLOBS["head"][0]))
+        assert scene.render()[r, c, 0] == 0 and scene.reduction == 2
+        volume.voxels[head_slices] = upper
+        volume.filled[:] = True
+        volume.revision += 1
+        assert scene.update_volume()
+        # Averaged over 2x2x2 voxels, the ball's middle keeps its value.
+        assert scene.render()[r, c, 0] == pytest.approx(GREY["head"], abs=4)
+    finally:
+        scene.close()
+
+
+def test_mr_preset_follows_the_volumes_intensity_range() -> None:
+    from viewer.volume.render3d_presets import intensity_range, resolve_preset
+
+    volume = blob_volume(AXIAL, SHAPE, {"a": BLOBS["anterior"]}, radius=30, background=0)
+    volume.voxels[:] = np.where(volume.voxels > 0, 800, 100)
+    volume.modality, volume.units = "MR", ""
+    low, high = intensity_range(volume)
+    assert (low, high) == (100.0, 800.0)
+    preset = resolve_preset(PRESETS["mr-default"], volume)
+    assert preset.opacities[0][0] == 100.0 and preset.opacities[-1][0] == 800.0
+    picture = render_image(volume, "vr", "mr-default", size=(120, 120))
+    geometry = view_geometry(volume, 0, 0, (120, 120))
+    r, c = (round(v) for v in geometry.to_pixel(BLOBS["anterior"][0]))
+    assert picture[r, c].max() > 100 and picture[2, 2].max() < 40

@@ -357,7 +357,9 @@ class Scene3D:
     def _make_reduced(self) -> None:
         factor = self.reduction_factor
         nk, nj, ni = (n // factor for n in self.volume.shape)
-        self._reduced_voxels = np.zeros((nk, nj, ni), dtype=self.volume.voxels.dtype)
+        # Slices not loaded yet show the padding, as planes cut from the volume do.
+        self._reduced_voxels = np.full((nk, nj, ni), self.volume.padding,
+                                       dtype=self.volume.voxels.dtype)
         self._reduced_filled = np.zeros_like(self.volume.filled)
         self._update_reduced()
         scalars = self._vtk.numpy.numpy_to_vtk(self._reduced_voxels.reshape(-1), deep=False)
