@@ -352,7 +352,7 @@ class View3D(QWidget):
         self.renders += 1
         self.canvas.setPixmap(QPixmap.fromImage(wrap_qimage(picture)))
         notes = []
-        if self.scene.reduction > 1:
+        if self.scene.visibly_reduced and not self._interacting:
             notes.append(self.tr("Shaded at 1/%1 resolution").replace(
                 "%1", str(self.scene.reduction)))
         if self.volume is not None and not self.volume.complete:

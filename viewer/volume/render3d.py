@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from viewer.volume.model import Volume
+from viewer.volume.render3d_blocks import reduce_blocks, reduced_shape
 from viewer.volume.render3d_presets import (
     MODES,
     PRESETS,
@@ -43,11 +44,11 @@ Clip = tuple[float, float, float, float, float, float]
 INTERACTIVE_IMAGE_SAMPLE_DISTANCE = {"vr": 2.0, "mip": 4.0}
 INTERACTIVE_SAMPLE_FACTOR = 2.0
 # Shading needs a gradient per voxel, which the CPU ray caster computes on one thread (about
-# 130 ns a voxel) and keeps as 3 bytes a voxel: 35 s and 790 MB for a 512x512x1000 CT. Above
-# this many voxels a shaded picture, and any picture while dragging, is cast through a copy
-# averaged over 2x2x2 (or more) voxels: 1/8 of the time and memory, and rays that leave the
-# processor's cache less often. Settled unshaded pictures and MIPs use every voxel.
-SHADED_MAX_VOXELS = 40_000_000
+# 130 ns a voxel) and keeps as 3 bytes a voxel: 35 s and 790 MB for a 512x512x1000 CT; and a
+# MIP reads every sample of every ray. Above this many voxels, a copy reduced over 2x2x2 (or
+# more) voxels is cast instead (1/8 of the time and memory) while dragging, for shading, and
+# whenever a picture's pixel is at least as wide as a reduced voxel.
+REDUCE_ABOVE_VOXELS = 40_000_000
 
 
 def _vtk() -> Any:
@@ -115,13 +116,11 @@ class Scene3D:
 
         self.image = vtk.data.vtkImageData()
         self._wrap_voxels()
-        self._reduced: Any = None  # vtkImageData of block means, made when first needed
-        self._reduced_voxels: np.ndarray | None = None
-        self._reduced_filled = np.zeros(0, dtype=bool)
         # One mapper per input: each keeps its own gradients and min-max tables, so going
-        # from MIP to shaded VR, or from dragging to settled, recomputes nothing.
+        # from MIP to shaded VR, or from dragging to settled, recomputes nothing. The reduced
+        # copies ('mean' for VR, 'max' for MIP) are made when first needed.
         self._full_mapper = self._new_mapper(self.image)
-        self._reduced_mapper: Any = None
+        self._reduced: dict[str, _Reduced] = {}
         self.mapper = self._full_mapper
         self.property = vtk.rendering.vtkVolumeProperty()
         # Trilinear, also for MIP: the ray caster's nearest-voxel lookup rounds down, which
@@ -225,8 +224,8 @@ class Scene3D:
         self._revision = self.volume.revision
         self.image.GetPointData().GetScalars().Modified()
         self.image.Modified()
-        if self._reduced is not None:
-            self._update_reduced()
+        for reduced in self._reduced.values():
+            reduced.update(self.volume)
         if self.preset in PRESETS and PRESETS[self.preset].relative:
             self._apply_transfer_functions()
         return True
@@ -235,14 +234,21 @@ class Scene3D:
     def reduction(self) -> int:
         """1 when the picture uses every voxel, else the block size (2: 2x2x2) of the averaged
         copy shading uses for a large volume; a view says so."""
-        return self.reduction_factor if self.mapper is self._reduced_mapper else 1
+        return 1 if self.mapper is self._full_mapper else self.reduction_factor
 
     @property
     def reduction_factor(self) -> int:
         factor = 1
-        while self.volume.voxels.size / factor**3 > SHADED_MAX_VOXELS:
+        while self.volume.voxels.size / factor**3 > REDUCE_ABOVE_VOXELS:
             factor += 1
         return factor
+
+    @property
+    def visibly_reduced(self) -> bool:
+        """The last picture was cast through a reduced copy whose voxels are wider than its
+        pixels (shading a large volume zoomed in): a view should say so."""
+        return self.reduction > 1 and \
+            self.geometry.mm_per_pixel < self.reduction * min(self.volume.spacing)
 
     @property
     def geometry(self) -> ViewGeometry:
@@ -252,7 +258,7 @@ class Scene3D:
 
     def render(self) -> np.ndarray:
         """Render and read back the picture: (height, width, 3) uint8, row 0 at the top."""
-        self._select_mapper(bool(self.property.GetShade()) or self._interacting)
+        self._select_mapper()
         self.window.Render()
         self._grab.Modified()
         self._grab.Update()
@@ -276,7 +282,7 @@ class Scene3D:
         self.renderer.RemoveAllViewProps()
         self.window.Finalize()
         self.image.ReleaseData()
-        self._reduced = self._reduced_voxels = self._reduced_mapper = None
+        self._reduced.clear()
 
     # -- internals --------------------------------------------------------------------------
 
@@ -302,7 +308,7 @@ class Scene3D:
         self.image.GetPointData().SetScalars(scalars)
 
     def _mappers(self) -> list[Any]:
-        return [m for m in (self._full_mapper, self._reduced_mapper) if m is not None]
+        return [self._full_mapper, *(r.mapper for r in self._reduced.values())]
 
     def _new_mapper(self, image: Any) -> Any:
         mapper = self._vtk.volume.vtkFixedPointVolumeRayCastMapper()
@@ -314,14 +320,22 @@ class Scene3D:
             mapper.SetBlendModeToComposite()
         return mapper
 
-    def _select_mapper(self, reduced: bool) -> None:
+    def _select_mapper(self) -> None:
+        """The full volume, or the block-reduced copy when it is enough: while dragging, for
+        shading (full-resolution gradients cost too much), and whenever a picture's pixel is
+        at least as wide as a reduced voxel (nothing visible is lost)."""
+        factor = self.reduction_factor
         wanted = self._full_mapper
-        if reduced and self.reduction_factor > 1:
-            if self._reduced_mapper is None:
-                self._make_reduced()
-                self._reduced_mapper = self._new_mapper(self._reduced)
-                self._clip_mapper(self._reduced_mapper)
-            wanted = self._reduced_mapper
+        coarse = self.geometry.mm_per_pixel >= factor * min(self.volume.spacing)
+        shaded = bool(self.property.GetShade())
+        if factor > 1 and (self._interacting or shaded or coarse):
+            kind = "max" if self.mode == "mip" else "mean"
+            if kind not in self._reduced:
+                reduced = _Reduced(self.volume, factor, kind, self._vtk)
+                reduced.mapper = self._new_mapper(reduced.image)
+                self._clip_mapper(reduced.mapper)
+                self._reduced[kind] = reduced
+            wanted = self._reduced[kind].mapper
         self._sample_mapper(wanted)
         if wanted is not self.mapper:
             self.mapper = wanted
@@ -330,7 +344,7 @@ class Scene3D:
     def _sample_mapper(self, mapper: Any) -> None:
         # One sample per voxel of the input along a ray (VTK's usual step), no finer than
         # 0.5 mm; while dragging every second pixel and sample.
-        factor = self.reduction_factor if mapper is self._reduced_mapper else 1
+        factor = 1 if mapper is self._full_mapper else self.reduction_factor
         step = max(min(self.volume.spacing) * factor, 0.5)
         active = self._interacting
         mapper.SetImageSampleDistance(
@@ -353,54 +367,6 @@ class Scene3D:
             plane.SetOrigin(*origin)
             plane.SetNormal(*normal)
             mapper.AddClippingPlane(plane)
-
-    def _make_reduced(self) -> None:
-        factor = self.reduction_factor
-        nk, nj, ni = (n // factor for n in self.volume.shape)
-        # Slices not loaded yet show the padding, as planes cut from the volume do.
-        self._reduced_voxels = np.full((nk, nj, ni), self.volume.padding,
-                                       dtype=self.volume.voxels.dtype)
-        self._reduced_filled = np.zeros_like(self.volume.filled)
-        self._update_reduced()
-        scalars = self._vtk.numpy.numpy_to_vtk(self._reduced_voxels.reshape(-1), deep=False)
-        image = self._vtk.data.vtkImageData()
-        image.SetDimensions(ni, nj, nk)
-        spacing = np.asarray(self.volume.spacing)
-        # A block's mean sits at its centre, (factor - 1) / 2 voxels in; same user matrix.
-        image.SetSpacing(*(spacing * factor))
-        image.SetOrigin(*(spacing * (factor - 1) / 2.0))
-        image.GetPointData().SetScalars(scalars)
-        self._reduced = image
-
-    def _update_reduced(self) -> None:
-        """Average the blocks whose slices arrived since the last time."""
-        reduced = self._reduced_voxels
-        assert reduced is not None
-        factor = self.reduction_factor
-        nk, nj, ni = reduced.shape
-        changed = self.volume.filled != self._reduced_filled
-        voxels = self.volume.voxels
-        # Sums of the factor**3 strided sub-grids, a few output slices at a time: no temporary
-        # bigger than those slices, and numpy's fast strided adds instead of a 6-D mean.
-        chunk = 8
-        total = np.empty((chunk, nj, ni), dtype=np.float32)
-        for start in range(0, nk, chunk):
-            stop = min(start + chunk, nk)
-            if not changed[start * factor:stop * factor].any():
-                continue
-            part = total[:stop - start]
-            part.fill(0.0)
-            for a in range(factor):
-                for b in range(factor):
-                    for c in range(factor):
-                        part += voxels[start * factor + a:stop * factor:factor,
-                                       b:nj * factor:factor, c:ni * factor:factor]
-            part /= factor**3
-            reduced[start:stop] = np.rint(part) if reduced.dtype.kind in "iu" else part
-        self._reduced_filled = self.volume.filled.copy()
-        if self._reduced is not None:
-            self._reduced.GetPointData().GetScalars().Modified()
-            self._reduced.Modified()
 
     def _user_matrix(self) -> Any:
         """The volume's affine with the spacings taken out (they are the image's spacing): maps
@@ -491,3 +457,38 @@ def render_image(
         return scene.render()
     finally:
         scene.close()
+
+
+class _Reduced:
+    """A block-reduced copy of the volume ('mean' or 'max' of factor^3 voxels) as VTK image
+    data, kept up to date with the slices that arrive."""
+
+    def __init__(self, volume: Volume, factor: int, kind: str, vtk: Any) -> None:
+        self.factor = factor
+        self.kind = kind
+        # Slices not loaded yet show the padding, as planes cut from the volume do.
+        self.voxels = np.full(reduced_shape(volume.shape, factor), volume.padding,
+                              dtype=volume.voxels.dtype)
+        self.filled = np.zeros_like(volume.filled)
+        self.mapper: Any = None
+        nk, nj, ni = self.voxels.shape
+        self.image = vtk.data.vtkImageData()
+        self.image.SetDimensions(ni, nj, nk)
+        spacing = np.asarray(volume.spacing)
+        # A block's value sits at its centre, (factor - 1) / 2 voxels in: the same user
+        # matrix as the full volume then places it.
+        self.image.SetSpacing(*(spacing * factor))
+        self.image.SetOrigin(*(spacing * (factor - 1) / 2.0))
+        self.image.GetPointData().SetScalars(
+            vtk.numpy.numpy_to_vtk(self.voxels.reshape(-1), deep=False))
+        self.update(volume)
+
+    def update(self, volume: Volume) -> None:
+        """Reduce the blocks whose slices arrived since the last time."""
+        changed = volume.filled != self.filled
+        if not changed.any():
+            return
+        reduce_blocks(volume.voxels, self.factor, self.voxels, self.kind, changed)
+        self.filled = volume.filled.copy()
+        self.image.GetPointData().GetScalars().Modified()
+        self.image.Modified()
