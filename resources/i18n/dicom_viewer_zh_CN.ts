@@ -1316,6 +1316,57 @@ Studies: {count}</source>
     </message>
 </context>
 <context>
+    <name>View3D</name>
+    <message>
+        <source>CT bone</source>
+        <translation>CT 骨骼</translation>
+    </message>
+    <message>
+        <source>CT soft tissue</source>
+        <translation>CT 软组织</translation>
+    </message>
+    <message>
+        <source>CT lung</source>
+        <translation>CT 肺</translation>
+    </message>
+    <message>
+        <source>CT angio</source>
+        <translation>CT 血管造影</translation>
+    </message>
+    <message>
+        <source>MR default</source>
+        <translation>MR 默认</translation>
+    </message>
+    <message>
+        <source>Volume rendering</source>
+        <translation>容积再现</translation>
+    </message>
+    <message>
+        <source>MIP</source>
+        <translation>最大密度投影</translation>
+    </message>
+    <message>
+        <source>Clip box</source>
+        <translation>裁剪框</translation>
+    </message>
+    <message>
+        <source>Reset view</source>
+        <translation>重置视图</translation>
+    </message>
+    <message>
+        <source>3D view unavailable: %1</source>
+        <translation>三维视图不可用：%1</translation>
+    </message>
+    <message>
+        <source>Shaded at 1/%1 resolution</source>
+        <translation>以 1/%1 分辨率着色</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+</context>
+<context>
     <name>Viewport</name>
     <message>
         <source>No pixel spacing: lengths and areas in pixels</source>
@@ -1444,6 +1495,21 @@ Studies: {count}</source>
     <message>
         <source>D</source>
         <translation>天</translation>
+    </message>
+</context>
+<context>
+    <name>_ClipBox</name>
+    <message>
+        <source>Right – Left</source>
+        <translation>右 – 左</translation>
+    </message>
+    <message>
+        <source>Anterior – Posterior</source>
+        <translation>前 – 后</translation>
+    </message>
+    <message>
+        <source>Foot – Head</source>
+        <translation>足 – 头</translation>
     </message>
 </context>
 </TS>
