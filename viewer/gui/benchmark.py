@@ -350,7 +350,7 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
         window.close()
         # Last: the volume takes the frames out of the cache as it copies them in.
         from viewer.gui.benchmark_mpr import drag_stalls
-        from viewer.volume.build import load_volume  # type: ignore[import-not-found, unused-ignore]
+        from viewer.volume.build import load_volume
 
         volume = load_volume(stack, pool)
         before_mpr = sum(_tree_memory(os.getpid()).values())

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from viewer.gui.mpr_state import Fusion, MprController
+from viewer.volume.fusion import COLORMAPS, FusionError, check_fusable, default_overlay_window
 from viewer.volume.model import Volume
 
 
@@ -73,13 +74,6 @@ class FusionBar(QWidget):
                     cancel_load: Callable[[], None] | None = None) -> None:
         """Fuse `overlay` (None: stop). A volume that cannot be fused is refused with its one
         line next to the controls."""
-        from viewer.volume.fusion import (  # type: ignore[import-not-found, unused-ignore]
-            COLORMAPS,
-            FusionError,
-            check_fusable,
-            default_overlay_window,
-        )
-
         self._stop_loading()
         self.note.setText("")
         if overlay is None:

@@ -130,7 +130,7 @@ class MprLayout(QWidget):
         return slot
 
     def open_3d(self) -> None:
-        from viewer.gui.view3d import View3D  # type: ignore[import-not-found, unused-ignore]
+        from viewer.gui.view3d import View3D
 
         view = View3D()
         view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)

@@ -55,12 +55,14 @@ from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry
+from viewer.dicom.suv_measure import suv_probe_text, suv_roi_stats
 from viewer.gui.imageview import ImageView, Label
 from viewer.gui.measure_text import measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mpr_state import Fusion, MprController
 from viewer.gui.overlay import Overlay, OverlayContent
 from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool, _labels
+from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES
 from viewer.volume.reslice import reslice
@@ -145,11 +147,6 @@ def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
     fusion = job.fusion
     if fusion is None:
         return Rendered(job, plane, values, info, picture)
-    from viewer.volume.fusion import (  # type: ignore[import-not-found, unused-ignore]
-        fuse,
-        overlay_plane,
-    )
-
     overlay_key = (plane, interpolation, id(fusion.overlay), fusion.overlay.revision)
     if cache.overlay_key == overlay_key and cache.overlay is not None:
         overlay = cache.overlay
@@ -404,10 +401,6 @@ class MprView(QWidget):
                                 r.info if full and r else None, self.controller.volume.modality)
         pet = self._pet(r) if full and r is not None else None
         if pet is not None and m.complete and m.kind in (Kind.RECTANGLE, Kind.ELLIPSE):
-            from viewer.dicom.suv_measure import (  # type: ignore[import-not-found, unused-ignore]
-                suv_roi_stats,
-            )
-
             values, volume = pet
             if volume.suv_factor is not None:
                 shape: measure.RoiShape = "ellipse" if m.kind is Kind.ELLIPSE else "rectangle"
@@ -617,10 +610,6 @@ class MprView(QWidget):
         text = "" if found is None else probe_text(found)
         pet = self._pet(r)
         if pet is not None and found is not None:
-            from viewer.dicom.suv_measure import (  # type: ignore[import-not-found, unused-ignore]
-                suv_probe_text,
-            )
-
             values, source = pet
             raw = float(values[found.row, found.column])
             text += "  " + suv_probe_text(raw, source.suv_factor, source.suv_reason)

@@ -349,7 +349,7 @@ class ReadingArea(QWidget):
         viewport = self.active
         if viewport is None or viewport.stack is None:
             return self.tr("No series in the active viewport")
-        from viewer.volume.build import VolumeError, VolumeLoader  # type: ignore[import-not-found, unused-ignore]
+        from viewer.volume.build import VolumeError, VolumeLoader
 
         relay: list[MprLayout] = []  # the layout, made once the loader gives its volume
 
@@ -408,7 +408,7 @@ class ReadingArea(QWidget):
         if stack is None:
             layout.fusion.set_overlay(None)
             return
-        from viewer.volume.build import VolumeError, VolumeLoader  # type: ignore[import-not-found, unused-ignore]
+        from viewer.volume.build import VolumeError, VolumeLoader
 
         pool = self.bridge.pool
         try:
