@@ -1,91 +1,236 @@
 """Planes and slabs cut from a volume: a `Plane` in, an array of modality values out.
 
 The output is float32 (rows, columns) of modality values; it goes through `viewer.dicom.display`
-like any frame (`plane_frame_info`). Points outside the volume, or in slices not yet filled,
-show `volume.padding`.
+like any frame (`plane_frame_info`, `display_plane`). Points outside the volume (beyond half a
+voxel past the edge voxels' centres), or in slices not yet filled, show `volume.padding`.
+
+Two numba kernels (`viewer.volume.reslice_kernels`, imported on the first reslice so that code
+without a volume view never pays for numba) do the work:
+- a plane whose row, column and normal each run along one voxel axis (axial on an axial volume;
+  coronal and sagittal, with the slices interpolated) is sampled separably from 1-D index and
+  weight tables, its loops ordered to read memory contiguously;
+- any other plane (oblique, double-oblique, a gantry-tilted volume's sheared affine) goes through
+  the volume's inverse affine, trilinear or nearest, per pixel.
+A slab (`plane.slab` > 0) is combined in the same kernel, per pixel, from samples at
+`slab_offsets` along the normal.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 
+from viewer.dicom.display import DisplayState, to_display
+from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.volume.model import Interpolation, Plane, SlabMode, Volume
+
+# Within this many voxels of a voxel centre a sample is taken as exactly on it: an orthogonal
+# plane on the voxel grid then reads one voxel instead of interpolating float rounding.
+_SNAP = 1e-6
+# Direction components below this (relative) are float rounding of an exact zero.
+_ALIGNED = 1e-9
+
+# The kernels are parallel: two launched at once would only fight for the same cores, and
+# numba's portable threading layer (workqueue) aborts on concurrent launches. Callers on other
+# threads wait here without holding the GIL.
+_LAUNCH = threading.Lock()
 
 
 def reslice(
     volume: Volume,
     plane: Plane,
     interpolation: Interpolation = Interpolation.LINEAR,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The plane (or slab, when plane.slab > 0) as float32 (rows, columns) modality values."""
+    """The plane (or slab, when plane.slab > 0) as float32 (rows, columns) modality values.
+
+    `out`, when given, is a C-contiguous float32 (rows, columns) array filled and returned
+    (a view redrawing at the same size reuses its buffer). Safe to call from several threads.
+    """
+    shape = (plane.rows, plane.columns)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-contiguous float32 {shape}, not {out.dtype} {out.shape}")
+    if out.size == 0:
+        return out
+    kernels = _kernels()
+    inverse = np.linalg.inv(volume.affine)
+    to_voxel = inverse[:3, :3]
+    origin = to_voxel @ np.asarray(plane.first_pixel) + inverse[:3, 3]
+    step_c = to_voxel @ (plane.spacing * np.asarray(plane.row))
+    step_r = to_voxel @ (plane.spacing * np.asarray(plane.column))
+    normal = to_voxel @ np.asarray(plane.normal)
     offsets = slab_offsets(volume, plane)
-    normal = np.asarray(plane.normal)
-    result: np.ndarray | None = None
-    for offset in offsets:
-        sample = _sample(volume, plane, offset * normal, interpolation)
-        if result is None:
-            result = sample
-        elif plane.mode is SlabMode.MIP:
-            np.maximum(result, sample, out=result)
-        elif plane.mode is SlabMode.MINIP:
-            np.minimum(result, sample, out=result)
-        else:
-            result += sample
-    assert result is not None
-    if plane.mode is SlabMode.AVERAGE and len(offsets) > 1:
-        result /= len(offsets)
-    return result
+    mode = _mode(plane, offsets)
+    nearest = interpolation is Interpolation.NEAREST
+    filled = np.ascontiguousarray(volume.filled, dtype=np.bool_)
+    voxels = volume.voxels
+    axes = _aligned_axes(step_c, step_r, normal)
+    if axes is not None:
+        c_axis, r_axis, s_axis = axes
+        sizes = (voxels.shape[2], voxels.shape[1], voxels.shape[0])  # along i, j, k
+        tables = [
+            _axis_table(
+                origin[axis] + np.arange(count) * step[axis],
+                sizes[axis],
+                filled if axis == 2 else None,
+                nearest,
+            )
+            for axis, count, step in (
+                (r_axis, plane.rows, step_r),
+                (c_axis, plane.columns, step_c),
+            )
+        ]
+        s_table = _axis_table(
+            origin[s_axis] + offsets * normal[s_axis],
+            sizes[s_axis],
+            filled if s_axis == 2 else None,
+            nearest,
+        )
+        # numpy axis of voxel axis a (i, j, k) is 2 - a
+        view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
+        samples_inner = s_axis == 0 and offsets.size > 1
+        with _LAUNCH:
+            kernels.aligned(
+                view, *tables[0], *tables[1], *s_table, mode, samples_inner,
+                float(volume.padding), out,
+            )
+        return out
+    with _LAUNCH:
+        kernels.oblique(
+            voxels, filled, origin, step_c, step_r, normal, offsets, mode, nearest,
+            float(volume.padding), out,
+        )
+    return out
 
 
 def slab_offsets(volume: Volume, plane: Plane) -> np.ndarray:
     """Distances (mm) from the plane of the sample planes a slab combines: spaced by the
-    volume's finest spacing or less, symmetric about 0, spanning the slab's thickness."""
+    volume's finest spacing or less, symmetric about 0, the outer ones on the slab's faces
+    (`plane.slab` is the total thickness). A thin plane is the single offset 0."""
     if plane.slab <= 0:
         return np.zeros(1)
     step = min(volume.spacing)
-    count = max(int(np.ceil(plane.slab / step)), 1) + 1
+    count = max(int(np.ceil(plane.slab / step - 1e-9)), 1) + 1
     half = plane.slab / 2.0
     return np.linspace(-half, half, count)
 
 
-def _sample(
-    volume: Volume, plane: Plane, shift: np.ndarray, interpolation: Interpolation
+def plane_frame_info(volume: Volume, plane: Plane) -> FrameInfo:
+    """What `dicom.display.to_display` needs for a `reslice` output: modality values already
+    (slope 1, intercept 0), MONOCHROME2, the volume's window, the plane's square pixels."""
+    windows: tuple[Window, ...] = ()
+    if volume.window is not None:
+        center, width = volume.window
+        windows = (Window(float(center), float(width)),)
+    return FrameInfo(
+        rows=plane.rows,
+        columns=plane.columns,
+        samples_per_pixel=1,
+        photometric="MONOCHROME2",
+        stored_photometric="MONOCHROME2",
+        bits_allocated=32,
+        bits_stored=32,
+        signed=True,
+        rescale_type=volume.units,
+        windows=windows,
+        pixel_spacing=(plane.spacing, plane.spacing),
+    )
+
+
+def display_plane(
+    volume: Volume,
+    plane: Plane,
+    state: DisplayState | None = None,
+    interpolation: Interpolation = Interpolation.LINEAR,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    rows, cols = plane.rows, plane.columns
-    r, c = np.meshgrid(np.arange(rows, dtype=np.float64), np.arange(cols, dtype=np.float64),
-                       indexing="ij")
-    points = plane.to_patient(r, c) + shift
-    ijk = volume.to_voxel(points)
-    return _interpolate(volume, ijk, interpolation)
+    """The plane as uint8 grey (rows, columns), through the one display pipeline."""
+    values = reslice(volume, plane, interpolation, out=out)
+    return to_display(values, plane_frame_info(volume, plane), state)
 
 
-def _interpolate(volume: Volume, ijk: np.ndarray, interpolation: Interpolation) -> np.ndarray:
-    nk, nj, ni = volume.shape
-    vox = volume.voxels
-    i, j, k = ijk[..., 0], ijk[..., 1], ijk[..., 2]
-    inside = (i > -0.5) & (i < ni - 0.5) & (j > -0.5) & (j < nj - 0.5) & (k > -0.5) & (k < nk - 0.5)
-    out = np.full(i.shape, volume.padding, dtype=np.float32)
-    if interpolation is Interpolation.NEAREST:
-        ii = np.clip(np.rint(i), 0, ni - 1).astype(np.intp)
-        jj = np.clip(np.rint(j), 0, nj - 1).astype(np.intp)
-        kk = np.clip(np.rint(k), 0, nk - 1).astype(np.intp)
-        inside &= volume.filled[kk]
-        out[inside] = vox[kk[inside], jj[inside], ii[inside]]
-        return out
-    i0 = np.clip(np.floor(i), 0, max(ni - 2, 0)).astype(np.intp)
-    j0 = np.clip(np.floor(j), 0, max(nj - 2, 0)).astype(np.intp)
-    k0 = np.clip(np.floor(k), 0, max(nk - 2, 0)).astype(np.intp)
-    fi = np.clip(i - i0, 0.0, 1.0)
-    fj = np.clip(j - j0, 0.0, 1.0)
-    fk = np.clip(k - k0, 0.0, 1.0)
-    i1 = np.minimum(i0 + 1, ni - 1)
-    j1 = np.minimum(j0 + 1, nj - 1)
-    k1 = np.minimum(k0 + 1, nk - 1)
-    inside &= volume.filled[k0] & volume.filled[k1]
-    acc = np.zeros(i.shape, dtype=np.float64)
-    for kk, wk in ((k0, 1 - fk), (k1, fk)):
-        for jj, wj in ((j0, 1 - fj), (j1, fj)):
-            for ii, wi in ((i0, 1 - fi), (i1, fi)):
-                acc += vox[kk, jj, ii] * (wk * wj * wi)
-    out[inside] = acc[inside]
-    return out
+def _mode(plane: Plane, offsets: np.ndarray) -> int:
+    if offsets.size == 1:
+        return 0  # THIN
+    return {SlabMode.MIP: 1, SlabMode.MINIP: 2, SlabMode.AVERAGE: 3}[plane.mode]
+
+
+def _aligned_axes(
+    step_c: np.ndarray, step_r: np.ndarray, normal: np.ndarray
+) -> tuple[int, int, int] | None:
+    """The voxel axes (0 = i, 1 = j, 2 = k) along which a column, a row and the normal step,
+    when each steps along exactly one and the three differ; None for an oblique plane."""
+    axes = []
+    for step in (step_c, step_r, normal):
+        magnitude = np.abs(step)
+        largest = int(np.argmax(magnitude))
+        others = np.delete(magnitude, largest)
+        if not magnitude[largest] > 0 or np.any(others > _ALIGNED * magnitude[largest]):
+            return None
+        axes.append(largest)
+    if len(set(axes)) != 3:
+        return None
+    return axes[0], axes[1], axes[2]
+
+
+def _axis_table(
+    coords: np.ndarray, size: int, filled: np.ndarray | None, nearest: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, 2) lower/upper voxel index, (n,) upper weight and (n,) validity of positions along one
+    voxel axis, with the rules of the per-pixel kernel (see reslice_kernels)."""
+    snapped = np.rint(coords)
+    coords = np.where(np.abs(coords - snapped) < _SNAP, snapped, coords)
+    valid = (coords > -0.5) & (coords < size - 0.5)
+    index = np.empty((coords.size, 2), dtype=np.intp)
+    if nearest:
+        index[:, 0] = np.clip(np.rint(coords), 0, size - 1)
+        index[:, 1] = index[:, 0]
+        weight = np.zeros(coords.size)
+        if filled is not None:
+            valid &= filled[index[:, 0]]
+        return index, weight, valid
+    lower = np.clip(np.floor(coords), 0, max(size - 2, 0)).astype(np.intp)
+    index[:, 0] = lower
+    index[:, 1] = np.minimum(lower + 1, size - 1)
+    weight = np.clip(coords - lower, 0.0, 1.0)
+    if filled is not None:
+        valid &= ((weight == 1.0) | filled[index[:, 0]]) & ((weight == 0.0) | filled[index[:, 1]])
+    return index, weight, valid
+
+
+@functools.cache
+def _kernels() -> ModuleType:
+    """The numba kernels, compiled or loaded from numba's cache on first use."""
+    _choose_numba_cache()
+    from viewer.volume import reslice_kernels
+
+    return reslice_kernels
+
+
+def _choose_numba_cache() -> None:
+    """numba caches compiled kernels beside their source; where that cannot be written (a
+    bundle, a system-wide install) point it at the user's cache folder instead."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = Path(__file__).parent
+    cache = here / "__pycache__"
+    writable = os.access(cache if cache.is_dir() else here, os.W_OK)
+    if writable and not getattr(sys, "frozen", False):
+        return
+    import platformdirs
+
+    from viewer.config import APP_NAME
+
+    folder = str(Path(platformdirs.user_cache_dir(APP_NAME)) / "numba")
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    config = sys.modules.get("numba.core.config")
+    if config is not None:  # numba already imported by someone else: tell it too
+        config.CACHE_DIR = folder  # type: ignore[attr-defined]
