@@ -23,6 +23,7 @@ from viewer.volume.model import (
 )
 from viewer.volume.reslice import (
     _aligned_axes,
+    _sample,
     display_plane,
     plane_frame_info,
     reslice,
@@ -83,6 +84,9 @@ def _planes(volume: Volume) -> dict[str, Plane]:
     planes = {}
     orientations = dict(PLANES)
     orientations["oblique"] = orthonormal((0.8, 0.35, -0.2), (0.1, 0.4, -0.9))
+    # rows along i, and columns along k: the two loop orders the radiological planes do not use
+    orientations["axial-transposed"] = ((0.0, 1.0, 0.0), (1.0, 0.0, 0.0))
+    orientations["sagittal-transposed"] = ((0.0, 0.0, -1.0), (0.0, 1.0, 0.0))
     for name, (row, column) in orientations.items():
         plane = covering_plane(volume, row, column, spacing=0.61)
         centre = np.asarray(plane.center) + shift
@@ -125,6 +129,9 @@ def test_planes_match_scipy(kind: str, content: str, interpolation: Interpolatio
     order = 1 if interpolation is Interpolation.LINEAR else 0
     for name, plane in _planes(volume).items():
         ours = reslice(volume, plane, interpolation)
+        # a sheared (gantry tilt) stack has no plane along its voxel axes but the axial one's
+        # rows and columns, and that one's normal crosses slices obliquely
+        assert _fast_path(volume, plane) == (kind == "axial" and name != "oblique")
         reference = _reference(volume, plane, order)
         assert ours.dtype == np.float32 and ours.shape == (plane.rows, plane.columns)
         inside = reference != volume.padding
@@ -139,18 +146,33 @@ def test_slabs_match_brute_force(kind: str, mode: SlabMode) -> None:
     combine = {SlabMode.MIP: np.max, SlabMode.MINIP: np.min, SlabMode.AVERAGE: np.mean}[mode]
     for name, plane in _planes(volume).items():
         slab = dataclasses.replace(plane, slab=7.3, mode=mode)
-        # the spec, written out: samples no further apart than the finest spacing (0.7 mm),
-        # the outer two on the slab's faces
-        count = int(np.ceil(7.3 / 0.7)) + 1
-        offsets = np.linspace(-3.65, 3.65, count)
+        offsets = _spec_offsets(volume, slab, name)
         reference = combine([_reference(volume, slab, 1, d) for d in offsets], axis=0)
         np.testing.assert_allclose(
             reslice(volume, slab), reference, rtol=0, atol=_tolerance(volume), err_msg=name
         )
 
 
+def _spec_offsets(volume: Volume, plane: Plane, name: str) -> np.ndarray:
+    """slab_offsets' rule written out independently: on an axial stack, the voxel planes within
+    the slab; otherwise samples no further apart than the finest spacing (0.7 mm), the outer two
+    on the slab's faces."""
+    half = plane.slab / 2
+    axis = {"axial": 2, "axial-transposed": 2, "coronal": 1, "sagittal": 0}.get(name)
+    if not np.allclose(volume.affine[:3, :3], np.diag(np.diag(volume.affine[:3, :3]))) or (
+        axis is None and name != "sagittal-transposed"
+    ):
+        return np.linspace(-half, half, int(np.ceil(plane.slab / 0.7)) + 1)
+    axis = 0 if axis is None else axis
+    unit = np.zeros(3)
+    unit[axis] = 1.0
+    positions = volume.to_patient(np.arange(-50, 100)[:, None] * unit)
+    distances = (positions - np.asarray(plane.center)) @ np.asarray(plane.normal)
+    return np.sort(distances[np.abs(distances) <= half])
+
+
 def test_slab_offsets() -> None:
-    volume = _volume("axial", "smooth")
+    volume = _volume("double-oblique", "smooth")
     plane = _planes(volume)["axial"]
     assert slab_offsets(volume, plane).tolist() == [0.0]
     for thickness in (0.5, 0.7, 1.4, 20.0, 33.3):
@@ -160,6 +182,17 @@ def test_slab_offsets() -> None:
         )
         assert np.all(np.diff(offsets) <= 0.7 + 1e-9) and offsets.size >= 2
         np.testing.assert_allclose(offsets, -offsets[::-1], atol=1e-12)
+    # along the axis of an axial stack: its slices (1.6 mm apart) inside the slab
+    volume = _volume("axial", "smooth")
+    plane = _planes(volume)["axial"]
+    for thickness in (2.0, 7.3, 20.0):
+        slab = dataclasses.replace(plane, slab=thickness)
+        offsets = slab_offsets(volume, slab)
+        np.testing.assert_allclose(np.diff(offsets), 1.6)
+        np.testing.assert_allclose(offsets, _spec_offsets(volume, slab, "axial"))
+    # thinner than a slice: the faces, or the one slice between them
+    offsets = slab_offsets(volume, dataclasses.replace(plane, slab=0.2))
+    assert offsets.size and np.all(np.abs(offsets) <= 0.1 + 1e-9)
 
 
 @pytest.mark.parametrize("kind", AFFINES)
@@ -188,22 +221,22 @@ def test_pixel_convention_on_a_linear_field(kind: str) -> None:
 
 @pytest.mark.parametrize("interpolation", list(Interpolation), ids=lambda x: x.value)
 @pytest.mark.parametrize("slab", [0.0, 6.0])
+@pytest.mark.parametrize("mode", list(SlabMode), ids=lambda x: x.value)
 def test_orthogonal_fast_path_equals_general_kernel(
-    interpolation: Interpolation, slab: float
+    interpolation: Interpolation, slab: float, mode: SlabMode
 ) -> None:
     volume = _volume("axial", "random")
     for name, thin in _planes(volume).items():
         if name == "oblique":
             continue
-        plane = dataclasses.replace(thin, slab=slab, mode=SlabMode.AVERAGE)
-        # a tilt of 1e-7 rad changes no sample by more than ~1e-4 voxel but sends the plane
-        # through the per-pixel kernel
-        row, column = orthonormal(plane.row, tuple(np.asarray(plane.column) + 1e-7))
-        tilted = dataclasses.replace(plane, row=row, column=column)
-        assert _fast_path(volume, plane) and not _fast_path(volume, tilted)
-        fast = reslice(volume, plane, interpolation)
-        general = reslice(volume, tilted, interpolation)
+        plane = dataclasses.replace(thin, slab=slab, mode=mode)
+        assert _fast_path(volume, plane)
+        offsets = slab_offsets(volume, plane)
+        shape = (plane.rows, plane.columns)
+        fast = _sample(volume, plane, offsets, interpolation, np.empty(shape, np.float32), True)
+        general = _sample(volume, plane, offsets, interpolation, np.empty(shape, np.float32), False)
         np.testing.assert_allclose(fast, general, atol=_tolerance(volume), err_msg=name)
+        np.testing.assert_array_equal(fast, reslice(volume, plane, interpolation))
 
 
 def _fast_path(volume: Volume, plane: Plane) -> bool:
@@ -277,19 +310,22 @@ def test_out_buffer_and_threads() -> None:
             np.testing.assert_array_equal(result, expected[n])
 
 
-def test_display_goes_through_the_one_pipeline() -> None:
-    volume = _volume("oblique", "smooth")
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_display_goes_through_the_one_pipeline(dtype: type) -> None:
+    volume = _volume("oblique", "smooth", dtype=dtype)
     plane = _planes(volume)["coronal"]
     info = plane_frame_info(volume, plane)
     assert info.photometric == "MONOCHROME2" and info.rescale_slope == 1.0
     assert info.pixel_spacing == (0.61, 0.61)
     assert (info.rows, info.columns) == (plane.rows, plane.columns)
     values = reslice(volume, plane)
+    # whole-number volumes (CT) are shown in whole units, as their frames are
+    shown = np.rint(values) if dtype is np.int16 else values
     grey = display_plane(volume, plane)
-    expected = np.floor(apply_window(values, Window(40.0, 400.0)) + 1e-9).astype(np.uint8)
+    expected = np.floor(apply_window(shown, Window(40.0, 400.0)) + 1e-9).astype(np.uint8)
     np.testing.assert_array_equal(grey, expected)
     chosen = display_plane(volume, plane, DisplayState(window=(500.0, 2000.0)))
     np.testing.assert_array_equal(
-        chosen, to_display(values, info, DisplayState(window=(500.0, 2000.0)))
+        chosen, to_display(shown, info, DisplayState(window=(500.0, 2000.0)))
     )
     assert len(np.unique(chosen)) > 50

@@ -19,6 +19,9 @@ resampler to float rounding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -26,6 +29,16 @@ THIN = 0
 MIP = 1
 MINIP = 2
 AVERAGE = 3
+
+def run(kernel: Callable[..., None], threads: int, *args: object) -> None:
+    """`kernel(*args)` on at most `threads` threads (numba's count is per calling thread)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, previous)))
+    try:
+        kernel(*args)
+    finally:
+        numba.set_num_threads(previous)
+
 
 @njit(inline="always", cache=True, nogil=True)
 def _combine(acc: float, value: float, mode: int) -> float:
@@ -129,40 +142,37 @@ def oblique(
 
 
 @njit(inline="always", cache=True, nogil=True)
-def _lerp_c(view: np.ndarray, a: int, b: int, c0: int, c1: int, wc: float) -> float:
-    value = float(view[a, c0, b])
-    if wc != 0.0:
-        value += wc * (float(view[a, c1, b]) - value)
-    return value
-
-
-@njit(inline="always", cache=True, nogil=True)
-def _lerp_cs(
-    view: np.ndarray, a: int, c0: int, c1: int, wc: float, s0: int, s1: int, ws: float
-) -> float:
-    value = _lerp_c(view, a, s0, c0, c1, wc)
-    if ws != 0.0:
-        value += ws * (_lerp_c(view, a, s1, c0, c1, wc) - value)
-    return value
-
-
-@njit(inline="always", cache=True, nogil=True)
-def _sample3(
+def _fill_line(
     view: np.ndarray,
     r0: int,
     r1: int,
     wr: float,
-    c0: int,
-    c1: int,
-    wc: float,
     s0: int,
     s1: int,
     ws: float,
-) -> float:
-    value = _lerp_cs(view, r0, c0, c1, wc, s0, s1, ws)
-    if wr != 0.0:
-        value += wr * (_lerp_cs(view, r1, c0, c1, wc, s0, s1, ws) - value)
-    return value
+    first: int,
+    line: np.ndarray,
+) -> None:
+    """line[v] = view at (r, first + v, s), interpolated along the row and slab axes; the
+    weights are tested once per line, not per voxel."""
+    if wr == 0.0 and ws == 0.0:
+        for v in range(line.size):
+            line[v] = view[r0, first + v, s0]
+    elif wr == 0.0:
+        for v in range(line.size):
+            a = float(view[r0, first + v, s0])
+            line[v] = a + ws * (float(view[r0, first + v, s1]) - a)
+    elif ws == 0.0:
+        for v in range(line.size):
+            a = float(view[r0, first + v, s0])
+            line[v] = a + wr * (float(view[r1, first + v, s0]) - a)
+    else:
+        for v in range(line.size):
+            a = float(view[r0, first + v, s0])
+            a += ws * (float(view[r0, first + v, s1]) - a)
+            b = float(view[r1, first + v, s0])
+            b += ws * (float(view[r1, first + v, s1]) - b)
+            line[v] = a + wr * (b - a)
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=False)
@@ -178,49 +188,209 @@ def aligned(
     s_weight: np.ndarray,
     s_valid: np.ndarray,
     mode: int,
-    samples_inner: bool,
     padding: float,
     out: np.ndarray,
 ) -> None:
     """out[r, c] from view[r axis, c axis, slab axis] (a transposed view of the voxels).
 
     x_index is (n, 2) lower and upper voxel index along that axis, x_weight the weight of the
-    upper one (0 for nearest or an exact grid, which then reads one voxel), x_valid whether the
-    position is inside the volume (and, on the slice axis, in filled slices). `samples_inner`
-    puts the slab loop innermost: right when the slab runs along the contiguous voxel axis (a
-    sagittal slab); otherwise the column loop is innermost and a row accumulates in `out`.
+    upper one (0 for nearest or on the grid), x_valid whether the position is inside the volume
+    (and, on the slice axis, in filled slices). Per output row and slab sample, the voxels the
+    row needs are first interpolated along the row and slab axes into a line along the column
+    axis, which the columns then interpolate from: the branches on weights leave the inner loops,
+    and a sagittal or coronal slab reads the same cache lines for neighbouring samples.
     """
     rows, cols = out.shape
     count = s_weight.size
+    first = c_index[:, 0].min()
+    last = c_index[:, 1].max()
     for r in prange(rows):
         if not r_valid[r]:
             for c in range(cols):
                 out[r, c] = padding
             continue
         r0, r1, wr = r_index[r, 0], r_index[r, 1], r_weight[r]
-        if samples_inner:
-            for c in range(cols):
-                acc = _start(mode)
-                for s in range(count):
-                    if c_valid[c] and s_valid[s]:
-                        value = _sample3(view, r0, r1, wr, c_index[c, 0], c_index[c, 1],
-                                         c_weight[c], s_index[s, 0], s_index[s, 1], s_weight[s])
-                    else:
-                        value = padding
-                    acc = value if mode == THIN else _combine(acc, value, mode)
-                out[r, c] = acc / count if mode == AVERAGE else acc
-            continue
-        for c in range(cols):
-            out[r, c] = _start(mode)
+        line = np.empty(last - first + 1)
         for s in range(count):
-            s0, s1, ws = s_index[s, 0], s_index[s, 1], s_weight[s]
+            if s_valid[s]:
+                _fill_line(view, r0, r1, wr, s_index[s, 0], s_index[s, 1], s_weight[s], first,
+                           line)
             for c in range(cols):
-                if c_valid[c] and s_valid[s]:
-                    value = _sample3(view, r0, r1, wr, c_index[c, 0], c_index[c, 1],
-                                     c_weight[c], s0, s1, ws)
+                if s_valid[s] and c_valid[c]:
+                    a = line[c_index[c, 0] - first]
+                    value = a + c_weight[c] * (line[c_index[c, 1] - first] - a)
                 else:
                     value = padding
-                out[r, c] = value if mode == THIN else _combine(out[r, c], value, mode)
+                if s == 0:
+                    out[r, c] = value
+                else:
+                    out[r, c] = _combine(out[r, c], value, mode)
         if mode == AVERAGE:
             for c in range(cols):
                 out[r, c] /= count
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath=False)
+def aligned_columns(
+    voxels: np.ndarray,
+    r_is_k: bool,
+    r_index: np.ndarray,
+    r_weight: np.ndarray,
+    r_valid: np.ndarray,
+    c_index: np.ndarray,
+    c_weight: np.ndarray,
+    c_valid: np.ndarray,
+    s_index: np.ndarray,
+    s_weight: np.ndarray,
+    s_valid: np.ndarray,
+    mode: int,
+    padding: float,
+    out: np.ndarray,
+) -> None:
+    """`aligned` for a plane whose columns run along voxel axis i (axial, coronal): the lines
+    are contiguous runs of the C-ordered voxels, read as such (the compiler vectorises them).
+    The rows run along k when `r_is_k` (the slab along j), else along j (the slab along k)."""
+    rows, cols = out.shape
+    count = s_weight.size
+    first = c_index[:, 0].min()
+    last = c_index[:, 1].max() + 1
+    # columns that each take one voxel (on the grid, or nearest) commute with the slab's
+    # combination: combine whole lines first, pick the columns once
+    picks = not np.any(c_weight)
+    for r in prange(rows):
+        if not r_valid[r]:
+            out[r, :] = padding
+            continue
+        r0, r1, wr = r_index[r, 0], r_index[r, 1], r_weight[r]
+        line = np.empty(last - first)
+        if picks:
+            combined = np.empty(last - first)
+            for s in range(count):
+                if not s_valid[s]:
+                    line[:] = padding
+                else:
+                    s0, s1, ws = s_index[s, 0], s_index[s, 1], s_weight[s]
+                    if r_is_k:
+                        a0, a1 = voxels[r0, s0, first:last], voxels[r0, s1, first:last]
+                        b0, b1 = voxels[r1, s0, first:last], voxels[r1, s1, first:last]
+                    else:
+                        a0, a1 = voxels[s0, r0, first:last], voxels[s1, r0, first:last]
+                        b0, b1 = voxels[s0, r1, first:last], voxels[s1, r1, first:last]
+                    _lerp_lines(a0, a1, b0, b1, ws, wr, line)
+                if s == 0:
+                    combined[:] = line
+                elif mode == MIP:
+                    np.maximum(combined, line, combined)
+                elif mode == MINIP:
+                    np.minimum(combined, line, combined)
+                else:
+                    combined += line
+            if mode == AVERAGE:
+                combined /= count
+            for c in range(cols):
+                out[r, c] = combined[c_index[c, 0] - first] if c_valid[c] else padding
+            continue
+        for s in range(count):
+            s0, s1, ws = s_index[s, 0], s_index[s, 1], s_weight[s]
+            if r_is_k:
+                a0, a1 = voxels[r0, s0, first:last], voxels[r0, s1, first:last]
+                b0, b1 = voxels[r1, s0, first:last], voxels[r1, s1, first:last]
+            else:
+                a0, a1 = voxels[s0, r0, first:last], voxels[s1, r0, first:last]
+                b0, b1 = voxels[s0, r1, first:last], voxels[s1, r1, first:last]
+            _lerp_lines(a0, a1, b0, b1, ws, wr, line)
+            for c in range(cols):
+                if s_valid[s] and c_valid[c]:
+                    a = line[c_index[c, 0] - first]
+                    value = a + c_weight[c] * (line[c_index[c, 1] - first] - a)
+                else:
+                    value = padding
+                out[r, c] = value if s == 0 else _combine(out[r, c], value, mode)
+        if mode == AVERAGE:
+            for c in range(cols):
+                out[r, c] /= count
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath=False)
+def aligned_samples(
+    voxels: np.ndarray,
+    r_is_k: bool,
+    r_index: np.ndarray,
+    r_weight: np.ndarray,
+    r_valid: np.ndarray,
+    c_index: np.ndarray,
+    c_weight: np.ndarray,
+    c_valid: np.ndarray,
+    s_index: np.ndarray,
+    s_weight: np.ndarray,
+    s_valid: np.ndarray,
+    mode: int,
+    padding: float,
+    out: np.ndarray,
+) -> None:
+    """`aligned` for a slab across voxel axis i (sagittal): per pixel, the samples come from one
+    contiguous run along i. The rows run along k when `r_is_k`, else along j."""
+    rows, cols = out.shape
+    count = s_weight.size
+    first = s_index[:, 0].min()
+    last = s_index[:, 1].max() + 1
+    for r in prange(rows):
+        if not r_valid[r]:
+            out[r, :] = padding
+            continue
+        r0, r1, wr = r_index[r, 0], r_index[r, 1], r_weight[r]
+        line = np.empty(last - first)
+        for c in range(cols):
+            if not c_valid[c]:
+                out[r, c] = padding
+                continue
+            c0, c1, wc = c_index[c, 0], c_index[c, 1], c_weight[c]
+            if r_is_k:
+                a0, a1 = voxels[r0, c0, first:last], voxels[r0, c1, first:last]
+                b0, b1 = voxels[r1, c0, first:last], voxels[r1, c1, first:last]
+            else:
+                a0, a1 = voxels[c0, r0, first:last], voxels[c1, r0, first:last]
+                b0, b1 = voxels[c0, r1, first:last], voxels[c1, r1, first:last]
+            _lerp_lines(a0, a1, b0, b1, wc, wr, line)
+            acc = 0.0
+            for s in range(count):
+                if s_valid[s]:
+                    a = line[s_index[s, 0] - first]
+                    value = a + s_weight[s] * (line[s_index[s, 1] - first] - a)
+                else:
+                    value = padding
+                acc = value if s == 0 else _combine(acc, value, mode)
+            out[r, c] = acc / count if mode == AVERAGE else acc
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _lerp_lines(
+    a0: np.ndarray,
+    a1: np.ndarray,
+    b0: np.ndarray,
+    b1: np.ndarray,
+    w: float,
+    wb: float,
+    line: np.ndarray,
+) -> None:
+    """line = (a0 -> a1 by w) -> (b0 -> b1 by w) by wb, reading b only when wb has weight."""
+    if wb == 0.0:
+        if w == 0.0:
+            for x in range(line.size):
+                line[x] = a0[x]
+        else:
+            for x in range(line.size):
+                p = float(a0[x])
+                line[x] = p + w * (float(a1[x]) - p)
+        return
+    if w == 0.0:
+        for x in range(line.size):
+            p = float(a0[x])
+            line[x] = p + wb * (float(b0[x]) - p)
+        return
+    for x in range(line.size):
+        p = float(a0[x])
+        p += w * (float(a1[x]) - p)
+        q = float(b0[x])
+        q += w * (float(b1[x]) - q)
+        line[x] = p + wb * (q - p)
