@@ -254,9 +254,12 @@ def test_padding_outside(kind: str) -> None:
     assert np.all(reslice(volume, dataclasses.replace(far, slab=10.0)) == -2048.0)
     # a plane twice as wide as the volume: a frame of padding around the data
     wide = dataclasses.replace(plane, columns=plane.columns * 2, rows=plane.rows * 2)
-    values = reslice(volume, wide, Interpolation.NEAREST)
-    assert np.all(values[0] == -2048.0) and np.all(values[:, -1] == -2048.0)
-    assert np.any(values != -2048.0)
+    for interpolation in Interpolation:
+        for mode in SlabMode:
+            slab = dataclasses.replace(wide, slab=5.0, mode=mode)
+            for values in (reslice(volume, wide, interpolation), reslice(volume, slab)):
+                assert np.all(values[0] == -2048.0) and np.all(values[:, -1] == -2048.0)
+                assert np.any(values != -2048.0)
 
 
 @pytest.mark.parametrize("interpolation", list(Interpolation), ids=lambda x: x.value)

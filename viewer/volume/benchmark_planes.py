@@ -8,6 +8,7 @@ times each case on it and returns plain data the bench verb prints.
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -30,6 +31,12 @@ CASES: tuple[tuple[str, float | None, str], ...] = (
     ("slab-sagittal", 15.0, "20 mm MIP slab, sagittal 512x512"),
     ("slab-oblique", 150.0, "20 mm MIP slab, double-oblique 512x512, trilinear"),
     ("display-only", None, "dicom.display.to_display of one float32 512x512 plane"),
+    # baselines in the same run: plain numpy on the same voxels (FACTS.md: sagittal 3-6 ms,
+    # slab MIP axial 2 ms, coronal 7 ms, sagittal 88 ms on a quiet machine)
+    ("numpy-axial", None, "numpy: one slice as float32"),
+    ("numpy-sagittal", None, "numpy: voxels[:, :, i] as float32 (strided)"),
+    ("numpy-slab-axial", None, "numpy: max over the 40 slices of a 20 mm slab"),
+    ("numpy-slab-sagittal", None, "numpy: max over 29 columns (20 mm) along i, strided"),
 )
 
 OBLIQUE: tuple[tuple[float, float, float], tuple[float, float, float]] = orthonormal(
@@ -78,13 +85,15 @@ def synthetic_ct(
 def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, object]]:
     """Each case of `CASES` timed `passes` times after one untimed call (numba's cache load):
     {name: {"passes_ms": [...], "median_ms": m, "target_ms": t, "what": text}} plus
-    "first_call" {"seconds": s} for the very first reslice in this process."""
+    "first_call" {"seconds": s} for the very first reslice in this process and "load" {"before",
+    "after"}: the 1-minute load average, since a busy machine slows every case."""
     spacing = min(volume.spacing[:2])
     results: dict[str, dict[str, object]] = {}
     planes = _planes(volume, spacing)
     started = time.perf_counter()
     reslice(volume, planes["axial"])
     results["first_call"] = {"seconds": time.perf_counter() - started}
+    results["load"] = {"before": os.getloadavg()[0]}
     out = np.empty((512, 512), dtype=np.float32)
     jobs: dict[str, Callable[[], object]] = {
         "axial": lambda: display_plane(volume, planes["axial"], out=out),
@@ -100,6 +109,7 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
         "slab-sagittal": lambda: reslice(volume, _slab(planes["sagittal"]), out=out),
         "slab-oblique": lambda: reslice(volume, _slab(planes["oblique"]), out=out),
         "display-only": lambda: _display_only(volume, planes["axial"], out),
+        **_numpy_baselines(volume),
     }
     for name, target, what in CASES:
         job = jobs[name]
@@ -115,7 +125,23 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
             "target_ms": target,
             "what": what,
         }
+    results["load"]["after"] = os.getloadavg()[0]
     return results
+
+
+def _numpy_baselines(volume: Volume) -> dict[str, Callable[[], object]]:
+    voxels = volume.voxels
+    nk, nj, ni = volume.shape
+    dk = max(1, round(20.0 / volume.spacing[2]))
+    di = max(1, round(20.0 / volume.spacing[0]))
+    return {
+        "numpy-axial": lambda: voxels[nk // 2].astype(np.float32),
+        "numpy-sagittal": lambda: voxels[:, :, ni // 2].astype(np.float32),
+        "numpy-slab-axial": lambda: voxels[nk // 2 - dk // 2 : nk // 2 + dk // 2].max(axis=0),
+        "numpy-slab-sagittal": lambda: voxels[:, :, ni // 2 - di // 2 : ni // 2 + di // 2].max(
+            axis=2
+        ),
+    }
 
 
 def _planes(volume: Volume, spacing: float) -> dict[str, Plane]:

@@ -118,7 +118,14 @@ def _sample(
         with _LAUNCH:
             # the loop that reads voxel axis i (contiguous in memory) goes innermost
             if c_axis == 0 and voxels.flags.c_contiguous:
-                kernels.run(kernels.aligned_columns, threads, voxels, r_axis == 2, *args)
+                if _single_voxels(volume, mode, tables[0], tables[1], s_table):
+                    kernels.run(
+                        kernels.extreme_lines, threads, voxels, r_axis == 2,
+                        tables[0][0], tables[0][2], tables[1][0], tables[1][2], s_table[0],
+                        s_table[2], mode == 1, float(volume.padding), out,
+                    )
+                else:
+                    kernels.run(kernels.aligned_columns, threads, voxels, r_axis == 2, *args)
             elif s_axis == 0 and voxels.flags.c_contiguous:
                 kernels.run(kernels.aligned_samples, threads, voxels, r_axis == 2, *args)
             else:  # numpy axis of voxel axis a (i, j, k) is 2 - a
@@ -220,6 +227,15 @@ def _mode(plane: Plane, offsets: np.ndarray) -> int:
     if offsets.size == 1:
         return 0  # THIN
     return {SlabMode.MIP: 1, SlabMode.MINIP: 2, SlabMode.AVERAGE: 3}[plane.mode]
+
+
+def _single_voxels(volume: Volume, mode: int, *tables: tuple[np.ndarray, ...]) -> bool:
+    """A MIP / MinIP slab whose samples each take one voxel, with a padding the voxels' type
+    holds: then compared in that type, no interpolation arithmetic at all."""
+    if mode not in (1, 2) or any(np.any(table[1]) for table in tables):
+        return False
+    dtype = volume.voxels.dtype
+    return bool(dtype.type(volume.padding) == volume.padding)
 
 
 def _aligned_axes(

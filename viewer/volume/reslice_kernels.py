@@ -230,6 +230,67 @@ def aligned(
                 out[r, c] /= count
 
 
+# Rows per parallel work item of `aligned_columns`: enough that one slice's rows are read
+# as a block before moving to the next slice.
+_CHUNK = 8
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _accumulate_row(
+    voxels: np.ndarray,
+    r_is_k: bool,
+    r: int,
+    s: int,
+    r_index: np.ndarray,
+    r_weight: np.ndarray,
+    c_index: np.ndarray,
+    c_weight: np.ndarray,
+    c_valid: np.ndarray,
+    s_index: np.ndarray,
+    s_weight: np.ndarray,
+    s_valid: np.ndarray,
+    mode: int,
+    padding: float,
+    first: int,
+    line: np.ndarray,
+    combined: np.ndarray,
+    picks: bool,
+    out: np.ndarray,
+) -> None:
+    """Sample s of output row r, combined into `combined[r]` (picks) or `out[r]`."""
+    last = first + line.size
+    if not s_valid[s]:
+        line[:] = padding
+    else:
+        r0, r1, wr = r_index[r, 0], r_index[r, 1], r_weight[r]
+        s0, s1, ws = s_index[s, 0], s_index[s, 1], s_weight[s]
+        if r_is_k:
+            a0, a1 = voxels[r0, s0, first:last], voxels[r0, s1, first:last]
+            b0, b1 = voxels[r1, s0, first:last], voxels[r1, s1, first:last]
+        else:
+            a0, a1 = voxels[s0, r0, first:last], voxels[s1, r0, first:last]
+            b0, b1 = voxels[s0, r1, first:last], voxels[s1, r1, first:last]
+        _lerp_lines(a0, a1, b0, b1, ws, wr, line)
+    if picks:
+        row = combined[r]
+        if s == 0:
+            row[:] = line
+        elif mode == MIP:
+            np.maximum(row, line, row)
+        elif mode == MINIP:
+            np.minimum(row, line, row)
+        else:
+            row += line
+        return
+    for c in range(out.shape[1]):
+        if c_valid[c]:
+            a = line[c_index[c, 0] - first]
+            value = a + c_weight[c] * (line[c_index[c, 1] - first] - a)
+        else:
+            value = padding
+        out[r, c] = value if s == 0 else _combine(out[r, c], value, mode)
+
+
 @njit(parallel=True, nogil=True, cache=True, fastmath=False)
 def aligned_columns(
     voxels: np.ndarray,
@@ -249,66 +310,102 @@ def aligned_columns(
 ) -> None:
     """`aligned` for a plane whose columns run along voxel axis i (axial, coronal): the lines
     are contiguous runs of the C-ordered voxels, read as such (the compiler vectorises them).
-    The rows run along k when `r_is_k` (the slab along j), else along j (the slab along k)."""
+    The rows run along k when `r_is_k` (the slab along j), else along j (the slab along k).
+
+    Memory is read in the order it lies: a coronal row's slab is one block of a slice, so each
+    row loops its samples; an axial slab spans slices, so a few rows at a time loop over the
+    slices. Columns that each take one voxel (on the grid, or nearest) commute with the slab's
+    combination: whole lines are combined first and the columns picked once at the end.
+    """
     rows, cols = out.shape
     count = s_weight.size
     first = c_index[:, 0].min()
-    last = c_index[:, 1].max() + 1
-    # columns that each take one voxel (on the grid, or nearest) commute with the slab's
-    # combination: combine whole lines first, pick the columns once
+    size = c_index[:, 1].max() + 1 - first
     picks = not np.any(c_weight)
+    combined = np.empty((rows if picks else 0, size))
+    for chunk in prange((rows + _CHUNK - 1) // _CHUNK):
+        line = np.empty(size)
+        start, stop = chunk * _CHUNK, min(chunk * _CHUNK + _CHUNK, rows)
+        for outer in range(count if not r_is_k else stop - start):
+            for inner in range(stop - start if not r_is_k else count):
+                r = start + (inner if not r_is_k else outer)
+                s = outer if not r_is_k else inner
+                if r_valid[r]:
+                    _accumulate_row(
+                        voxels, r_is_k, r, s, r_index, r_weight, c_index, c_weight, c_valid,
+                        s_index, s_weight, s_valid, mode, padding, first, line, combined,
+                        picks, out,
+                    )
     for r in prange(rows):
         if not r_valid[r]:
             out[r, :] = padding
             continue
-        r0, r1, wr = r_index[r, 0], r_index[r, 1], r_weight[r]
-        line = np.empty(last - first)
         if picks:
-            combined = np.empty(last - first)
-            for s in range(count):
-                if not s_valid[s]:
-                    line[:] = padding
-                else:
-                    s0, s1, ws = s_index[s, 0], s_index[s, 1], s_weight[s]
-                    if r_is_k:
-                        a0, a1 = voxels[r0, s0, first:last], voxels[r0, s1, first:last]
-                        b0, b1 = voxels[r1, s0, first:last], voxels[r1, s1, first:last]
-                    else:
-                        a0, a1 = voxels[s0, r0, first:last], voxels[s1, r0, first:last]
-                        b0, b1 = voxels[s0, r1, first:last], voxels[s1, r1, first:last]
-                    _lerp_lines(a0, a1, b0, b1, ws, wr, line)
-                if s == 0:
-                    combined[:] = line
-                elif mode == MIP:
-                    np.maximum(combined, line, combined)
-                elif mode == MINIP:
-                    np.minimum(combined, line, combined)
-                else:
-                    combined += line
-            if mode == AVERAGE:
-                combined /= count
             for c in range(cols):
-                out[r, c] = combined[c_index[c, 0] - first] if c_valid[c] else padding
-            continue
-        for s in range(count):
-            s0, s1, ws = s_index[s, 0], s_index[s, 1], s_weight[s]
-            if r_is_k:
-                a0, a1 = voxels[r0, s0, first:last], voxels[r0, s1, first:last]
-                b0, b1 = voxels[r1, s0, first:last], voxels[r1, s1, first:last]
-            else:
-                a0, a1 = voxels[s0, r0, first:last], voxels[s1, r0, first:last]
-                b0, b1 = voxels[s0, r1, first:last], voxels[s1, r1, first:last]
-            _lerp_lines(a0, a1, b0, b1, ws, wr, line)
-            for c in range(cols):
-                if s_valid[s] and c_valid[c]:
-                    a = line[c_index[c, 0] - first]
-                    value = a + c_weight[c] * (line[c_index[c, 1] - first] - a)
-                else:
-                    value = padding
-                out[r, c] = value if s == 0 else _combine(out[r, c], value, mode)
+                out[r, c] = combined[r, c_index[c, 0] - first] if c_valid[c] else padding
         if mode == AVERAGE:
             for c in range(cols):
-                out[r, c] /= count
+                if c_valid[c] or not picks:  # picked padding was never summed
+                    out[r, c] /= count
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath=False)
+def extreme_lines(
+    voxels: np.ndarray,
+    r_is_k: bool,
+    r_index: np.ndarray,
+    r_valid: np.ndarray,
+    c_index: np.ndarray,
+    c_valid: np.ndarray,
+    s_index: np.ndarray,
+    s_valid: np.ndarray,
+    maximum: bool,
+    padding: float,
+    out: np.ndarray,
+) -> None:
+    """`aligned_columns` for a MIP / MinIP whose every sample is one voxel (rows, columns and
+    slab on the grid, or nearest): whole lines compared in the voxels' own type, as numpy's
+    `max` over slices would, a chunk of rows at a time over the slices. The caller checks that
+    the padding fits that type."""
+    rows, cols = out.shape
+    count = s_index.shape[0]
+    first = c_index[:, 0].min()
+    size = c_index[:, 0].max() + 1 - first
+    fill = voxels.dtype.type(padding)
+    for chunk in prange((rows + _CHUNK - 1) // _CHUNK):
+        start, stop = chunk * _CHUNK, min(chunk * _CHUNK + _CHUNK, rows)
+        best = np.empty((stop - start, size), dtype=voxels.dtype)
+        for outer in range(count if not r_is_k else stop - start):
+            for inner in range(stop - start if not r_is_k else count):
+                n = inner if not r_is_k else outer
+                s = outer if not r_is_k else inner
+                r0 = r_index[start + n, 0]
+                s0 = s_index[s, 0]
+                if r_is_k:
+                    line = voxels[r0, s0, first : first + size]
+                else:
+                    line = voxels[s0, r0, first : first + size]
+                row = best[n]
+                if not s_valid[s]:
+                    if s == 0:
+                        row[:] = fill
+                    elif maximum:
+                        np.maximum(row, fill, row)
+                    else:
+                        np.minimum(row, fill, row)
+                elif s == 0:
+                    row[:] = line
+                elif maximum:
+                    np.maximum(row, line, row)
+                else:
+                    np.minimum(row, line, row)
+        for n in range(stop - start):
+            r = start + n
+            for c in range(cols):
+                if r_valid[r] and c_valid[c]:
+                    out[r, c] = best[n, c_index[c, 0] - first]
+                else:
+                    out[r, c] = padding
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=False)
