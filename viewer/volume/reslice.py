@@ -278,6 +278,10 @@ def _axis_table(
     weight = np.clip(coords - lower, 0.0, 1.0)
     if filled is not None:
         valid &= ((weight == 1.0) | filled[index[:, 0]]) & ((weight == 0.0) | filled[index[:, 1]])
+    # all weight on the upper voxel (the last one along the axis): one voxel, as on the grid
+    on_upper = weight == 1.0
+    index[on_upper, 0] = index[on_upper, 1]
+    weight[on_upper] = 0.0
     return index, weight, valid
 
 

@@ -387,18 +387,17 @@ def extreme_lines(
                     line = voxels[s0, r0, first : first + size]
                 row = best[n]
                 if not s_valid[s]:
-                    if s == 0:
-                        row[:] = fill
-                    elif maximum:
-                        np.maximum(row, fill, row)
-                    else:
-                        np.minimum(row, fill, row)
+                    for x in range(size):
+                        if s == 0 or (fill > row[x]) == maximum:
+                            row[x] = fill
                 elif s == 0:
                     row[:] = line
-                elif maximum:
-                    np.maximum(row, line, row)
+                elif maximum:  # written out: the compiler vectorises these, not np.maximum
+                    for x in range(size):
+                        row[x] = max(row[x], line[x])
                 else:
-                    np.minimum(row, line, row)
+                    for x in range(size):
+                        row[x] = min(row[x], line[x])
         for n in range(stop - start):
             r = start + n
             for c in range(cols):
