@@ -126,9 +126,10 @@ def _sample(
                     )
                 else:
                     kernels.run(kernels.aligned_columns, threads, voxels, r_axis == 2, *args)
-            elif s_axis == 0 and voxels.flags.c_contiguous:
+            elif s_axis == 0 and offsets.size > 1 and voxels.flags.c_contiguous:
                 kernels.run(kernels.aligned_samples, threads, voxels, r_axis == 2, *args)
-            else:  # numpy axis of voxel axis a (i, j, k) is 2 - a
+            else:  # (a thin sagittal plane: 14 ms against 16-21 ms per pixel, loaded machine)
+                # numpy axis of voxel axis a (i, j, k) is 2 - a
                 view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
                 kernels.run(kernels.aligned, threads, view, *args)
         return out
