@@ -26,6 +26,7 @@ from viewer.volume.reslice import (
     _sample,
     display_plane,
     plane_frame_info,
+    prepare,
     reslice,
     slab_offsets,
 )
@@ -332,3 +333,16 @@ def test_display_goes_through_the_one_pipeline(dtype: type) -> None:
         chosen, to_display(shown, info, DisplayState(window=(500.0, 2000.0)))
     )
     assert len(np.unique(chosen)) > 50
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_prepare_compiles_every_kernel_a_volume_uses(dtype: type) -> None:
+    from viewer.volume import reslice as module
+    from viewer.volume import reslice_kernels
+
+    prepare(dtype)
+    kernels = (reslice_kernels.oblique, reslice_kernels.aligned, reslice_kernels.aligned_columns,
+               reslice_kernels.aligned_samples, reslice_kernels.extreme_lines)
+    for kernel in kernels:
+        assert any(str(np.dtype(dtype)) in str(sig[0]) for sig in kernel.signatures), kernel
+    assert module._kernels() is reslice_kernels

@@ -29,7 +29,7 @@ import numpy as np
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
-from viewer.volume.model import Interpolation, Plane, SlabMode, Volume
+from viewer.volume.model import PLANES, Interpolation, Plane, SlabMode, Volume, orthonormal
 
 # Within this many voxels of a voxel centre a sample is taken as exactly on it: an orthogonal
 # plane on the voxel grid then reads one voxel instead of interpolating float rounding.
@@ -284,6 +284,23 @@ def _axis_table(
     index[on_upper, 0] = index[on_upper, 1]
     weight[on_upper] = 0.0
     return index, weight, valid
+
+
+def prepare(dtype: np.dtype | type = np.int16) -> None:
+    """Compile (first run after an install: ~6-18 s here) or load from numba's cache (~1.5 s,
+    mostly importing numba) every kernel a volume of `dtype` uses, by reslicing a tiny volume
+    of it. Call it on a worker thread as soon as a volume starts building, so the first plane
+    is not kept waiting."""
+    voxels = np.zeros((4, 4, 4), dtype=dtype)
+    volume = Volume(voxels, np.eye(4), "", "", padding=0.0)
+    volume.filled[:] = True
+    oblique = orthonormal((0.8, 0.6, 0.0), (0.0, 0.0, -1.0))
+    for row, column in (*PLANES.values(), oblique):
+        plane = Plane(volume.center, row, column, 1.0, 4, 4)
+        for interpolation in Interpolation:
+            reslice(volume, plane, interpolation)
+        for mode in SlabMode:
+            reslice(volume, replace(plane, slab=2.0, mode=mode))
 
 
 @functools.cache
