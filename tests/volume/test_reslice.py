@@ -4,7 +4,11 @@ with axial, oblique, double-oblique and gantry-tilted (sheared) affines."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -346,3 +350,27 @@ def test_prepare_compiles_every_kernel_a_volume_uses(dtype: type) -> None:
     for kernel in kernels:
         assert any(str(np.dtype(dtype)) in str(sig[0]) for sig in kernel.signatures), kernel
     assert module._kernels() is reslice_kernels
+
+
+def test_numba_cache_goes_to_the_user_cache_in_a_bundle(tmp_path: Path) -> None:
+    """A frozen bundle cannot write beside its modules: numba's cache goes to the user's cache
+    folder (XDG_CACHE_HOME here), unless NUMBA_CACHE_DIR already says where."""
+    script = (
+        "import os, sys; sys.frozen = True\n"
+        "from viewer.volume.reslice import _choose_numba_cache\n"
+        "_choose_numba_cache(); print(os.environ['NUMBA_CACHE_DIR'])\n"
+        "print('numba' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    folder, imported = result.stdout.split()
+    assert Path(folder) == tmp_path / "dicom-viewer" / "numba"
+    assert imported == "False"  # choosing the folder does not import numba
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split()[0] == str(tmp_path / "mine")
