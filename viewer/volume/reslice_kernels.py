@@ -441,13 +441,22 @@ def aligned_samples(
                 out[r, c] = padding
                 continue
             c0, c1, wc = c_index[c, 0], c_index[c, 1], c_weight[c]
-            if r_is_k:
-                a0, a1 = voxels[r0, c0, first:last], voxels[r0, c1, first:last]
-                b0, b1 = voxels[r1, c0, first:last], voxels[r1, c1, first:last]
-            else:
-                a0, a1 = voxels[c0, r0, first:last], voxels[c1, r0, first:last]
-                b0, b1 = voxels[c0, r1, first:last], voxels[c1, r1, first:last]
-            _lerp_lines(a0, a1, b0, b1, wc, wr, line)
+            # indexed directly: four array views per pixel cost more than the run they read
+            for x in range(last - first):
+                i = first + x
+                if r_is_k:
+                    p = float(voxels[r0, c0, i])
+                    q = float(voxels[r1, c0, i])
+                    if wc != 0.0:
+                        p += wc * (float(voxels[r0, c1, i]) - p)
+                        q += wc * (float(voxels[r1, c1, i]) - q)
+                else:
+                    p = float(voxels[c0, r0, i])
+                    q = float(voxels[c0, r1, i])
+                    if wc != 0.0:
+                        p += wc * (float(voxels[c1, r0, i]) - p)
+                        q += wc * (float(voxels[c1, r1, i]) - q)
+                line[x] = p + wr * (q - p)
             acc = 0.0
             for s in range(count):
                 if s_valid[s]:
