@@ -37,10 +37,11 @@ _SNAP = 1e-6
 # Direction components below this (relative) are float rounding of an exact zero.
 _ALIGNED = 1e-9
 
-# Fewer samples than this run on the calling thread alone: a thin plane takes a millisecond or
-# two, and waking a second thread costs more than that whenever the cores are busy (the decode
-# pool filling the volume, other programs): measured here, a thin axial plane took 1.5 ms on one
-# thread and 24 ms on two under load. Slabs (tens of samples per pixel) use every core.
+# Only the per-pixel (oblique) kernel, and only for this many samples or more (slabs), runs on
+# every core. The separable kernels stream memory and run on the calling thread: measured here
+# with the machine shared (load ~4 on 2 cores), a 20 mm coronal MIP took 9.7 ms on one thread
+# and 37 ms on two, sagittal 22 vs 43 ms, a thin axial plane 1.5 vs 24 ms (a second thread
+# waits for a core), while the oblique 20 mm MIP took 169 ms on one thread and 112 ms on two.
 _PARALLEL_SAMPLES = 2_000_000
 
 # The kernels are parallel: two launched at once would only fight for the same cores, and
@@ -91,7 +92,6 @@ def _sample(
     nearest = interpolation is Interpolation.NEAREST
     filled = np.ascontiguousarray(volume.filled, dtype=np.bool_)
     voxels = volume.voxels
-    threads = 1 if out.size * offsets.size < _PARALLEL_SAMPLES else os.cpu_count() or 1
     axes = _aligned_axes(step_c, step_r, normal) if separable else None
     if axes is not None:
         c_axis, r_axis, s_axis = axes
@@ -119,22 +119,21 @@ def _sample(
             # the loop that reads voxel axis i (contiguous in memory) goes innermost
             if c_axis == 0 and voxels.flags.c_contiguous:
                 if _single_voxels(volume, mode, tables[0], tables[1], s_table):
-                    # one thread: it streams memory at numpy's pace (3-8 ms for a 20 mm axial
-                    # MIP here), and a second thread only waits for a core (24-32 ms loaded)
                     kernels.run(
                         kernels.extreme_lines, 1, voxels, r_axis == 2,
                         tables[0][0], tables[0][2], tables[1][0], tables[1][2], s_table[0],
                         s_table[2], mode == 1, float(volume.padding), out,
                     )
                 else:
-                    kernels.run(kernels.aligned_columns, threads, voxels, r_axis == 2, *args)
+                    kernels.run(kernels.aligned_columns, 1, voxels, r_axis == 2, *args)
             elif s_axis == 0 and offsets.size > 1 and voxels.flags.c_contiguous:
-                kernels.run(kernels.aligned_samples, threads, voxels, r_axis == 2, *args)
+                kernels.run(kernels.aligned_samples, 1, voxels, r_axis == 2, *args)
             else:  # (a thin sagittal plane: 14 ms against 16-21 ms per pixel, loaded machine)
                 # numpy axis of voxel axis a (i, j, k) is 2 - a
                 view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
-                kernels.run(kernels.aligned, threads, view, *args)
+                kernels.run(kernels.aligned, 1, view, *args)
         return out
+    threads = 1 if out.size * offsets.size < _PARALLEL_SAMPLES else os.cpu_count() or 1
     with _LAUNCH:
         kernels.run(
             kernels.oblique, threads,
