@@ -4,15 +4,15 @@ The output is float32 (rows, columns) of modality values; it goes through `viewe
 like any frame (`plane_frame_info`, `display_plane`). Points outside the volume (beyond half a
 voxel past the edge voxels' centres), or in slices not yet filled, show `volume.padding`.
 
-Two numba kernels (`viewer.volume.reslice_kernels`, imported on the first reslice so that code
+numba kernels (`viewer.volume.reslice_kernels`, imported on the first reslice so that code
 without a volume view never pays for numba) do the work:
 - a plane whose row, column and normal each run along one voxel axis (axial on an axial volume;
   coronal and sagittal, with the slices interpolated) is sampled separably from 1-D index and
-  weight tables, its loops ordered to read memory contiguously;
+  weight tables, by the kernel whose loops read voxel axis i (contiguous) innermost;
 - any other plane (oblique, double-oblique, a gantry-tilted volume's sheared affine) goes through
   the volume's inverse affine, trilinear or nearest, per pixel.
-A slab (`plane.slab` > 0) is combined in the same kernel, per pixel, from samples at
-`slab_offsets` along the normal.
+A slab (`plane.slab` > 0) is combined in the same kernels from samples at `slab_offsets` along
+the normal. `prepare` compiles them ahead (numba caches them on disk).
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ _ALIGNED = 1e-9
 # waits for a core), while the oblique 20 mm MIP took 169 ms on one thread and 112 ms on two.
 _PARALLEL_SAMPLES = 2_000_000
 
-# The kernels are parallel: two launched at once would only fight for the same cores, and
-# numba's portable threading layer (workqueue) aborts on concurrent launches. Callers on other
-# threads wait here without holding the GIL.
+# One kernel at a time: two launched at once would only fight for the same cores, and numba's
+# portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
+# Callers on other threads wait here without holding the GIL.
 _LAUNCH = threading.Lock()
 
 
@@ -88,7 +88,7 @@ def _sample(
     step_c = to_voxel @ (plane.spacing * np.asarray(plane.row))
     step_r = to_voxel @ (plane.spacing * np.asarray(plane.column))
     normal = to_voxel @ np.asarray(plane.normal)
-    mode = _mode(plane, offsets)
+    mode = kernels.THIN if offsets.size == 1 else getattr(kernels, plane.mode.name)
     nearest = interpolation is Interpolation.NEAREST
     filled = np.ascontiguousarray(volume.filled, dtype=np.bool_)
     voxels = volume.voxels
@@ -118,11 +118,12 @@ def _sample(
         with _LAUNCH:
             # the loop that reads voxel axis i (contiguous in memory) goes innermost
             if c_axis == 0 and voxels.flags.c_contiguous:
-                if _single_voxels(volume, mode, tables[0], tables[1], s_table):
+                extreme = mode in (kernels.MIP, kernels.MINIP)
+                if extreme and _single_voxels(volume, tables[0], tables[1], s_table):
                     kernels.run(
                         kernels.extreme_lines, 1, voxels, r_axis == 2,
                         tables[0][0], tables[0][2], tables[1][0], tables[1][2], s_table[0],
-                        s_table[2], mode == 1, float(volume.padding), out,
+                        s_table[2], mode == kernels.MIP, float(volume.padding), out,
                     )
                 else:
                     kernels.run(kernels.aligned_columns, 1, voxels, r_axis == 2, *args)
@@ -225,16 +226,10 @@ def _whole_16_bit(volume: Volume) -> bool:
     return bool(float(volume.padding).is_integer() and -32768 <= volume.padding <= 32767)
 
 
-def _mode(plane: Plane, offsets: np.ndarray) -> int:
-    if offsets.size == 1:
-        return 0  # THIN
-    return {SlabMode.MIP: 1, SlabMode.MINIP: 2, SlabMode.AVERAGE: 3}[plane.mode]
-
-
-def _single_voxels(volume: Volume, mode: int, *tables: tuple[np.ndarray, ...]) -> bool:
-    """A MIP / MinIP slab whose samples each take one voxel, with a padding the voxels' type
-    holds: then compared in that type, no interpolation arithmetic at all."""
-    if mode not in (1, 2) or any(np.any(table[1]) for table in tables):
+def _single_voxels(volume: Volume, *tables: tuple[np.ndarray, ...]) -> bool:
+    """Samples that each take one voxel, with a padding the voxels' type holds: a MIP / MinIP
+    is then compared in that type, no interpolation arithmetic at all."""
+    if any(np.any(table[1]) for table in tables):
         return False
     dtype = volume.voxels.dtype
     return bool(dtype.type(volume.padding) == volume.padding)
