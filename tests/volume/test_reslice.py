@@ -402,3 +402,17 @@ def test_kernels_release_the_gil(name: str) -> None:
     worker.join()
     # holding the GIL, the kernel would stop this loop for its whole run
     assert alone > 0.02 and longest_wait < alone / 2, (alone, longest_wait)
+
+
+def test_benchmark_planes_reports_every_case() -> None:
+    from viewer.volume.benchmark_planes import CASES, measure_planes, synthetic_ct
+
+    volume = synthetic_ct(slices=24, size=64)
+    assert volume.voxels.dtype == np.int16 and volume.complete
+    voxels = volume.voxels
+    assert (voxels < -900).any() and (np.abs(voxels - 40) < 40).any() and (voxels > 600).any()
+    results = measure_planes(volume, passes=2)
+    for name, target, _what in CASES:
+        assert len(results[name]["passes_ms"]) == 2, name  # type: ignore[arg-type]
+        assert results[name]["target_ms"] == target
+    assert results["first_call"]["seconds"] >= 0

@@ -30,7 +30,7 @@ CASES: tuple[tuple[str, float | None, str], ...] = (
     ("slab-coronal", 15.0, "20 mm MIP slab, coronal 512x512"),
     ("slab-sagittal", 15.0, "20 mm MIP slab, sagittal 512x512"),
     ("slab-oblique", 150.0, "20 mm MIP slab, double-oblique 512x512, trilinear"),
-    ("display-only", None, "dicom.display.to_display of one float32 512x512 plane"),
+    ("display-float", None, "to_display of a float32 512x512 plane (a PET or MR volume's path)"),
     # baselines in the same run: plain numpy on the same voxels (FACTS.md: sagittal 3-6 ms,
     # slab MIP axial 2 ms, coronal 7 ms, sagittal 88 ms on a quiet machine)
     ("numpy-axial", None, "numpy: one slice as float32"),
@@ -108,7 +108,7 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
         "slab-coronal": lambda: reslice(volume, _slab(planes["coronal"]), out=out),
         "slab-sagittal": lambda: reslice(volume, _slab(planes["sagittal"]), out=out),
         "slab-oblique": lambda: reslice(volume, _slab(planes["oblique"]), out=out),
-        "display-only": lambda: _display_only(volume, planes["axial"], out),
+        "display-float": lambda: _display_float(volume, planes["axial"], out),
         **_numpy_baselines(volume),
     }
     for name, target, what in CASES:
@@ -156,7 +156,7 @@ def _slab(plane: Plane) -> Plane:
     return dataclasses.replace(plane, slab=20.0, mode=SlabMode.MIP)
 
 
-def _display_only(volume: Volume, plane: Plane, values: np.ndarray) -> None:
+def _display_float(volume: Volume, plane: Plane, values: np.ndarray) -> None:
     from viewer.dicom.display import to_display
     from viewer.volume.reslice import plane_frame_info
 
