@@ -28,6 +28,7 @@ from pydicom.uid import (
 )
 
 from viewer import __version__
+from viewer.dicom.geometry import direction_label
 from viewer.volume.model import Interpolation, Plane, SlabMode, Volume
 
 # Copied from the source header when present; the Type 2 ones are written empty otherwise
@@ -59,7 +60,8 @@ _ACQUISITION = {
 # no variant, the values that claim nothing about the sequence (C.8.3.1.1.1-2).
 _ACQUISITION_ABSENT = {
     "KVP": "", "AcquisitionNumber": "", "ScanOptions": "", "MRAcquisitionType": "",
-    "EchoTime": "", "EchoTrainLength": "", "ScanningSequence": "RM", "SequenceVariant": "NONE",
+    "EchoTime": "", "EchoTrainLength": "", "RepetitionTime": "", "ScanningSequence": "RM",
+    "SequenceVariant": "NONE",
 }
 _SOP_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
 _INT16 = (-32768, 32767)
@@ -144,6 +146,9 @@ def plane_dataset(
     ds.SoftwareVersions = f"dicom-viewer {__version__}"
     if sop_class == SecondaryCaptureImageStorage:
         ds.ConversionType = "WSD"  # made on a workstation (C.8.6.1)
+        # the SC IOD has no Image Plane module, so General Image needs the edges' directions
+        # (C.7.6.1.1.1); the plane's geometry is written as well for viewers that use it
+        ds.PatientOrientation = [direction_label(plane.row), direction_label(plane.column)]
     ds.FrameOfReferenceUID = volume.frame_of_reference_uid
     ds.InstanceNumber = instance_number
     ds.ContentDate, ds.ContentTime = date, time
