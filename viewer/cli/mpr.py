@@ -207,6 +207,8 @@ def _write_png(args: argparse.Namespace, out: Path, source: SourceVolume, plane:
                interpolation: Interpolation) -> None:
     """Greyscale through the display pipeline, of the very pixels and attributes OUT.dcm would
     hold (so the PNG is what another viewer shows of the derived image); fused: RGB."""
+    import numpy as np
+
     from viewer.dicom.display import DisplayState, to_display, write_png
     from viewer.dicom.frameinfo import frame_info
     from viewer.dicom.presets import find_preset
@@ -225,7 +227,8 @@ def _write_png(args: argparse.Namespace, out: Path, source: SourceVolume, plane:
     else:
         values = reslice(source.volume, plane, interpolation)
         dataset = _derived(source, plane, values, interpolation)
-        image = to_display(dataset.pixel_array, frame_info(dataset), state)
+        stored = np.frombuffer(dataset.PixelData, "<i2").reshape(dataset.Rows, dataset.Columns)
+        image = to_display(stored, frame_info(dataset), state)
     try:
         write_png(image, out)
     except OSError as exc:
