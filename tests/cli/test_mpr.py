@@ -217,3 +217,38 @@ def test_a_gap_is_filled_and_named(tmp_path: Path, capsys: pytest.CaptureFixture
     lines = err.splitlines()
     assert len(lines) == 1 and "warning" in lines[0] and "gap" in lines[0], err
     assert json.loads(out)["Rows"] == 15  # 44 mm from the first slice to the last, 3 mm pixels
+
+
+def test_fusion_png_blends_linearly(
+    axial: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.volume.pet_series import Sphere, write_pet_series
+
+    ct = dcmread(next(axial.glob("*.dcm")), stop_before_pixels=True)
+    hot = Sphere((20.0, -10.0, 5.0), 24.0, 8.0)
+    write_pet_series(tmp_path / "pet", str(ct.FrameOfReferenceUID), (-90.0, -90.0, -75.0),
+                     (90.0, 90.0, 75.0), spheres=(hot,), spacing=6.0)
+    args = [str(axial), "--plane", "coronal", "--center", "20,-10,5", "--size", "64,52",
+            "--fuse", str(tmp_path / "pet"), "--colormap", "rainbow"]
+    pictures = {}
+    for opacity in ("0", "0.5", "1"):
+        out = tmp_path / f"fused{opacity}.png"
+        code, _, err = mpr(capsys, *args, "--opacity", opacity, "-o", str(out))
+        assert code == 0, err
+        picture = Image.open(out)
+        assert (picture.mode, picture.size) == ("RGB", (64, 52))
+        pictures[opacity] = np.asarray(picture, dtype=float)
+    grey = tmp_path / "grey.png"
+    assert mpr(capsys, *args[:7], "-o", str(grey))[0] == 0
+    grey_rgb = np.repeat(np.asarray(Image.open(grey), dtype=float)[..., None], 3, axis=2)
+    assert np.abs(pictures["0"] - grey_rgb).max() <= 1  # opacity 0: the CT alone
+    centre = pictures["1"][26, 32]
+    assert centre.max() - centre.min() > 50  # the sphere in colour
+    halfway = (pictures["0"] + pictures["1"]) / 2
+    assert np.abs(pictures["0.5"] - halfway).max() <= 1.0  # opacity is linear
+    other = tmp_path / "other"
+    write_pet_series(other, "1.2.826.0.1.3680043.8.498.99", (-90.0, -90.0, -75.0),
+                     (90.0, 90.0, 75.0), spacing=12.0)
+    code, out, err = mpr(capsys, *args[:7], "--fuse", str(other), "-o", str(tmp_path / "x.png"))
+    assert code == 2 and err.count("\n") == 1 and "Frame of Reference" in err
+    assert not (tmp_path / "x.png").exists()

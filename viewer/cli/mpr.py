@@ -164,8 +164,9 @@ def plane_json(plane: Plane, out: Path | None) -> dict[str, Any]:
     from viewer.volume.derived import slice_thickness
 
     document: dict[str, Any] = {
-        "ImagePositionPatient": list(plane.first_pixel),
-        "ImageOrientationPatient": list(plane.orientation),
+        # rounded to a nanometre: the float noise of the plane arithmetic is no information
+        "ImagePositionPatient": [round(v, 6) + 0.0 for v in plane.first_pixel],
+        "ImageOrientationPatient": [round(v, 9) + 0.0 for v in plane.orientation],
         "PixelSpacing": [plane.spacing, plane.spacing],
         "Rows": plane.rows,
         "Columns": plane.columns,
@@ -239,8 +240,8 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
            state: Any) -> np.ndarray:
     """The plane with the second series over it (viewer.volume.fusion.fused_plane)."""
     from viewer.cli.volume_source import load_source
-    from viewer.volume.build import VolumeError
     from viewer.volume.fusion import COLORMAPS, check_fusable, fused_plane
+    from viewer.volume.reslice import plane_frame_info
 
     if args.colormap not in COLORMAPS:
         raise CLIError(f"--colormap {args.colormap}: not one of {', '.join(COLORMAPS)}")
@@ -260,9 +261,11 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
     else:
         low, high = float(overlay.volume.voxels.min()), float(overlay.volume.voxels.max())
     try:
-        image: np.ndarray = fused_plane(source.volume, overlay.volume, plane, state, low, high,
-                                        args.colormap, args.opacity, suv=suv)
-    except VolumeError as exc:
+        image: np.ndarray = fused_plane(
+            source.volume, overlay.volume, plane, state, low, high, args.colormap,
+            args.opacity, suv=suv, base_info=plane_frame_info(source.volume, plane),
+        )
+    except ValueError as exc:  # VolumeError, FusionError: one line
         raise CLIError(f"{args.fuse}: {exc}") from None
     return image
 
