@@ -65,7 +65,8 @@ def source_header(modality: str = "CT", charset: str = "ISO_IR 192",
     ds.Modality = modality
     ds.SeriesInstanceUID = SERIES_UID
     ds.FrameOfReferenceUID = FOR_UID
-    ds.PatientPosition = "HFS"
+    if modality != "MR":  # an MR without it: the derived image writes it empty (Type 2C)
+        ds.PatientPosition = "HFS"
     if modality == "CT":
         ds.KVP = "120"
     if modality == "MR":

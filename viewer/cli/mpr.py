@@ -22,9 +22,6 @@ if TYPE_CHECKING:
     from viewer.volume.model import Interpolation, Plane
 
 PLANE_NAMES = ("axial", "coronal", "sagittal")
-# The overlay window of a PET fused in SUVbw when the user gives none: SUV 0 to 5, the range
-# PET readers start from (uptake of the liver ~2-3, lesions above).
-DEFAULT_SUV_WINDOW = (0.0, 5.0)
 
 
 def numbers(count: int, kind: type = float) -> Any:
@@ -84,7 +81,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--opacity", type=float, default=0.5, help="fusion opacity 0-1 (0.5)")
     p.add_argument("--fuse-window", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="the overlay's range shown by the colour map: SUVbw for a PET that "
-                   "has it (default 0 5), else modality values (default: its window)")
+                   "has it, else modality values (default: the GUI's, "
+                   "viewer.volume.fusion.default_overlay_window)")
     p.add_argument("-o", "--output", type=Path, help="OUT.png or OUT.dcm")
     p.add_argument("--json", action="store_true",
                    help="print the plane as one JSON document (DICOM keywords)")
@@ -240,7 +238,12 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
            state: Any) -> np.ndarray:
     """The plane with the second series over it (viewer.volume.fusion.fused_plane)."""
     from viewer.cli.volume_source import load_source
-    from viewer.volume.fusion import COLORMAPS, check_fusable, fused_plane
+    from viewer.volume.fusion import (
+        COLORMAPS,
+        check_fusable,
+        default_overlay_window,
+        fused_plane,
+    )
     from viewer.volume.reslice import plane_frame_info
 
     if args.colormap not in COLORMAPS:
@@ -251,15 +254,7 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
     except ValueError as exc:  # VolumeError: another Frame of Reference, ...
         raise CLIError(f"{args.fuse}: {exc}") from None
     suv = overlay.volume.suv_factor is not None
-    if args.fuse_window is not None:
-        low, high = args.fuse_window
-    elif suv:
-        low, high = DEFAULT_SUV_WINDOW
-    elif overlay.volume.window is not None:
-        center, width = overlay.volume.window
-        low, high = center - width / 2, center + width / 2
-    else:
-        low, high = float(overlay.volume.voxels.min()), float(overlay.volume.voxels.max())
+    low, high = args.fuse_window or default_overlay_window(overlay.volume, suv)
     try:
         image: np.ndarray = fused_plane(
             source.volume, overlay.volume, plane, state, low, high, args.colormap,
@@ -271,4 +266,4 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
 
 
 def _vector(values: tuple[float, ...]) -> str:
-    return ",".join(f"{v:g}" for v in values)
+    return ",".join(f"{round(v, 6) + 0.0:g}" for v in values)

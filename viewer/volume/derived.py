@@ -144,6 +144,8 @@ def plane_dataset(
     ds.SeriesDescription = description
     ds.Manufacturer = ""
     ds.SoftwareVersions = f"dicom-viewer {__version__}"
+    if sop_class != SecondaryCaptureImageStorage and "PatientPosition" not in ds:
+        ds.PatientPosition = ""  # Type 2C of CT and MR (C.7.3.1): known to the source, or not
     if sop_class == SecondaryCaptureImageStorage:
         ds.ConversionType = "WSD"  # made on a workstation (C.8.6.1)
         # the SC IOD has no Image Plane module, so General Image needs the edges' directions
