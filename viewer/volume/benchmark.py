@@ -154,10 +154,11 @@ def _build_rows(result: VolumeBenchmark, shape: tuple[int, int, int], passes: in
 def _plane_rows(result: VolumeBenchmark, volume: Volume, passes: int) -> None:
     from viewer.volume.benchmark_planes import measure_planes
 
-    measured = measure_planes(volume, passes)
+    # {case: {"passes_ms": [...], "target_ms": t | None, "what": text}, "first_call": {...}}
+    measured: dict[str, dict[str, Any]] = measure_planes(volume, passes)
     first = measured.pop("first_call", {})
     for name, case in measured.items():
-        result.rows.append(Row("planes", str(name), "ms", list(case["passes_ms"]),
+        result.rows.append(Row("planes", name, "ms", [float(t) for t in case["passes_ms"]],
                                case["target_ms"], str(case.get("what", ""))))
     if "seconds" in first:
         result.notes.append(f"first reslice in this process (numba cache load): "
