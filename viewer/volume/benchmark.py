@@ -154,15 +154,20 @@ def _build_rows(result: VolumeBenchmark, shape: tuple[int, int, int], passes: in
 def _plane_rows(result: VolumeBenchmark, volume: Volume, passes: int) -> None:
     from viewer.volume.benchmark_planes import measure_planes
 
-    # {case: {"passes_ms": [...], "target_ms": t | None, "what": text}, "first_call": {...}}
+    # {case: {"passes_ms": [...], "target_ms": t | None, "what": text}, plus "first_call":
+    # {"seconds": s} and "load": {"before": l, "after": l} (1-minute load averages)
     measured: dict[str, dict[str, Any]] = measure_planes(volume, passes)
-    first = measured.pop("first_call", {})
     for name, case in measured.items():
-        result.rows.append(Row("planes", name, "ms", [float(t) for t in case["passes_ms"]],
-                               case["target_ms"], str(case.get("what", ""))))
+        if "passes_ms" in case:
+            result.rows.append(Row("planes", name, "ms", [float(t) for t in case["passes_ms"]],
+                                   case["target_ms"], str(case.get("what", ""))))
+    first, load = measured.get("first_call", {}), measured.get("load", {})
     if "seconds" in first:
         result.notes.append(f"first reslice in this process (numba cache load): "
                             f"{first['seconds']:.2f} s")
+    if "before" in load and "after" in load:
+        result.notes.append(f"load average during the planes: {load['before']:.1f} before, "
+                            f"{load['after']:.1f} after (2 cores)")
 
 
 def pet_overlay(ct: Volume, spacing: float = PET_SPACING_MM) -> Volume:
