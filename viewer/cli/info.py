@@ -76,6 +76,7 @@ def human_text(summary: HeaderSummary) -> str:
         ("  Edges", _edges(summary)),
         ("  Slice location", _mm((g.slice_location,) if g.slice_location is not None else None)),
         ("  Frame of ref.", g.frame_of_reference_uid),
+        ("SUVbw", _suv(summary)),
         ("Character set", "\\".join(summary.specific_character_set) or "default (ISO_IR 6)"),
     ]
     shown = [(label, value) for label, value in rows if value]
@@ -133,6 +134,16 @@ def _calibration(summary: HeaderSummary) -> str:
     if c is None or c.basis is Basis.PIXEL_SPACING:
         return ""
     return c.describe()
+
+
+def _suv(summary: HeaderSummary) -> str:
+    suv = summary.suv
+    if suv is None:
+        return ""
+    if suv.factor is None:
+        return f"not available: {suv.reason}"
+    decayed = f", dose decayed to {suv.scan_time}" if suv.scan_time else ""
+    return f"{suv.factor:.6g} g/ml per Bq/ml{decayed}"
 
 
 def _edges(summary: HeaderSummary) -> str:

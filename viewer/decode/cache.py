@@ -139,11 +139,13 @@ class FrameCache:
         """Forget one frame, or every frame of a file (deleted or re-imported); count dropped."""
         path = os.fspath(path)
         with self._lock:
-            keys = [
-                k
-                for k in self._frames
-                if k[0] == path and (frame_index is None or k[1] == frame_index)
-            ]
+            if frame_index is not None:  # one key: no scan (a volume drops 1,000 one by one)
+                entry = self._frames.pop((path, int(frame_index)), None)
+                if entry is None:
+                    return 0
+                self._nbytes -= entry[1]
+                return 1
+            keys = [k for k in self._frames if k[0] == path]
             for k in keys:
                 self._nbytes -= self._frames.pop(k)[1]
             return len(keys)

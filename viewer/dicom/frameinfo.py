@@ -162,6 +162,72 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
     )
 
 
+@dataclass(frozen=True)
+class FrameValues:
+    """How one frame's stored values become modality values (PS3.3 C.11.1.1, C.7.6.16.2.9),
+    read with the header so that a volume can choose its voxel type before any pixel arrives.
+
+    `stored_min`/`stored_max`: the stored values Bits Stored and Pixel Representation allow
+    (infinite for Float Pixel Data). `window`: the frame's first Window Center/Width, if any.
+    """
+
+    slope: float = 1.0
+    intercept: float = 0.0
+    stored_min: float = 0.0
+    stored_max: float = 65535.0
+    samples: int = 1
+    units: str = ""  # Rescale Type, else Units (0054,1001)
+    window: tuple[float, float] | None = None
+
+    @property
+    def modality_range(self) -> tuple[float, float]:
+        """The lowest and highest modality value the frame can hold."""
+        ends = (self.stored_min * self.slope + self.intercept,
+                self.stored_max * self.slope + self.intercept)
+        return min(ends), max(ends)
+
+
+def frame_values(ds: Dataset, frames: int) -> list[FrameValues]:
+    """One FrameValues per frame of header `ds`, in file order; frames that share their
+    rescale and window share one object (a 1,000-frame enhanced CT usually has one)."""
+    bits_allocated = _int_or(ds.get("BitsAllocated"), 16)
+    bits_stored = _int_or(ds.get("BitsStored"), bits_allocated) or bits_allocated
+    if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        low, high = -np.inf, np.inf
+    elif _int_or(ds.get("PixelRepresentation"), 0) == 1:
+        low, high = -float(1 << (bits_stored - 1)), float((1 << (bits_stored - 1)) - 1)
+    else:
+        low, high = 0.0, float((1 << bits_stored) - 1)
+    samples = _int_or(ds.get("SamplesPerPixel"), 1)
+    units_fallback = str(ds.get("Units", "") or "").strip()
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    made: dict[tuple[float, float, str, tuple[float, float] | None], FrameValues] = {}
+    out: list[FrameValues] = []
+    for index in range(frames):
+        if per_frame is None and not shared and index > 0:
+            out.append(out[0])  # a classic multi-frame image: one rescale for every frame
+            continue
+        groups = _functional_groups(ds, index)
+        transform = _first_item(groups, "PixelValueTransformationSequence")
+        voi = _first_item(groups, "FrameVOILUTSequence")
+        slope, intercept, rtype = _rescale(transform if transform is not None else ds)
+        windows = _windows(voi if voi is not None else ds)
+        window = (windows[0].center, windows[0].width) if windows else None
+        key = (slope, intercept, rtype.strip() or units_fallback, window)
+        if key not in made:
+            made[key] = FrameValues(slope, intercept, low, high, samples, key[2], window)
+        out.append(made[key])
+    return out
+
+
+def _int_or(value: object, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
+
+
 def _functional_groups(ds: Dataset, index: int) -> list[Dataset]:
     """Per-frame group item of this frame first, then the shared one (PS3.3 C.7.6.16)."""
     found: list[Dataset] = []

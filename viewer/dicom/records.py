@@ -18,6 +18,7 @@ from pydicom.uid import UID
 from viewer.dicom import geometry, text
 from viewer.dicom.calibration import Calibration, read_calibration
 from viewer.dicom.files import PathLike, read_dataset
+from viewer.dicom.suv import SUVbw, suv_bw
 
 LOGGER = logging.getLogger(__name__)
 
@@ -141,6 +142,9 @@ class HeaderSummary:
     # How lengths are measured (viewer.dicom.calibration); read_header fills it, the archive's
     # summaries leave it out.
     calibration: Calibration | None = None
+    # PET (Modality PT): the body-weight SUV factor or why there is none (viewer.dicom.suv);
+    # read_header fills it, None for every other modality.
+    suv: SUVbw | None = None
 
     def as_json(self) -> dict[str, Any]:
         """One flat JSON-ready dict: DICOM keywords for attributes, snake_case for the rest."""
@@ -191,7 +195,16 @@ class HeaderSummary:
             },
             "warnings": list(self.warnings),
             "calibration": self.calibration.as_json() if self.calibration is not None else None,
+            **self._suv_json(),
         }
+
+    def _suv_json(self) -> dict[str, Any]:
+        """CLI.md: `SUVbwScaleFactor` (a number) or `SUVbwReason` (a string), PET only."""
+        if self.suv is None:
+            return {}
+        if self.suv.factor is not None:
+            return {"SUVbwScaleFactor": self.suv.factor}
+        return {"SUVbwReason": self.suv.reason}
 
 
 def _list(values: tuple[float, ...] | None) -> list[float] | None:
@@ -226,6 +239,8 @@ def read_header(path: PathLike) -> HeaderSummary:
     summary = summary_from_dataset(ds, str(path))
     with text.pydicom_warnings():  # an unreadable number costs the calibration, said in it
         summary = replace(summary, calibration=read_calibration(ds, summary.geometry.pixel_spacing))
+    if summary.series.modality == "PT":
+        summary = replace(summary, suv=suv_bw(ds))
     reading = tuple(f"reading: {m.splitlines()[0][:200]}" for m in messages if _structural(m))
     return replace(summary, warnings=reading + summary.warnings) if reading else summary
 

@@ -16,6 +16,7 @@ from pydicom.multival import MultiValue
 from viewer.dicom import text
 from viewer.dicom.calibration import IMAGER_PIXEL_SPACING
 from viewer.dicom.files import DicomFileError
+from viewer.dicom.frameinfo import FrameValues, frame_values
 from viewer.dicom.geometry import slice_normal
 from viewer.dicom.pixels import check_pixel_layout, read_header
 
@@ -75,6 +76,9 @@ class Stack:
     # A stack of the series' first frame only, shown while the whole series is read: how
     # many frames the full stack has (0: this stack is complete).
     expected_frames: int = 0
+    # `values[i]` (rescale, stored range, window) belongs to `frames[i]`; empty when the stack
+    # was made without reading headers (from the archive index): viewer.volume.plan reads them.
+    values: list[FrameValues] = field(default_factory=list)
 
     @property
     def total_frames(self) -> int:
@@ -96,6 +100,7 @@ class _Entry:
     path: str
     series_uid: str
     geometry: list[SliceGeometry | None]  # one per frame
+    values: list[FrameValues]  # one per frame
     along: float | None  # the first frame's position along its normal (mm); None: unknown
     number: float  # Instance Number, 0 when absent
     name: str
@@ -148,12 +153,14 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
                 errors.append(exc)
                 continue
             geometry = _frame_geometries(ds, layout.frames)
+            values = frame_values(ds, layout.frames)
         for message in messages:
             LOGGER.debug("%s: %s", path, message)
         first = geometry[0] if geometry else None
         uid = str(ds.get("SeriesInstanceUID", "") or str(path))
         entry = _Entry(
-            str(path), uid, geometry, _along(first), _instance_number(ds), Path(path).name
+            str(path), uid, geometry, values, _along(first), _instance_number(ds),
+            Path(path).name,
         )
         series.setdefault(uid, _Series()).add(entry, ds)
     stacks = []
@@ -166,6 +173,7 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
         for e in members.entries:
             stack.frames.extend((e.path, i) for i in range(len(e.geometry)))
             stack.geometry.extend(e.geometry)
+            stack.values.extend(e.values)
         stacks.append(stack)
     return stacks, errors
 
