@@ -201,6 +201,8 @@ def test_refusals_are_one_line_exit_2(
         ([str(axial), "-o", str(tmp_path / "out.jpg")], ".png or .dcm"),
         ([str(axial), "--window", "40", "0", "-o", str(tmp_path / "w.png")], "width"),
         ([str(axial), "--preset", "no-such-preset", "-o", str(tmp_path / "p.png")], "preset"),
+        ([str(axial), "--fuse", str(axial), "--colormap", "jet", "-o", str(tmp_path / "f.png")],
+         "hot-iron"),
     ]
     for argv, reason in cases:
         code, out, err = mpr(capsys, *argv, "--json")

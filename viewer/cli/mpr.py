@@ -131,6 +131,11 @@ def _check_arguments(args: argparse.Namespace) -> Path | None:
         raise CLIError(f"window width must be > 0, got {args.window[1]:g}")
     if args.fuse is not None and out is not None and out.suffix.lower() == ".dcm":
         raise CLIError("--fuse makes a colour picture: write it to OUT.png, not a .dcm")
+    if args.fuse is not None:
+        from viewer.volume.fusion import COLORMAPS
+
+        if args.colormap not in COLORMAPS:
+            raise CLIError(f"--colormap {args.colormap}: not one of {', '.join(COLORMAPS)}")
     if not 0.0 <= args.opacity <= 1.0:
         raise CLIError(f"--opacity must be between 0 and 1, got {args.opacity:g}")
     if args.fuse_window is not None and not args.fuse_window[0] < args.fuse_window[1]:
@@ -238,16 +243,9 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
            state: Any) -> np.ndarray:
     """The plane with the second series over it (viewer.volume.fusion.fused_plane)."""
     from viewer.cli.volume_source import load_source
-    from viewer.volume.fusion import (
-        COLORMAPS,
-        check_fusable,
-        default_overlay_window,
-        fused_plane,
-    )
+    from viewer.volume.fusion import check_fusable, default_overlay_window, fused_plane
     from viewer.volume.reslice import plane_frame_info
 
-    if args.colormap not in COLORMAPS:
-        raise CLIError(f"--colormap {args.colormap}: not one of {', '.join(COLORMAPS)}")
     overlay = load_source(args, [args.fuse])
     try:
         check_fusable(source.volume, overlay.volume)
