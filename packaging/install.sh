@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   # the peers
   dcmtk orthanc orthanc-dicomweb libgdcm-tools genisoimage openjph-tools
+  # dciodvfy checks the derived images of mpr / save as series against their IODs
+  dicom3tools
   # what PySide6's Qt libraries and platform plugins link against (ldd of libqoffscreen.so,
   # libqxcb.so and libQt6{Core,Gui,Widgets,OpenGL,DBus}.so.6)
   libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libfreetype6 libglib2.0-0

@@ -280,3 +280,18 @@ def test_built_pet_volume_carries_suv_and_matches_the_reference(
     assert volume.suv_reason == ""
     assert np.allclose(volume.affine, reference.affine)
     assert np.allclose(volume.voxels, reference.voxels, rtol=1e-6, atol=1e-3)
+
+
+def test_default_base_display_is_the_volume_plane_display(pet: tuple[PetSeries, Volume]) -> None:
+    """Without base_info the base goes through reslice.display_plane: the same picture as the
+    explicit plane_frame_info path for whole-HU CT."""
+    from viewer.volume.reslice import plane_frame_info
+
+    _, pet_volume = pet
+    ct = ct_volume()
+    plane = covering_plane(ct, *PLANES["coronal"])
+    default = fused_plane(ct, pet_volume, plane, None, 1.0, 10.0, "hot-iron", 0.5)
+    explicit = fused_plane(ct, pet_volume, plane, None, 1.0, 10.0, "hot-iron", 0.5,
+                           base_info=plane_frame_info(ct, plane))
+    assert default.shape == (plane.rows, plane.columns, 3)
+    assert np.array_equal(default, explicit)

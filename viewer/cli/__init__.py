@@ -26,6 +26,8 @@ VERBS: dict[str, str] = {
     "view": "view",
     "info": "info",
     "render": "render",
+    "mpr": "mpr",
+    "render3d": "render3d",
     "import": "importing",
     "studies": "browse",
     "series": "browse",

@@ -1,5 +1,6 @@
-"""`dicom-viewer bench decode|import|net|print|export|start|gui`: benchmarks, as ratios against a
-baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command line never imports Qt."""
+"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume`: benchmarks, as ratios
+against a baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command line never
+imports Qt."""
 
 from __future__ import annotations
 
@@ -36,11 +37,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "image, event-loop stalls during the load, scrolling frame rate, memory. "
             "fuzz: damaged copies of files of every transfer syntax fed to import (folder, "
             "zip, DICOMDIR), check, render -j 2, thumbnails and info for --seconds; each crash "
-            "(traceback, warning text, exit 2, hang, inconsistent archive) saved to --crashes."
+            "(traceback, warning text, exit 2, hang, inconsistent archive) saved to --crashes. "
+            "volume: issue 16's targets on a synthetic 512x512x1000 int16 CT: build from "
+            "cached frames against one ndarray.copy(), planes and slabs, a fused PET/CT "
+            "frame, MPR memory, 3D on software GL; each row PASS/FAIL against its target."
         ),
     )
     parser.add_argument(
-        "suite", choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz"],
+        "suite",
+        choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz", "volume"],
         help="which benchmark"
     )
     parser.add_argument(
@@ -48,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="net: storescp's maximum receive PDU, the same for storescu and us (16384)",
     )
     parser.add_argument(
-        "--slices", type=int, help="slices in the series (decode: 300, gui: 1000)"
+        "--slices", type=int,
+        help="slices in the series (decode: 300, gui: 1000, volume: 1000)"
     )
     parser.add_argument(
         "--files", type=int, default=1000, help="import: files in the folder (1000)"
@@ -62,7 +68,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--repeat", type=int,
-        help="passes per measurement: decode, import, start, net 5 (the median counts), "
+        help="passes per measurement: decode, import, start, net, volume 5 (the median "
+        "counts), "
         "others 3 (the best counts)",
     )
     parser.add_argument(
@@ -83,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.slices is not None and args.slices < 1:
         raise CLIError("--slices must be at least 1")
     if args.repeat is None:
-        args.repeat = 5 if args.suite in ("decode", "import", "start", "net") else 3
+        args.repeat = 5 if args.suite in ("decode", "import", "start", "net", "volume") else 3
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
     if args.suite == "start":
@@ -100,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_print(args)
     if args.suite == "fuzz":
         return _run_fuzz(args)
+    if args.suite == "volume":
+        return _run_volume(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -193,6 +202,16 @@ def _run_print(args: argparse.Namespace) -> int:
             raise CLIError(str(exc)) from None
     print(result.summary())
     return 1 if args.strict and result.ratio > result.target else 0
+
+
+def _run_volume(args: argparse.Namespace) -> int:
+    """`bench volume`: the table of issue 16's targets; with --strict, exit 1 on a FAIL."""
+    from viewer.volume.benchmark import run_volume_benchmark
+
+    result = run_volume_benchmark(args.slices or 1000, args.repeat, _progress("volume"))
+    print(result.to_json() if args.json else result.table())
+    missed = [row for row in result.targets() if not row.met]
+    return 1 if args.strict and missed else 0
 
 
 def _run_fuzz(args: argparse.Namespace) -> int:

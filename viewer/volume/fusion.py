@@ -28,7 +28,7 @@ import numpy as np
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo
 from viewer.volume.model import Interpolation, Plane, Volume
-from viewer.volume.reslice import reslice
+from viewer.volume.reslice import display_plane, reslice
 
 
 class FusionError(ValueError):
@@ -226,17 +226,13 @@ def fused_plane(
     the base's window), the overlay (in SUVbw when `suv`) windowed to [low, high] and blended
     by `fuse`. (rows, columns, 3) uint8.
 
-    `base_info`: how the base plane's values are displayed; by default
-    `viewer.volume.reslice.plane_frame_info(base_volume)`.
+    `base_info`: how the base plane's values are displayed; by default the volume's own
+    (`viewer.volume.reslice.display_plane`).
     """
     check_fusable(base_volume, overlay_volume)
-    base_values = reslice(base_volume, plane, interpolation)
     if base_info is None:
-        # plane_frame_info comes with the numba reslice (helper "reslice"); until that branch
-        # is merged mypy cannot see it: drop the ignore then.
-        from viewer.volume.reslice import plane_frame_info  # type: ignore[attr-defined]  # noqa: PLC0415
-
-        base_info = plane_frame_info(base_volume)
-    grey = to_display(base_values, base_info, base_state)
+        grey = display_plane(base_volume, plane, base_state, interpolation)
+    else:
+        grey = to_display(reslice(base_volume, plane, interpolation), base_info, base_state)
     values = overlay_plane(overlay_volume, plane, suv, interpolation)
     return fuse(grey, values, low, high, colormap, opacity)
