@@ -50,8 +50,8 @@ from PySide6.QtWidgets import (
 from viewer.dicom import annotations as corner_text
 from viewer.dicom import measure
 from viewer.dicom.calibration import Calibration
-from viewer.dicom.display import DisplayState, to_display
-from viewer.dicom.frameinfo import FrameInfo, Window
+from viewer.dicom.display import DisplayState
+from viewer.dicom.frameinfo import FrameInfo
 from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry
@@ -65,7 +65,7 @@ from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool, _
 from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES
-from viewer.volume.reslice import reslice
+from viewer.volume.reslice import display_values, plane_frame_info, reslice
 
 # Each plane's colour, as its crosshair line in the other views (Slicer's convention).
 PLANE_COLOURS = (QColor(230, 70, 60), QColor(90, 200, 80), QColor(240, 210, 60))
@@ -96,19 +96,6 @@ class Rendered:
     info: FrameInfo
     picture: np.ndarray
     overlay_values: np.ndarray | None = None  # the fused volume's modality values (Bq/ml)
-
-
-def plane_frame_info(volume: Volume, plane: Plane) -> FrameInfo:
-    """A plane's values as the display pipeline sees a frame: modality values (slope 1), grey,
-    the volume's window, the plane's pixel spacing. The reslice helper's
-    `viewer.volume.reslice.plane_frame_info` replaces this at merge."""
-    windows = (Window(*volume.window),) if volume.window is not None else ()
-    return FrameInfo(
-        rows=plane.rows, columns=plane.columns, samples_per_pixel=1,
-        photometric="MONOCHROME2", stored_photometric="MONOCHROME2",
-        bits_allocated=32, bits_stored=32, signed=True, rescale_type=volume.units,
-        windows=windows, pixel_spacing=(plane.spacing, plane.spacing),
-    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -143,7 +130,8 @@ def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
         values = reslice(volume, plane, interpolation)
         cache.key, cache.values = key, values
     info = plane_frame_info(volume, plane)
-    picture = to_display(values, info, DisplayState(window=job.window, invert=job.invert))
+    picture = display_values(volume, plane, values,
+                             DisplayState(window=job.window, invert=job.invert))
     fusion = job.fusion
     if fusion is None:
         return Rendered(job, plane, values, info, picture)

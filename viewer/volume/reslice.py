@@ -212,6 +212,14 @@ def display_plane(
     table (0.4 ms for 512x512 here) instead of float arithmetic on every pixel (4.7 ms).
     """
     values = reslice(volume, plane, interpolation, out=out)
+    return display_values(volume, plane, values, state)
+
+
+def display_values(
+    volume: Volume, plane: Plane, values: np.ndarray, state: DisplayState | None = None
+) -> np.ndarray:
+    """`values` (what `reslice` gave for `plane`) as uint8 grey, as `display_plane` shows them;
+    for a view that keeps the values too (probe, measurements)."""
     info = plane_frame_info(volume, plane)
     if _whole_16_bit(volume):
         whole = np.rint(values).astype(np.int16)
