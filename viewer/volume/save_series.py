@@ -9,6 +9,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from viewer.volume.derived import plane_dataset, save_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.reslice import reslice
 
@@ -28,11 +29,6 @@ def write_plane_series(
     series (`viewer.volume.derived.plane_dataset`: the plane's geometry, `source`'s patient,
     study and Frame of Reference), Instance Numbers in the planes' order. File names are a
     counter, never a DICOM attribute. Returns the paths written; `progress(done, total)`."""
-    from viewer.volume.derived import (  # type: ignore[import-not-found, unused-ignore]
-        plane_dataset,
-        save_plane,
-    )
-
     series_uid = generate_uid()
     written: list[Path] = []
     for number, plane in enumerate(planes, 1):
