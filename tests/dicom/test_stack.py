@@ -246,3 +246,14 @@ def test_files_that_are_not_images_are_errors(ct: list[Path], tmp_path: Path) ->
     stacks, errors = build_stacks([not_image, *ct, garbage])
     assert len(stacks) == 1 and len(stacks[0].frames) == 5
     assert len(errors) == 2
+
+
+def test_a_value_pydicom_converts_late_is_one_error_not_a_crash() -> None:
+    """A Rescale Intercept written with VR UL (a fuzz regression file) surfaces only when the
+    stack reads the frame's rescale: that file is an error naming the element, never a raise."""
+    path = Path(__file__).parents[1] / "data" / "fuzz" / "j2k_rescale_intercept_as_ul.dcm"
+    stacks, errors = build_stacks([path])
+    assert stacks == []
+    assert [(e.path, e.reason) for e in errors] == [
+        (str(path), "malformed DICOM: element (0028,1052): the value's length does not fit its VR")
+    ]

@@ -15,7 +15,7 @@ from pydicom.multival import MultiValue
 
 from viewer.dicom import text
 from viewer.dicom.calibration import IMAGER_PIXEL_SPACING
-from viewer.dicom.files import DicomFileError
+from viewer.dicom.files import DicomFileError, as_file_error
 from viewer.dicom.frameinfo import FrameValues, frame_values
 from viewer.dicom.geometry import slice_normal
 from viewer.dicom.pixels import check_pixel_layout, read_header
@@ -152,8 +152,12 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
             except DicomFileError as exc:
                 errors.append(exc)
                 continue
-            geometry = _frame_geometries(ds, layout.frames)
-            values = frame_values(ds, layout.frames)
+            try:
+                geometry = _frame_geometries(ds, layout.frames)
+                values = frame_values(ds, layout.frames)
+            except Exception as exc:  # a value pydicom converts only now (a damaged header)
+                errors.append(as_file_error(path, exc))
+                continue
         for message in messages:
             LOGGER.debug("%s: %s", path, message)
         first = geometry[0] if geometry else None
