@@ -91,6 +91,9 @@ def test_judge_calls_what_the_user_must_not_see_a_crash() -> None:
     assert judge(1, "dicom-viewer info: /a/b.dcm: not a DICOM file\n", (0, 1)) == ""
     assert "traceback" in judge(1, "Traceback (most recent call last):\n", (0, 1))
     assert "warning" in judge(0, "x.py:3: UserWarning: odd\n", (0, 1))
+    # our own warning naming the series it is about (mpr: a gap filled) is what users should see
+    assert judge(0, "/a/series: warning: gap of 2.0 mm between slices 2 and 3\n", (0,)) == ""
+    assert "warning" in judge(0, "/a/series: warning: pydicom UserWarning: odd\n", (0,))
     assert "exit 2" in judge(2, "dicom-viewer import: internal error: error()\n", (0, 1))
     assert "naming no file" in judge(1, "StudyInstanceUID: value does not conform\n", (0, 1))
 
