@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from viewer.cli import CLIError
+from viewer.cli.windowing import chosen_window
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,8 +128,7 @@ def _check_arguments(args: argparse.Namespace) -> Path | None:
         raise CLIError(f"--slab must be 0 or more mm, got {args.slab:g}")
     if args.mode is not None and args.slab == 0:
         raise CLIError("--mode needs --slab MM")
-    if args.window is not None and args.window[1] <= 0:
-        raise CLIError(f"window width must be > 0, got {args.window[1]:g}")
+    chosen_window(args)  # an unknown preset or a bad width, before the series is read
     if args.fuse is not None and out is not None and out.suffix.lower() == ".dcm":
         raise CLIError("--fuse makes a colour picture: write it to OUT.png, not a .dcm")
     if args.fuse is not None:
@@ -215,16 +215,9 @@ def _write_png(args: argparse.Namespace, out: Path, source: SourceVolume, plane:
 
     from viewer.dicom.display import DisplayState, to_display, write_png
     from viewer.dicom.frameinfo import frame_info
-    from viewer.dicom.presets import find_preset
     from viewer.volume.reslice import reslice
 
-    window = tuple(args.window) if args.window else None
-    if args.preset:
-        try:
-            preset = find_preset(args.preset)
-        except KeyError as exc:
-            raise CLIError(str(exc.args[0])) from None
-        window = (preset.center, preset.width)
+    window = chosen_window(args)
     state = DisplayState(window=window)
     if args.fuse is not None:
         image = _fused(args, source, plane, state)

@@ -43,22 +43,14 @@ def run(args: argparse.Namespace) -> int:
     from viewer.dicom.display import DisplayState
     from viewer.dicom.files import DicomFileError
     from viewer.dicom.pixels import check_pixel_layout, read_header
-    from viewer.dicom.presets import find_preset
 
     from .progress import TerminalProgress
+    from .windowing import chosen_window
 
     src: Path = args.path
     if not src.exists():
         raise CLIError(f"{src}: no such file or folder")
-    window = tuple(args.window) if args.window else None
-    if args.preset:
-        try:
-            preset = find_preset(args.preset)
-        except KeyError as exc:
-            raise CLIError(str(exc.args[0])) from None
-        window = (preset.center, preset.width)
-    if window is not None and window[1] <= 0:
-        raise CLIError(f"window width must be > 0, got {window[1]:g}")
+    window = chosen_window(args)
     state = DisplayState(window=window, invert=args.invert, overlays=not args.no_overlays)
     isolated = False
 

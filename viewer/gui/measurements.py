@@ -38,6 +38,17 @@ class Measurement:
     def complete(self) -> bool:
         return len(self.points) >= self.kind.points_needed
 
+    def outline(self) -> list[Point]:
+        """The polyline drawn for it, in image pixels (an ellipse as 72 chords)."""
+        if self.kind in (Kind.LENGTH, Kind.ANGLE):
+            return list(self.points)
+        (x0, y0), (x1, y1) = self.points[0], self.points[-1]
+        if self.kind is Kind.RECTANGLE:
+            return [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+        cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) / 2, abs(y1 - y0) / 2
+        return [(cx + rx * math.cos(2 * math.pi * n / 72), cy + ry * math.sin(2 * math.pi * n / 72))
+                for n in range(73)]
+
     def distance_to(self, point: Point) -> float:
         """Image-pixel distance from `point` to the drawn outline (for picking one to delete)."""
         if self.kind in (Kind.LENGTH, Kind.ANGLE):

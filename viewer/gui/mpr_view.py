@@ -361,16 +361,7 @@ class MprView(QWidget):
             self._draw_measurement(m)
 
     def _draw_measurement(self, m: Measurement) -> None:
-        if m.kind in (Kind.LENGTH, Kind.ANGLE):
-            outline = list(m.points)
-        else:
-            (x0, y0), (x1, y1) = m.points[0], m.points[-1]
-            if m.kind is Kind.RECTANGLE:
-                outline = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
-            else:
-                cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) / 2, abs(y1 - y0) / 2
-                outline = [(cx + rx * math.cos(t), cy + ry * math.sin(t))
-                           for t in np.linspace(0, 2 * math.pi, 73)]
+        outline = m.outline()
         self._add_path(outline, MEASURE_PEN)
         label = self.measurement_text(m)
         if label:
