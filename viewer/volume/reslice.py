@@ -12,15 +12,19 @@ without a volume view never pays for numba) do the work:
 - any other plane (oblique, double-oblique, a gantry-tilted volume's sheared affine) goes through
   the volume's inverse affine, trilinear or nearest, per pixel.
 A slab (`plane.slab` > 0) is combined in the same kernels from samples at `slab_offsets` along
-the normal. `prepare` compiles them ahead (numba caches them on disk).
+the normal. `prepare` compiles them ahead (numba caches them on disk); `prepare_all`, run at
+install as `python -m viewer.volume.reslice --warm`, fills that cache for every voxel type.
+Once a kernel has loaded, LLVM's pages go back to the system (`compiler_pages`).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +33,7 @@ import numpy as np
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
+from viewer.volume.compiler_pages import release_compiler_pages
 from viewer.volume.model import PLANES, Interpolation, Plane, SlabMode, Volume, orthonormal
 
 # Within this many voxels of a voxel centre a sample is taken as exactly on it: an orthogonal
@@ -48,6 +53,24 @@ _PARALLEL_SAMPLES = 2_000_000
 # portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
 # Callers on other threads wait here without holding the GIL.
 _LAUNCH = threading.Lock()
+
+# The voxel types a volume is built with (viewer.volume.plan): the kernels `prepare_all` loads.
+VOXEL_TYPES: tuple[type, ...] = (np.int16, np.float32)
+
+
+class _Loaded:
+    """How many kernel specialisations were loaded when LLVM's pages were last given back."""
+
+    signatures = 0
+
+
+def _launched(kernels: ModuleType) -> None:
+    """After a kernel ran (under _LAUNCH): if it had to be compiled or loaded, LLVM's pages
+    are not needed any more."""
+    loaded = sum(len(kernel.signatures) for kernel in kernels.KERNELS)
+    if loaded != _Loaded.signatures:
+        _Loaded.signatures = loaded
+        release_compiler_pages()
 
 
 def reslice(
@@ -133,6 +156,7 @@ def _sample(
                 # numpy axis of voxel axis a (i, j, k) is 2 - a
                 view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
                 kernels.run(kernels.aligned, 1, view, *args)
+            _launched(kernels)
         return out
     threads = 1 if out.size * offsets.size < _PARALLEL_SAMPLES else os.cpu_count() or 1
     with _LAUNCH:
@@ -141,6 +165,7 @@ def _sample(
             voxels, filled, origin, step_c, step_r, normal, offsets, mode, nearest,
             float(volume.padding), out,
         )
+        _launched(kernels)
     return out
 
 
@@ -307,6 +332,17 @@ def prepare(dtype: np.dtype | type = np.int16) -> None:
             reslice(volume, replace(plane, slab=2.0, mode=mode))
 
 
+def prepare_all() -> float:
+    """`prepare` for every voxel type a volume is built with; returns the seconds it took.
+    Run at install (`python -m viewer.volume.reslice --warm`, from packaging/install.sh): it
+    writes numba's cache where the application and the tests then read it (the same
+    `_choose_numba_cache`), so that no first plane waits for the compiler (~18 s)."""
+    started = time.perf_counter()
+    for dtype in VOXEL_TYPES:
+        prepare(dtype)
+    return time.perf_counter() - started
+
+
 @functools.cache
 def _kernels() -> ModuleType:
     """The numba kernels, compiled or loaded from numba's cache on first use."""
@@ -335,3 +371,21 @@ def _choose_numba_cache() -> None:
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba already imported by someone else: tell it too
         config.CACHE_DIR = folder  # type: ignore[attr-defined]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m viewer.volume.reslice",
+        description="Compile the reslice kernels into numba's cache (run once at install).",
+    )
+    parser.add_argument("--warm", action="store_true", required=True,
+                        help="compile (or load) every kernel for every voxel type")
+    parser.parse_args(argv)
+    seconds = prepare_all()
+    kernels = _kernels()
+    print(f"reslice kernels ready in {seconds:.1f} s, cache: {kernels.oblique.stats.cache_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

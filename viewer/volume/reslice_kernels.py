@@ -544,3 +544,7 @@ def _lerp_lines(
         q = float(b0[x])
         q += w * (float(b1[x]) - q)
         line[x] = p + wb * (q - p)
+
+
+# Every kernel `viewer.volume.reslice` launches (it counts their loaded specialisations).
+KERNELS = (oblique, aligned, aligned_columns, aligned_samples, extreme_lines)
