@@ -241,9 +241,15 @@ def _memory_rows(result: VolumeBenchmark, slices: int) -> None:
     mib = 2**20
     result.notes.append(
         "MPR memory, RSS in MiB: interpreter with imports {:.0f}, + volume {:.0f}, after the "
-        "first reslice {:.0f} (the kernels' runtime), peak {:.0f}".format(
+        "first reslice {:.0f} (the kernels' runtime), peak {:.0f}, at the end {:.0f}".format(
             measured["baseline_bytes"] / mib, measured["volume_bytes"] / mib,
-            measured["first_reslice_bytes"] / mib, measured["peak_bytes"] / mib))
+            measured["first_reslice_bytes"] / mib, measured["peak_bytes"] / mib,
+            measured["settled_bytes"] / mib))
+    result.notes.append(
+        "the first reslice (numba and its kernels) added, in MiB: RssAnon {:.0f}, RssFile "
+        "{:.0f}, PSS {:.0f}".format(*(
+            (measured["first_reslice"][key] - measured["with_volume"][key]) / mib
+            for key in ("RssAnon", "RssFile", "Pss"))))
 
 
 def memory_child(slices: int) -> None:
@@ -256,10 +262,12 @@ def memory_child(slices: int) -> None:
     volume = synthetic_ct(slices=slices, size=ROWS)
     spacing = min(volume.spacing[:2])
     with_volume = _status_bytes("VmRSS")
+    parts_with_volume = _memory_parts()
     planes = [Plane(volume.center, row, column, spacing, COLUMNS, ROWS)
               for row, column in (*PLANES.values(), OBLIQUE)]
     reslice(volume, planes[0])
     first_reslice = _status_bytes("VmRSS")
+    parts_first_reslice = _memory_parts()
     for _ in range(2):
         for plane in planes:
             reslice(volume, plane)
@@ -270,8 +278,20 @@ def memory_child(slices: int) -> None:
         "peak_ratio": peak / volume.voxels.nbytes,
         "above_baseline_ratio": (peak - baseline) / volume.voxels.nbytes,
         "peak_bytes": peak, "baseline_bytes": baseline, "volume_bytes": with_volume,
-        "first_reslice_bytes": first_reslice,
+        "first_reslice_bytes": first_reslice, "settled_bytes": _status_bytes("VmRSS"),
+        "with_volume": parts_with_volume, "first_reslice": parts_first_reslice,
     }))
+
+
+def _memory_parts() -> dict[str, int]:
+    """RssAnon and RssFile (/proc/self/status) and PSS (smaps_rollup), in bytes: what a
+    library's code costs (file-backed, shared) apart from what the process allocated."""
+    parts = {key: _status_bytes(key) for key in ("RssAnon", "RssFile")}
+    with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                parts["Pss"] = int(line.split()[1]) * 1024
+    return parts
 
 
 def _status_bytes(key: str) -> int:

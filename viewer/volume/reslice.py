@@ -42,12 +42,15 @@ _SNAP = 1e-6
 # Direction components below this (relative) are float rounding of an exact zero.
 _ALIGNED = 1e-9
 
-# Only the per-pixel (oblique) kernel, and only for this many samples or more (slabs), runs on
-# every core. The separable kernels stream memory and run on the calling thread: measured here
-# with the machine shared (load ~4 on 2 cores), a 20 mm coronal MIP took 9.7 ms on one thread
-# and 37 ms on two, sagittal 22 vs 43 ms, a thin axial plane 1.5 vs 24 ms (a second thread
-# waits for a core), while the oblique 20 mm MIP took 169 ms on one thread and 112 ms on two.
-_PARALLEL_SAMPLES = 2_000_000
+# Only the per-pixel (oblique) kernel, and only for this many samples or more (a full-size
+# plane; not the half-resolution picture a view shows while dragging), runs on every core. The
+# separable kernels stream memory and run on the calling thread: measured here with the machine
+# shared (load ~4 on 2 cores), a 20 mm coronal MIP took 9.7 ms on one thread and 37 ms on two,
+# sagittal 22 vs 43 ms, a thin axial plane 1.5 vs 24 ms (a second thread waits for a core). The
+# oblique kernel waits on memory instead (each pixel a cache miss elsewhere in the volume), so
+# a second thread overlaps the misses: 20 mm MIP 169 vs 112 ms; thin 512x512 nearest 19.9 vs
+# 10.0 ms, trilinear 11.5 vs 11.4 ms (medians of 15, load ~3.4).
+_PARALLEL_SAMPLES = 200_000
 
 # One kernel at a time: two launched at once would only fight for the same cores, and numba's
 # portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
