@@ -543,3 +543,30 @@ def test_warm_fills_the_cache_the_application_reads(tmp_path: Path) -> None:
                               env=env, capture_output=True, text=True, check=True, timeout=900)
         default = Path(warm.stdout.strip().rsplit("cache: ", 1)[1])
         assert default == Path(reslice_kernels.oblique.stats.cache_path)
+
+
+@pytest.mark.parametrize("mode", list(SlabMode), ids=lambda x: x.value)
+def test_planes_and_slabs_equal_on_one_and_all_cores(
+    mode: SlabMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large planes and slabs run on every core (reslice._PARALLEL_SAMPLES, _SLAB_SAMPLES):
+    the values are exactly those of one thread, for every kernel and row order."""
+    from viewer.volume import reslice as module
+
+    volume = _volume("axial", "random")
+    tilted = _volume("double-oblique", "random")
+    cases = [(volume, p) for p in _planes(volume).values()] + [
+        (tilted, _planes(tilted)["axial"])
+    ]
+    results = {}
+    for threshold in (2**62, 0):
+        monkeypatch.setattr(module, "_PARALLEL_SAMPLES", threshold)
+        monkeypatch.setattr(module, "_SLAB_SAMPLES", threshold)
+        results[threshold] = [
+            reslice(v, dataclasses.replace(p, slab=slab, mode=mode), interpolation)
+            for v, p in cases
+            for slab in (0.0, 6.0)
+            for interpolation in Interpolation
+        ]
+    for one, every in zip(results[2**62], results[0], strict=True):
+        np.testing.assert_array_equal(one, every)

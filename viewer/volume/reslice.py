@@ -42,15 +42,19 @@ _SNAP = 1e-6
 # Direction components below this (relative) are float rounding of an exact zero.
 _ALIGNED = 1e-9
 
-# Only the per-pixel (oblique) kernel, and only for this many samples or more (a full-size
-# plane; not the half-resolution picture a view shows while dragging), runs on every core. The
-# separable kernels stream memory and run on the calling thread: measured here with the machine
-# shared (load ~4 on 2 cores), a 20 mm coronal MIP took 9.7 ms on one thread and 37 ms on two,
-# sagittal 22 vs 43 ms, a thin axial plane 1.5 vs 24 ms (a second thread waits for a core). The
-# oblique kernel waits on memory instead (each pixel a cache miss elsewhere in the volume), so
-# a second thread overlaps the misses: 20 mm MIP 169 vs 112 ms; thin 512x512 nearest 19.9 vs
-# 10.0 ms, trilinear 11.5 vs 11.4 ms (medians of 15, load ~3.4).
+# Which launches run on every core. The per-pixel (oblique) kernel waits on memory (each pixel
+# a cache miss elsewhere in the volume), so a second thread overlaps the misses from a full-size
+# plane on (_PARALLEL_SAMPLES; not the half-resolution picture a view shows while dragging):
+# thin 512x512 nearest 19.9 vs 10.0 ms, trilinear 11.5 vs 11.4 ms, 20 mm MIP 169 vs 112 ms.
+# The separable kernels stream memory: a thin plane stays on the calling thread (axial 1.5 vs
+# 24 ms with the machine shared: a second thread waits for a core), and so does an axial slab
+# (whole slices compared, bandwidth-bound: 3.4 vs 4.0 ms), while coronal and sagittal slabs,
+# whose strided runs wait on memory like the oblique kernel, take two from _SLAB_SAMPLES on:
+# coronal 12.1 vs 7.1 and 8.3 vs 7.7 ms, sagittal 17.2 vs 11.6 and 12.4 vs 11.8 ms in two runs
+# (20 mm MIP on 512x512x1000, medians of 12, load ~2.4 on 2 cores; an earlier run at load ~4
+# had coronal 9.7 vs 37 ms, sagittal 22 vs 43 ms, with the older sagittal kernel).
 _PARALLEL_SAMPLES = 200_000
+_SLAB_SAMPLES = 2_000_000
 
 # One kernel at a time: two launched at once would only fight for the same cores, and numba's
 # portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
@@ -141,6 +145,7 @@ def _sample(
             nearest,
         )
         args = (*tables[0], *tables[1], *s_table, mode, float(volume.padding), out)
+        slab_threads = _threads(out.size * offsets.size, _SLAB_SAMPLES)
         with _LAUNCH:
             # the loop that reads voxel axis i (contiguous in memory) goes innermost
             if c_axis == 0 and voxels.flags.c_contiguous:
@@ -152,16 +157,16 @@ def _sample(
                         s_table[2], mode == kernels.MIP, float(volume.padding), out,
                     )
                 else:
-                    kernels.run(kernels.aligned_columns, 1, voxels, r_axis == 2, *args)
+                    kernels.run(kernels.aligned_columns, slab_threads, voxels, r_axis == 2, *args)
             elif s_axis == 0 and offsets.size > 1 and voxels.flags.c_contiguous:
-                kernels.run(kernels.aligned_samples, 1, voxels, r_axis == 2, *args)
+                kernels.run(kernels.aligned_samples, slab_threads, voxels, r_axis == 2, *args)
             else:  # (a thin sagittal plane: 14 ms against 16-21 ms per pixel, loaded machine)
                 # numpy axis of voxel axis a (i, j, k) is 2 - a
                 view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
                 kernels.run(kernels.aligned, 1, view, *args)
             _launched(kernels)
         return out
-    threads = 1 if out.size * offsets.size < _PARALLEL_SAMPLES else os.cpu_count() or 1
+    threads = _threads(out.size * offsets.size, _PARALLEL_SAMPLES)
     with _LAUNCH:
         kernels.run(
             kernels.oblique, threads,
@@ -170,6 +175,10 @@ def _sample(
         )
         _launched(kernels)
     return out
+
+
+def _threads(samples: int, threshold: int) -> int:
+    return 1 if samples < threshold else os.cpu_count() or 1
 
 
 def slab_offsets(volume: Volume, plane: Plane) -> np.ndarray:
