@@ -570,3 +570,19 @@ def test_planes_and_slabs_equal_on_one_and_all_cores(
         ]
     for one, every in zip(results[2**62], results[0], strict=True):
         np.testing.assert_array_equal(one, every)
+
+
+def test_bench_memory_child_reports_the_kernels_parts() -> None:
+    """bench volume's MPR memory child (a small volume here): the peak against the volume,
+    and what numba and its kernels cost, anonymous and file-backed apart; with LLVM's pages
+    given back, the kernels keep little of the library resident."""
+    from viewer.volume.benchmark import VolumeBenchmark, _memory_rows
+
+    result = VolumeBenchmark((8, 512, 512), 1)
+    _memory_rows(result, 8)
+    names = [row.name for row in result.rows]
+    assert "MPR + slabs peak RSS / volume" in names
+    parts = next(note for note in result.notes if note.startswith("numba and the kernels"))
+    numbers = dict(zip(("RssAnon", "RssFile", "PSS"),
+                       (float(x.rstrip(",")) for x in parts.split()[-5::2]), strict=True))
+    assert 0 < numbers["RssAnon"] and numbers["RssFile"] < 40, parts
