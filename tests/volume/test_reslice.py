@@ -549,8 +549,9 @@ def test_warm_fills_the_cache_the_application_reads(tmp_path: Path) -> None:
 def test_planes_and_slabs_equal_on_one_and_all_cores(
     mode: SlabMode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Large planes and slabs run on every core (reslice._PARALLEL_SAMPLES, _SLAB_SAMPLES):
-    the values are exactly those of one thread, for every kernel and row order."""
+    """Large planes and slabs run on every core when one is spare (reslice._core_spare,
+    _PARALLEL_SAMPLES, _SLAB_SAMPLES, _BUSY_SAMPLES): the values are exactly those of one
+    thread, for every kernel and row order."""
     from viewer.volume import reslice as module
 
     volume = _volume("axial", "random")
@@ -559,9 +560,10 @@ def test_planes_and_slabs_equal_on_one_and_all_cores(
         (tilted, _planes(tilted)["axial"])
     ]
     results = {}
+    monkeypatch.setattr(module, "_core_spare", lambda: True)
     for threshold in (2**62, 0):
-        monkeypatch.setattr(module, "_PARALLEL_SAMPLES", threshold)
-        monkeypatch.setattr(module, "_SLAB_SAMPLES", threshold)
+        for name in ("_PARALLEL_SAMPLES", "_SLAB_SAMPLES", "_BUSY_SAMPLES"):
+            monkeypatch.setattr(module, name, threshold)
         results[threshold] = [
             reslice(v, dataclasses.replace(p, slab=slab, mode=mode), interpolation)
             for v, p in cases
@@ -586,3 +588,40 @@ def test_bench_memory_child_reports_the_kernels_parts() -> None:
     numbers = dict(zip(("RssAnon", "RssFile", "PSS"),
                        (float(x.rstrip(",")) for x in parts.split()[-5::2]), strict=True))
     assert 0 < numbers["RssAnon"] and numbers["RssFile"] < 40, parts
+
+
+
+def test_a_second_thread_only_with_a_core_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second thread waits for a core on a busy machine (a coronal slab 12.5 -> 40 ms at
+    load 3 on 2 cores): large slabs and planes take every core only with one spare, except an
+    oblique slab, which gains even then."""
+    from viewer.volume import reslice as module
+
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(module.os, "getloadavg", lambda: (cores - 0.2, 0.0, 0.0))
+    assert not module._core_spare()
+    monkeypatch.setattr(module.os, "getloadavg", lambda: (cores - 1.0, 0.0, 0.0))
+    assert module._core_spare()
+    launched: list[tuple[str, int]] = []
+    kernels = module._kernels()
+    real_run = kernels.run
+
+    def run(kernel: object, threads: int, *args: object) -> None:
+        launched.append((getattr(kernel, "__name__", ""), threads))
+        real_run(kernel, threads, *args)
+
+    monkeypatch.setattr(kernels, "run", run)
+    for name in ("_PARALLEL_SAMPLES", "_SLAB_SAMPLES", "_BUSY_SAMPLES"):
+        monkeypatch.setattr(module, name, 1)
+    volume = _volume("axial", "random")
+    planes = _planes(volume)
+    cases = {
+        "sagittal slab": dataclasses.replace(planes["sagittal"], slab=6.0, mode=SlabMode.AVERAGE),
+        "oblique slab": dataclasses.replace(planes["oblique"], slab=6.0, mode=SlabMode.AVERAGE),
+    }
+    for spare in (True, False):
+        monkeypatch.setattr(module, "_core_spare", lambda spare=spare: spare)
+        for plane in cases.values():
+            reslice(volume, plane)
+    assert launched == [("aligned_samples", cores), ("oblique", cores),
+                        ("aligned_samples", 1), ("oblique", cores)]

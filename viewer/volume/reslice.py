@@ -42,19 +42,20 @@ _SNAP = 1e-6
 # Direction components below this (relative) are float rounding of an exact zero.
 _ALIGNED = 1e-9
 
-# Which launches run on every core. The per-pixel (oblique) kernel waits on memory (each pixel
-# a cache miss elsewhere in the volume), so a second thread overlaps the misses from a full-size
-# plane on (_PARALLEL_SAMPLES; not the half-resolution picture a view shows while dragging):
-# thin 512x512 nearest 19.9 vs 10.0 ms, trilinear 11.5 vs 11.4 ms, 20 mm MIP 169 vs 112 ms.
-# The separable kernels stream memory: a thin plane stays on the calling thread (axial 1.5 vs
-# 24 ms with the machine shared: a second thread waits for a core), and so does an axial slab
-# (whole slices compared, bandwidth-bound: 3.4 vs 4.0 ms), while coronal and sagittal slabs,
-# whose strided runs wait on memory like the oblique kernel, take two from _SLAB_SAMPLES on:
-# coronal 12.1 vs 7.1 and 8.3 vs 7.7 ms, sagittal 17.2 vs 11.6 and 12.4 vs 11.8 ms in two runs
-# (20 mm MIP on 512x512x1000, medians of 12, load ~2.4 on 2 cores; an earlier run at load ~4
-# had coronal 9.7 vs 37 ms, sagittal 22 vs 43 ms, with the older sagittal kernel).
+# Which launches run on every core. A second thread helps only if it gets a core: measured on
+# 512x512x1000 (20 mm MIP slabs, 512x512 planes, 2 cores), with a core spare (load ~1.5-2.4)
+# two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 -> 11.3, thin oblique 23.9 ->
+# 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a second thread waited for a core
+# in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a kernel goes on every core only
+# with a core spare (`_core_spare`) and enough work: from _PARALLEL_SAMPLES for the per-pixel
+# (oblique) kernel, whose pixels each miss the cache elsewhere (a second thread overlaps the
+# misses), and from _SLAB_SAMPLES for coronal and sagittal slabs (strided runs). An oblique
+# slab (_BUSY_SAMPLES and more) takes every core even on a busy machine: 169 vs 112 ms at
+# load ~4. Thin separable planes and axial slabs (whole slices, bandwidth-bound: 3.4 vs 4.0
+# ms) stay on the calling thread.
 _PARALLEL_SAMPLES = 200_000
 _SLAB_SAMPLES = 2_000_000
+_BUSY_SAMPLES = 2_000_000
 
 # One kernel at a time: two launched at once would only fight for the same cores, and numba's
 # portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
@@ -145,7 +146,7 @@ def _sample(
             nearest,
         )
         args = (*tables[0], *tables[1], *s_table, mode, float(volume.padding), out)
-        slab_threads = _threads(out.size * offsets.size, _SLAB_SAMPLES)
+        slab_threads = _threads(out.size * offsets.size >= _SLAB_SAMPLES and _core_spare())
         with _LAUNCH:
             # the loop that reads voxel axis i (contiguous in memory) goes innermost
             if c_axis == 0 and voxels.flags.c_contiguous:
@@ -166,7 +167,10 @@ def _sample(
                 kernels.run(kernels.aligned, 1, view, *args)
             _launched(kernels)
         return out
-    threads = _threads(out.size * offsets.size, _PARALLEL_SAMPLES)
+    samples = out.size * offsets.size
+    threads = _threads(
+        samples >= _BUSY_SAMPLES or (samples >= _PARALLEL_SAMPLES and _core_spare())
+    )
     with _LAUNCH:
         kernels.run(
             kernels.oblique, threads,
@@ -177,8 +181,18 @@ def _sample(
     return out
 
 
-def _threads(samples: int, threshold: int) -> int:
-    return 1 if samples < threshold else os.cpu_count() or 1
+def _threads(parallel: bool) -> int:
+    return (os.cpu_count() or 1) if parallel else 1
+
+
+def _core_spare() -> bool:
+    """Whether a core is idle: the 1-minute load average (this process's running threads
+    included) at least half a core below the number of cores."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not measurable here (Windows): assume a spare core
+        return True
+    return load <= (os.cpu_count() or 1) - 0.5
 
 
 def slab_offsets(volume: Volume, plane: Plane) -> np.ndarray:
