@@ -362,7 +362,8 @@ def prepare_all() -> float:
     """`prepare` for every voxel type a volume is built with; returns the seconds it took.
     Run at install (`python -m viewer.volume.reslice --warm`, from packaging/install.sh): it
     writes numba's cache where the application and the tests then read it (the same
-    `_choose_numba_cache`), so that no first plane waits for the compiler (~18 s)."""
+    `_choose_numba_cache`), so that no first plane waits for the compiler. Measured here
+    (load ~2.6): 57.7 s and 440 MiB peak from an empty cache, 1.0 s from the filled one."""
     started = time.perf_counter()
     for dtype in VOXEL_TYPES:
         prepare(dtype)
