@@ -382,12 +382,14 @@ def test_numba_cache_goes_to_the_user_cache_in_a_bundle(tmp_path: Path) -> None:
 def test_kernels_release_the_gil(name: str) -> None:
     """A GUI reslices on a worker thread: while a slab is computed, Python code (the event
     loop) keeps running."""
-    voxels = np.random.default_rng(1).normal(0, 100, (160, 160, 160)).astype(np.float32)
+    # the sagittal slab is combined ~5x faster than the oblique one: more of it to take long
+    shape, slab = ((160, 160, 160), 60.0) if name == "oblique" else ((160, 256, 256), 120.0)
+    voxels = np.random.default_rng(1).normal(0, 100, shape).astype(np.float32)
     volume = Volume(voxels, np.eye(4), "1.2.3", "1.2.3.4")
     volume.filled[:] = True
     row, column = dict(PLANES, oblique=OBLIQUE_AXES)[name]
     plane = dataclasses.replace(
-        covering_plane(volume, row, column, spacing=0.5), slab=60.0, mode=SlabMode.AVERAGE
+        covering_plane(volume, row, column, spacing=0.5), slab=slab, mode=SlabMode.AVERAGE
     )
     started = time.perf_counter()
     reslice(volume, plane)  # compiled, and timed alone
@@ -412,7 +414,214 @@ def test_benchmark_planes_reports_every_case() -> None:
     voxels = volume.voxels
     assert (voxels < -900).any() and (np.abs(voxels - 40) < 40).any() and (voxels > 600).any()
     results = measure_planes(volume, passes=2)
+    from viewer.gui.mpr_view import coarse_plane
+    from viewer.volume.benchmark_planes import _planes as bench_planes
+
+    timed = bench_planes(volume, 0.7)
+    assert timed["oblique-half"] == coarse_plane(timed["oblique"])  # the dragging path's plane
     for name, target, _what in CASES:
         assert len(results[name]["passes_ms"]) == 2, name  # type: ignore[arg-type]
         assert results[name]["target_ms"] == target
     assert results["first_call"]["seconds"] >= 0
+
+
+@pytest.mark.parametrize("mode", list(SlabMode), ids=lambda x: x.value)
+@pytest.mark.parametrize(
+    ("where", "slab"),
+    [("inside", 6.0), ("across the edge", 6.0), ("between two voxel planes", 0.3)],
+)
+def test_sagittal_slab_paths_equal_general_kernel(where: str, slab: float, mode: SlabMode) -> None:
+    """A sagittal slab (across voxel axis i) is combined straight from each pixel's run when
+    its samples are the run's voxels, else through an interpolated line: samples outside the
+    volume (a slab across its edge) or between voxel planes (thinner than the spacing). Both
+    agree with the per-pixel kernel, in both row orders."""
+    volume = _volume("axial", "random")
+    planes = _planes(volume)
+    for name in ("sagittal", "sagittal-transposed"):
+        plane = dataclasses.replace(planes[name], slab=slab, mode=mode)
+        # the plane's centre at voxel i = 1.4 (1 mm inside the edge voxels' centres), or
+        # half-way between two voxel planes
+        if where != "inside":
+            i, j, k = volume.to_voxel(np.asarray(plane.center))
+            i = 1.4 if where == "across the edge" else np.floor(i) + 0.5
+            centre = volume.to_patient(np.array([i, j, k]))
+            plane = dataclasses.replace(plane, center=tuple(float(x) for x in centre))
+        offsets = slab_offsets(volume, plane)
+        shape = (plane.rows, plane.columns)
+        fast = _sample(volume, plane, offsets, Interpolation.LINEAR,
+                       np.empty(shape, np.float32), True)
+        general = _sample(volume, plane, offsets, Interpolation.LINEAR,
+                          np.empty(shape, np.float32), False)
+        if not (where == "across the edge" and mode is SlabMode.MINIP):  # padding is lowest
+            assert np.any(fast != volume.padding), name
+        np.testing.assert_allclose(fast, general, atol=_tolerance(volume), err_msg=name)
+
+
+def _llvm_resident_script(body: str) -> str:
+    return (
+        "import numpy as np\n"
+        "def llvm():\n"
+        "    total, current = 0, ''\n"
+        "    for line in open('/proc/self/smaps'):\n"
+        "        fields = line.split()\n"
+        "        if fields and not fields[0].endswith(':'):\n"
+        "            current = fields[5] if len(fields) > 5 else ''\n"
+        "        elif fields and fields[0] == 'Rss:' and current.endswith('libllvmlite.so'):\n"
+        "            total += int(fields[1]) * 1024\n"
+        "    return total\n" + body
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise and /proc: Linux")
+def test_llvm_pages_are_given_back_once_kernels_load() -> None:
+    """numba needs LLVM only to compile or load a kernel: after the first plane its pages are
+    no longer resident, the kernels still run, and a kernel for another voxel type still
+    loads (the pages come back from the file) and gives the same values."""
+    script = _llvm_resident_script(
+        "import numba\n"
+        "from viewer.volume.model import PLANES, Plane, Volume\n"
+        "from viewer.volume.reslice import reslice\n"
+        "imported = llvm()\n"
+        "rng = np.random.default_rng(3)\n"
+        "voxels = rng.integers(-1000, 1000, (9, 10, 11)).astype(np.int16)\n"
+        "volume = Volume(voxels, np.eye(4), '', '', padding=0.0)\n"
+        "volume.filled[:] = True\n"
+        "plane = Plane(volume.center, *PLANES['coronal'], 0.8, 12, 12)\n"
+        "first = reslice(volume, plane)\n"
+        "after = llvm()\n"
+        "again = reslice(volume, plane)\n"
+        "floats = Volume(voxels.astype(np.float32), np.eye(4), '', '', padding=0.0)\n"
+        "floats.filled[:] = True\n"
+        "other = reslice(floats, plane)\n"
+        "print(imported, after, int((first == again).all()), int((first == other).all()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, timeout=600)
+    imported, after, same, same_float = (int(x) for x in done.stdout.split())
+    assert imported > 30 * 2**20, imported  # importing numba makes most of LLVM resident
+    assert after < imported / 4, (imported, after)
+    assert same == 1 and same_float == 1
+
+
+def test_warm_fills_the_cache_the_application_reads(tmp_path: Path) -> None:
+    """`python -m viewer.volume.reslice --warm` (run by packaging/install.sh) compiles every
+    kernel for every voxel type into numba's cache; another process's reslices then load
+    them all from there (no compilation), from the same folder the application uses."""
+    from viewer.volume import reslice_kernels
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    started = time.perf_counter()
+    warm = subprocess.run([sys.executable, "-m", "viewer.volume.reslice", "--warm"], env=env,
+                          capture_output=True, text=True, check=True, timeout=900)
+    compiled = time.perf_counter() - started
+    warmed_folder = Path(warm.stdout.strip().rsplit("cache: ", 1)[1])
+    assert warmed_folder.is_relative_to(tmp_path / "numba")
+    script = (
+        "import sys, numpy as np\n"
+        "from viewer.volume.reslice import VOXEL_TYPES, prepare, _kernels\n"
+        "for dtype in VOXEL_TYPES:\n"
+        "    prepare(dtype)\n"
+        "kernels = _kernels().KERNELS\n"
+        "hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)\n"
+        "misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)\n"
+        "print(hits, misses, kernels[0].stats.cache_path)\n"
+    )
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True, timeout=600)
+    loaded = time.perf_counter() - started
+    hits, misses, folder = done.stdout.split()
+    assert int(misses) == 0 and int(hits) >= len(reslice_kernels.KERNELS) * 2
+    assert Path(folder) == warmed_folder
+    assert loaded < compiled, (loaded, compiled)
+    # without NUMBA_CACHE_DIR, --warm writes where this process (the tests, like the app,
+    # through _choose_numba_cache) reads
+    reslice(_volume("axial", "random"), _planes(_volume("axial", "random"))["axial"])
+    env.pop("NUMBA_CACHE_DIR")
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        warm = subprocess.run([sys.executable, "-m", "viewer.volume.reslice", "--warm"],
+                              env=env, capture_output=True, text=True, check=True, timeout=900)
+        default = Path(warm.stdout.strip().rsplit("cache: ", 1)[1])
+        assert default == Path(reslice_kernels.oblique.stats.cache_path)
+
+
+@pytest.mark.parametrize("mode", list(SlabMode), ids=lambda x: x.value)
+def test_planes_and_slabs_equal_on_one_and_all_cores(
+    mode: SlabMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large planes and slabs run on every core when one is spare (reslice._core_spare,
+    _PARALLEL_SAMPLES, _SLAB_SAMPLES, _BUSY_SAMPLES): the values are exactly those of one
+    thread, for every kernel and row order."""
+    from viewer.volume import reslice as module
+
+    volume = _volume("axial", "random")
+    tilted = _volume("double-oblique", "random")
+    cases = [(volume, p) for p in _planes(volume).values()] + [
+        (tilted, _planes(tilted)["axial"])
+    ]
+    results = {}
+    monkeypatch.setattr(module, "_core_spare", lambda: True)
+    for threshold in (2**62, 0):
+        for name in ("_PARALLEL_SAMPLES", "_SLAB_SAMPLES", "_BUSY_SAMPLES"):
+            monkeypatch.setattr(module, name, threshold)
+        results[threshold] = [
+            reslice(v, dataclasses.replace(p, slab=slab, mode=mode), interpolation)
+            for v, p in cases
+            for slab in (0.0, 6.0)
+            for interpolation in Interpolation
+        ]
+    for one, every in zip(results[2**62], results[0], strict=True):
+        np.testing.assert_array_equal(one, every)
+
+
+def test_bench_memory_child_reports_the_kernels_parts() -> None:
+    """bench volume's MPR memory child (a small volume here): the peak against the volume,
+    and what numba and its kernels cost, anonymous and file-backed apart; with LLVM's pages
+    given back, the kernels keep little of the library resident."""
+    from viewer.volume.benchmark import VolumeBenchmark, _memory_rows
+
+    result = VolumeBenchmark((8, 512, 512), 1)
+    _memory_rows(result, 8)
+    names = [row.name for row in result.rows]
+    assert "MPR + slabs peak RSS / volume" in names
+    parts = next(note for note in result.notes if note.startswith("numba and the kernels"))
+    numbers = dict(zip(("RssAnon", "RssFile", "PSS"),
+                       (float(x.rstrip(",")) for x in parts.split()[-5::2]), strict=True))
+    assert 0 < numbers["RssAnon"] and numbers["RssFile"] < 40, parts
+
+
+
+def test_a_second_thread_only_with_a_core_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second thread waits for a core on a busy machine (a coronal slab 12.5 -> 40 ms at
+    load 3 on 2 cores): large slabs and planes take every core only with one spare, except an
+    oblique slab, which gains even then."""
+    from viewer.volume import reslice as module
+
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(module.os, "getloadavg", lambda: (cores - 0.2, 0.0, 0.0))
+    assert not module._core_spare()
+    monkeypatch.setattr(module.os, "getloadavg", lambda: (cores - 1.0, 0.0, 0.0))
+    assert module._core_spare()
+    launched: list[tuple[str, int]] = []
+    kernels = module._kernels()
+    real_run = kernels.run
+
+    def run(kernel: object, threads: int, *args: object) -> None:
+        launched.append((getattr(kernel, "__name__", ""), threads))
+        real_run(kernel, threads, *args)
+
+    monkeypatch.setattr(kernels, "run", run)
+    for name in ("_PARALLEL_SAMPLES", "_SLAB_SAMPLES", "_BUSY_SAMPLES"):
+        monkeypatch.setattr(module, name, 1)
+    volume = _volume("axial", "random")
+    planes = _planes(volume)
+    cases = {
+        "sagittal slab": dataclasses.replace(planes["sagittal"], slab=6.0, mode=SlabMode.AVERAGE),
+        "oblique slab": dataclasses.replace(planes["oblique"], slab=6.0, mode=SlabMode.AVERAGE),
+    }
+    for spare in (True, False):
+        monkeypatch.setattr(module, "_core_spare", lambda spare=spare: spare)
+        for plane in cases.values():
+            reslice(volume, plane)
+    assert launched == [("aligned_samples", cores), ("oblique", cores),
+                        ("aligned_samples", 1), ("oblique", cores)]

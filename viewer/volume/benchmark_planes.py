@@ -24,8 +24,13 @@ CASES: tuple[tuple[str, float | None, str], ...] = (
     ("coronal", 8.0, "thin coronal 512x512, slices interpolated, display pipeline included"),
     ("sagittal", 8.0, "thin sagittal 512x512, slices interpolated, display pipeline included"),
     ("oblique", 25.0, "double-oblique 512x512, trilinear"),
-    ("oblique-nearest", 12.0, "double-oblique 512x512, nearest (while dragging)"),
-    ("oblique-half", 12.0, "double-oblique 256x256 at twice the spacing, trilinear (dragging)"),
+    ("oblique-nearest", 12.0, "double-oblique 512x512, nearest"),
+    ("oblique-half", 12.0, "double-oblique 256x256 at twice the spacing, trilinear"),
+    # what an MPR view computes while the user drags (viewer.gui.mpr_view: coarse_plane,
+    # nearest, then display_values): the dragging target's path
+    ("oblique-dragging", 12.0,
+     "the MPR view's dragging path: double-oblique at half resolution (256x256, twice the "
+     "spacing), nearest, display pipeline included"),
     ("slab-axial", 15.0, "20 mm MIP slab, axial 512x512"),
     ("slab-coronal", 15.0, "20 mm MIP slab, coronal 512x512"),
     ("slab-sagittal", 15.0, "20 mm MIP slab, sagittal 512x512"),
@@ -104,6 +109,9 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
             volume, planes["oblique"], Interpolation.NEAREST, out=out
         ),
         "oblique-half": lambda: reslice(volume, planes["oblique-half"]),
+        "oblique-dragging": lambda: display_plane(
+            volume, planes["oblique-half"], interpolation=Interpolation.NEAREST
+        ),
         "slab-axial": lambda: reslice(volume, _slab(planes["axial"]), out=out),
         "slab-coronal": lambda: reslice(volume, _slab(planes["coronal"]), out=out),
         "slab-sagittal": lambda: reslice(volume, _slab(planes["sagittal"]), out=out),
@@ -148,6 +156,7 @@ def _planes(volume: Volume, spacing: float) -> dict[str, Plane]:
     centre = volume.center
     planes = {name: Plane(centre, *axes, spacing, 512, 512) for name, axes in PLANES.items()}
     planes["oblique"] = Plane(centre, *OBLIQUE, spacing, 512, 512)
+    # viewer.gui.mpr_view.coarse_plane of the oblique plane (the tests hold the two equal)
     planes["oblique-half"] = Plane(centre, *OBLIQUE, 2 * spacing, 256, 256)
     return planes
 

@@ -12,15 +12,19 @@ without a volume view never pays for numba) do the work:
 - any other plane (oblique, double-oblique, a gantry-tilted volume's sheared affine) goes through
   the volume's inverse affine, trilinear or nearest, per pixel.
 A slab (`plane.slab` > 0) is combined in the same kernels from samples at `slab_offsets` along
-the normal. `prepare` compiles them ahead (numba caches them on disk).
+the normal. `prepare` compiles them ahead (numba caches them on disk); `prepare_all`, run at
+install as `python -m viewer.volume.reslice --warm`, fills that cache for every voxel type.
+Once a kernel has loaded, LLVM's pages go back to the system (`compiler_pages`).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +33,7 @@ import numpy as np
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
+from viewer.volume.compiler_pages import release_compiler_pages
 from viewer.volume.model import PLANES, Interpolation, Plane, SlabMode, Volume, orthonormal
 
 # Within this many voxels of a voxel centre a sample is taken as exactly on it: an orthogonal
@@ -37,17 +42,43 @@ _SNAP = 1e-6
 # Direction components below this (relative) are float rounding of an exact zero.
 _ALIGNED = 1e-9
 
-# Only the per-pixel (oblique) kernel, and only for this many samples or more (slabs), runs on
-# every core. The separable kernels stream memory and run on the calling thread: measured here
-# with the machine shared (load ~4 on 2 cores), a 20 mm coronal MIP took 9.7 ms on one thread
-# and 37 ms on two, sagittal 22 vs 43 ms, a thin axial plane 1.5 vs 24 ms (a second thread
-# waits for a core), while the oblique 20 mm MIP took 169 ms on one thread and 112 ms on two.
-_PARALLEL_SAMPLES = 2_000_000
+# Which launches run on every core. A second thread helps only if it gets a core: measured on
+# 512x512x1000 (20 mm MIP slabs, 512x512 planes, 2 cores), with a core spare (load ~1.5-2.4)
+# two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 -> 11.3, thin oblique 23.9 ->
+# 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a second thread waited for a core
+# in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a kernel goes on every core only
+# with a core spare (`_core_spare`) and enough work: from _PARALLEL_SAMPLES for the per-pixel
+# (oblique) kernel, whose pixels each miss the cache elsewhere (a second thread overlaps the
+# misses), and from _SLAB_SAMPLES for coronal and sagittal slabs (strided runs). An oblique
+# slab (_BUSY_SAMPLES and more) takes every core even on a busy machine: 169 vs 112 ms at
+# load ~4. Thin separable planes and axial slabs (whole slices, bandwidth-bound: 3.4 vs 4.0
+# ms) stay on the calling thread.
+_PARALLEL_SAMPLES = 200_000
+_SLAB_SAMPLES = 2_000_000
+_BUSY_SAMPLES = 2_000_000
 
 # One kernel at a time: two launched at once would only fight for the same cores, and numba's
 # portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
 # Callers on other threads wait here without holding the GIL.
 _LAUNCH = threading.Lock()
+
+# The voxel types a volume is built with (viewer.volume.plan): the kernels `prepare_all` loads.
+VOXEL_TYPES: tuple[type, ...] = (np.int16, np.float32)
+
+
+class _Loaded:
+    """How many kernel specialisations were loaded when LLVM's pages were last given back."""
+
+    signatures = 0
+
+
+def _launched(kernels: ModuleType) -> None:
+    """After a kernel ran (under _LAUNCH): if it had to be compiled or loaded, LLVM's pages
+    are not needed any more."""
+    loaded = sum(len(kernel.signatures) for kernel in kernels.KERNELS)
+    if loaded != _Loaded.signatures:
+        _Loaded.signatures = loaded
+        release_compiler_pages()
 
 
 def reslice(
@@ -115,6 +146,7 @@ def _sample(
             nearest,
         )
         args = (*tables[0], *tables[1], *s_table, mode, float(volume.padding), out)
+        slab_threads = _threads(out.size * offsets.size >= _SLAB_SAMPLES and _core_spare())
         with _LAUNCH:
             # the loop that reads voxel axis i (contiguous in memory) goes innermost
             if c_axis == 0 and voxels.flags.c_contiguous:
@@ -126,22 +158,41 @@ def _sample(
                         s_table[2], mode == kernels.MIP, float(volume.padding), out,
                     )
                 else:
-                    kernels.run(kernels.aligned_columns, 1, voxels, r_axis == 2, *args)
+                    kernels.run(kernels.aligned_columns, slab_threads, voxels, r_axis == 2, *args)
             elif s_axis == 0 and offsets.size > 1 and voxels.flags.c_contiguous:
-                kernels.run(kernels.aligned_samples, 1, voxels, r_axis == 2, *args)
+                kernels.run(kernels.aligned_samples, slab_threads, voxels, r_axis == 2, *args)
             else:  # (a thin sagittal plane: 14 ms against 16-21 ms per pixel, loaded machine)
                 # numpy axis of voxel axis a (i, j, k) is 2 - a
                 view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
                 kernels.run(kernels.aligned, 1, view, *args)
+            _launched(kernels)
         return out
-    threads = 1 if out.size * offsets.size < _PARALLEL_SAMPLES else os.cpu_count() or 1
+    samples = out.size * offsets.size
+    threads = _threads(
+        samples >= _BUSY_SAMPLES or (samples >= _PARALLEL_SAMPLES and _core_spare())
+    )
     with _LAUNCH:
         kernels.run(
             kernels.oblique, threads,
             voxels, filled, origin, step_c, step_r, normal, offsets, mode, nearest,
             float(volume.padding), out,
         )
+        _launched(kernels)
     return out
+
+
+def _threads(parallel: bool) -> int:
+    return (os.cpu_count() or 1) if parallel else 1
+
+
+def _core_spare() -> bool:
+    """Whether a core is idle: the 1-minute load average (this process's running threads
+    included) at least half a core below the number of cores."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not measurable here (Windows): assume a spare core
+        return True
+    return load <= (os.cpu_count() or 1) - 0.5
 
 
 def slab_offsets(volume: Volume, plane: Plane) -> np.ndarray:
@@ -307,6 +358,18 @@ def prepare(dtype: np.dtype | type = np.int16) -> None:
             reslice(volume, replace(plane, slab=2.0, mode=mode))
 
 
+def prepare_all() -> float:
+    """`prepare` for every voxel type a volume is built with; returns the seconds it took.
+    Run at install (`python -m viewer.volume.reslice --warm`, from packaging/install.sh): it
+    writes numba's cache where the application and the tests then read it (the same
+    `_choose_numba_cache`), so that no first plane waits for the compiler. Measured here
+    (load ~2.6): 57.7 s and 440 MiB peak from an empty cache, 1.0 s from the filled one."""
+    started = time.perf_counter()
+    for dtype in VOXEL_TYPES:
+        prepare(dtype)
+    return time.perf_counter() - started
+
+
 @functools.cache
 def _kernels() -> ModuleType:
     """The numba kernels, compiled or loaded from numba's cache on first use."""
@@ -335,3 +398,21 @@ def _choose_numba_cache() -> None:
     config = sys.modules.get("numba.core.config")
     if config is not None:  # numba already imported by someone else: tell it too
         config.CACHE_DIR = folder  # type: ignore[attr-defined]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m viewer.volume.reslice",
+        description="Compile the reslice kernels into numba's cache (run once at install).",
+    )
+    parser.add_argument("--warm", action="store_true", required=True,
+                        help="compile (or load) every kernel for every voxel type")
+    parser.parse_args(argv)
+    seconds = prepare_all()
+    kernels = _kernels()
+    print(f"reslice kernels ready in {seconds:.1f} s, cache: {kernels.oblique.stats.cache_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
