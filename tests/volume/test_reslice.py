@@ -457,52 +457,6 @@ def test_sagittal_slab_paths_equal_general_kernel(where: str, slab: float, mode:
         np.testing.assert_allclose(fast, general, atol=_tolerance(volume), err_msg=name)
 
 
-def _llvm_resident_script(body: str) -> str:
-    return (
-        "import numpy as np\n"
-        "def llvm():\n"
-        "    total, current = 0, ''\n"
-        "    for line in open('/proc/self/smaps'):\n"
-        "        fields = line.split()\n"
-        "        if fields and not fields[0].endswith(':'):\n"
-        "            current = fields[5] if len(fields) > 5 else ''\n"
-        "        elif fields and fields[0] == 'Rss:' and current.endswith('libllvmlite.so'):\n"
-        "            total += int(fields[1]) * 1024\n"
-        "    return total\n" + body
-    )
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise and /proc: Linux")
-def test_llvm_pages_are_given_back_once_kernels_load() -> None:
-    """numba needs LLVM only to compile or load a kernel: after the first plane its pages are
-    no longer resident, the kernels still run, and a kernel for another voxel type still
-    loads (the pages come back from the file) and gives the same values."""
-    script = _llvm_resident_script(
-        "import numba\n"
-        "from viewer.volume.model import PLANES, Plane, Volume\n"
-        "from viewer.volume.reslice import reslice\n"
-        "imported = llvm()\n"
-        "rng = np.random.default_rng(3)\n"
-        "voxels = rng.integers(-1000, 1000, (9, 10, 11)).astype(np.int16)\n"
-        "volume = Volume(voxels, np.eye(4), '', '', padding=0.0)\n"
-        "volume.filled[:] = True\n"
-        "plane = Plane(volume.center, *PLANES['coronal'], 0.8, 12, 12)\n"
-        "first = reslice(volume, plane)\n"
-        "after = llvm()\n"
-        "again = reslice(volume, plane)\n"
-        "floats = Volume(voxels.astype(np.float32), np.eye(4), '', '', padding=0.0)\n"
-        "floats.filled[:] = True\n"
-        "other = reslice(floats, plane)\n"
-        "print(imported, after, int((first == again).all()), int((first == other).all()))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, timeout=600)
-    imported, after, same, same_float = (int(x) for x in done.stdout.split())
-    assert imported > 30 * 2**20, imported  # importing numba makes most of LLVM resident
-    assert after < imported / 4, (imported, after)
-    assert same == 1 and same_float == 1
-
-
 def test_warm_fills_the_cache_the_application_reads(tmp_path: Path) -> None:
     """`python -m viewer.volume.reslice --warm` (run by packaging/install.sh) compiles every
     kernel for every voxel type into numba's cache; another process's reslices then load
@@ -576,8 +530,7 @@ def test_planes_and_slabs_equal_on_one_and_all_cores(
 
 def test_bench_memory_child_reports_the_kernels_parts() -> None:
     """bench volume's MPR memory child (a small volume here): the peak against the volume,
-    and what numba and its kernels cost, anonymous and file-backed apart; with LLVM's pages
-    given back, the kernels keep little of the library resident."""
+    and what numba and its kernels cost, anonymous and file-backed apart."""
     from viewer.volume.benchmark import VolumeBenchmark, _memory_rows
 
     result = VolumeBenchmark((8, 512, 512), 1)
@@ -587,7 +540,7 @@ def test_bench_memory_child_reports_the_kernels_parts() -> None:
     parts = next(note for note in result.notes if note.startswith("numba and the kernels"))
     numbers = dict(zip(("RssAnon", "RssFile", "PSS"),
                        (float(x.rstrip(",")) for x in parts.split()[-5::2]), strict=True))
-    assert 0 < numbers["RssAnon"] and numbers["RssFile"] < 40, parts
+    assert 0 < numbers["RssAnon"] and 0 < numbers["RssFile"] and 0 < numbers["PSS"], parts
 
 
 

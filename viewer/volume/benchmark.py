@@ -258,9 +258,7 @@ def memory_child(slices: int) -> None:
     peak RSS ratios as JSON.
 
     The kernels load first, as in the reading window: its views cut their first planes while
-    the volume fills (its pages untouched until a slice arrives), so numba's loading, whose
-    LLVM pages are resident only for that moment (`compiler_pages`), never adds to a full
-    volume."""
+    the volume fills (its pages untouched until a slice arrives)."""
     import numpy as np
 
     from viewer.volume.benchmark_planes import synthetic_ct

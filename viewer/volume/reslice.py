@@ -14,7 +14,6 @@ without a volume view never pays for numba) do the work:
 A slab (`plane.slab` > 0) is combined in the same kernels from samples at `slab_offsets` along
 the normal. `prepare` compiles them ahead (numba caches them on disk); `prepare_all`, run at
 install as `python -m viewer.volume.reslice --warm`, fills that cache for every voxel type.
-Once a kernel has loaded, LLVM's pages go back to the system (`compiler_pages`).
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ import numpy as np
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
-from viewer.volume.compiler_pages import release_compiler_pages
 from viewer.volume.model import PLANES, Interpolation, Plane, SlabMode, Volume, orthonormal
 
 # Within this many voxels of a voxel centre a sample is taken as exactly on it: an orthogonal
@@ -64,21 +62,6 @@ _LAUNCH = threading.Lock()
 
 # The voxel types a volume is built with (viewer.volume.plan): the kernels `prepare_all` loads.
 VOXEL_TYPES: tuple[type, ...] = (np.int16, np.float32)
-
-
-class _Loaded:
-    """How many kernel specialisations were loaded when LLVM's pages were last given back."""
-
-    signatures = 0
-
-
-def _launched(kernels: ModuleType) -> None:
-    """After a kernel ran (under _LAUNCH): if it had to be compiled or loaded, LLVM's pages
-    are not needed any more."""
-    loaded = sum(len(kernel.signatures) for kernel in kernels.KERNELS)
-    if loaded != _Loaded.signatures:
-        _Loaded.signatures = loaded
-        release_compiler_pages()
 
 
 def reslice(
@@ -165,7 +148,6 @@ def _sample(
                 # numpy axis of voxel axis a (i, j, k) is 2 - a
                 view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
                 kernels.run(kernels.aligned, 1, view, *args)
-            _launched(kernels)
         return out
     samples = out.size * offsets.size
     threads = _threads(
@@ -177,7 +159,6 @@ def _sample(
             voxels, filled, origin, step_c, step_r, normal, offsets, mode, nearest,
             float(volume.padding), out,
         )
-        _launched(kernels)
     return out
 
 

@@ -1,7 +1,7 @@
 """The numba kernels behind `viewer.volume.reslice`; imported on the first reslice only, so that a
 reading window without a volume view never loads numba (~0.5 s; measured here, numba and the
-int16 kernels keep 48 MiB of anonymous memory and 11 MiB of files resident once LLVM's pages
-are given back by `viewer.volume.compiler_pages`, 95 MiB more before).
+int16 kernels keep 48 MiB of anonymous memory and ~105 MiB of files resident, ~95 MiB of it
+LLVM's code: clean file pages the kernel may reclaim, counted in RSS and PSS all the same).
 
 Both kernels fill `out[r, c]` with the combination (`mode`) of the samples at offsets along the
 plane's normal; a sample outside the volume (more than half a voxel beyond the centres of the
