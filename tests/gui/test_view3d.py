@@ -41,8 +41,7 @@ def phantom() -> Volume:
 
 
 def wait_settled(qtbot: Any, view: View3D, renders: int) -> None:
-    qtbot.waitUntil(lambda: view.renders > renders and not view._settle.isActive()
-                    and not view._pending.isActive(), timeout=20000)
+    qtbot.waitUntil(lambda: view.renders > renders and view.idle, timeout=20000)
 
 
 def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
@@ -53,7 +52,8 @@ def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
     view.set_mode("mip")
     view.set_volume(phantom())
     wait_settled(qtbot, view, 1)
-    assert view.picture is not None and view.scene is not None
+    assert view.picture is not None and view.shown is not None
+    assert not view.shown.state.interacting
     found = {name: centroid(view.picture, grey) for name, grey in GREY.items()}
     assert found["left"][1] > found["anterior"][1] + 20  # the patient's left on the right
     assert found["head"][0] < found["anterior"][0] - 20  # the head up
@@ -65,11 +65,13 @@ def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
     before = view.renders
     qtbot.mouseMove(view.canvas, centre - QPoint(180, 0))
     qtbot.waitUntil(lambda: view.renders > before, timeout=10000)
-    assert view.scene.mapper.GetImageSampleDistance() == 4.0  # a MIP: every fourth pixel
-    assert view.scene.azimuth == pytest.approx(90.0)
+    assert view.shown is not None and view.shown.state.interacting
+    assert view.shown.image_sample_distance == 4.0  # a MIP: every fourth pixel
+    assert view.state.azimuth == pytest.approx(90.0)
     qtbot.mouseRelease(view.canvas, Qt.MouseButton.LeftButton, pos=centre - QPoint(180, 0))
     wait_settled(qtbot, view, view.renders)
-    assert view.scene.mapper.GetImageSampleDistance() == 1.0
+    assert view.shown.image_sample_distance == 1.0
+    assert view.shown.state.azimuth == pytest.approx(90.0)
     found = {name: centroid(view.picture, grey) for name, grey in GREY.items()}
     assert found["anterior"][1] < found["left"][1] - 20  # seen from the left: front on the left
 
@@ -124,8 +126,9 @@ def test_view3d_follows_a_volume_that_is_still_loading(qtbot: Any) -> None:
     view.set_volume(volume)
     wait_settled(qtbot, view, 1)
     assert view.status.text().endswith("Loading…")
-    assert view.scene is not None
-    r, c = (round(v) for v in view.scene.geometry.to_pixel(BLOBS["head"][0]))
+    where = view.to_pixel(BLOBS["head"][0])
+    assert where is not None
+    r, c = (round(v) for v in where)
     assert view.picture[r, c, 0] == 0  # the head blob's slices have not arrived
     volume.voxels[SHAPE[0] // 2:] = upper
     volume.filled[:] = True
@@ -139,7 +142,7 @@ def test_view3d_says_why_when_there_is_nothing_to_show(qtbot: Any) -> None:
     view = View3D()
     qtbot.addWidget(view)
     view.set_volume(None)
-    assert view.picture is None and view.scene is None
+    assert view.picture is None and view.renderer is None and view.idle
     with pytest.raises(ValueError, match="unknown choice"):
         view.set_preset("ct-brain")
 
@@ -185,11 +188,11 @@ view.resize(400, 440)
 view.show()
 view.set_mode(sys.argv[2])
 view.set_volume(phantom())
-while view.renders < 2 or view._settle.isActive() or view._pending.isActive():
+while view.renders < 2 or not view.idle:
     app.processEvents()
 Image.fromarray(view.picture).save(sys.argv[1] + "/picture.png")
 view.grab().save(sys.argv[1] + "/widget.png")
-print(json.dumps({"platform": app.platformName(), "renderer": view.scene.opengl_renderer(),
+print(json.dumps({"platform": app.platformName(), "renderer": view.shown.opengl_renderer,
                   "shape": list(view.picture.shape)}))
 """
 
