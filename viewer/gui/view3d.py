@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -149,7 +149,10 @@ class View3D(QWidget):
     as its revision grows). What to show is `state` (a SceneState); pictures are cast on the
     render thread: while the mouse drags at reduced resolution, and at full quality SETTLE_MS
     after the drag stops. `picture` is the last picture shown, (height, width, 3) uint8, for
-    screenshots; `shown` says what it was cast from; `idle` when nothing is under way."""
+    screenshots; `shown` says what it was cast from; `idle` when nothing is under way.
+    `picture_shown(Rendered)` after each picture reached the screen."""
+
+    picture_shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -384,6 +387,7 @@ class View3D(QWidget):
         if self.volume is not None and not self.volume.complete:
             notes.append(self.tr("Loading…"))
         self.status.setText("  ".join(notes))
+        self.picture_shown.emit(result)
 
     def _failed(self, serial: int, reason: str) -> None:
         self._answered = max(self._answered, serial)
