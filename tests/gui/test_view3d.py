@@ -147,6 +147,86 @@ def test_view3d_says_why_when_there_is_nothing_to_show(qtbot: Any) -> None:
         view.set_preset("ct-brain")
 
 
+def _heartbeat(qtbot: Any) -> tuple[Any, list[int]]:
+    """A 5 ms QTimer and the gaps between its beats (ms), as `bench gui` watches the loop."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    clock = QElapsedTimer()
+    clock.start()
+    gaps: list[int] = []
+    last = [0]
+
+    def beat() -> None:
+        gaps.append(clock.elapsed() - last[0])
+        last[0] = clock.elapsed()
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(5)
+    return timer, gaps
+
+
+@pytest.fixture(scope="module")
+def slow_volume() -> Volume:
+    """A CT whose settled MIP zoomed in takes a good fraction of a second on this machine."""
+    from viewer.volume.benchmark_3d import body_phantom
+
+    return body_phantom((240, 384, 384), spacing=1.0, slice_spacing=1.0)
+
+
+def test_a_slow_settled_render_does_not_stall_the_event_loop(qtbot: Any,
+                                                            slow_volume: Volume) -> None:
+    view = View3D()
+    qtbot.addWidget(view)
+    view.resize(560, 600)
+    view.show()
+    view.set_mode("mip")
+    view.set_volume(slow_volume)
+    wait_settled(qtbot, view, 1)
+    view.zoom(2.0)
+    wait_settled(qtbot, view, view.renders)
+    timer, gaps = _heartbeat(qtbot)
+    view.set_view(30.0, -20.0)
+    qtbot.waitUntil(lambda: view.idle and view.shown is not None
+                    and view.shown.state.azimuth == 30.0, timeout=60000)
+    timer.stop()
+    assert view.shown is not None and not view.shown.state.interacting
+    assert view.shown.seconds >= 0.25, "the render was too quick to show anything"
+    assert len(gaps) >= view.shown.seconds * 1000 / 25  # the loop turned all along
+    assert max(gaps) <= 50, sorted(gaps)[-5:]
+
+
+def test_a_drag_abandons_the_settled_render_it_overtakes(qtbot: Any,
+                                                         slow_volume: Volume) -> None:
+    view = View3D()
+    qtbot.addWidget(view)
+    view.resize(560, 600)
+    view.show()
+    view.set_mode("mip")
+    view.set_volume(slow_volume)
+    wait_settled(qtbot, view, 1)
+    view.zoom(2.0)
+    wait_settled(qtbot, view, view.renders)
+    assert view.shown is not None
+    settled_s = view.shown.seconds
+    assert view.renderer is not None and view.renderer.abandoned == 0
+    view.set_view(60.0, 0.0)  # a settled render, slow
+    qtbot.wait(50)
+    assert view.renderer.busy
+    start = time.perf_counter()
+    view.begin_interaction()
+    view.drag("rotate", -20, 0)  # the camera turns 10 degrees: azimuth 70
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.state.azimuth == 70.0,
+                    timeout=30000)
+    coarse_s = time.perf_counter() - start
+    assert view.shown.state.interacting  # the coarse picture came next: nothing at azimuth 60
+    assert view.renderer.abandoned == 1
+    assert coarse_s < settled_s, (coarse_s, settled_s)
+    view.end_interaction()
+    wait_settled(qtbot, view, view.renders)
+    assert not view.shown.state.interacting and view.shown.state.azimuth == 70.0
+
+
 # -- on an X server ---------------------------------------------------------------------------
 
 @pytest.fixture
