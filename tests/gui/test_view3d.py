@@ -303,6 +303,97 @@ def test_view3d_on_an_x_server(xvfb: str, tmp_path: Path, mode: str) -> None:
         picture.max(axis=2) > 40) * 0.9
 
 
+VIEWER_XVFB_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from viewer.dicom.demo import write_ct_series
+from viewer.__main__ import main
+
+out = Path(sys.argv[1])
+write_ct_series(out / "series", slices=120, rows=256, columns=256)
+app = QApplication(sys.argv[:1])
+report = {}
+
+def pump(condition, timeout_s):
+    end = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.002)
+    return condition()
+
+def drive():
+    from viewer.gui.app import MainWindow
+    window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    window.resize(1200, 900)
+    pump(window.all_loaded, 60)
+    report["mpr"] = window.reading.open_mpr()
+    mpr = window.reading.mpr
+    pump(lambda: mpr.volume.complete, 60)
+    mpr.open3d.click()
+    view = mpr.view3d
+    pump(lambda: view.renders > 1 and view.idle, 60)
+    canvas = view.canvas
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    gaps, last, coarse = [], time.monotonic(), 0
+    for step in range(1, 61):  # 180 pixels left, 60 down: azimuth +90, elevation +30
+        QTest.mouseMove(canvas, centre + QPoint(-3 * step, step))
+        end = time.monotonic() + 0.016
+        while time.monotonic() < end:
+            app.processEvents()
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+            time.sleep(0.002)
+        coarse += bool(view.shown.state.interacting)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       centre + QPoint(-180, 60))
+    pump(lambda: view.idle and not view.shown.state.interacting, 60)
+    pump(lambda: False, 0.3)  # Qt paints the picture it was given
+    # What the X server shows where the canvas is: the picture, centred in the label.
+    screen = app.primaryScreen().grabWindow(0).toImage()
+    origin = canvas.mapToGlobal(QPoint((canvas.width() - view.picture.shape[1]) // 2,
+                                       (canvas.height() - view.picture.shape[0]) // 2))
+    screen.copy(origin.x(), origin.y(), view.picture.shape[1],
+                view.picture.shape[0]).save(str(out / "on_screen.png"))
+    from PIL import Image
+    Image.fromarray(view.picture).save(str(out / "picture.png"))
+    report.update(azimuth=view.state.azimuth, elevation=view.state.elevation,
+                  longest_gap_ms=max(gaps) * 1000, coarse_steps=coarse,
+                  platform=app.platformName(), settled_mode=view.shown.state.mode)
+    app.quit()
+
+QTimer.singleShot(100, drive)
+report["exit"] = main(["view", str(out / "series")])
+print(json.dumps(report))
+"""
+
+
+def test_the_viewer_on_an_x_server_drags_in_the_3d_view(xvfb: str, tmp_path: Path) -> None:
+    """The real window: a CT opened, MPR, the 3D slot opened, a mouse drag in it; the event
+    loop keeps turning and the X server shows the settled picture."""
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT),
+           "VIEWER_ARCHIVE": str(tmp_path / "archive")}
+    env.pop("VTK_DEFAULT_OPENGL_WINDOW", None)
+    done = subprocess.run([sys.executable, "-c", VIEWER_XVFB_SCRIPT, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["exit"] == 0 and report["mpr"] == "" and report["platform"] == "xcb"
+    assert report["azimuth"] == pytest.approx(90.0) and report["elevation"] == pytest.approx(30.0)
+    assert report["coarse_steps"] >= 10  # coarse pictures were shown while dragging
+    assert report["longest_gap_ms"] <= 50
+    from PIL import Image
+
+    picture = np.asarray(Image.open(tmp_path / "picture.png").convert("RGB")).astype(int)
+    on_screen = np.asarray(Image.open(tmp_path / "on_screen.png").convert("RGB")).astype(int)
+    assert np.count_nonzero(picture.max(axis=2) > 40) > 500  # bone seen from the left
+    assert np.mean(np.abs(picture - on_screen)) < 2.0
+
+
 # -- the reading window ----------------------------------------------------------------------
 
 NO_VTK_SCRIPT = """
