@@ -259,7 +259,10 @@ class View3D(QWidget):
             return
         if self.volume.complete:
             self._progress.stop()
-        if not self.state.interacting and self.volume.revision != self._revision:
+        # While a picture is cast the next tick looks again: a new request would abandon a
+        # settled render every tick, and a slow one would never be seen until the load ends.
+        if not self.state.interacting and self.volume.revision != self._revision \
+                and self.renderer is not None and not self.renderer.busy:
             self._revision = self.volume.revision
             self._render()
 
