@@ -29,9 +29,10 @@ LOGGER = logging.getLogger(__name__)
 CLOSE_WAIT_S = 5.0  # closing waits this long for a render to notice it was abandoned
 # The ray caster's threads take every core; lowered below the GUI thread they still get all
 # the idle CPU, but the GUI thread is scheduled first when it wakes (a heartbeat or a mouse
-# move). Measured on two busy cores, 512x512x300 CT, dragging: longest stall 40-87 ms at nice 0,
-# 12-24 ms at 5; at 10 pictures took 2-3x longer (other processes won the cores).
-RENDER_NICENESS = 5
+# move). Measured dragging on a 512x512x1000 CT, on two cores shared with other processes
+# (load 2-4): longest stall 17-87 ms at nice 0; 8-16 ms at +2 with pictures as fast as at 0;
+# 9-52 ms at +5, and there the other processes won the cores: settled pictures 2-3x slower.
+RENDER_NICENESS = 2
 
 
 @dataclass(frozen=True)
