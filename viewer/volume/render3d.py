@@ -86,8 +86,9 @@ def _vtk() -> Any:
 
 class Scene3D:
     """A volume, its mapper, transfer functions and camera in an offscreen window: what a 3D view
-    (the GUI's View3D or the `render3d` verb) drives. `render()` returns the picture as
-    (height, width, 3) uint8."""
+    (the GUI's View3D through its render thread, or the `render3d` verb) drives. `render()`
+    returns the picture as (height, width, 3) uint8. VTK objects are not thread-safe: make,
+    use and close a scene on one thread."""
 
     def __init__(
         self,
