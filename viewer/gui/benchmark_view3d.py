@@ -93,7 +93,7 @@ def view3d_drag(volume: Volume, size: int = 512,
     view.resize(size + view.width() - view.canvas.width(),
                 size + view.height() - view.canvas.height())
     view.set_volume(volume)
-    pump_until(lambda: view.renders > 1 and view.idle, 300)
+    pump_until(lambda: view.settled, 300)
     results: list[View3DDrag] = []
     try:
         for phase, mode, shade, zoom in PHASES:

@@ -62,6 +62,11 @@ class _Canvas(QLabel):
         self._last: QPoint | None = None
         self._drag = ""
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # Not the picture's size (QLabel's own hint): a picture cast at the canvas's size
+        # must not resize the canvas, which would ask for another picture, and so on.
+        return QSize(256, 256)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         button = event.button()
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
@@ -273,6 +278,12 @@ class View3D(QWidget):
                     or self._answered < self._requested)
 
     @property
+    def settled(self) -> bool:
+        """Idle with the full-quality picture on screen. (The quick first picture may never
+        show: a request made before the render thread took it replaces it.)"""
+        return self.idle and self.shown is not None and not self.shown.state.interacting
+
+    @property
     def geometry3d(self) -> ViewGeometry | None:
         """Where the shown picture puts patient points (None before the first picture)."""
         if self.volume is None or self.shown is None:
@@ -402,9 +413,11 @@ class View3D(QWidget):
         self.status.setText(text)
 
     def canvas_resized(self) -> None:
-        self.state = replace(self.state, size=self._canvas_size())
-        if self.renderer is not None:
-            self._pending.start()
+        size = self._canvas_size()
+        if size != self.state.size:
+            self.state = replace(self.state, size=size)
+            if self.renderer is not None:
+                self._pending.start()
 
     def _canvas_size(self) -> tuple[int, int]:
         size: QSize = self.canvas.size()
