@@ -229,15 +229,17 @@ class View3D(QWidget):
             return
         if volume.modality not in ("CT", "") and self._preset().startswith("ct-"):
             self._select(self.preset_box, "mr-default")
+        # Until the settle timer fires the view is as while dragging: a request made meanwhile
+        # (the canvas taking its size) replaces the first one and must be as quick.
         self.state = SceneState(mode=self._mode(), preset=self._preset(), clip=self.clip(),
-                                size=self._canvas_size())
+                                size=self._canvas_size(), interacting=True)
         self._revision = volume.revision
         self.renderer = RenderThread(volume, self)
         self.renderer.rendered.connect(self._show)
         self.renderer.failed.connect(self._failed)
-        # The first picture as while dragging (unshaded, reduced): it needs no gradients and,
-        # for a large volume, only the averaged copy; the full picture follows.
-        self._request(replace(self.state, shade=False, interacting=True))
+        # The first picture unshaded and reduced: it needs no gradients and, for a large
+        # volume, only the averaged copy; the full picture follows.
+        self._request(replace(self.state, shade=False))
         self._settle.start()
         if not volume.complete:
             self._progress.start()
