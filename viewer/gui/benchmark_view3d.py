@@ -61,7 +61,8 @@ class View3DDrag:
     release_to_settled_s: float  # wall clock, SETTLE_MS included
     abandoned: int  # settled renders the drag overtook
 
-    def limit(self, name: str) -> float | None:
+    @property
+    def settled_limit(self) -> float | None:
         """The issue's limit for this phase's settled picture (a MIP has none)."""
         if self.phase.startswith("vr shaded"):
             return LIMITS["settled_shaded_s"]
@@ -182,7 +183,7 @@ def _drag(view: View3D, loop: Any, seconds: float) -> int:
 def format_rows(results: list[View3DDrag]) -> list[str]:
     lines = []
     for r in results:
-        limit = r.limit("settled")
+        limit = r.settled_limit
         settled = (f"settled {r.settled_s * 1000:6.0f} ms"
                    + (f" (<= {limit * 1000:.0f})" if limit else "")) if r.phase != "idle" else ""
         lines.append(
