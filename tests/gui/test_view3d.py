@@ -41,8 +41,7 @@ def phantom() -> Volume:
 
 
 def wait_settled(qtbot: Any, view: View3D, renders: int) -> None:
-    qtbot.waitUntil(lambda: view.renders > renders and not view._settle.isActive()
-                    and not view._pending.isActive(), timeout=20000)
+    qtbot.waitUntil(lambda: view.renders > renders and view.settled, timeout=20000)
 
 
 def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
@@ -52,8 +51,9 @@ def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
     view.show()
     view.set_mode("mip")
     view.set_volume(phantom())
-    wait_settled(qtbot, view, 1)
-    assert view.picture is not None and view.scene is not None
+    wait_settled(qtbot, view, 0)
+    assert view.picture is not None and view.shown is not None
+    assert not view.shown.state.interacting
     found = {name: centroid(view.picture, grey) for name, grey in GREY.items()}
     assert found["left"][1] > found["anterior"][1] + 20  # the patient's left on the right
     assert found["head"][0] < found["anterior"][0] - 20  # the head up
@@ -65,11 +65,13 @@ def test_view3d_shows_rotates_zooms_and_clips_offscreen(qtbot: Any) -> None:
     before = view.renders
     qtbot.mouseMove(view.canvas, centre - QPoint(180, 0))
     qtbot.waitUntil(lambda: view.renders > before, timeout=10000)
-    assert view.scene.mapper.GetImageSampleDistance() == 4.0  # a MIP: every fourth pixel
-    assert view.scene.azimuth == pytest.approx(90.0)
+    assert view.shown is not None and view.shown.state.interacting
+    assert view.shown.image_sample_distance == 4.0  # a MIP: every fourth pixel
+    assert view.state.azimuth == pytest.approx(90.0)
     qtbot.mouseRelease(view.canvas, Qt.MouseButton.LeftButton, pos=centre - QPoint(180, 0))
     wait_settled(qtbot, view, view.renders)
-    assert view.scene.mapper.GetImageSampleDistance() == 1.0
+    assert view.shown.image_sample_distance == 1.0
+    assert view.shown.state.azimuth == pytest.approx(90.0)
     found = {name: centroid(view.picture, grey) for name, grey in GREY.items()}
     assert found["anterior"][1] < found["left"][1] - 20  # seen from the left: front on the left
 
@@ -122,10 +124,11 @@ def test_view3d_follows_a_volume_that_is_still_loading(qtbot: Any) -> None:
     view.show()
     view.set_mode("mip")
     view.set_volume(volume)
-    wait_settled(qtbot, view, 1)
+    wait_settled(qtbot, view, 0)
     assert view.status.text().endswith("Loading…")
-    assert view.scene is not None
-    r, c = (round(v) for v in view.scene.geometry.to_pixel(BLOBS["head"][0]))
+    where = view.to_pixel(BLOBS["head"][0])
+    assert where is not None
+    r, c = (round(v) for v in where)
     assert view.picture[r, c, 0] == 0  # the head blob's slices have not arrived
     volume.voxels[SHAPE[0] // 2:] = upper
     volume.filled[:] = True
@@ -139,9 +142,90 @@ def test_view3d_says_why_when_there_is_nothing_to_show(qtbot: Any) -> None:
     view = View3D()
     qtbot.addWidget(view)
     view.set_volume(None)
-    assert view.picture is None and view.scene is None
+    assert view.picture is None and view.renderer is None and view.idle
     with pytest.raises(ValueError, match="unknown choice"):
         view.set_preset("ct-brain")
+
+
+def _heartbeat(qtbot: Any) -> tuple[Any, list[int]]:
+    """A 5 ms QTimer and the gaps between its beats (ms), as `bench gui` watches the loop."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    clock = QElapsedTimer()
+    clock.start()
+    gaps: list[int] = []
+    last = [0]
+
+    def beat() -> None:
+        gaps.append(clock.elapsed() - last[0])
+        last[0] = clock.elapsed()
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(5)
+    return timer, gaps
+
+
+@pytest.fixture(scope="module")
+def slow_volume() -> Volume:
+    """A CT whose settled MIP zoomed in takes a good fraction of a second on this machine."""
+    from viewer.volume.benchmark_3d import body_phantom
+
+    return body_phantom((240, 384, 384), spacing=1.0, slice_spacing=1.0)
+
+
+def test_a_slow_settled_render_does_not_stall_the_event_loop(qtbot: Any,
+                                                            slow_volume: Volume) -> None:
+    view = View3D()
+    qtbot.addWidget(view)
+    view.resize(560, 600)
+    view.show()
+    view.set_mode("mip")
+    view.set_volume(slow_volume)
+    wait_settled(qtbot, view, 0)
+    view.zoom(2.0)
+    wait_settled(qtbot, view, view.renders)
+    timer, gaps = _heartbeat(qtbot)
+    view.set_view(30.0, -20.0)
+    qtbot.waitUntil(lambda: view.idle and view.shown is not None
+                    and view.shown.state.azimuth == 30.0, timeout=60000)
+    timer.stop()
+    assert view.shown is not None and not view.shown.state.interacting
+    assert view.shown.seconds >= 0.25, "the render was too quick to show anything"
+    assert len(gaps) >= view.shown.seconds * 1000 / 25  # the loop turned all along
+    assert max(gaps) <= 50, sorted(gaps)[-5:]
+
+
+def test_a_drag_abandons_the_settled_render_it_overtakes(qtbot: Any,
+                                                         slow_volume: Volume) -> None:
+    view = View3D()
+    qtbot.addWidget(view)
+    view.resize(560, 600)
+    view.show()
+    view.set_mode("mip")
+    view.set_volume(slow_volume)
+    wait_settled(qtbot, view, 0)
+    view.zoom(2.0)
+    wait_settled(qtbot, view, view.renders)
+    assert view.shown is not None
+    settled_s = view.shown.seconds
+    assert view.renderer is not None
+    abandoned = view.renderer.abandoned
+    view.set_view(60.0, 0.0)  # a settled render, slow
+    qtbot.wait(50)
+    assert view.renderer.busy
+    start = time.perf_counter()
+    view.begin_interaction()
+    view.drag("rotate", -20, 0)  # the camera turns 10 degrees: azimuth 70
+    qtbot.waitUntil(lambda: view.shown is not None and view.shown.state.azimuth == 70.0,
+                    timeout=30000)
+    coarse_s = time.perf_counter() - start
+    assert view.shown.state.interacting  # the coarse picture came next: nothing at azimuth 60
+    assert view.renderer.abandoned == abandoned + 1
+    assert coarse_s < settled_s, (coarse_s, settled_s)
+    view.end_interaction()
+    wait_settled(qtbot, view, view.renders)
+    assert not view.shown.state.interacting and view.shown.state.azimuth == 70.0
 
 
 # -- on an X server ---------------------------------------------------------------------------
@@ -185,11 +269,11 @@ view.resize(400, 440)
 view.show()
 view.set_mode(sys.argv[2])
 view.set_volume(phantom())
-while view.renders < 2 or view._settle.isActive() or view._pending.isActive():
+while not view.settled:
     app.processEvents()
 Image.fromarray(view.picture).save(sys.argv[1] + "/picture.png")
 view.grab().save(sys.argv[1] + "/widget.png")
-print(json.dumps({"platform": app.platformName(), "renderer": view.scene.opengl_renderer(),
+print(json.dumps({"platform": app.platformName(), "renderer": view.shown.opengl_renderer,
                   "shape": list(view.picture.shape)}))
 """
 
@@ -218,6 +302,100 @@ def test_view3d_on_an_x_server(xvfb: str, tmp_path: Path, mode: str) -> None:
     # The widget's own screenshot holds the picture (not a black GL surface).
     assert np.count_nonzero(widget.max(axis=2) > 40) >= np.count_nonzero(
         picture.max(axis=2) > 40) * 0.9
+
+
+VIEWER_XVFB_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from viewer.dicom.demo import write_ct_series
+from viewer.__main__ import main
+
+out = Path(sys.argv[1])
+write_ct_series(out / "series", slices=120, rows=256, columns=256)
+app = QApplication(sys.argv[:1])
+report = {}
+
+def pump(condition, timeout_s, what=""):
+    start = time.monotonic()
+    while not condition() and time.monotonic() < start + timeout_s:
+        app.processEvents()
+        time.sleep(0.002)
+    if what:
+        report.setdefault("waits", {})[what] = [round(time.monotonic() - start, 2), condition()]
+    return condition()
+
+def drive():
+    from viewer.gui.app import MainWindow
+    window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    window.resize(1200, 900)
+    pump(window.all_loaded, 60, "series shown")
+    report["mpr"] = window.reading.open_mpr()
+    mpr = window.reading.mpr
+    pump(lambda: mpr.volume.complete, 60, "volume")
+    mpr.open3d.click()
+    view = mpr.view3d
+    pump(lambda: view.settled, 60, "3D opened")
+    canvas = view.canvas
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    gaps, last, coarse = [], time.monotonic(), 0
+    for step in range(1, 61):  # 180 pixels left, 60 down: azimuth +90, elevation +30
+        QTest.mouseMove(canvas, centre + QPoint(-3 * step, step))
+        end = time.monotonic() + 0.016
+        while time.monotonic() < end:
+            app.processEvents()
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+            time.sleep(0.002)
+        coarse += bool(view.shown.state.interacting)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       centre + QPoint(-180, 60))
+    pump(lambda: view.settled, 60, "settled")
+    pump(lambda: False, 0.3)  # Qt paints the picture it was given
+    # What the X server shows where the canvas is: the picture, centred in the label.
+    screen = app.primaryScreen().grabWindow(0).toImage()
+    origin = canvas.mapToGlobal(QPoint((canvas.width() - view.picture.shape[1]) // 2,
+                                       (canvas.height() - view.picture.shape[0]) // 2))
+    screen.copy(origin.x(), origin.y(), view.picture.shape[1],
+                view.picture.shape[0]).save(str(out / "on_screen.png"))
+    from PIL import Image
+    Image.fromarray(view.picture).save(str(out / "picture.png"))
+    report.update(azimuth=view.state.azimuth, elevation=view.state.elevation,
+                  longest_gap_ms=max(gaps) * 1000, coarse_steps=coarse,
+                  platform=app.platformName(), settled_mode=view.shown.state.mode)
+    app.quit()
+
+QTimer.singleShot(100, drive)
+report["exit"] = main(["view", str(out / "series")])
+print(json.dumps(report))
+"""
+
+
+def test_the_viewer_on_an_x_server_drags_in_the_3d_view(xvfb: str, tmp_path: Path) -> None:
+    """The real window: a CT opened, MPR, the 3D slot opened, a mouse drag in it; the event
+    loop keeps turning and the X server shows the settled picture."""
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT),
+           "VIEWER_ARCHIVE": str(tmp_path / "archive")}
+    env.pop("VTK_DEFAULT_OPENGL_WINDOW", None)
+    done = subprocess.run([sys.executable, "-c", VIEWER_XVFB_SCRIPT, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["exit"] == 0 and report["mpr"] == "" and report["platform"] == "xcb"
+    assert all(done for _, done in report["waits"].values()), report
+    assert report["azimuth"] == pytest.approx(90.0) and report["elevation"] == pytest.approx(30.0)
+    assert report["coarse_steps"] >= 10, report  # coarse pictures shown while dragging
+    assert report["longest_gap_ms"] <= 50, report
+    from PIL import Image
+
+    picture = np.asarray(Image.open(tmp_path / "picture.png").convert("RGB")).astype(int)
+    on_screen = np.asarray(Image.open(tmp_path / "on_screen.png").convert("RGB")).astype(int)
+    assert np.count_nonzero(picture.max(axis=2) > 40) > 500  # bone seen from the left
+    assert np.mean(np.abs(picture - on_screen)) < 2.0
 
 
 # -- the reading window ----------------------------------------------------------------------

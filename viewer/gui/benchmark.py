@@ -28,8 +28,10 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from viewer.decode.benchmark import Target
+from viewer.gui.benchmark_view3d import View3DDrag, format_rows, view3d_drag
 
 ROWS = COLUMNS = 512
 # Each series is opened this often, alternately, and the median of each counts. A first image
@@ -60,6 +62,13 @@ class GuiBenchmark:
     volume_bytes: int
     mpr_memory_parts: dict[str, int]
     volume_memory_bytes: int  # the tree with the volume built, before the MPR layout opens
+    # Dragging in the 3D view on that volume (viewer.gui.benchmark_view3d), after the MPR
+    # memory was taken (VTK adds ~170 MB): per phase, stalls and frame times.
+    view3d_drag: list[dict[str, Any]]
+
+    def _view3d(self, key: str, phases: str = "") -> float:
+        return max((float(d[key]) for d in self.view3d_drag
+                    if d["phase"] != "idle" and d["phase"].startswith(phases)), default=0.0)
 
     @property
     def first_image_ratio(self) -> float:
@@ -84,6 +93,13 @@ class GuiBenchmark:
             Target("longest event-loop stall dragging an MPR crosshair",
                    max((ms for phase, ms in self.mpr_drag_stall_ms.items() if phase != "idle"),
                        default=0.0), 50, "ms"),
+            Target("longest event-loop stall dragging in the 3D view",
+                   self._view3d("longest_stall_ms"), 50, "ms"),
+            Target("3D frame while dragging (median, slowest phase)",
+                   self._view3d("dragging_median_s"), 0.25, "s"),
+            Target("3D settled unshaded (slowest: whole, zoomed 2x)",
+                   self._view3d("settled_s", "vr unshaded"), 0.7, "s"),
+            Target("3D settled shaded", self._view3d("settled_s", "vr shaded"), 1.2, "s"),
         ]
 
     def to_json(self) -> str:
@@ -113,6 +129,7 @@ def format_table(b: GuiBenchmark) -> str:
         f"(volume {b.volume_bytes / mib:.0f} MiB)",
         *(f"  {part:38s}{size / mib:8.0f} MiB" for part, size in b.mpr_memory_parts.items()),
         f"  (before the MPR layout opened       {b.volume_memory_bytes / mib:8.0f} MiB)",
+        *format_rows([View3DDrag(**d) for d in b.view3d_drag]),
     ]
     lines += [
         f"target {t.name}: {t.value:.3g} {t.unit} <= {t.limit:.3g} {t.unit}  "
@@ -357,11 +374,12 @@ def run(slices: int, workdir: Path, workers: int | None = None) -> GuiBenchmark:
         mpr_memory: dict[str, int] = {}
         drags = drag_stalls(volume, while_open=lambda: mpr_memory.update(
             _tree_memory(os.getpid())))
+        view3d = [asdict(d) for d in view3d_drag(volume)]
         return GuiBenchmark(
             slices, pool.workers, one_s, best_full_s, load_s, float(gaps["max"]), fps_1, fps_4,
             sum(memory_parts.values()), slices * ROWS * COLUMNS * 2, memory_parts,
             {d.phase: d.longest_stall_ms for d in drags}, sum(mpr_memory.values()),
-            int(volume.voxels.nbytes), mpr_memory, before_mpr,
+            int(volume.voxels.nbytes), mpr_memory, before_mpr, view3d,
         )
     finally:
         archive.close()

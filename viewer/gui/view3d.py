@@ -1,7 +1,8 @@
 """The 3D view: volume rendering (presets) or 3D MIP of a volume, rotated, zoomed and panned with
 the mouse, cut by a clip box.
 
-VTK renders offscreen (`viewer.volume.render3d.Scene3D`, the CPU ray caster) and the picture is
+VTK renders offscreen (`viewer.volume.render3d.Scene3D`, the CPU ray caster) on a render thread
+of its own (`view3d_render`: the GUI thread never waits for a picture) and the picture is
 shown as a Qt image. On software OpenGL the ray casting is done on the CPU whichever window VTK
 draws in, so nothing is lost against embedding QVTKRenderWindowInteractor, and the same widget
 works on every Qt platform: a desktop, Xvfb, and `QT_QPA_PLATFORM=offscreen`, where Qt cannot
@@ -12,10 +13,11 @@ VTK is imported when the first volume is set, never before.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,11 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.gui.imageview import wrap_qimage
+from viewer.gui.view3d_render import Rendered, RenderThread
 from viewer.volume.model import Volume
-from viewer.volume.render3d_presets import PRESETS
+from viewer.volume.render3d_presets import PRESETS, Clip, SceneState, ViewGeometry
 
 if TYPE_CHECKING:
-    from viewer.volume.render3d import Clip, Scene3D
+    from viewer.volume.model import Vec3
 
 LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +61,11 @@ class _Canvas(QLabel):
         self.setStyleSheet("background: black; color: #dddddd;")
         self._last: QPoint | None = None
         self._drag = ""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # Not the picture's size (QLabel's own hint): a picture cast at the canvas's size
+        # must not resize the canvas, which would ask for another picture, and so on.
+        return QSize(256, 256)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         button = event.button()
@@ -143,16 +151,24 @@ class View3D(QWidget):
     """A 3D view of one volume with preset and mode selectors and a clip box.
 
     `set_volume(volume)` shows a volume (it may still be loading: the view picks up new slices
-    as its revision grows). While the mouse drags, pictures are cast at reduced resolution;
-    the full-quality picture follows SETTLE_MS after the drag stops. `picture` is the last
-    picture shown, (height, width, 3) uint8, for screenshots."""
+    as its revision grows). What to show is `state` (a SceneState); pictures are cast on the
+    render thread: while the mouse drags at reduced resolution, and at full quality SETTLE_MS
+    after the drag stops. `picture` is the last picture shown, (height, width, 3) uint8, for
+    screenshots; `shown` says what it was cast from; `idle` when nothing is under way.
+    `picture_shown(Rendered)` after each picture reached the screen."""
+
+    picture_shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.volume: Volume | None = None
-        self.scene: Scene3D | None = None
+        self.renderer: RenderThread | None = None
+        self.state = SceneState()
         self.picture: np.ndarray | None = None
+        self.shown: Rendered | None = None
         self.renders = 0
+        self._requested = 0  # the serial of the newest request
+        self._answered = 0  # the newest serial a picture or a failure came back for
 
         labels = {"ct-bone": self.tr("CT bone"), "ct-soft-tissue": self.tr("CT soft tissue"),
                   "ct-lung": self.tr("CT lung"), "ct-angio": self.tr("CT angio"),
@@ -191,7 +207,8 @@ class View3D(QWidget):
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self._settled)
-        # Mouse moves come faster than pictures: render once per turn of the event loop.
+        # Mouse moves come faster than pictures: one request per turn of the event loop (and
+        # the render thread keeps only the newest).
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.setInterval(0)
@@ -199,7 +216,7 @@ class View3D(QWidget):
         self._progress = QTimer(self)
         self._progress.setInterval(PROGRESS_MS)
         self._progress.timeout.connect(self._check_progress)
-        self._interacting = False
+        self._revision = 0
 
     # -- the volume ------------------------------------------------------------------------
 
@@ -210,23 +227,19 @@ class View3D(QWidget):
         if volume is None:
             self._show_text("")
             return
-        from viewer.volume.render3d import Scene3D
-
         if volume.modality not in ("CT", "") and self._preset().startswith("ct-"):
             self._select(self.preset_box, "mr-default")
-        try:
-            self.scene = Scene3D(volume, self._mode(), self._preset(), size=self._canvas_size())
-        except (RuntimeError, ValueError) as error:
-            self.scene = None
-            self._show_text(self.tr("3D view unavailable: %1").replace("%1", str(error)))
-            return
-        # The first picture as while dragging (unshaded, reduced): it needs no gradients and,
-        # for a large volume, only the averaged copy; the full picture follows at once.
-        self.scene.set_shading(False)
-        self._interacting = True
-        self.scene.interacting(True)
-        self._render()
-        self.scene.set_shading(None)
+        # Until the settle timer fires the view is as while dragging: a request made meanwhile
+        # (the canvas taking its size) replaces the first one and must be as quick.
+        self.state = SceneState(mode=self._mode(), preset=self._preset(), clip=self.clip(),
+                                size=self._canvas_size(), interacting=True)
+        self._revision = volume.revision
+        self.renderer = RenderThread(volume, self)
+        self.renderer.rendered.connect(self._show)
+        self.renderer.failed.connect(self._failed)
+        # The first picture unshaded and reduced: it needs no gradients and, for a large
+        # volume, only the averaged copy; the full picture follows.
+        self._request(replace(self.state, shade=False))
         self._settle.start()
         if not volume.complete:
             self._progress.start()
@@ -239,26 +252,52 @@ class View3D(QWidget):
         self._progress.stop()
         self._settle.stop()
         self._pending.stop()
-        if self.scene is not None:
-            self.scene.close()
-            self.scene = None
+        if self.renderer is not None:
+            self.renderer.rendered.disconnect(self._show)
+            self.renderer.failed.disconnect(self._failed)
+            self.renderer.close()
+            self.renderer.deleteLater()
+            self.renderer = None
+        self._answered = self._requested
 
     def _check_progress(self) -> None:
-        if self.scene is None or self.volume is None:
+        if self.renderer is None or self.volume is None:
             self._progress.stop()
             return
         if self.volume.complete:
             self._progress.stop()
-        if not self._interacting and self.scene.update_volume():
+        # While a picture is cast the next tick looks again: a new request would abandon a
+        # settled render every tick, and a slow one would never be seen until the load ends.
+        if not self.state.interacting and self.volume.revision != self._revision \
+                and self.renderer is not None and not self.renderer.busy:
+            self._revision = self.volume.revision
             self._render()
+
+    @property
+    def idle(self) -> bool:
+        """No picture under way or due: the one shown is the last one asked for."""
+        return not (self._settle.isActive() or self._pending.isActive()
+                    or self._answered < self._requested)
+
+    @property
+    def settled(self) -> bool:
+        """Idle with the full-quality picture on screen. (The quick first picture may never
+        show: a request made before the render thread took it replaces it.)"""
+        return self.idle and self.shown is not None and not self.shown.state.interacting
+
+    @property
+    def geometry3d(self) -> ViewGeometry | None:
+        """Where the shown picture puts patient points (None before the first picture)."""
+        if self.volume is None or self.shown is None:
+            return None
+        return self.shown.state.geometry(self.volume)
 
     # -- what the user does ----------------------------------------------------------------
 
     def begin_interaction(self) -> None:
         self._settle.stop()
-        if self.scene is not None and not self._interacting:
-            self._interacting = True
-            self.scene.interacting(True)
+        if self.renderer is not None and not self.state.interacting:
+            self.state = replace(self.state, interacting=True)
 
     def end_interaction(self) -> None:
         self._settle.start()
@@ -266,32 +305,31 @@ class View3D(QWidget):
     def drag(self, what: str, dx: int, dy: int) -> None:
         """A mouse drag of (dx, dy) widget pixels (y down): rotate as if the mouse pulled the
         volume's near surface, zoom (up is closer) or pan."""
-        if self.scene is None:
+        if self.renderer is None:
             return
         if what == "rotate":
             # Pulling the front surface right shows more of the patient's right side: the camera
             # turns towards the right (azimuth down); pulling it down shows the top of the head.
-            self.scene.rotate(-dx * DEGREES_PER_PIXEL, dy * DEGREES_PER_PIXEL)
+            self.state = self.state.rotated(-dx * DEGREES_PER_PIXEL, dy * DEGREES_PER_PIXEL)
         elif what == "zoom":
-            self.scene.zoom(1.01 ** (-dy))
+            self.state = self.state.zoomed(1.01 ** (-dy))
         elif what == "pan":
-            self.scene.pan(dx, -dy)
+            self.state = self.state.panned(dx, -dy)
         self._pending.start()
 
     def zoom(self, factor: float) -> None:
-        if self.scene is not None:
-            self.scene.zoom(factor)
+        if self.renderer is not None:
+            self.state = self.state.zoomed(factor)
             self._pending.start()
 
     def reset_view(self) -> None:
-        if self.scene is not None:
-            self.scene.reset_view()
-            self._render()
+        self.state = replace(self.state, azimuth=0.0, elevation=0.0, zoom_factor=1.0,
+                             pan_pixels=(0.0, 0.0))
+        self._render()
 
     def set_view(self, azimuth: float, elevation: float) -> None:
-        if self.scene is not None:
-            self.scene.set_view(azimuth, elevation)
-            self._render()
+        self.state = replace(self.state, azimuth=float(azimuth), elevation=float(elevation))
+        self._render()
 
     def set_preset(self, name: str) -> None:
         self._select(self.preset_box, name)
@@ -323,41 +361,53 @@ class View3D(QWidget):
         return box[0], box[1], box[2], box[3], box[4], box[5]
 
     def clip_changed(self) -> None:
-        if self.scene is not None:
-            self.scene.set_clip(self.clip())
+        self.state = replace(self.state, clip=self.clip())
+        if self.renderer is not None:
             self._pending.start()
-            if not self._interacting:
+            if not self.state.interacting:
                 self._settle.start()
+
+    def to_pixel(self, point: Vec3) -> tuple[float, float] | None:
+        """(row, column) of a patient point in the shown picture."""
+        geometry = self.geometry3d
+        return None if geometry is None else geometry.to_pixel(point)
 
     # -- internals -------------------------------------------------------------------------
 
     def _settled(self) -> None:
-        if self.scene is None:
+        if self.renderer is None:
             return
-        self._interacting = False
-        self.scene.interacting(False)
+        self.state = replace(self.state, interacting=False)
         self._render()
 
     def _render(self) -> None:
-        if self.scene is None:
-            return
-        try:
-            self.scene.update_volume()
-            picture = self.scene.render()
-        except (RuntimeError, ValueError, MemoryError) as error:
-            LOGGER.warning("3D rendering failed: %s", error)
-            self._show_text(self.tr("3D view unavailable: %1").replace("%1", str(error)))
-            return
-        self.picture = picture
+        self._pending.stop()
+        self._request(self.state)
+
+    def _request(self, state: SceneState) -> None:
+        if self.renderer is not None:
+            self._requested = self.renderer.request(state)
+
+    def _show(self, result: Rendered) -> None:
+        if result.serial <= self._answered:
+            return  # overtaken by a picture that came back first
+        self._answered = result.serial
+        self.picture = result.picture
+        self.shown = result
         self.renders += 1
-        self.canvas.setPixmap(QPixmap.fromImage(wrap_qimage(picture)))
+        self.canvas.setPixmap(QPixmap.fromImage(wrap_qimage(result.picture)))
         notes = []
-        if self.scene.visibly_reduced and not self._interacting:
+        if result.visibly_reduced and not result.state.interacting:
             notes.append(self.tr("Shaded at 1/%1 resolution").replace(
-                "%1", str(self.scene.reduction)))
+                "%1", str(result.reduction)))
         if self.volume is not None and not self.volume.complete:
             notes.append(self.tr("Loading…"))
         self.status.setText("  ".join(notes))
+        self.picture_shown.emit(result)
+
+    def _failed(self, serial: int, reason: str) -> None:
+        self._answered = max(self._answered, serial)
+        self._show_text(self.tr("3D view unavailable: %1").replace("%1", reason))
 
     def _show_text(self, text: str) -> None:
         self.canvas.clear()
@@ -365,9 +415,11 @@ class View3D(QWidget):
         self.status.setText(text)
 
     def canvas_resized(self) -> None:
-        if self.scene is not None:
-            self.scene.resize(self._canvas_size())
-            self._pending.start()
+        size = self._canvas_size()
+        if size != self.state.size:
+            self.state = replace(self.state, size=size)
+            if self.renderer is not None:
+                self._pending.start()
 
     def _canvas_size(self) -> tuple[int, int]:
         size: QSize = self.canvas.size()
@@ -387,16 +439,15 @@ class View3D(QWidget):
         box.setCurrentIndex(index)
 
     def _preset_chosen(self) -> None:
-        if self.scene is not None:
-            self.scene.set_preset(self._preset())
-            if self._mode() != "vr":
-                self._select(self.mode_box, "vr")
+        self.state = replace(self.state, preset=self._preset())
+        if self._mode() != "vr":
+            self._select(self.mode_box, "vr")  # renders through _mode_chosen
+        else:
             self._render()
 
     def _mode_chosen(self) -> None:
-        if self.scene is not None:
-            self.scene.set_mode(self._mode())
-            self._render()
+        self.state = replace(self.state, mode=self._mode())
+        self._render()
 
     def _clip_toggled(self, on: bool) -> None:
         self.clip_box.setVisible(on)

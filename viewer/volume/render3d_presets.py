@@ -8,7 +8,7 @@ volume's intensity range (MR has no absolute scale), resolved by `resolve_preset
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,6 +16,12 @@ from viewer.volume.model import Vec3, Volume
 
 MODES = ("vr", "mip")
 """'vr': composite volume rendering through a preset; 'mip': maximum intensity projection."""
+
+ZOOM_RANGE = (0.1, 50.0)
+"""How far a 3D view zooms out and in, relative to the whole-volume view."""
+
+Clip = tuple[float, float, float, float, float, float]
+"""A box in patient mm: (xmin, xmax, ymin, ymax, zmin, zmax), LPS."""
 
 
 @dataclass(frozen=True)
@@ -198,3 +204,40 @@ def view_geometry(
 
     return ViewGeometry(vec(focal), vec(right), vec(up), vec(toward), mm_per_pixel,
                         (width, height))
+
+
+@dataclass(frozen=True)
+class SceneState:
+    """Everything a 3D picture depends on besides the volume: what a view asks its render
+    thread for (the scene applies it with `Scene3D.apply`), so the GUI never touches VTK.
+    `shade` None: as the preset says; `mip_window` None: the volume's default; `interacting`:
+    the quick, reduced picture cast while the user drags."""
+
+    mode: str = "vr"
+    preset: str = "ct-bone"
+    shade: bool | None = None
+    mip_window: tuple[float, float] | None = None
+    azimuth: float = 0.0
+    elevation: float = 0.0
+    zoom_factor: float = 1.0
+    pan_pixels: tuple[float, float] = (0.0, 0.0)
+    clip: Clip | None = None
+    interacting: bool = False
+    size: tuple[int, int] = (512, 512)
+
+    def rotated(self, d_azimuth: float, d_elevation: float) -> SceneState:
+        return replace(self, azimuth=self.azimuth + d_azimuth,
+                       elevation=self.elevation + d_elevation)
+
+    def zoomed(self, factor: float) -> SceneState:
+        """Magnified by `factor` (> 1 closer), kept within ZOOM_RANGE."""
+        return replace(self, zoom_factor=float(np.clip(self.zoom_factor * factor, *ZOOM_RANGE)))
+
+    def panned(self, d_right: float, d_up: float) -> SceneState:
+        """The picture moved by pixels to the right and up."""
+        return replace(self, pan_pixels=(self.pan_pixels[0] + d_right,
+                                         self.pan_pixels[1] + d_up))
+
+    def geometry(self, volume: Volume) -> ViewGeometry:
+        return view_geometry(volume, self.azimuth, self.elevation, self.size, self.zoom_factor,
+                             self.pan_pixels)
