@@ -116,7 +116,8 @@ class MprLayout(QWidget):
     def _slot_3d(self) -> QWidget:
         """The 3D view opens on demand: VTK costs a second and ~170 MB, paid only when asked."""
         slot = QWidget()
-        slot.setStyleSheet("background: #000000; color: #dddddd;")
+        slot.setObjectName("slot3d")
+        slot.setStyleSheet("QWidget#slot3d { background: #000000; } QLabel { color: #dddddd; }")
         box = QVBoxLayout(slot)
         self.open3d = QPushButton(self.tr("Open 3D view"))
         available = importlib.util.find_spec("viewer.gui.view3d") is not None

@@ -125,7 +125,10 @@ class ReadingArea(QWidget):
             lambda item: self.show_series(str(item.data(Qt.ItemDataRole.UserRole)))
         )
         self.grid_host = QWidget()
-        self.grid_host.setStyleSheet("background: #101010;")
+        # Only the host itself: an unscoped rule would paint every button and box of the
+        # panels it holds (the MPR's bars) dark, their text unreadable.
+        self.grid_host.setObjectName("readingGrid")
+        self.grid_host.setStyleSheet("QWidget#readingGrid { background: #101010; }")
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(2)
         self.grid.setContentsMargins(0, 0, 0, 0)
