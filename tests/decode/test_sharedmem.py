@@ -150,3 +150,17 @@ def test_process_exit_leaves_no_blocks_and_no_tracker_warnings(ending: str) -> N
     assert "leaked" not in err and "resource_tracker" not in err, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert our_blocks(proc.pid) == []
+
+
+def test_taken_blocks_hold_no_file_descriptors() -> None:
+    """A frame in the parent is a mapping, not an open descriptor: 1,500 frames taken (a CT
+    scrolled through) leave the descriptor count where it was, so a socket opened afterwards
+    still gets a number select() accepts (< 1024; pynetdicom polls with select)."""
+    before = len(os.listdir("/proc/self/fd"))
+    arrays = []
+    for n in range(1500):
+        name = f"dvtest{os.getpid():x}_{n:x}"
+        shape, dtype = write_block(name, np.full((4, 4), n, dtype=np.int16))
+        arrays.append(take_block(name, shape, dtype))
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+    assert all(int(a[0, 0]) == n for n, a in enumerate(arrays))  # the mappings still work

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from viewer.decode.requests import Frame, FrameKey, frame_key
-from viewer.decode.sharedmem import block_real_bytes
+from viewer.decode.sharedmem import MappedBlock, block_real_bytes
 
 LOGGER = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def array_real_bytes(array: np.ndarray) -> int:
         owner = owner.base
     if isinstance(owner, np.ndarray):
         return int(owner.nbytes)
-    if isinstance(owner, mmap.mmap | memoryview):
+    if isinstance(owner, mmap.mmap | memoryview | MappedBlock):
         # A mapped shared memory block: the kernel counts whole pages.
         return block_real_bytes(memoryview(owner).nbytes)
     try:

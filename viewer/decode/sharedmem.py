@@ -14,8 +14,11 @@ stranded by a killed parent is still removed when the tracker exits.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import mmap
+import os
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -24,7 +27,8 @@ LOGGER = logging.getLogger(__name__)
 
 
 class _ParentMapping(shared_memory.SharedMemory):
-    """An attached block whose mapping outlives this object: the arrays viewing it own it.
+    """An attached block whose Python mapping outlives this object (where libc's mmap cannot
+    be called): the arrays viewing it own it.
 
     SharedMemory.__del__ would close the mmap, which fails (BufferError) while an ndarray still
     views it; the memoryview held by the array keeps the mmap alive and unmaps it when released.
@@ -32,6 +36,60 @@ class _ParentMapping(shared_memory.SharedMemory):
 
     def __del__(self) -> None:
         return
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long)
+        libc.munmap.restype = ctypes.c_int
+        libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def _read_only_view(fd: int, size: int) -> memoryview:
+    """The block behind `fd` mapped read-only, as a buffer that unmaps itself when the last
+    array viewing it is gone. Python's mmap would keep a duplicate of the descriptor for the
+    mapping's whole life: one per frame shown, until sockets got numbers past 1023, where
+    select() (pynetdicom) refuses them."""
+    assert _LIBC is not None
+    address = _LIBC.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    if address is None or address == _MAP_FAILED:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot map a shared memory block: {os.strerror(error)}")
+    block = MappedBlock.of_size(size).from_address(address)
+    block.address = address
+    return memoryview(block).cast("B")
+
+
+class MappedBlock(ctypes.Array):  # type: ignore[type-arg]
+    """A ctypes view of a mapping that unmaps it when garbage: the arrays viewing the block
+    hold it through their memoryview."""
+
+    _type_ = ctypes.c_char
+    _length_ = 0
+    address: int | None = None
+
+    @classmethod
+    def of_size(cls, size: int) -> type[MappedBlock]:
+        return _unmapping_type(size)
+
+    def __del__(self) -> None:
+        if self.address is not None and _LIBC is not None:
+            _LIBC.munmap(self.address, len(self))
+
+
+@functools.lru_cache(maxsize=64)  # the frames of a series share a few sizes
+def _unmapping_type(size: int) -> type[MappedBlock]:
+    return type("MappedBlock", (MappedBlock,), {"_type_": ctypes.c_char, "_length_": size})
 
 
 def write_block(name: str, array: np.ndarray) -> tuple[tuple[int, ...], str]:
@@ -52,9 +110,18 @@ def write_block(name: str, array: np.ndarray) -> tuple[tuple[int, ...], str]:
 
 def take_block(name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """In the parent: map block `name` as a read-only array and unlink its name at once."""
-    shm = _ParentMapping(name=name)
-    shm.unlink()
-    array: np.ndarray = np.ndarray(shape, dtype=np.dtype(dtype), buffer=shm.buf)
+    if _LIBC is None:
+        shm = _ParentMapping(name=name)
+        shm.unlink()
+        buffer = shm.buf
+    else:
+        attached = shared_memory.SharedMemory(name=name)
+        try:
+            attached.unlink()
+            buffer = _read_only_view(attached._fd, attached.size)  # type: ignore[attr-defined]
+        finally:
+            attached.close()  # its own mapping and descriptor: ours lives on without them
+    array: np.ndarray = np.ndarray(shape, dtype=np.dtype(dtype), buffer=buffer)
     array.flags.writeable = False  # shared by the cache and every viewer of the frame
     return array
 
