@@ -173,3 +173,13 @@ def test_native_codec_chatter_stays_off_stderr(
     )
     assert result.returncode == code
     assert len(result.stderr.splitlines()) == lines, result.stderr
+
+
+def test_an_error_quoting_a_line_break_stays_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A message quoting what a damaged file holds (a UID with a line break, found by the fuzz
+    suite through mpr's list of series) is printed as the one line it is."""
+    assert main(["render", str(tmp_path / "no\nsuch")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no?such: no such file or folder" in err

@@ -168,7 +168,10 @@ def run_verb(args: argparse.Namespace) -> int:
     try:
         return int(module.run(args))
     except CLIError as exc:
-        print(f"dicom-viewer {verb}: {exc}", file=sys.stderr)
+        # one line, whatever a damaged file put in the values it quotes
+        from viewer.dicom.files import one_line
+
+        print(f"dicom-viewer {verb}: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"dicom-viewer {verb}: interrupted", file=sys.stderr)

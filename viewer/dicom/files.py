@@ -32,9 +32,15 @@ class DicomFileError(Exception):
     def __init__(self, path: PathLike, reason: str) -> None:
         self.path = str(path)
         # one line of bounded length, whatever bytes of the file a reason quotes
-        reason = _CONTROL.sub("?", reason)
+        reason = one_line(reason)
         self.reason = reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
         super().__init__(f"{self.path}: {self.reason}")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character (a line break in a damaged UID or name) as "?", so
+    that a message stays the one line the user reads it as."""
+    return _CONTROL.sub("?", text)
 
 
 def read_dataset(
