@@ -14,15 +14,11 @@ CT volume, without the archive.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -165,28 +161,3 @@ def generated_ct(slices: int, rows: int = 512, columns: int = 512) -> Volume:
     volume.filled[:] = True
     volume.revision = 1
     return volume
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m viewer.gui.benchmark_mpr")
-    parser.add_argument("--slices", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=DRAG_SECONDS)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert app is not None
-    results = drag_stalls(generated_ct(args.slices), seconds=args.seconds)
-    if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
-    else:
-        for r in results:
-            print(f"{r.phase:11s} {r.moves:5d} moves  longest stall {r.longest_stall_ms:6.1f} ms"
-                  f"  median gap {r.median_gap_ms:5.1f} ms  {r.pictures_shown} pictures shown")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

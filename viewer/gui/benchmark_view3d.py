@@ -16,24 +16,19 @@ screen, so a harness that dropped every picture could not look fast.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
 import statistics
-import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from viewer.gui.benchmark_mpr import MOVE_MS
+from viewer.gui.benchmark_mpr import DRAG_SECONDS, MOVE_MS
 from viewer.volume.model import Volume
 
 if TYPE_CHECKING:
     from viewer.gui.view3d import View3D
     from viewer.gui.view3d_render import Rendered
 
-DRAG_SECONDS = 3.0
 LIMITS = {"stall_ms": 50.0, "dragging_s": 0.25, "settled_unshaded_s": 0.7,
           "settled_shaded_s": 1.2}
 """Issue 16's targets."""
@@ -192,28 +187,3 @@ def format_rows(results: list[View3DDrag]) -> list[str]:
             f"median {r.dragging_median_s * 1000:4.0f} max {r.dragging_max_s * 1000:4.0f} ms "
             f"(<= 250), {settled}, abandoned {r.abandoned}")
     return lines
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m viewer.gui.benchmark_view3d")
-    parser.add_argument("--slices", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=DRAG_SECONDS)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    from viewer.volume.benchmark_3d import body_phantom
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert app is not None
-    results = view3d_drag(body_phantom((args.slices, 512, 512)), seconds=args.seconds)
-    if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
-    else:
-        print("\n".join(format_rows(results)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

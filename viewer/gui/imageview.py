@@ -13,11 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QTransform
+from PySide6.QtGui import (
+    QColor,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QTransform,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
@@ -195,3 +205,21 @@ class ImageView(QGraphicsView):
         """Move what is shown by (dx, dy) view units."""
         self.target = self.shown_target().translated(dx, dy)
         self.relayout()
+
+
+def path_item(
+    points: list[tuple[float, float]], colour: QColor, parent: QGraphicsItem,
+    dashed: bool = False,
+) -> QGraphicsPathItem:
+    """A polyline through image pixel centres (a measurement, a reference or crosshair line)
+    drawn 1.5 screen pixels wide whatever the zoom, as a child of `parent` (the image)."""
+    pen = QPen(colour)
+    pen.setCosmetic(True)
+    pen.setWidthF(1.5)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    path = QPainterPath()
+    path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in points]))  # centres
+    curve = QGraphicsPathItem(path, parent)
+    curve.setPen(pen)
+    return curve

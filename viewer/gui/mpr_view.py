@@ -33,15 +33,11 @@ from PySide6.QtGui import (
     QColor,
     QKeyEvent,
     QMouseEvent,
-    QPainterPath,
-    QPen,
-    QPolygonF,
     QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
-    QGraphicsPathItem,
     QGraphicsRectItem,
     QVBoxLayout,
     QWidget,
@@ -56,12 +52,12 @@ from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry
 from viewer.dicom.suv_measure import suv_probe_text, suv_roi_stats
-from viewer.gui.imageview import ImageView, Label
+from viewer.gui.imageview import ImageView, Label, path_item
 from viewer.gui.measure_text import measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mpr_state import Fusion, MprController
 from viewer.gui.overlay import Overlay, OverlayContent
-from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool, _labels
+from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool, annotation_labels
 from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES
@@ -315,7 +311,7 @@ class MprView(QWidget):
         position, total = self.controller.state.slice_position(self.index, volume)
         content.corners = corner_text.four_corners(
             volume.info, self.geometry_now, info, position, total, self.controller.window(),
-            self.zoom_factor(), labels=_labels())
+            self.zoom_factor(), labels=annotation_labels())
         content.markers = _markers(self.plane.orientation)
         scale = self._calibration().scale
         if self.rendered is not None:
@@ -401,16 +397,7 @@ class MprView(QWidget):
         return None
 
     def _add_path(self, points: list[Point], colour: QColor, dashed: bool = False) -> None:
-        pen = QPen(colour)
-        pen.setCosmetic(True)
-        pen.setWidthF(1.5)
-        if dashed:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        path = QPainterPath()
-        path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in points]))
-        curve = QGraphicsPathItem(path, self.frame)
-        curve.setPen(pen)
-        self._items.append(curve)
+        self._items.append(path_item(points, colour, self.frame, dashed))
 
     def _on_measurements_changed(self, key: tuple[str, int]) -> None:
         if key == self.key:

@@ -33,13 +33,10 @@ from PySide6.QtGui import (
     QDropEvent,
     QKeyEvent,
     QMouseEvent,
-    QPainterPath,
-    QPen,
-    QPolygonF,
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from viewer.decode.requests import Frame, FrameKey, FrameRequest
 from viewer.dicom import annotations as corner_text
@@ -51,7 +48,7 @@ from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
-from viewer.gui.imageview import ImageView, Label
+from viewer.gui.imageview import ImageView, Label, path_item
 from viewer.gui.measure_text import calibration_note, measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
@@ -424,7 +421,7 @@ class Viewport(QWidget):
             info = self.frame.info if self.frame is not None else None
             content.corners = corner_text.four_corners(
                 self.stack.info, self.geometry_now, info, self.position, self.stack.total_frames,
-                self.current_window(), self.zoom_factor(), labels=_labels(),
+                self.current_window(), self.zoom_factor(), labels=annotation_labels(),
             )
             g = self.geometry_now
             if g is not None and g.orientation is not None:
@@ -479,16 +476,7 @@ class Viewport(QWidget):
             self._items.append(text)
 
     def _add_path(self, points: list[Point], colour: QColor, dashed: bool = False) -> None:
-        pen = QPen(colour)
-        pen.setCosmetic(True)
-        pen.setWidthF(1.5)
-        if dashed:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        path = QPainterPath()
-        path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in points]))  # centres
-        curve = QGraphicsPathItem(path, self.image)
-        curve.setPen(pen)
-        self._items.append(curve)
+        self._items.append(path_item(points, colour, self.image, dashed))
 
     def _measurement_text(self, m: Measurement) -> str:
         frame = self.frame
@@ -731,7 +719,7 @@ def _markers(orientation: tuple[float, ...], quarter_turns: int, flip_h: bool,
 
 
 @functools.lru_cache(maxsize=1)
-def _labels() -> dict[str, str]:
+def annotation_labels() -> dict[str, str]:
     """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS); literal
     calls, so that pyside6-lupdate finds them. Cached: every repaint asks, and the language
     is chosen once, at start-up."""
