@@ -164,3 +164,42 @@ def test_taken_blocks_hold_no_file_descriptors() -> None:
         arrays.append(take_block(name, shape, dtype))
     assert len(os.listdir("/proc/self/fd")) <= before + 2
     assert all(int(a[0, 0]) == n for n, a in enumerate(arrays))  # the mappings still work
+
+
+def _shared_mappings() -> int:
+    """Mappings of this process onto (unlinked) POSIX shared memory blocks."""
+    with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+        return sum(1 for line in maps if "/dev/shm/dvunmap" in line)
+
+
+def test_released_frames_are_unmapped_off_the_releasing_thread() -> None:
+    """Dropping frames queues their unmapping on the unmapper's thread (its cost, ~1 µs per
+    page, off the GUI's and the volume build's threads), and every block is unmapped soon after:
+    none stays mapped, and no more than the unmapper's limit ever waits."""
+    from viewer.decode import sharedmem
+
+    before = _shared_mappings()
+    frame = np.ones((512, 512), dtype=np.int16)  # 512 KiB: 64 fit under the 32 MiB limit
+    arrays = []
+    for n in range(200):
+        name = f"dvunmap{os.getpid():x}_{n:x}"
+        arrays.append(take_block(name, *write_block(name, frame)))
+    assert _shared_mappings() == before + 200
+    arrays.clear()
+    assert sharedmem._UNMAPPER.wait_idle(10.0)
+    assert _shared_mappings() == before
+
+
+def test_a_forked_child_unmaps_in_place() -> None:
+    """A child forked while the unmapper runs has no such thread: it unmaps where it releases
+    (and exits cleanly, instead of queueing for a thread that does not exist)."""
+    name = f"dvunmapfork{os.getpid():x}"
+    array = take_block(name, *write_block(name, np.ones((64, 64), dtype=np.int16)))
+    pid = os.fork()
+    if pid == 0:  # the child: its mapping must be gone as soon as it lets go of the array
+        mapped = _shared_mappings()
+        del array
+        os._exit(0 if _shared_mappings() == mapped - 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert int(array.sum()) == 64 * 64  # the parent's mapping is untouched
