@@ -289,7 +289,8 @@ class _Dispatcher:
                     future.set_exception(PoolClosed(self._broken or "decode pool closed"))
                 else:
                     self._add_frame_locked(request, future)
-        self._wake()
+        if len(hits) < len(requests):  # a batch of cache hits gives the dispatcher no work
+            self._wake()
         for frame in hits:
             self._notify(frame)
         return futures
