@@ -158,9 +158,11 @@ def _read(ds: Dataset) -> Segmentation:
     pixels = _pixels(ds, count, rows, columns)
     geometries = frame_geometries(ds)
     numbers = {s.number for s in segments}
+    shared_items = ds.get("SharedFunctionalGroupsSequence") or []
+    shared = shared_items[0] if shared_items else Dataset()
     frames = []
     for index, item in enumerate(per_frame):
-        number = None if seg_type == "LABELMAP" else _segment_number(item, index)
+        number = None if seg_type == "LABELMAP" else _segment_number(item, shared, index)
         if number is not None and number not in numbers:
             raise SegmentationError(f"frame {index + 1} refers to segment {number}, "
                                     "which the Segment Sequence does not describe")
@@ -218,8 +220,10 @@ def _lab_to_srgb(value: object) -> tuple[int, int, int] | None:
     return r, g, b
 
 
-def _segment_number(item: Dataset, index: int) -> int:
-    ident = item.get("SegmentIdentificationSequence") or []
+def _segment_number(item: Dataset, shared: Dataset, index: int) -> int:
+    """Per frame, else shared by every frame (a one-segment SEG: PS3.3 C.7.6.16)."""
+    ident = (item.get("SegmentIdentificationSequence")
+             or shared.get("SegmentIdentificationSequence") or [])
     if not ident or "ReferencedSegmentNumber" not in ident[0]:
         raise SegmentationError(f"frame {index + 1} has no Segment Identification")
     return int(ident[0].ReferencedSegmentNumber)
