@@ -127,9 +127,9 @@ class RoiSpec:
 
 
 def make_rtstruct(sources: list[Dataset], rois: list[RoiSpec]) -> Dataset:
-    """An RT Structure Set (PS3.3 A.19) over `sources`, written with pydicom: the modules
-    dciodvfy checks (Patient, General Study, RT Series, General Equipment, Structure Set, ROI
-    Contour, RT ROI Observations, SOP Common)."""
+    """An RT Structure Set (PS3.3 A.19) over `sources`, written with pydicom, with every module
+    dciodvfy requires (Patient, General Study, RT Series, Frame of Reference, General Equipment,
+    Structure Set, ROI Contour, RT ROI Observations, SOP Common)."""
     first = sources[0]
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -142,6 +142,8 @@ def make_rtstruct(sources: list[Dataset], rois: list[RoiSpec]) -> Dataset:
                     "ReferringPhysicianName", "StudyID"):
         setattr(ds, keyword, first.get(keyword, ""))
     ds.Modality = "RTSTRUCT"
+    ds.FrameOfReferenceUID = first.FrameOfReferenceUID  # Frame of Reference module (2021 on)
+    ds.PositionReferenceIndicator = ""
     ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = 20
     ds.OperatorsName = ""

@@ -112,10 +112,12 @@ def _read(ds: Dataset) -> StructureSet:
     sop_class = str(ds.get("SOPClassUID", "") or "")
     if sop_class != RT_STRUCTURE_SET_STORAGE:
         raise StructureSetError(f"not an RT Structure Set (SOP Class {sop_class or 'missing'})")
-    frames_of_reference = tuple(
-        str(item.get("FrameOfReferenceUID", "") or "").strip()
-        for item in ds.get("ReferencedFrameOfReferenceSequence") or []
-    )
+    # the Referenced Frame of Reference Sequence, and the Frame of Reference module that
+    # recent editions of the IOD add at the top level
+    named = [str(item.get("FrameOfReferenceUID", "") or "").strip()
+             for item in ds.get("ReferencedFrameOfReferenceSequence") or []]
+    named.append(str(ds.get("FrameOfReferenceUID", "") or "").strip())
+    frames_of_reference = tuple(dict.fromkeys(uid for uid in named if uid))
     roi_items = list(ds.get("StructureSetROISequence") or [])
     if not roi_items:
         raise StructureSetError("no ROIs (the Structure Set ROI Sequence is empty or missing)")
