@@ -11,6 +11,7 @@ import pytest
 from pydicom import dcmread
 
 from tests.dicom.overlay_objects import CTSeries, Grid, ct_series, description, make_seg, save
+from tests.volume.series import write_ct_series
 from viewer.dicom.overlay_frame import OverlayMismatch
 from viewer.dicom.segmentation import (
     SegmentationError,
@@ -76,7 +77,8 @@ def _disc(points: np.ndarray, centre: tuple[float, float], radius: float) -> np.
     return np.hypot(points[..., 0] - centre[0], points[..., 1] - centre[1]) <= radius
 
 
-def test_a_binary_seg_on_a_finer_shifted_smaller_grid_is_resampled(ct: CTSeries) -> None:
+@pytest.mark.parametrize("seg_type", ["BINARY", "LABELMAP"])
+def test_a_seg_on_a_finer_shifted_smaller_grid_is_resampled(ct: CTSeries, seg_type: str) -> None:
     """A disc of radius 20 mm sampled on a 1.3 mm grid shifted by a fraction of a pixel and
     covering part of the image: the image's pixels well inside the disc are in the mask,
     those well outside it (or outside the SEG) are not."""
@@ -87,7 +89,7 @@ def test_a_binary_seg_on_a_finer_shifted_smaller_grid_is_resampled(ct: CTSeries)
     centre = (-3.0, -6.0)
     pixels = _disc(seg_points, centre, 20.0).astype(np.uint8)[None]
     grid = Grid(spacing, [origin], thickness=1.3)
-    seg = read_segmentation(make_seg(ct.datasets, pixels, "BINARY",
+    seg = read_segmentation(make_seg(ct.datasets, pixels, seg_type,
                                      [description(1, "Disc", "red")], grid=grid))
     assert not any(f.sources for f in seg.frames)  # placed by geometry alone
     (mask,) = segments_on_frame(seg, ct.datasets[3], 0)
@@ -194,3 +196,20 @@ def test_a_truncated_seg_is_refused(tmp_path: Path, ct: CTSeries, fraction: floa
     with pytest.raises(SegmentationError) as caught:
         read_segmentation(ds)
     assert "\n" not in str(caught.value)
+
+
+def test_frames_of_a_multi_frame_image_are_matched_by_frame_number(tmp_path: Path) -> None:
+    """An Enhanced CT (frames stored in reverse position order): each SEG frame lands on the
+    image frame its Referenced Frame Number names."""
+    (path,) = write_ct_series(
+        tmp_path / "enhanced", kind="enhanced", shape=(5, 32, 32))
+    source = dcmread(path)
+    labels = np.zeros((5, 32, 32), dtype=np.uint8)
+    for frame in range(5):
+        labels[frame, frame * 4 : frame * 4 + 3, 2:30] = 1  # a band that moves with the frame
+    seg = read_segmentation(make_seg([source], labels, "BINARY", [description(1, "A", "red")]))
+    assert all(number is not None for f in seg.frames for _, number in f.sources)
+    header = dcmread(path, stop_before_pixels=True)
+    for frame in range(5):
+        (mask,) = segments_on_frame(seg, header, frame)
+        np.testing.assert_array_equal(mask.mask, labels[frame] == 1)

@@ -82,9 +82,12 @@ class SegmentationFrame:
     half_thickness: float | None
 
     def references(self, target: TargetFrame) -> bool:
+        """Whether this frame was derived from the target frame. A reference without a frame
+        number names a single-frame image only: for a multi-frame one it says nothing about
+        which frame, and geometry decides."""
         return any(
             uid == target.sop_instance_uid
-            and (number is None or number == target.frame_number or target.frames == 1)
+            and (number == target.frame_number if number is not None else target.frames == 1)
             for uid, number in self.sources
         )
 
