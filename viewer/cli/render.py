@@ -1,4 +1,5 @@
-"""`dicom-viewer render PATH [--frame N] [--window C W | --preset NAME] [-o OUT] [-j N]`."""
+"""`dicom-viewer render PATH [--frame N] [--window C W | --preset NAME] [-o OUT] [-j N]`
+(`--overlay SEG_OR_RTSTRUCT`: viewer.cli.overlay_render)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-overlays", action="store_true", help="do not burn in 60xx overlays")
     p.add_argument("-o", "--output", type=Path, help="output PNG file, or folder")
     p.add_argument(
+        "--overlay", type=Path, metavar="SEG_OR_RTSTRUCT",
+        help="draw a Segmentation (segments filled in their colours) or an RT Structure Set "
+        "(contours outlined) over the frame: an RGB PNG",
+    )
+    p.add_argument(
         "-j", "--jobs", type=int, default=0, help="worker processes (default: 1 for one frame, "
         "else the number of CPUs)"
     )
@@ -52,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"{src}: no such file or folder")
     window = chosen_window(args)
     state = DisplayState(window=window, invert=args.invert, overlays=not args.no_overlays)
+    if args.overlay is not None:
+        from .overlay_render import render_with_overlay
+
+        return render_with_overlay(args, state)
     isolated = False
 
     if src.is_dir():

@@ -259,6 +259,12 @@ def slice_geometry_from(ds: Dataset, frame_index: int = 0) -> SliceGeometry | No
     return _frame_geometries(ds, frames)[frame_index]
 
 
+def frame_geometries(ds: Dataset) -> list[SliceGeometry | None]:
+    """The geometry of every frame of `ds` in file order (see `slice_geometry_from`), read in
+    one pass: a multi-frame object (a Segmentation) asks for all of its frames at once."""
+    return _frame_geometries(ds, max(_int(ds.get("NumberOfFrames")) or 1, 1))
+
+
 def _frame_geometries(ds: Dataset, frames: int) -> list[SliceGeometry | None]:
     """One SliceGeometry per frame, in file order (PS3.3 C.7.6.2, mm).
 
