@@ -11,13 +11,16 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from viewer.dicom.calibration import Calibration, read_calibration
+
+if TYPE_CHECKING:
+    from viewer.dicom.shutters import DisplayShutter
 
 LOGGER = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class Overlay:
     mask: np.ndarray
     kind: str = "G"
     description: str = ""
+    grey: int = 255  # drawn in this grey: a presentation state's layer may recommend one
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +114,12 @@ class FrameInfo:
     # How lengths are measured on this frame (viewer.dicom.calibration); None when the
     # record was made without a header (then measure.calibration_of uses the spacings).
     calibration: Calibration | None = None
+    # Set by a presentation state (viewer.dicom.presentation_apply), or the image's own
+    # Display Shutter: a Presentation LUT table after the VOI (C.11.6), the shutter painted
+    # over the picture (C.7.6.11), a pseudo-colour palette for the VOI output (C.11.13).
+    presentation_lut: LUT | None = None
+    shutter: DisplayShutter | None = None
+    pseudo_colour: Palette | None = None
 
     @property
     def is_monochrome(self) -> bool:
@@ -136,6 +146,11 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
     pixel_spacing = _pair(measures.get("PixelSpacing") if measures is not None else None) or _pair(
         ds.get("PixelSpacing")
     )
+    overlays = _overlays(ds, index)
+    shutter = _image_shutter(ds, overlays)
+    if shutter is not None and shutter.bitmap_group is not None:
+        # the plane of a Bitmap Display Shutter is the shutter, not an overlay to draw
+        overlays = tuple(o for o in overlays if o.group != shutter.bitmap_group)
     return FrameInfo(
         rows=int(ds.Rows),
         columns=int(ds.Columns),
@@ -154,12 +169,27 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
         voi_function=VOIFunction.from_attribute(voi_source.get("VOILUTFunction")),
         presentation_lut_shape=str(ds.get("PresentationLUTShape", "") or "").strip().upper(),
         palette=_palette(ds) if photometric == "PALETTE COLOR" else None,
-        overlays=_overlays(ds, index),
+        overlays=overlays,
         pixel_spacing=pixel_spacing,
         imager_pixel_spacing=_pair(ds.get("ImagerPixelSpacing")),
         lossy=str(ds.get("LossyImageCompression", "")).strip() == "01",
         calibration=read_calibration(ds, pixel_spacing),
+        shutter=shutter,
     )
+
+
+def _image_shutter(ds: Dataset, overlays: tuple[Overlay, ...]) -> DisplayShutter | None:
+    """The image's own Display Shutter (CR/DX/XA/RF headers); an unusable one is left out
+    (the image is still shown, whole) and logged."""
+    if "ShutterShape" not in ds:
+        return None
+    from viewer.dicom.shutters import ShutterError, read_display_shutter
+
+    try:
+        return read_display_shutter(ds, overlays)
+    except ShutterError as exc:
+        LOGGER.warning("display shutter ignored: %s", exc)
+        return None
 
 
 @dataclass(frozen=True)
