@@ -9,8 +9,9 @@ pipeline paints over with the Shutter Presentation Value and a viewport can use 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -62,13 +63,14 @@ class DisplayShutter:
 
 
 def read_display_shutter(
-    ds: Dataset, overlays: tuple[Overlay, ...] = ()
+    ds: Dataset, overlays: tuple[Overlay, ...] = (), *, bitmap_elsewhere: bool = False
 ) -> DisplayShutter | None:
     """The Display Shutter of a header or presentation state, or None when it has none.
 
     `overlays` are the overlay planes a Bitmap Display Shutter may name (the image's, or the
-    presentation state's). ShutterError for a shape whose required attributes are missing or
-    unreadable (a shutter drawn wrong would hide the wrong part of the image).
+    presentation state's); with `bitmap_elsewhere`, a group not among them is left for the
+    caller to find in the image (`with_bitmap`). ShutterError for a shape whose required
+    attributes are missing or unreadable (drawn wrong, it would hide the wrong part).
     """
     shapes = frozenset(str(s).strip().upper() for s in _multi(ds.get("ShutterShape")))
     shapes = shapes & SHAPES
@@ -99,7 +101,7 @@ def read_display_shutter(
         if "BITMAP" in shapes:
             bitmap_group = int(ds["ShutterOverlayGroup"].value)
             bitmap = next((o for o in overlays if o.group == bitmap_group), None)
-            if bitmap is None:
+            if bitmap is None and not bitmap_elsewhere:
                 raise ShutterError(f"Shutter Overlay Group {bitmap_group:04X} has no overlay plane")
         value = int(ds.get("ShutterPresentationValue", 0) or 0)
         lab = [int(v) for v in _multi(ds.get("ShutterPresentationColorCIELabValue"))]
@@ -113,6 +115,18 @@ def read_display_shutter(
         shapes, rectangle, circle, polygon, bitmap, bitmap_group, max(0, min(value, 65535)),
         (lab[0], lab[1], lab[2]) if len(lab) == 3 else None,
     )
+
+
+def with_bitmap(shutter: DisplayShutter, overlays: tuple[Overlay, ...]) -> DisplayShutter:
+    """The shutter with its Bitmap Display Shutter plane taken from `overlays` (the image's)
+    when the presentation state that named it does not hold it; ShutterError if none has it."""
+    if shutter.bitmap_group is None or shutter.bitmap is not None:
+        return shutter
+    plane = next((o for o in overlays if o.group == shutter.bitmap_group), None)
+    if plane is None:
+        raise ShutterError(f"Shutter Overlay Group {shutter.bitmap_group:04X} is neither in the "
+                           f"presentation state nor in the image")
+    return replace(shutter, bitmap=plane)
 
 
 def shutter_mask(shutter: DisplayShutter, rows: int, columns: int) -> np.ndarray:
@@ -142,7 +156,9 @@ def _mask(shutter: DisplayShutter, rows: int, columns: int) -> np.ndarray:
     return visible
 
 
-def _inside_polygon(vertices: tuple[tuple[float, float], ...], rows: int, columns: int) -> np.ndarray:
+def _inside_polygon(
+    vertices: tuple[tuple[float, float], ...], rows: int, columns: int
+) -> np.ndarray:
     """Even-odd rule on pixel centres, one scanline per row: each edge crossing a row adds the
     column where it crosses; a pixel is inside when an odd number of crossings lie left of it."""
     r = np.arange(1, rows + 1, dtype=np.float64)
@@ -207,7 +223,7 @@ def cielab_to_rgb(lab: tuple[int, int, int]) -> tuple[int, int, int]:
     return (encode(linear[0]), encode(linear[1]), encode(linear[2]))
 
 
-def _multi(value: object) -> list[object]:
+def _multi(value: object) -> list[Any]:
     if value is None or value == "":
         return []
     if isinstance(value, (str, bytes)):
