@@ -160,7 +160,8 @@ def _inside_polygon(
     vertices: tuple[tuple[float, float], ...], rows: int, columns: int
 ) -> np.ndarray:
     """Even-odd rule on pixel centres, one scanline per row: each edge crossing a row adds the
-    column where it crosses; a pixel is inside when an odd number of crossings lie left of it."""
+    column where it crosses; a pixel is inside when an odd number of crossings lie left of it.
+    A centre on an edge is inside, as a rectangle's edge rows and columns are."""
     r = np.arange(1, rows + 1, dtype=np.float64)
     c = np.arange(1, columns + 1, dtype=np.float64)
     crossings = np.zeros((rows, columns), dtype=np.int32)
@@ -173,7 +174,19 @@ def _inside_polygon(
             continue
         at = c0 + (r[spans] - r0) * (c1 - c0) / (r1 - r0)
         crossings[spans] += c[None, :] > at[:, None]
-    return (crossings % 2) == 1
+    inside = (crossings % 2) == 1
+    for (r0, c0), (r1, c1) in zip(points[:-1], points[1:], strict=True):
+        inside |= _on_segment(r[:, None], c[None, :], (r0, c0), (r1, c1))
+    return inside
+
+
+def _on_segment(
+    r: np.ndarray, c: np.ndarray, start: tuple[float, float], end: tuple[float, float]
+) -> np.ndarray:
+    (r0, c0), (r1, c1) = start, end
+    length2 = (r1 - r0) ** 2 + (c1 - c0) ** 2
+    t = np.clip(((r - r0) * (r1 - r0) + (c - c0) * (c1 - c0)) / max(length2, 1e-12), 0.0, 1.0)
+    return np.asarray((r - (r0 + t * (r1 - r0))) ** 2 + (c - (c0 + t * (c1 - c0))) ** 2 <= 1e-12)
 
 
 def _placed(overlay: Overlay, rows: int, columns: int) -> np.ndarray:
