@@ -319,8 +319,8 @@ def test_pseudo_colour_state_maps_voi_output_through_its_palette(tmp_path: Path,
 
 
 def _us(keyword: str, value: list[int]) -> object:
-    from pydicom.dataelem import DataElement
     from pydicom.datadict import tag_for_keyword
+    from pydicom.dataelem import DataElement
 
     return DataElement(tag_for_keyword(keyword), "US", value)
 
@@ -339,7 +339,8 @@ def test_colour_state_keeps_colours_and_applies_geometry_and_shutter(tmp_path: P
     ps.ContentLabel, ps.PresentationCreationDate = "COLOUR", "20261207"
     ps.ICCProfile = b"\0" * 128
     ref = Dataset()
-    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = image.SOPClassUID, image.SOPInstanceUID
+    ref.ReferencedSOPClassUID = image.SOPClassUID
+    ref.ReferencedSOPInstanceUID = image.SOPInstanceUID
     series = Dataset()
     series.SeriesInstanceUID = image.SeriesInstanceUID
     series.ReferencedImageSequence = sequence(ref)
