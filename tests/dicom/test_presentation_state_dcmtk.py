@@ -61,6 +61,23 @@ def test_rotation_then_flip_matches_dcmtk(tmp_path: Path, ct: Path, rotation: in
     assert np.array_equal(ours, np.fliplr(expected) if flip == "Y" else expected)
 
 
+def test_state_without_voi_matches_dcmtk(tmp_path: Path, ct: Path) -> None:
+    """No Softcopy VOI LUT for the image: the whole stored range spread over the greys (as
+    DCMTK does), not the frame's min-max."""
+    ps = dcmpsmk(ct, tmp_path / "ps.dcm", "-V")
+    assert "SoftcopyVOILUTSequence" not in dcmread(ps)
+    _compare(tmp_path, ct, ps)
+
+
+def test_state_without_modality_lut_is_identity_as_dcmtk(tmp_path: Path, ct: Path) -> None:
+    made = dcmpsmk(ct, tmp_path / "made.dcm")
+    ps = edit(made, tmp_path / "ps.dcm", RescaleSlope=None, RescaleIntercept=None,
+              RescaleType=None)
+    ours, _ = _compare(tmp_path, ct, ps)
+    # the window (900, 2400) now applies to stored values, 1024 above HU: brighter
+    assert ours.mean() > _ours(ct, made).mean() + 50
+
+
 def test_inverse_presentation_lut_shape_matches_dcmtk(tmp_path: Path, ct: Path) -> None:
     made = dcmpsmk(ct, tmp_path / "made.dcm")
     ps = edit(made, tmp_path / "ps.dcm", PresentationLUTShape="INVERSE")

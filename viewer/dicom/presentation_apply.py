@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from viewer.dicom.display import DisplayState, to_display
-from viewer.dicom.frameinfo import LUT, FrameInfo, Overlay, Window
+from viewer.dicom.frameinfo import LUT, FrameInfo, Overlay, VOIFunction, Window
 from viewer.dicom.presentation_state import (
     DisplayedArea,
     PresentationKind,
@@ -80,6 +80,8 @@ def presentation_frame_info(
         return replace(info, overlays=overlays, shutter=shutter)
     voi = voi_for(ps, sop_instance_uid, frame)
     slope, intercept = ps.rescale or (1.0, 0.0)
+    if voi is None:
+        voi = _identity_voi(info, ps, slope, intercept)
     return replace(
         info,
         # The state decides inversion (C.11.6): MONOCHROME1 is shown through its Presentation
@@ -97,6 +99,22 @@ def presentation_frame_info(
         overlays=overlays,
         shutter=shutter,
     )
+
+
+def _identity_voi(info: FrameInfo, ps: PresentationState, slope: float, intercept: float
+                  ) -> Window:
+    """No VOI for this image in the state: the whole range the modality values can take goes
+    to the Presentation LUT's input range, as DCMTK shows it (not the frame's min-max, which
+    would change from frame to frame)."""
+    if ps.modality_lut is not None:
+        lo, hi = 0.0, float((1 << ps.modality_lut.bits) - 1)
+    else:
+        bits = max(1, info.bits_stored)
+        low = -float(1 << (bits - 1)) if info.signed else 0.0
+        high = float((1 << (bits - 1)) - 1) if info.signed else float((1 << bits) - 1)
+        ends = (low * slope + intercept, high * slope + intercept)
+        lo, hi = min(ends), max(ends)
+    return Window((lo + hi) / 2.0, max(hi - lo, 1e-9), "full range", VOIFunction.LINEAR_EXACT)
 
 
 def _activated_overlays(ps: PresentationState, info: FrameInfo) -> tuple[Overlay, ...]:
