@@ -412,6 +412,13 @@ def test_invalid_state_refused(tmp_path: Path, made: Path, keyword: str, value: 
         read_presentation_state_file(ps)
 
 
+def test_absurd_displayed_area_refused(tmp_path: Path, ct: Path, made: Path) -> None:
+    ps = edit(made, tmp_path / "ps.dcm", DisplayedAreaSelectionSequence=sequence(
+        _area((-2_000_000_000, 1), (2_000_000_000, ROWS))))
+    with pytest.raises(PresentationStateError, match="more than"):
+        present_file(ct, read_presentation_state_file(ps))
+
+
 def test_damaged_states_never_crash(tmp_path: Path, ct: Path, made: Path) -> None:
     """Mutations of a valid state (bytes flipped, cut short, lying lengths, wrong VRs...):
     each one is read and applied, or refused as a PresentationStateError; nothing else."""

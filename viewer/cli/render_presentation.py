@@ -19,13 +19,16 @@ def run(args: argparse.Namespace) -> int:
 
     src: Path = args.path
     ps_path: Path = args.presentation_state
+    if src.is_dir():
+        raise CLIError(f"{src}: --presentation-state renders one file, not a folder")
     for path in (src, ps_path):
         if not path.is_file():
             raise CLIError(f"{path}: no such file")
     out = args.output or Path(src.name).with_suffix(".png")
     if out.is_dir():
         out = out / Path(src.name).with_suffix(".png").name
-    state = DisplayState(window=chosen_window(args), overlays=not args.no_overlays)
+    state = DisplayState(window=chosen_window(args), invert=args.invert,
+                         overlays=not args.no_overlays)
     try:
         ps = read_presentation_state_file(ps_path)
         presented = present_file(src, ps, args.frame or 1, state)

@@ -34,6 +34,10 @@ from viewer.dicom.presentation_state import (
 )
 from viewer.dicom.shutters import ShutterError, with_bitmap
 
+# A displayed area may reach outside the image (C.10.4), but a damaged corner or ratio must not
+# ask for gigabytes: 16,384 x 16,384 is more than any display or film shows.
+MAX_OUTPUT_PIXELS = 1 << 28
+
 
 @dataclass(frozen=True, eq=False)
 class OutputGeometry:
@@ -261,6 +265,11 @@ def apply_presentation_state(
         displayed_area_for(ps, sop_instance_uid, frame), info.rows, info.columns,
         ps.rotation, ps.horizontal_flip, viewport,
     )
+    width, height = geometry.size
+    if width * height > MAX_OUTPUT_PIXELS:
+        raise PresentationStateError(
+            f"{ps.source}: its displayed area makes a {width} x {height} picture of "
+            f"{image_name}, more than {MAX_OUTPUT_PIXELS} pixels")
     return PresentedFrame(resample(picture, geometry), geometry, shown_info)
 
 
