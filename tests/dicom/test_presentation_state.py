@@ -239,6 +239,22 @@ def test_image_header_shutter_applied_without_a_state(tmp_path: Path) -> None:
     assert (to_display(frame.array, frame.info, DisplayState(shutters=False)) == 255).all()
 
 
+def test_image_header_shutter_in_print_at_12_bits(tmp_path: Path) -> None:
+    """Print's 12-bit path paints the header's shutter where the 8-bit pipeline does."""
+    from viewer.printing.compose import PixelDepth, render
+
+    pixels = np.full((20, 30), 1000, dtype=np.uint16)
+    ds = image_dataset(pixels, bits_stored=12, Modality="CR", WindowCenter=500, WindowWidth=200,
+                       ShutterShape="RECTANGULAR", ShutterLeftVerticalEdge=3,
+                       ShutterRightVerticalEdge=20, ShutterUpperHorizontalEdge=2,
+                       ShutterLowerHorizontalEdge=15, ShutterPresentationValue=65535 // 5)
+    frame = decode_frame(save(ds, tmp_path / "cr.dcm"))
+    grey8 = render(frame.array, frame.info, DisplayState(), PixelDepth.GRAY8)
+    grey12 = render(frame.array, frame.info, DisplayState(), PixelDepth.GRAY12)
+    assert np.array_equal(grey8 == 51, grey12 == 819)  # 65535 / 5 -> 255 / 5, 4095 / 5
+    assert (grey12[1:15, 2:20] == 4095).all() and (grey12 == 819).sum() == 600 - 14 * 18
+
+
 # --- overlay activation (C.11.7) ---------------------------------------------------------------
 
 
