@@ -217,6 +217,39 @@ def test_bitmap_shutter_through_an_overlay_in_the_state(tmp_path: Path, ct: Path
     assert np.array_equal(out[:, 10:], _plain(ct, made)[:, 10:])
 
 
+def test_bitmap_shutter_naming_an_overlay_of_the_image(tmp_path: Path) -> None:
+    pixels = np.full((ROWS, COLUMNS), 4000, dtype=np.uint16)
+    image = image_dataset(pixels, bits_stored=12, WindowCenter=2048, WindowWidth=4096)
+    hidden = np.zeros((ROWS, COLUMNS), dtype=np.uint8)
+    hidden[-8:, :] = 1
+    _put_overlay(image, 0x6006, hidden)
+    path = save(image, tmp_path / "img.dcm")
+    ds = dcmread(dcmpsmk(path, tmp_path / "made.dcm", "-o"))
+    ds.ShutterShape, ds.ShutterOverlayGroup, ds.ShutterPresentationValue = "BITMAP", 0x6006, 0
+    ds.save_as(tmp_path / "ps.dcm")
+    out = present_file(path, read_presentation_state_file(tmp_path / "ps.dcm")).image
+    assert (out[-8:] == 0).all() and (out[:-8] > 240).all()
+    del ds.ShutterOverlayGroup
+    ds.ShutterOverlayGroup = 0x6008  # no such plane anywhere
+    ds.save_as(tmp_path / "bad.dcm")
+    with pytest.raises(PresentationStateError, match="6008 is neither"):
+        present_file(path, read_presentation_state_file(tmp_path / "bad.dcm"))
+
+
+def test_image_header_bitmap_shutter_is_not_drawn_as_an_overlay(tmp_path: Path) -> None:
+    pixels = np.full((ROWS, COLUMNS), 2048, dtype=np.uint16)
+    image = image_dataset(pixels, bits_stored=12, WindowCenter=2048, WindowWidth=4096,
+                          Modality="XA", ShutterShape="BITMAP", ShutterOverlayGroup=0x6000,
+                          ShutterPresentationValue=0)
+    hidden = np.zeros((ROWS, COLUMNS), dtype=np.uint8)
+    hidden[:, :5] = 1
+    _put_overlay(image, 0x6000, hidden)
+    frame = decode_frame(save(image, tmp_path / "xa.dcm"))
+    assert frame.info.overlays == () and frame.info.shutter is not None
+    out = to_display(frame.array, frame.info)
+    assert (out[:, :5] == 0).all() and (out[:, 5:] == 127).all()
+
+
 def test_shutter_colour_from_cielab() -> None:
     assert cielab_to_rgb((65535, 32896, 32896)) == (255, 255, 255)
     red = cielab_to_rgb((int(53.24 / 100 * 65535), int((80.09 + 128) / 255 * 65535),
