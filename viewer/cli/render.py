@@ -32,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     win.add_argument("--preset", help="CT window preset: brain, lung, bone, abdomen, ...")
     p.add_argument("--invert", action="store_true", help="invert the grey scale")
     p.add_argument("--no-overlays", action="store_true", help="do not burn in 60xx overlays")
+    p.add_argument(
+        "--presentation-state", type=Path, metavar="PS.dcm",
+        help="show the frame as this softcopy presentation state does (LUTs, rotation/flip, "
+        "displayed area, shutters, activated overlays); one file only",
+    )
     p.add_argument("-o", "--output", type=Path, help="output PNG file, or folder")
     p.add_argument(
         "--overlay", type=Path, metavar="SEG_OR_RTSTRUCT",
@@ -56,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     src: Path = args.path
     if not src.exists():
         raise CLIError(f"{src}: no such file or folder")
+    if args.presentation_state is not None:
+        from .render_presentation import run as run_presentation
+
+        return run_presentation(args)
     window = chosen_window(args)
     state = DisplayState(window=window, invert=args.invert, overlays=not args.no_overlays)
     if args.overlay is not None:

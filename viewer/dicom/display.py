@@ -1,4 +1,5 @@
-"""The display pipeline: stored values -> Modality LUT -> VOI LUT -> Presentation LUT -> 8-bit.
+"""The display pipeline: stored values -> Modality LUT -> VOI LUT -> Presentation LUT -> 8-bit,
+then the Display Shutter and the overlays.
 
 PS3.3 C.11 and PS3.4 N.2. For 8- and 16-bit integer frames the three stages are composed into
 one lookup table indexed by the stored value's bit pattern (256 or 65,536 entries), built once
@@ -6,6 +7,8 @@ per (frame attributes, window) and applied with a single `numpy.take`: no float 
 Other frames (32-bit, float) go through the same functions on the whole array.
 
 Viewport, `render`, print and export all call this module; nothing else turns pixels into grey.
+A presentation state (viewer.dicom.presentation_apply) changes the FrameInfo it is given (its
+own LUTs, shutter, overlays) and adds the spatial stage after it: the same tables, no second path.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from viewer.dicom.frameinfo import LUT, FrameInfo, VOIFunction, Window
+from viewer.dicom.frameinfo import LUT, FrameInfo, Palette, VOIFunction, Window
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class DisplayState:
     voi_function: VOIFunction | None = None
     invert: bool = False
     overlays: bool = True
+    shutters: bool = True
 
 
 VOI = Window | LUT
@@ -133,6 +137,12 @@ def to_display(array: np.ndarray, info: FrameInfo, state: DisplayState | None = 
     else:
         voi = choose_voi(array, info, state)
         out = _grey(array, info, voi, inverts(info, state))
+        if info.pseudo_colour is not None:
+            out = _pseudo_colour(out, info.pseudo_colour)
+    if state.shutters and info.shutter is not None:
+        from viewer.dicom.shutters import apply_shutter
+
+        out = apply_shutter(out, info.shutter)
     if state.overlays and info.overlays:
         out = burn_overlays(out, info)
     return out
@@ -146,16 +156,28 @@ def _grey(array: np.ndarray, info: FrameInfo, voi: VOI | None, invert: bool) -> 
         )
         return np.take(table, unsigned)
     values = apply_modality(array.astype(np.float64), info)
-    return _finish(values, voi, invert)
+    return _finish(values, voi, invert, info.presentation_lut)
 
 
-def _finish(modality: np.ndarray, voi: VOI | None, invert: bool) -> np.ndarray:
+def apply_presentation_lut(grey: np.ndarray, lut: LUT, out_max: float = 255.0) -> np.ndarray:
+    """A Presentation LUT Sequence item (PS3.3 C.11.6): the VOI output [0, out_max] spread over
+    the table's entries, its output bits scaled to [0, out_max]."""
+    last = lut.data.size - 1
+    index = np.clip(np.rint(np.asarray(grey) * (last / out_max)).astype(np.int64), 0, last)
+    return lut.data[index] * (out_max / float((1 << lut.bits) - 1))
+
+
+def _finish(
+    modality: np.ndarray, voi: VOI | None, invert: bool, presentation: LUT | None = None
+) -> np.ndarray:
     if isinstance(voi, LUT):
         grey = apply_voi_lut(modality, voi)
     elif isinstance(voi, Window):
         grey = apply_window(modality, voi)
     else:
         grey = np.clip(modality, 0, 255).astype(np.float64)
+    if presentation is not None:
+        grey = apply_presentation_lut(grey, presentation)
     if invert:
         grey = 255.0 - grey
     # Invert, then truncate, as DCMTK (the reference renderer) does: PS3.3 C.11.2.1.2.1 leaves
@@ -173,7 +195,7 @@ def _grey_table(dtype: np.dtype, info: FrameInfo, voi: VOI | None, invert: bool)
             return table
     patterns = np.arange(1 << (8 * dtype.itemsize), dtype=np.int64)
     stored = patterns.astype(dtype.str.replace("i", "u")).view(dtype).astype(np.int64)
-    table = _finish(apply_modality(stored, info), voi, invert)
+    table = _finish(apply_modality(stored, info), voi, invert, info.presentation_lut)
     with _TABLE_LOCK:
         _TABLE_CACHE[key] = table
         while len(_TABLE_CACHE) > _TABLE_CACHE_SIZE:
@@ -188,7 +210,8 @@ def _lut_key(lut: LUT | None) -> object:
 
 
 def _info_key(info: FrameInfo) -> tuple[object, ...]:
-    return (info.rescale_slope, info.rescale_intercept, _lut_key(info.modality_lut))
+    return (info.rescale_slope, info.rescale_intercept, _lut_key(info.modality_lut),
+            _lut_key(info.presentation_lut))
 
 
 def _voi_key(voi: VOI | None) -> object:
@@ -215,8 +238,17 @@ def _palette_to_rgb(array: np.ndarray, info: FrameInfo) -> np.ndarray:
     return palette.rgb[index]
 
 
+def _pseudo_colour(grey: np.ndarray, palette: Palette) -> np.ndarray:
+    """The VOI output (uint8) through a Pseudo-Color presentation state's palette (PS3.3
+    C.11.13): 256 greys spread over the palette's entries, one RGB per grey."""
+    last = len(palette.rgb) - 1
+    index = np.rint(np.arange(256) * (last / 255.0)).astype(np.int64)
+    return np.asarray(palette.rgb[index][grey])
+
+
 def burn_overlays(image: np.ndarray, info: FrameInfo) -> np.ndarray:
-    """Draw the frame's 60xx overlay planes in white (PS3.3 C.9.2), clipped to the image."""
+    """Draw the frame's 60xx overlay planes (PS3.3 C.9.2), each in its grey (white unless a
+    presentation state's layer recommends another), clipped to the image."""
     out = image.copy()
     rows, cols = out.shape[:2]
     for overlay in info.overlays:
@@ -227,7 +259,7 @@ def burn_overlays(image: np.ndarray, info: FrameInfo) -> np.ndarray:
         if r_start >= r_end or c_start >= c_end:
             continue
         sub = mask[r_start - r0 : r_end - r0, c_start - c0 : c_end - c0]
-        out[r_start:r_end, c_start:c_end][sub] = 255
+        out[r_start:r_end, c_start:c_end][sub] = overlay.grey
     return out
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from viewer.dicom.calibration import Calibration, read_calibration
+
+if TYPE_CHECKING:
+    from viewer.dicom.shutters import DisplayShutter
 
 LOGGER = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class Overlay:
     mask: np.ndarray
     kind: str = "G"
     description: str = ""
+    grey: int = 255  # drawn in this grey: a presentation state's layer may recommend one
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +114,12 @@ class FrameInfo:
     # How lengths are measured on this frame (viewer.dicom.calibration); None when the
     # record was made without a header (then measure.calibration_of uses the spacings).
     calibration: Calibration | None = None
+    # Set by a presentation state (viewer.dicom.presentation_apply), or the image's own
+    # Display Shutter: a Presentation LUT table after the VOI (C.11.6), the shutter painted
+    # over the picture (C.7.6.11), a pseudo-colour palette for the VOI output (C.11.13).
+    presentation_lut: LUT | None = None
+    shutter: DisplayShutter | None = None
+    pseudo_colour: Palette | None = None
 
     @property
     def is_monochrome(self) -> bool:
@@ -136,6 +146,11 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
     pixel_spacing = _pair(measures.get("PixelSpacing") if measures is not None else None) or _pair(
         ds.get("PixelSpacing")
     )
+    overlays = read_overlays(ds, index)
+    shutter = _image_shutter(ds, overlays)
+    if shutter is not None and shutter.bitmap_group is not None:
+        # the plane of a Bitmap Display Shutter is the shutter, not an overlay to draw
+        overlays = tuple(o for o in overlays if o.group != shutter.bitmap_group)
     return FrameInfo(
         rows=int(ds.Rows),
         columns=int(ds.Columns),
@@ -149,17 +164,32 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
         rescale_intercept=intercept,
         rescale_type=rtype,
         modality_lut=_modality_lut(ds),
-        windows=_windows(voi_source),
+        windows=read_windows(voi_source),
         voi_luts=_voi_luts(ds),
         voi_function=VOIFunction.from_attribute(voi_source.get("VOILUTFunction")),
         presentation_lut_shape=str(ds.get("PresentationLUTShape", "") or "").strip().upper(),
-        palette=_palette(ds) if photometric == "PALETTE COLOR" else None,
-        overlays=_overlays(ds, index),
+        palette=read_palette(ds) if photometric == "PALETTE COLOR" else None,
+        overlays=overlays,
         pixel_spacing=pixel_spacing,
         imager_pixel_spacing=_pair(ds.get("ImagerPixelSpacing")),
         lossy=str(ds.get("LossyImageCompression", "")).strip() == "01",
         calibration=read_calibration(ds, pixel_spacing),
+        shutter=shutter,
     )
+
+
+def _image_shutter(ds: Dataset, overlays: tuple[Overlay, ...]) -> DisplayShutter | None:
+    """The image's own Display Shutter (CR/DX/XA/RF headers); an unusable one is left out
+    (the image is still shown, whole) and logged."""
+    if "ShutterShape" not in ds:
+        return None
+    from viewer.dicom.shutters import ShutterError, read_display_shutter
+
+    try:
+        return read_display_shutter(ds, overlays)
+    except ShutterError as exc:
+        LOGGER.warning("display shutter ignored: %s", exc)
+        return None
 
 
 @dataclass(frozen=True)
@@ -212,7 +242,7 @@ def frame_values(ds: Dataset, frames: int) -> list[FrameValues]:
         transform = _first_item(groups, "PixelValueTransformationSequence")
         voi = _first_item(groups, "FrameVOILUTSequence")
         slope, intercept, rtype = _rescale(transform if transform is not None else ds)
-        windows = _windows(voi if voi is not None else ds)
+        windows = read_windows(voi if voi is not None else ds)
         window = (windows[0].center, windows[0].width) if windows else None
         key = (slope, intercept, rtype.strip() or units_fallback, window)
         if key not in made:
@@ -270,7 +300,7 @@ def _multi(value: object) -> list[Any]:
     return [value]
 
 
-def _windows(source: Dataset) -> tuple[Window, ...]:
+def read_windows(source: Dataset) -> tuple[Window, ...]:
     centers = _multi(source.get("WindowCenter"))
     widths = _multi(source.get("WindowWidth"))
     explanations = [str(e) for e in _multi(source.get("WindowCenterWidthExplanation"))]
@@ -288,7 +318,7 @@ def _windows(source: Dataset) -> tuple[Window, ...]:
     return tuple(windows)
 
 
-def _lut_from_item(item: Dataset, big_endian: bool) -> LUT | None:
+def read_lut(item: Dataset, big_endian: bool) -> LUT | None:
     """Decode LUT Descriptor + LUT Data of a Modality or VOI LUT item (PS3.3 C.11.1.1.1)."""
     descriptor = _multi(item.get("LUTDescriptor"))
     if len(descriptor) != 3 or "LUTData" not in item:
@@ -312,7 +342,7 @@ def _lut_from_item(item: Dataset, big_endian: bool) -> LUT | None:
     return LUT(first, bits, data, explanation)
 
 
-def _big_endian(ds: Dataset) -> bool:
+def big_endian(ds: Dataset) -> bool:
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
     return ts is not None and UID(ts) == "1.2.840.10008.1.2.2"
@@ -322,16 +352,16 @@ def _modality_lut(ds: Dataset) -> LUT | None:
     seq = ds.get("ModalityLUTSequence")
     if not seq:
         return None
-    return _lut_from_item(seq[0], _big_endian(ds))
+    return read_lut(seq[0], big_endian(ds))
 
 
 def _voi_luts(ds: Dataset) -> tuple[LUT, ...]:
     seq = ds.get("VOILUTSequence") or []
-    luts = (_lut_from_item(item, _big_endian(ds)) for item in seq)
+    luts = (read_lut(item, big_endian(ds)) for item in seq)
     return tuple(lut for lut in luts if lut is not None)
 
 
-def _palette(ds: Dataset) -> Palette | None:
+def read_palette(ds: Dataset) -> Palette | None:
     """Expand the palette (segmented or not, 8 or 16 bit entries) to an (n, 3) uint8 table."""
     from pydicom.pixels.processing import apply_color_lut
 
@@ -352,7 +382,7 @@ def _palette(ds: Dataset) -> Palette | None:
     return Palette(first, rgb.astype(np.uint8))
 
 
-def _overlays(ds: Dataset, index: int) -> tuple[Overlay, ...]:
+def read_overlays(ds: Dataset, index: int) -> tuple[Overlay, ...]:
     planes = []
     for group in range(0x6000, 0x6020, 2):
         if (group, 0x3000) not in ds or (group, 0x0010) not in ds:

@@ -46,6 +46,7 @@ from viewer.dicom.display import (
     to_display,
 )
 from viewer.dicom.frameinfo import LUT, FrameInfo, Window
+from viewer.dicom.shutters import shutter_mask
 from viewer.jobs import CancelToken, ProgressCallback, no_progress
 from viewer.printing.film import Layout, Orientation, film_mm
 
@@ -302,6 +303,10 @@ def _grey12(array: np.ndarray, info: FrameInfo, state: DisplayState) -> np.ndarr
     if inverts(info, state):
         grey = TOP12 - grey
     grey = np.floor(grey + 1e-9)  # truncate, as the 8-bit pipeline does
+    if state.shutters and info.shutter is not None:
+        # the image's Display Shutter, as the 8-bit pipeline paints it (P-Value on 12 bits)
+        visible = shutter_mask(info.shutter, grey.shape[0], grey.shape[1])
+        grey[~visible] = np.floor(info.shutter.presentation_value * TOP12 / 65535.0 + 0.5)
     if state.overlays and info.overlays:
         # the overlay planes where the 8-bit pipeline burns them, at full 12-bit white
         mask = burn_overlays(np.zeros(array.shape[:2], np.uint8), info) == 255
