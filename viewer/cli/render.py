@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     src: Path = args.path
     if not src.exists():
         raise CLIError(f"{src}: no such file or folder")
+    if args.presentation_state is not None and args.overlay is not None:
+        raise CLIError("--presentation-state and --overlay: one at a time for now")
     if args.presentation_state is not None:
         from .render_presentation import run as run_presentation
 
