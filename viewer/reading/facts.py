@@ -8,13 +8,16 @@ millisecond each (no pixel data, only the tags asked for), so no index column is
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from viewer.archive.archive import Archive
-from viewer.reading.hanging import SeriesFacts, StudyFacts, orientation_of
+from viewer.reading.hanging import Hanging, SeriesFacts, StudyFacts, hang, orientation_of
+from viewer.reading.priors import relevant_priors
+from viewer.reading.protocols import HangingProtocol
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,3 +81,15 @@ def study_facts(archive: Archive, study_instance_uid: str) -> StudyFacts:
         study.study_description, tuple(series),
     )
 
+
+
+def hang_archive_study(
+    archive: Archive, study_instance_uid: str, protocols: Sequence[HangingProtocol]
+) -> Hanging:
+    """Hang a study of the archive with its relevant priors (newest first, as
+    `priors.relevant_priors` finds them) by the best of `protocols`: what the reading window
+    runs when a study is opened, before it asks for the first image of each viewport."""
+    study = study_facts(archive, study_instance_uid)
+    priors = [study_facts(archive, row.study_instance_uid)
+              for row in relevant_priors(archive.index, study_instance_uid)]
+    return hang(study, priors, protocols)

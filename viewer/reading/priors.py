@@ -24,16 +24,19 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from viewer.archive.archive import Archive
 from viewer.archive.index import Index
 from viewer.archive.records import StudyRow
 from viewer.config import Node
 from viewer.jobs import Cancelled, CancelToken
-from viewer.net.association import Local
-from viewer.net.query import FindResult, find
-from viewer.net.retrieve import RetrieveProgressCallback, RetrieveReport, get, move
 from viewer.reading.hanging import NON_IMAGE_MODALITIES
+
+if TYPE_CHECKING:  # pynetdicom is imported by the function that talks to a PACS, not here
+    from viewer.net.association import Local
+    from viewer.net.query import FindResult
+    from viewer.net.retrieve import RetrieveProgressCallback, RetrieveReport
 
 LOGGER = logging.getLogger(__name__)
 
@@ -181,6 +184,8 @@ def _modalities(node: Node, local: Local, result: FindResult,
     listed = tuple(v for v in (value if isinstance(value, tuple) else (str(value),)) if v)
     if listed:
         return listed
+    from viewer.net.query import find
+
     series = find(node, local, "series",
                   {"StudyInstanceUID": _text(result, "StudyInstanceUID"), "Modality": ""},
                   return_keys=("SeriesInstanceUID",), cancel=cancel)
@@ -207,6 +212,9 @@ def fetch_newest_prior(
     `viewer.net.association.PeerError` when the PACS cannot be asked, ValueError for an
     unknown study or `via`.
     """
+    from viewer.net.query import find
+    from viewer.net.retrieve import get, move
+
     if via not in ("get", "move"):
         raise ValueError(f"via must be 'get' or 'move', not {via!r}")
     current_row = archive.index.get_study(study_uid)
