@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.net.peers import free_port, run_orthanc
+from tests.net.peers import free_port, run_orthanc, write_config
 from viewer.archive.archive import Archive
 from viewer.archive.importer import import_paths
-from viewer.config import Node
+from viewer.config import ConfigError, Node, load_settings
 from viewer.jobs import Cancelled, CancelToken
 from viewer.net.association import Local, PeerError
 from viewer.reading.benchmark import CT_CHEST_SERIES, SeriesSpec, write_study
@@ -23,6 +23,7 @@ from viewer.reading.hanging import NON_IMAGE_MODALITIES
 from viewer.reading.priors import (
     StudySummary,
     fetch_newest_prior,
+    fetch_prior_if_configured,
     is_relevant,
     paired_slice,
     regions_of,
@@ -218,3 +219,35 @@ def test_an_unreachable_pacs_is_a_peer_error(studies: Studies, tmp_path: Path) -
 def test_an_unknown_study_is_refused(studies: Studies, pacs: Node) -> None:
     with Archive(studies.root / "archive") as archive, pytest.raises(ValueError, match="not in"):
         fetch_newest_prior(pacs, Local(), archive, "1.2.3.4")
+
+
+# --- the setting: which node is asked for priors -------------------------------------------
+
+
+@pytest.mark.timeout(180)
+def test_the_configured_node_is_asked(studies: Studies, pacs: Node, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", {"PACS": (pacs.ae_title, pacs.port)})
+    with Archive(studies.root / "archive") as archive:
+        assert fetch_prior_if_configured(load_settings(config), archive, studies.now) is None
+    config.write_text(config.read_text() + '\n[reading]\nprior_node = "PACS"\n')
+    settings = load_settings(config)
+    assert (settings.prior_node, settings.prior_retrieve) == ("PACS", "get")
+    shutil.copytree(studies.root / "archive", tmp_path / "archive")
+    with Archive(tmp_path / "archive") as archive:
+        fetched = fetch_prior_if_configured(settings, archive, studies.now)
+        assert fetched is not None and fetched.report is not None and fetched.report.ok
+        assert archive.index.get_study(studies.prior) is not None
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('[reading]\nprior_node = "NOWHERE"', "[reading] prior_node names 'NOWHERE'"),
+    ('[reading]\nprior_node = 3', "[reading] prior_node must be text"),
+    ('[reading]\nprior_retrieve = "ftp"', "[reading] prior_retrieve must be"),
+])
+def test_bad_reading_settings_name_the_file_and_key(tmp_path: Path, text: str,
+                                                    says: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: ") and says in str(caught.value)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from viewer.archive.archive import Archive
 from viewer.archive.index import Index
 from viewer.archive.records import StudyRow
-from viewer.config import Node
+from viewer.config import Node, Settings
 from viewer.jobs import Cancelled, CancelToken
 from viewer.reading.hanging import NON_IMAGE_MODALITIES
 
@@ -254,6 +254,26 @@ def fetch_newest_prior(
     what = "cancelled" if report.cancelled else "retrieved" if report.ok else "retrieved in part"
     return PriorFetch(prior, False, report, f"prior of {prior.study_date} {what} from "
                                             f"{report.peer} ({len(report.imported)} imported)")
+
+
+def fetch_prior_if_configured(
+    settings: Settings,
+    archive: Archive,
+    study_uid: str,
+    cancel: CancelToken | None = None,
+    progress: RetrieveProgressCallback | None = None,
+) -> PriorFetch | None:
+    """`fetch_newest_prior` from the node the config names (`[reading] prior_node`, by
+    `prior_retrieve`), as the reading window runs it on a worker thread when a study opens;
+    None when no node is named."""
+    if not settings.prior_node:
+        return None
+    from viewer.net.association import Local
+
+    return fetch_newest_prior(
+        settings.node(settings.prior_node), Local(settings.local, settings.network), archive,
+        study_uid, via=settings.prior_retrieve, cancel=cancel, progress=progress,
+    )
 
 
 # --- scrolling a prior with the current series ---------------------------------------------------
