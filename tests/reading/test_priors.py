@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.net.peers import free_port, run_orthanc, write_config
+from tests.net.peers import free_port, run_dcmqrscp, run_orthanc, write_config
 from viewer.archive.archive import Archive
 from viewer.archive.importer import import_paths
 from viewer.config import ConfigError, Node, load_settings
 from viewer.jobs import Cancelled, CancelToken
 from viewer.net.association import Local, PeerError
+from viewer.net.query import find
 from viewer.reading.benchmark import CT_CHEST_SERIES, SeriesSpec, write_study
 from viewer.reading.facts import hang_archive_study, study_facts
 from viewer.reading.hanging import NON_IMAGE_MODALITIES
@@ -251,3 +252,21 @@ def test_bad_reading_settings_name_the_file_and_key(tmp_path: Path, text: str,
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert str(caught.value).startswith(f"{path}: ") and says in str(caught.value)
+
+
+@pytest.mark.timeout(180)
+def test_a_pacs_without_modalities_in_study(studies: Studies, tmp_path: Path) -> None:
+    """dcmqrscp leaves Modalities in Study empty: each candidate's modalities come from a
+    series-level C-FIND, so the newer MR brain is passed over for the CT chest."""
+    files = [p for key in ("prior", "mr", "other") for p in studies.files[key]]
+    with run_dcmqrscp(tmp_path / "qr", *files) as node:
+        answer = find(node, Local(), "study", {"StudyInstanceUID": studies.mr,
+                                               "ModalitiesInStudy": ""})
+        assert answer.results and not answer.results[0].get("ModalitiesInStudy")
+        shutil.copytree(studies.root / "archive", tmp_path / "archive")
+        with Archive(tmp_path / "archive") as archive:
+            fetched = fetch_newest_prior(node, Local(), archive, studies.now)
+            assert fetched.prior is not None
+            assert fetched.prior.study_instance_uid == studies.prior
+            assert fetched.prior.modalities == ("CT",)
+            assert fetched.report is not None and fetched.report.ok
