@@ -3,6 +3,7 @@ in which viewport of each stage (issue 17, "hanging protocols table-driven")."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 
 import pytest
@@ -13,7 +14,7 @@ from viewer.reading.hanging import (
     hang,
     orientation_of,
 )
-from viewer.reading.protocols import Orientation, load_protocols
+from viewer.reading.protocols import Orientation, load_protocols, parse_protocol
 
 AX, COR, SAG = Orientation.AXIAL, Orientation.CORONAL, Orientation.SAGITTAL
 PROTOCOLS = load_protocols().protocols
@@ -139,3 +140,61 @@ def test_hanging_is_independent_of_the_protocols_order() -> None:
 def test_orientation_from_iop(iop: tuple[float, ...] | None,
                               expected: Orientation | None) -> None:
     assert orientation_of(iop) is expected
+
+
+MAMMO_TOML = """
+[protocol]
+name = "Mammo left"
+
+[[match]]
+attribute = "modality"
+values = ["MG"]
+weight = 5
+required = true
+
+[[match]]
+attribute = "laterality"
+values = ["L"]
+weight = 3
+
+[[match]]
+attribute = "priors"
+at_least = 2
+weight = 4
+
+[[stage]]
+layout = "3x1"
+[[stage.viewport]]
+laterality = ["L"]
+view_position = ["CC"]
+[[stage.viewport]]
+study = 1
+laterality = ["L"]
+view_position = ["CC"]
+[[stage.viewport]]
+study = 2
+laterality = ["L"]
+view_position = ["CC"]
+"""
+
+
+def _mammo(uid: str, date: str, *sides: str) -> StudyFacts:
+    return study(uid, date, "MAMMO", *(
+        series(f"{uid}-{side}-{view}", "MG", f"{side} {view}", None, "BREAST", view=view,
+               laterality=side) for side in sides for view in ("CC", "MLO")))
+
+
+@pytest.mark.parametrize(("sides", "priors", "expected_score", "cells"), [
+    (("L",), 2, 5 + 3 + 4, ("m0-L-CC", "m1-L-CC", "m2-L-CC")),
+    (("R",), 2, 5 + 4, (None, None, None)),  # laterality rule fails: only its weight is lost
+    (("L", "R"), 1, 5 + 3, ("m0-L-CC", "m1-L-CC", None)),  # fewer priors than asked
+])
+def test_laterality_and_number_of_priors(sides: tuple[str, ...], priors: int,
+                                         expected_score: float,
+                                         cells: tuple[str | None, ...]) -> None:
+    protocol = parse_protocol(tomllib.loads(MAMMO_TOML))
+    current = _mammo("m0", "20261201", *sides)
+    earlier = [_mammo(f"m{i}", f"202{6 - i}0101", *sides) for i in range(1, priors + 1)]
+    result = hang(current, earlier, [protocol])
+    assert result.score == pytest.approx(expected_score)
+    assert tuple(v.series_instance_uid for v in result.stages[0].viewports) == cells

@@ -69,6 +69,14 @@ def test_a_user_file_overrides_the_default_of_the_same_name(tmp_path: Path) -> N
     names = [p.name for p in loaded.protocols]
     assert "Generic 4-up" not in names
     assert "My 2-up" in names and "Extra" in names and "MR brain" in names
+    assert loaded.errors == ()
+    # a broken user file still replaces its default: the reader sees the error, not a
+    # protocol they meant to change
+    (user / "mr-brain.toml").write_text("[protocol]\nname = 'x'", encoding="utf-8")
+    broken = load_protocols(user)
+    assert "MR brain" not in [p.name for p in broken.protocols]
+    assert broken.errors == (f"{user / 'mr-brain.toml'}: stage: missing (a protocol needs one "
+                             "[[stage]] at least)",)
     mine = next(p for p in loaded.protocols if p.name == "My 2-up")
     assert mine.source == str(user / "generic-4up.toml")
     assert mine.stages[0].sync[0].viewports == (0, 1)
