@@ -4,18 +4,26 @@ still load."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from viewer.reading.protocols import (
+    HangingProtocol,
     MatchAttribute,
+    MatchRule,
     Orientation,
     ProtocolError,
+    Stage,
+    SyncGroup,
     SyncKind,
+    ViewportRule,
     default_protocol_files,
     load_protocols,
     parse_layout,
+    parse_protocol,
+    protocol_to_toml,
     read_protocol_file,
     user_protocol_dir,
 )
@@ -162,3 +170,29 @@ def test_defaults_are_package_data() -> None:
     files = default_protocol_files()
     assert set(files) == {"ct-chest-prior.toml", "mr-brain.toml", "cr-chest-pa-lat-prior.toml",
                           "generic-4up.toml"}
+
+
+@pytest.mark.parametrize("name", ["CR/DX chest PA + LAT with prior", "CT chest with prior",
+                                  "Generic 4-up", "MR brain"])
+def test_a_protocol_written_as_toml_reads_back_equal(name: str) -> None:
+    protocol = next(p for p in load_protocols().protocols if p.name == name)
+    text = protocol_to_toml(protocol)
+    assert parse_protocol(tomllib.loads(text), protocol.source) == protocol
+
+
+def test_empty_cells_and_awkward_text_survive_toml() -> None:
+    protocol = HangingProtocol(
+        'Quote " back\\slash 张三', (MatchRule(MatchAttribute.LATERALITY, ("L",), weight=0.5),),
+        (Stage("a\nb", 3, 1, (None, ViewportRule(study=2, orientation=Orientation.SAGITTAL),
+                               None), (SyncGroup(SyncKind.ZOOM, (1, 2)),)),),
+        "line one\nline two",
+    )
+    assert parse_protocol(tomllib.loads(protocol_to_toml(protocol))) == protocol
+
+
+def test_an_empty_cell_takes_no_criteria(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[protocol]\nname = "x"\n[[stage]]\nlayout = "2x1"\n[[stage.viewport]]\n'
+                    'empty = true\nmodality = ["CT"]\n', encoding="utf-8")
+    with pytest.raises(ProtocolError, match=r"stage\[1\]\.viewport\[1\]\.modality: not allowed"):
+        read_protocol_file(path)

@@ -28,6 +28,7 @@ The TOML form (every key is checked; an unknown key is an error, so a typo is ne
     name = "Axial"                       # optional
     layout = "2x1"                       # COLUMNSxROWS; viewports fill rows left to right
     [[stage.viewport]]                   # one per layout cell, in that order (fewer: empty)
+    empty = true                         # this cell stays empty (no other key then)
     study = 0                            # 0 current, 1 newest prior, 2 the one before ...
     series_description = ["*lung*"]      # patterns; every key given must hold
     modality = ["CT"]
@@ -44,6 +45,7 @@ The TOML form (every key is checked; an unknown key is an error, so a typo is ne
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import re
 import tomllib
@@ -302,7 +304,12 @@ def _rule(table: _Table) -> MatchRule:
     return MatchRule(attribute, patterns, at_least, weight, required)
 
 
-def _viewport(table: _Table) -> ViewportRule:
+def _viewport(table: _Table) -> ViewportRule | None:
+    if table.flag("empty"):
+        others = sorted(set(table.data) - {"empty"})
+        if others:
+            raise ProtocolError(f"{table._name(others[0])}: not allowed with empty = true")
+        return None
     rule = ViewportRule(
         study=table.integer("study", 0, 0),
         series_description=table.patterns("series_description"),
@@ -408,3 +415,58 @@ def load_protocols(
             errors.append(str(exc))
     protocols.sort(key=lambda p: (p.name.casefold(), p.source))
     return LoadedProtocols(tuple(protocols), tuple(errors))
+
+
+# --- writing TOML --------------------------------------------------------------------------------
+
+
+def _toml_text(value: str) -> str:
+    # a JSON string is a TOML basic string: the same escapes (\", \\, \n, \uXXXX)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _toml_list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(_toml_text(v) for v in values) + "]"
+
+
+def protocol_to_toml(protocol: HangingProtocol) -> str:
+    """`protocol` as a protocol file (the form `parse_protocol` reads back to an equal
+    protocol, `source` aside): how an imported DICOM Hanging Protocol joins the user's
+    folder."""
+    lines = ["[protocol]", f"name = {_toml_text(protocol.name)}"]
+    if protocol.description:
+        lines.append(f"description = {_toml_text(protocol.description)}")
+    for rule in protocol.rules:
+        lines += ["", "[[match]]", f"attribute = {_toml_text(rule.attribute.value)}"]
+        if rule.attribute is MatchAttribute.PRIORS:
+            lines.append(f"at_least = {rule.at_least}")
+        else:
+            lines.append(f"values = {_toml_list(rule.patterns)}")
+        lines.append(f"weight = {rule.weight!r}")
+        if rule.required:
+            lines.append("required = true")
+    for stage in protocol.stages:
+        lines += ["", "[[stage]]", f"name = {_toml_text(stage.name)}",
+                  f"layout = {_toml_text(stage.layout)}"]
+        # cells after the last rule stay empty by themselves; an empty cell before one is
+        # written as a viewport that nothing can fill
+        last = max((i for i, r in enumerate(stage.viewports) if r is not None), default=-1)
+        for cell in stage.viewports[:last + 1]:
+            lines.append("[[stage.viewport]]")
+            if cell is None:
+                lines.append("empty = true")
+                continue
+            if cell.study:
+                lines.append(f"study = {cell.study}")
+            for name in ("series_description", "modality", "image_type", "view_position",
+                         "laterality"):
+                patterns: tuple[str, ...] = getattr(cell, name)
+                if patterns:
+                    lines.append(f"{name} = {_toml_list(patterns)}")
+            if cell.orientation is not None:
+                lines.append(f"orientation = {_toml_text(cell.orientation.value)}")
+        for group in stage.sync:
+            members = ", ".join(str(i + 1) for i in group.viewports)
+            lines += ["[[stage.sync]]", f"kind = {_toml_text(group.kind.value)}",
+                      f"viewports = [{members}]"]
+    return "\n".join(lines) + "\n"
