@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.net.peers import free_port, run_dcmqrscp, run_orthanc, write_config
+from tests.net.peers import OUR_AE, free_port, run_dcmqrscp, run_orthanc, write_config
 from viewer.archive.archive import Archive
 from viewer.archive.importer import import_paths
 from viewer.config import ConfigError, Node, load_settings
@@ -270,3 +270,23 @@ def test_a_pacs_without_modalities_in_study(studies: Studies, tmp_path: Path) ->
             assert fetched.prior.study_instance_uid == studies.prior
             assert fetched.prior.modalities == ("CT",)
             assert fetched.report is not None and fetched.report.ok
+
+
+@pytest.mark.timeout(180)
+def test_fetch_by_c_move_as_configured(studies: Studies, tmp_path: Path) -> None:
+    """`prior_retrieve = "move"`: Orthanc sends the prior to our Storage SCP, which the
+    function runs on our [local] port for the duration."""
+    port = free_port()
+    with run_orthanc(tmp_path / "orthanc", {"US": (OUR_AE, "127.0.0.1", port)}) as orthanc:
+        orthanc.upload(*studies.files["prior"], *studies.files["mr"])
+        config = write_config(tmp_path / "config.toml",
+                              {"PACS": (orthanc.ae_title, orthanc.port)}, local_port=port)
+        config.write_text(config.read_text()
+                          + '\n[reading]\nprior_node = "PACS"\nprior_retrieve = "move"\n')
+        shutil.copytree(studies.root / "archive", tmp_path / "archive")
+        with Archive(tmp_path / "archive") as archive:
+            fetched = fetch_prior_if_configured(load_settings(config), archive, studies.now)
+            assert fetched is not None and fetched.report is not None
+            assert fetched.report.via == "move" and fetched.report.ok
+            assert len(fetched.report.imported) == len(studies.files["prior"])
+            assert archive.index.get_study(studies.prior) is not None
