@@ -2,14 +2,19 @@
 protocols as a Hanging Protocol instance, and import one written by us or another tool.
 
 How our model maps to the IOD:
-- matching rules: Modality and Body Part rules become Hanging Protocol Definition Sequence items
-  (Modality; Anatomic Region Sequence with the PS3.16 codes of Body Part Examined terms);
-  a priors rule is Number of Priors Referenced. Weights, study description patterns and
-  laterality rules have no place in the IOD: export says it dropped them; import gives a
-  Modality item a required rule of weight 10, a region weight 6, a laterality weight 2, and
-  Number of Priors Referenced a required priors rule.
+- matching rules: each modality of a Modality rule is a Hanging Protocol Definition Sequence
+  item; Body Part rules select the image sets (Body Part Examined, NO_MATCH: images without
+  it are still taken), and are a definition item (Anatomic Region Sequence, PS3.16 CID 4031
+  codes) only when no modality is named: dciodvfy refuses Modality and Anatomic Region
+  Sequence in one item, which PS3.3 C.23.1 allows. A priors rule is Number of Priors
+  Referenced. Weights, optional rules, study description patterns and laterality rules have
+  no place in the IOD: export says it dropped them. Import makes the modalities a required
+  rule of weight 10, the regions (codes or Body Part Examined selectors) one of weight 6,
+  lateralities one of weight 2, and Number of Priors Referenced a required priors rule.
+- names: Hanging Protocol Name is an SH (16 characters); a longer name leads the description
+  ("NAME: description", LO 64) and import takes it back from there.
 - studies: one Image Set per study a viewport uses, selected by Modality; the current study is
-  RELATIVE_TIME 0\\0 DAYS, the n-th prior ABSTRACT_PRIOR n\\n (C.23.1.1.2).
+  RELATIVE_TIME 0\\0 DAYS, the n-th prior ABSTRACT_PRIOR n\\n (C.23.1.1.2, PS3.17 V.3).
 - stages: Display Set Presentation Groups (1, 2, ...); each viewport with a rule is a Display
   Set of one STACK image box whose Display Environment Spatial Position is its layout cell
   (x of the left edge, y of the top edge, x of the right, y of the bottom, 0\\0 the bottom left
