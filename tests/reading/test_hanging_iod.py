@@ -5,6 +5,7 @@ imported, keeping what our model says and naming what it drops."""
 from __future__ import annotations
 
 import subprocess
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from viewer.reading.protocols import (
     MatchAttribute,
     SyncKind,
     load_protocols,
+    parse_protocol,
 )
 
 PROTOCOLS = {p.name: p for p in load_protocols().protocols}
@@ -340,3 +342,38 @@ def test_what_is_not_a_hanging_protocol_is_one_line(foreign: Path, change: objec
     with pytest.raises(HangingProtocolIODError, match=reason) as caught:
         import_protocol(ds)
     assert "\n" not in str(caught.value)
+
+
+REGION_ONLY = """
+[protocol]
+name = "Any chest"
+[[match]]
+attribute = "body_part"
+values = ["CHEST"]
+weight = 2
+[[stage]]
+layout = "1x1"
+[[stage.viewport]]
+orientation = "axial"
+"""
+
+
+def test_a_protocol_naming_only_a_body_part(tmp_path: Path) -> None:
+    dciodvfy = require_tool("dciodvfy", "dicom3tools")
+    protocol = parse_protocol(tomllib.loads(REGION_ONLY))
+    exported = export_protocol(protocol)
+    path = tmp_path / "hp.dcm"
+    exported.dataset.save_as(path, enforce_file_format=True)
+    ds = dcmread(path)
+    (definition,) = ds.HangingProtocolDefinitionSequence
+    assert "Modality" not in definition
+    assert definition.AnatomicRegionSequence[0].CodeValue == "816094009"
+    out = subprocess.run([dciodvfy, str(path)], check=False, capture_output=True, text=True,
+                         timeout=60)
+    assert [line for line in (out.stdout + out.stderr).splitlines()
+            if line.startswith("Error")] == []  # no attribute filter here
+    back = import_protocol(ds).protocol
+    assert [(r.attribute, r.patterns) for r in back.rules] == [
+        (MatchAttribute.BODY_PART, ("CHEST",))]
+    assert back.stages == protocol.stages
+    assert (back.name, back.description) == ("Any chest", "")

@@ -201,7 +201,9 @@ def _viewport_modalities(protocol: HangingProtocol) -> list[str]:
 
 def _image_sets(studies: int, modalities: Sequence[str], body_parts: Sequence[str]) -> Dataset:
     image_set = Dataset()
-    selectors = [_with_usage(_selector("Modality", "CS", modalities), "MATCH")]
+    # one selector at least: _definition names a modality whenever no body part is named
+    selectors = [_with_usage(_selector("Modality", "CS", modalities), "MATCH")
+                 ] if modalities else []
     if body_parts:  # NO_MATCH: an image without Body Part Examined is still taken (C.23.1)
         selectors.append(_with_usage(_selector("BodyPartExamined", "CS", body_parts),
                                      "NO_MATCH"))
@@ -288,6 +290,7 @@ def export_protocol(
     description = protocol.description
     if len(protocol.name) > 16:
         description = f"{protocol.name}{_NAME_END}{description}"
+    description = description or protocol.name  # Type 1: never empty
     if len(description) > 64:
         dropped.append(f"description after its 64th character: {description[64:]!r}")
     ds.HangingProtocolDescription = description[:64]
@@ -584,5 +587,7 @@ def import_protocol(ds: Dataset, source: str = "") -> ImportedProtocol:
     full, _, rest = description.partition(_NAME_END)
     if len(name) == 16 and full.startswith(name) and len(full) > 16:
         name, description = full, rest
+    elif description == name:  # what we write for a protocol without a description
+        description = ""
     protocol = HangingProtocol(name, rules, tuple(stages), description, source)
     return ImportedProtocol(protocol, tuple(dict.fromkeys(dropped)))
