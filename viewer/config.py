@@ -129,6 +129,11 @@ class Settings:
                                  # committed (storage commitment, every instance) are removed
     commit_nodes = ["PACS"]      # whose commitment counts: these configured nodes (by their
                                  # AE titles); absent or empty: any configured node
+
+    [reading]                    # opening a study (viewer.reading)
+    prior_node = "PACS"          # a configured node asked for the newest relevant prior, which
+                                 # is retrieved in the background; absent or "": none is asked
+    prior_retrieve = "get"       # "get" (C-GET) or "move" (C-MOVE to our [local] port)
     """
 
     language: str = ""
@@ -138,6 +143,8 @@ class Settings:
     storage_scp: bool = False
     quota_gb: float | None = None
     commit_nodes: tuple[str, ...] = ()
+    prior_node: str = ""
+    prior_retrieve: str = "get"
 
     def commit_ae_titles(self) -> frozenset[str]:
         """The AE titles whose storage commitment lets a study leave the cache: those of
@@ -213,8 +220,9 @@ def load_settings(path: Path | None = None) -> Settings:
             tls=read.tls(table, where, enabled=tls),
         ))
     quota_gb, commit_nodes = read.archive(read.table(document, "archive"), nodes)
+    prior_node, prior_retrieve = read.reading(read.table(document, "reading"), nodes)
     return Settings(language.strip(), local, network, tuple(nodes), storage_scp, quota_gb,
-                    commit_nodes)
+                    commit_nodes, prior_node, prior_retrieve)
 
 
 def ae_title_problem(title: str) -> str:
@@ -288,6 +296,17 @@ class _Reader:
                 raise ConfigError(f"{self.path}: [archive] commit_nodes names {name!r}, "
                                   "which is not a configured node")
         return (None if quota is None else float(quota)), tuple(names)
+
+    def reading(self, table: dict[str, object], nodes: list[Node]) -> tuple[str, str]:
+        node = self.text(table, "reading", "prior_node", "")
+        if node and node not in {n.name for n in nodes}:
+            raise ConfigError(f"{self.path}: [reading] prior_node names {node!r}, which is not "
+                              "a configured node")
+        via = self.text(table, "reading", "prior_retrieve", "get")
+        if via not in ("get", "move"):
+            raise ConfigError(f"{self.path}: [reading] prior_retrieve must be \"get\" or "
+                              f"\"move\", not {via!r}")
+        return node, via
 
     def tls(self, table: dict[str, object], where: str, enabled: bool) -> TlsFiles | None:
         if not enabled:

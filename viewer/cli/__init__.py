@@ -45,6 +45,7 @@ VERBS: dict[str, str] = {
     "mpps": "mpps",
     "print": "printing",
     "export": "export",
+    "hanging": "hanging",
     "bench": "bench",
 }
 
