@@ -341,11 +341,11 @@ def _graphic(item: Dataset, layer: str, where: str, problems: list[str]) -> Grap
     if declared is None or _integer(declared, "Number of Graphic Points") != len(points):
         raise _Skip(f"Number of Graphic Points {declared} but Graphic Data holds "
                     f"{len(points)} points")
-    needed = {GraphicType.POINT: (1, 1), GraphicType.CIRCLE: (2, 2),
-              GraphicType.ELLIPSE: (4, 4)}.get(kind, (2, None))
-    if len(points) < needed[0] or (needed[1] is not None and len(points) > needed[1]):
-        wanted = (f"{needed[0]}" if needed[0] == needed[1] else f"at least {needed[0]}")
-        raise _Skip(f"a {kind.value} needs {wanted} points, it has {len(points)}")
+    exact = {GraphicType.POINT: 1, GraphicType.CIRCLE: 2, GraphicType.ELLIPSE: 4}.get(kind)
+    if exact is not None and len(points) != exact:
+        raise _Skip(f"{kind.value} needs exactly {exact} point(s), it has {len(points)}")
+    if exact is None and len(points) < 2:
+        raise _Skip(f"{kind.value} needs at least 2 points, it has {len(points)}")
     filled = str(item.get("GraphicFilled", "N")).strip().upper() == "Y"
     graphic = GraphicObject(
         units=units, graphic_type=kind, points=points, filled=filled, layer=layer,
