@@ -137,7 +137,7 @@ class _Canvas:
 def _draw_graphic(canvas: _Canvas, graphic: GraphicObject, layer: GraphicLayer | None,
                   matrix: np.ndarray, area: Box) -> None:
     scale = output_scale(graphic.units, matrix, area)
-    path = to_output(outline(graphic, max_step=0.25 / scale), graphic.units, matrix, area)
+    path = to_output(outline(graphic, max_step=1.0 / scale), graphic.units, matrix, area)
     if not np.isfinite(path).all():
         return
     style = graphic.line_style
@@ -187,77 +187,79 @@ def _stroke(path: np.ndarray, thickness: float, canvas: _Canvas
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pixels a polyline passes through, each once, with its distance along the path (in
     output pixels) for dashing."""
-    cols: list[np.ndarray] = []
-    rows: list[np.ndarray] = []
-    along: list[np.ndarray] = []
-    start = 0.0
     if len(path) == 1:
         path = np.vstack([path, path])
-    for p0, p1 in zip(path[:-1], path[1:], strict=True):
-        length = float(np.hypot(*(p1 - p0)))
-        c, r, t = _crossed(p0, p1, canvas)
-        if thickness > 1.0:
-            c2, r2, t2 = _near(p0, p1, thickness / 2.0, canvas)
-            c, r, t = np.concatenate([c, c2]), np.concatenate([r, r2]), np.concatenate([t, t2])
-        cols.append(c)
-        rows.append(r)
-        along.append(start + t * length)
-        start += length
-    c_all, r_all, s_all = np.concatenate(cols), np.concatenate(rows), np.concatenate(along)
-    if c_all.size == 0:
-        return c_all, r_all, s_all
+    cols, rows, along = _crossed(path, canvas)
+    if thickness > 1.0:
+        starts = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+        extra = [(cols, rows, along)]
+        for index, (p0, p1) in enumerate(zip(path[:-1], path[1:], strict=True)):
+            c, r, t = _near(p0, p1, thickness / 2.0, canvas)
+            if c.size:
+                extra.append((c, r, starts[index] + t * float(np.hypot(*(p1 - p0)))))
+        cols, rows, along = (np.concatenate([e[i] for e in extra]) for i in range(3))
+    if cols.size == 0:
+        return cols, rows, along
     # Each pixel once (blending twice would darken a translucent line where segments meet).
-    key = r_all * (canvas.out.shape[1] + 1) + c_all
+    key = rows * (canvas.out.shape[1] + 1) + cols
     _, first = np.unique(key, return_index=True)
-    return c_all[first], r_all[first], s_all[first]
+    return cols[first], rows[first], along[first]
 
 
-def _crossed(p0: np.ndarray, p1: np.ndarray, canvas: _Canvas
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pixels whose inside the segment p0-p1 passes through (a segment on a pixel edge: the
-    pixels below / right of it; a segment of no length: its pixel), with the segment parameter
-    0..1 at each. Only the part of the segment over the canvas is walked."""
-    empty = np.empty(0, dtype=np.int64)
-    clipped = _clip(p0, p1, (canvas.c0 - 1.0, canvas.r0 - 1.0, canvas.c1 + 2.0, canvas.r1 + 2.0))
-    if clipped is None:
-        return empty, empty, np.empty(0)
-    ta, tb = clipped
+def _crossed(path: np.ndarray, canvas: _Canvas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels whose inside a segment of the path passes through (a segment on a pixel edge:
+    the pixels below / right of it; a segment of no length: its pixel), with the distance along
+    the path at each. All segments at once: each is cut where it crosses a pixel edge, and the
+    middle of each piece names its pixel. Only the parts over the canvas are walked."""
+    p0, p1 = path[:-1], path[1:]
     d = p1 - p0
-    cuts = [np.array([ta, tb])]
+    length = np.hypot(d[:, 0], d[:, 1])
+    starts = np.concatenate([[0.0], np.cumsum(length)[:-1]])
+    ta, tb, ok = _clip(p0, d, (canvas.c0 - 1.0, canvas.r0 - 1.0, canvas.c1 + 2.0,
+                                canvas.r1 + 2.0))
+    live = np.nonzero(ok)[0]
+    segments = [live, live]
+    params = [ta[live], tb[live]]
     for axis in (0, 1):
-        if d[axis] != 0.0:
-            a, b = sorted((p0[axis] + ta * d[axis], p0[axis] + tb * d[axis]))
-            lines = np.arange(math.ceil(a), math.floor(b) + 1, dtype=np.float64)
-            cuts.append((lines - p0[axis]) / d[axis])
-    t = np.unique(np.clip(np.concatenate(cuts), ta, tb))
-    length = float(np.hypot(*d))
-    if t.size < 2 or length == 0.0:
-        middle = np.array([ta])
-    else:
-        keep = (t[1:] - t[:-1]) * length > 1e-9
-        middle = ((t[:-1] + t[1:]) / 2.0)[keep]
-    pts = p0 + np.outer(middle, d)
-    return (np.floor(pts[:, 0]).astype(np.int64), np.floor(pts[:, 1]).astype(np.int64), middle)
+        moving = live[d[live, axis] != 0.0]
+        ends = np.stack([p0[moving, axis] + ta[moving] * d[moving, axis],
+                         p0[moving, axis] + tb[moving] * d[moving, axis]])
+        first = np.ceil(ends.min(axis=0)).astype(np.int64)
+        count = np.maximum(np.floor(ends.max(axis=0)).astype(np.int64) - first + 1, 0)
+        owner = np.repeat(moving, count)
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        lines = np.repeat(first, count) + offset
+        segments.append(owner)
+        params.append(np.clip((lines - p0[owner, axis]) / d[owner, axis], ta[owner], tb[owner]))
+    seg = np.concatenate(segments)
+    t = np.concatenate(params)
+    order = np.lexsort((t, seg))
+    seg, t = seg[order], t[order]
+    piece = (seg[1:] == seg[:-1]) & ((t[1:] - t[:-1]) * length[seg[:-1]] > 1e-9)
+    owner = seg[:-1][piece]
+    middle = ((t[1:] + t[:-1]) / 2.0)[piece]
+    lone = np.setdiff1d(live, owner)  # no piece of any length: the pixel of its start
+    owner = np.concatenate([owner, lone])
+    middle = np.concatenate([middle, ta[lone]])
+    pts = p0[owner] + middle[:, None] * d[owner]
+    return (np.floor(pts[:, 0]).astype(np.int64), np.floor(pts[:, 1]).astype(np.int64),
+            starts[owner] + middle * length[owner])
 
 
-def _clip(p0: np.ndarray, p1: np.ndarray, box: Box) -> tuple[float, float] | None:
-    """Liang-Barsky: the parameter range of p0-p1 inside box (x0, y0, x1, y1), or None."""
-    t0, t1 = 0.0, 1.0
-    d = p1 - p0
-    for p, q in ((-d[0], p0[0] - box[0]), (d[0], box[2] - p0[0]),
-                 (-d[1], p0[1] - box[1]), (d[1], box[3] - p0[1])):
-        if p == 0.0:
-            if q < 0.0:
-                return None
-            continue
-        r = q / p
-        if p < 0.0:
-            t0 = max(t0, r)
-        else:
-            t1 = min(t1, r)
-        if t0 > t1:
-            return None
-    return t0, t1
+def _clip(p0: np.ndarray, d: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Liang-Barsky for many segments p0 + t d: the parameter range inside box (x0, y0, x1, y1)
+    of each, and whether it has one."""
+    t0 = np.zeros(len(p0))
+    t1 = np.ones(len(p0))
+    ok = np.ones(len(p0), dtype=bool)
+    for p, q in ((-d[:, 0], p0[:, 0] - box[0]), (d[:, 0], box[2] - p0[:, 0]),
+                 (-d[:, 1], p0[:, 1] - box[1]), (d[:, 1], box[3] - p0[:, 1])):
+        still = p == 0.0
+        ok &= ~(still & (q < 0.0))
+        r = q / np.where(still, 1.0, p)
+        t0 = np.where(~still & (p < 0.0), np.maximum(t0, r), t0)
+        t1 = np.where(~still & (p > 0.0), np.minimum(t1, r), t1)
+    return t0, t1, ok & (t0 <= t1)
 
 
 def _near(p0: np.ndarray, p1: np.ndarray, radius: float, canvas: _Canvas
