@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from tests.dicom.makers import image_dataset
 
@@ -105,7 +105,7 @@ def presentation_state(images: Sequence[Dataset], annotations: Sequence[Dataset]
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = GSPS
+    ds.file_meta.MediaStorageSOPClassUID = UID(GSPS)
     ds.SOPClassUID = GSPS
     ds.SOPInstanceUID = generate_uid()
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -115,6 +115,8 @@ def presentation_state(images: Sequence[Dataset], annotations: Sequence[Dataset]
     ds.PatientName = images[0].PatientName if "PatientName" in images[0] else ""
     ds.StudyInstanceUID = images[0].StudyInstanceUID
     ds.SeriesInstanceUID = generate_uid()
+    ds.SeriesNumber = 99
+    ds.InstanceNumber = 1
     ds.ContentLabel = "TEST"
     ds.PresentationCreationDate = "20261207"
     ds.PresentationCreationTime = "120000"
@@ -134,6 +136,15 @@ def presentation_state(images: Sequence[Dataset], annotations: Sequence[Dataset]
         series.ReferencedImageSequence = DicomSequence(refs)
         series_items.append(series)
     ds.ReferencedSeriesSequence = DicomSequence(series_items)
+    # What DCMTK's dcmp2pgm needs to load a presentation state (PS3.3 A.33.1): the Presentation
+    # LUT and a displayed area (the whole of the first image).
+    ds.PresentationLUTShape = "IDENTITY"
+    area = Dataset()
+    area.DisplayedAreaTopLeftHandCorner = [1, 1]
+    area.DisplayedAreaBottomRightHandCorner = [int(images[0].Columns), int(images[0].Rows)]
+    area.PresentationSizeMode = "SCALE TO FIT"
+    area.PresentationPixelAspectRatio = [1, 1]
+    ds.DisplayedAreaSelectionSequence = DicomSequence([area])
     ds.GraphicAnnotationSequence = DicomSequence(list(annotations))
     ds.GraphicLayerSequence = DicomSequence(list(layers))
     return ds

@@ -93,6 +93,7 @@ def test_highdicom_presentation_state_is_read_in_layer_order() -> None:
     assert (anchored.text, anchored.layer, anchored.anchor, anchored.anchor_visible,
             anchored.bounding_box) == ("anchored", "UNDER", (20.0, 20.0), False, None)
     assert boxed.text == "over text" and boxed.bounding_box_units is AnnotationUnits.DISPLAY
+    assert boxed.bounding_box is not None
     assert np.allclose(boxed.bounding_box, (0.1, 0.1, 0.4, 0.2))
     assert boxed.justification is Justification.RIGHT
 

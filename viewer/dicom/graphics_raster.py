@@ -238,7 +238,9 @@ def _crossed(path: np.ndarray, canvas: _Canvas) -> tuple[np.ndarray, np.ndarray,
     piece = (seg[1:] == seg[:-1]) & ((t[1:] - t[:-1]) * length[seg[:-1]] > 1e-9)
     owner = seg[:-1][piece]
     middle = ((t[1:] + t[:-1]) / 2.0)[piece]
-    lone = np.setdiff1d(live, owner)  # no piece of any length: the pixel of its start
+    has_piece = np.zeros(len(p0), dtype=bool)
+    has_piece[owner] = True
+    lone = live[~has_piece[live]]  # no piece of any length: the pixel of its start
     owner = np.concatenate([owner, lone])
     middle = np.concatenate([middle, ta[lone]])
     pts = p0[owner] + middle[:, None] * d[owner]
