@@ -357,3 +357,15 @@ def test_a_cjk_font_is_found_for_cjk_text() -> None:
     cjk, latin = find_font("右肺结节"), find_font("Lesion")
     assert cjk is not None and "CJK" in cjk
     assert latin is not None and "DejaVu" in latin
+
+
+def test_text_wraps_at_spaces_in_a_narrow_box() -> None:
+    """A PIXEL box turned 90 degrees is tall and narrow; the text stays upright, so it wraps
+    rather than shrinking below legibility."""
+    box = (30.0, 2.0, 62.0, 62.0)
+    _, changed = _burn(texts=[_text("Length 130.2 mm", box)])
+    assert changed <= _box_pixels(box)
+    rows = sorted({r for _, r in changed})
+    assert rows[-1] - rows[0] > 20  # more than one line
+    columns = sorted({c for c, _ in changed})
+    assert columns[-1] - columns[0] > 20  # and still wide glyphs, not a sliver

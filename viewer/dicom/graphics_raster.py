@@ -25,6 +25,7 @@ import functools
 import math
 import os
 import re
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -378,6 +379,24 @@ def _fitted(lines: list[str], text: str, width: float, height: float) -> tuple[F
         size = max(_MIN_FONT, min(size - 1, int(size * width / widest)))
 
 
+def _wrapped(lines: list[str], text: str, width: float, height: float
+             ) -> tuple[list[str], Font, int]:
+    """The text's lines, wrapped at spaces into more lines where that lets a larger font fit
+    the box (a tall narrow box: a PIXEL box on a rotated image keeps the text upright, PS3.3
+    C.10.6), with that font and its line height."""
+    best = (lines, *_fitted(lines, text, width, height))
+    words = max(len(line.split()) for line in lines)
+    for count in range(2, min(words, 8) + 1):
+        candidate = [part for line in lines
+                     for part in (textwrap.wrap(line, max(1, math.ceil(len(line) / count)),
+                                                break_long_words=False)
+                                  or [""])]
+        font, line_height = _fitted(candidate, text, width, height)
+        if getattr(font, "size", 0) > getattr(best[1], "size", 0):
+            best = (candidate, font, line_height)
+    return best
+
+
 def _text_mask(lines: list[str], font: Font, line_height: int, width: int, height: int,
                justification: Justification) -> np.ndarray:
     """Coverage 0..1 of the text laid out in a width x height box, from its top."""
@@ -426,7 +445,7 @@ def _draw_text(canvas: _Canvas, text: TextObject, layer: GraphicLayer | None,
         if not all(math.isfinite(v) for v in box):
             return
         c0, r0, c1, r1 = text_box_pixels(box)
-        font, line_height = _fitted(lines, text.text, c1 - c0 + 1, r1 - r0 + 1)
+        lines, font, line_height = _wrapped(lines, text.text, c1 - c0 + 1, r1 - r0 + 1)
         justification = text.justification
     elif anchor is not None:
         font, line_height = _fitted(lines, text.text, 10_000.0,
