@@ -622,18 +622,32 @@ def _catmull_rom(pts: np.ndarray, closed: bool, step: float) -> np.ndarray:
         t1 = t0 + max(float(np.hypot(*(p1 - p0))), 1e-9) ** 0.5
         t2 = t1 + chord**0.5
         t3 = t2 + max(float(np.hypot(*(p3 - p2))), 1e-9) ** 0.5
-        # The curve can bulge beyond its chord: sample generously.
-        count = min(max(int(math.ceil(2.0 * chord / step)), 2), 100_000)
-        t = np.linspace(t1, t2, count + 1)[1:, None]
-        a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
-        a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
-        a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
-        b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
-        b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
-        pieces.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+        knots = (t0, t1, t2, t3)
+        count = min(max(int(math.ceil(chord / step)), 2), 100_000)
+        piece = _catmull_rom_piece(ext[i - 1 : i + 3], knots, count)
+        spacing = float(np.max(np.hypot(*np.diff(np.vstack([p1, piece]), axis=0).T)))
+        if spacing > step:  # longer than its chord where it bends: once more, finer
+            count = min(int(math.ceil(count * spacing / step * 1.01)), 100_000)
+            piece = _catmull_rom_piece(ext[i - 1 : i + 3], knots, count)
+        pieces.append(piece)
     out = np.vstack(pieces)
     out[-1] = ext[-2]  # end exactly on the last point (the first, when closed)
     return out
+
+
+def _catmull_rom_piece(p: np.ndarray, knots: tuple[float, float, float, float], count: int
+                       ) -> np.ndarray:
+    """`count` points of the curve between p[1] (excluded) and p[2] (Barry-Goldman)."""
+    t0, t1, t2, t3 = knots
+    p0, p1, p2, p3 = p
+    t = np.linspace(t1, t2, count + 1)[1:, None]
+    a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+    a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+    a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+    b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+    b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+    result: np.ndarray = (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
+    return result
 
 
 def to_output(
