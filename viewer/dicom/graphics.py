@@ -193,7 +193,7 @@ def read_graphic_annotations(
     in_ps = _referenced_by_ps(source, sop_instance_uid, frame)
     graphics: list[tuple[tuple[int, int], GraphicObject]] = []
     texts: list[tuple[tuple[int, int], TextObject]] = []
-    for index, item in enumerate(_items(source, "GraphicAnnotationSequence")):
+    for index, item in enumerate(_items(source, "GraphicAnnotationSequence", problems)):
         where = f"Graphic Annotation Sequence item {index + 1}"
         try:
             if not _applies(item, sop_instance_uid, frame, in_ps):
@@ -211,12 +211,12 @@ def read_graphic_annotations(
             problems.append(f"{where}: cannot be read ({type(exc).__name__}); left out")
             continue
         rank = (declared[by_name[name][0]].order, by_name[name][0])
-        for sub, obj in enumerate(_items(item, "GraphicObjectSequence")):
+        for sub, obj in enumerate(_items(item, "GraphicObjectSequence", problems)):
             label = f"{where}, Graphic Object {sub + 1}"
             parsed = _guarded(_graphic, obj, name, label, problems)
             if parsed is not None:
                 graphics.append((rank, parsed))
-        for sub, obj in enumerate(_items(item, "TextObjectSequence")):
+        for sub, obj in enumerate(_items(item, "TextObjectSequence", problems)):
             label = f"{where}, Text Object {sub + 1}"
             text = _guarded(_text_object, obj, name, label, problems)
             if text is not None:
@@ -245,11 +245,14 @@ def _guarded(parse: Callable[[Dataset, str, str, list[str]], _T], item: Dataset,
     return None
 
 
-def _items(ds: Dataset, keyword: str) -> list[Dataset]:
+def _items(ds: Dataset, keyword: str, problems: list[str] | None = None) -> list[Dataset]:
+    """The items of sequence `keyword`; none when it cannot be read (said in `problems`)."""
     try:
         value = ds.get(keyword)
-    except Exception as exc:  # an undecodable sequence: reported as having no items
+    except Exception as exc:  # an undecodable sequence: no items, and the reason
         LOGGER.debug("%s unreadable: %r", keyword, exc)
+        if problems is not None:
+            problems.append(f"{keyword}: cannot be read ({type(exc).__name__}); left out")
         return []
     if value is None:
         return []
@@ -259,7 +262,7 @@ def _items(ds: Dataset, keyword: str) -> list[Dataset]:
 def _layers(ds: Dataset, problems: list[str]) -> list[GraphicLayer]:
     layers: list[GraphicLayer] = []
     seen: set[str] = set()
-    for index, item in enumerate(_items(ds, "GraphicLayerSequence")):
+    for index, item in enumerate(_items(ds, "GraphicLayerSequence", problems)):
         where = f"Graphic Layer Sequence item {index + 1}"
         try:
             name = _text(item, "GraphicLayer", where, problems).strip()
