@@ -17,6 +17,8 @@ from pydicom.uid import generate_uid
 from tests.dicom import graphics_makers as mk
 from viewer.dicom.graphics import (
     AnnotationUnits,
+    GraphicLayer,
+    GraphicObject,
     GraphicType,
     Justification,
     cielab_to_grey,
@@ -131,6 +133,17 @@ def test_items_apply_to_the_images_and_frames_they_name() -> None:
     assert points(other.SOPInstanceUID, 1) == [3, 4]
     assert points(unreferenced.SOPInstanceUID, 1) == []
     assert read_graphic_annotations(ps, unreferenced.SOPInstanceUID, 1).layers == ()
+
+
+def test_frames_listed_by_the_presentation_state_limit_its_unreferenced_items() -> None:
+    multi = mk.patient_image(frames=3)
+    ps = mk.presentation_state([multi], [mk.annotation("L", [mk.graphic("POINT", [(1, 1)])])],
+                               [mk.layer("L", 1)])
+    ps.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedFrameNumber = [1, 3]
+    ps = _round_trip(ps)
+    counts = [len(read_graphic_annotations(ps, multi.SOPInstanceUID, f).graphics)
+              for f in (1, 2, 3)]
+    assert counts == [1, 0, 1]
 
 
 def test_malformed_items_are_left_out_with_a_reason() -> None:
@@ -280,22 +293,16 @@ def test_colours_of_layers() -> None:
     r, g, b = cielab_to_rgb(tuple(red.value))  # type: ignore[arg-type]
     assert r > 200 and g < 80 and b < 80
     assert cielab_to_grey((0x8000, 0x8080, 0x8080)) == 128
-    ps = mk.presentation_state(
-        [mk.patient_image()], [], [mk.layer("G", 1, grey=0x8000), mk.layer("C", 2,
-                                                                           cielab=white)])
     assert layer_grey(None) == 255 and layer_rgb(None) == (255, 255, 255)
-    items = ps.GraphicLayerSequence
-    assert items[0].GraphicLayerRecommendedDisplayGrayscaleValue == 0x8000
-    from viewer.dicom.graphics import GraphicLayer
-
     assert layer_grey(GraphicLayer("G", 1, recommended_grey=0x8000)) == 128
+    assert layer_grey(GraphicLayer("C", 1, recommended_cielab=white)) == 255
     assert layer_rgb(GraphicLayer("G", 1, recommended_grey=0xFFFF)) == (255, 255, 255)
     assert layer_rgb(GraphicLayer("C", 1, recommended_cielab=white)) == (255, 255, 255)
+    both = GraphicLayer("B", 1, recommended_grey=0x4000, recommended_cielab=white)
+    assert (layer_grey(both), layer_rgb(both)) == (64, (255, 255, 255))
 
 
 def test_outline_samples_curves_through_their_points() -> None:
-    from viewer.dicom.graphics import GraphicObject
-
     circle = GraphicObject(AnnotationUnits.PIXEL, GraphicType.CIRCLE, ((10.0, 10.0), (15.0, 10.0)),
                            False, "L")
     path = outline(circle, max_step=0.1)

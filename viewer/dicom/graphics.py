@@ -159,9 +159,6 @@ class GraphicAnnotations:
     texts: tuple[TextObject, ...]
     problems: tuple[str, ...] = field(default=())
 
-    def layer(self, name: str) -> GraphicLayer | None:
-        return next((layer for layer in self.layers if layer.name == name), None)
-
 
 class _Skip(ValueError):
     """An item left out; the message is the reason."""

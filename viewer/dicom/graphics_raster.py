@@ -467,7 +467,7 @@ def _box_to_output(box: Box, units: AnnotationUnits, matrix: np.ndarray, area: B
             float(out[:, 0].max()), float(out[:, 1].max()))
 
 
-def text_box_pixels(box: Box) -> tuple[int, int, int, int]:
+def _box_pixels(box: Box) -> tuple[int, int, int, int]:
     """The output pixels (first column, first row, last column, last row) whose centre lies in
     an output-coordinate box: where a text in that box is drawn."""
     return (math.ceil(box[0] - 0.5), math.ceil(box[1] - 0.5),
@@ -486,7 +486,7 @@ def _draw_text(canvas: _Canvas, text: TextObject, layer: GraphicLayer | None,
         box = _box_to_output(text.bounding_box, text.bounding_box_units, matrix, area)
         if not all(math.isfinite(v) for v in box):
             return
-        c0, r0, c1, r1 = text_box_pixels(box)
+        c0, r0, c1, r1 = _box_pixels(box)
         if c1 < c0 or r1 < r0 or (c1 - c0 + 1) * (r1 - r0 + 1) > 16_000_000:
             coverage = None  # no pixel centre inside, or absurdly large: the anchor line only
         else:
