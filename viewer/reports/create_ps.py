@@ -32,6 +32,7 @@ from viewer.reports.view_state import (
     RectangleShutter,
     ViewedImage,
     ViewState,
+    with_patient_study,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -77,7 +78,9 @@ def create_presentation_state(
         raise ValueError("no image selected: a presentation state references at least one")
     first = images[0]
     _check_images(images)
-    headers = {image.sop_instance_uid: image.header for image in images}
+    headers = {image.sop_instance_uid: with_patient_study(image.header) for image in images}
+    for header in headers.values():
+        header.setdefault("SamplesPerPixel", 1)  # grey when absent (_check_images), as read
     frames: dict[str, set[int]] = defaultdict(set)
     for image in images:
         frames[image.sop_instance_uid].add(image.frame)

@@ -41,6 +41,25 @@ def spatial_transformation(quarter_turns: int, flip_h: bool, flip_v: bool) -> tu
     return turns * 90, flip_h
 
 
+# Patient and study attributes highdicom reads from a referenced image as attributes (an absent
+# one would raise AttributeError): Type 2 in the images' IODs, so empty is a valid value.
+_PATIENT_STUDY_TYPE2 = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber", "StudyID",
+    "StudyDate", "StudyTime", "ReferringPhysicianName",
+)
+
+
+def with_patient_study(ds: Dataset) -> Dataset:
+    """A shallow copy of `ds` with every Type 2 patient and study attribute present (empty
+    when the image lacks it), as highdicom needs to copy them into a new object."""
+    filled = Dataset()
+    filled.update(ds)
+    for keyword in _PATIENT_STUDY_TYPE2:
+        if keyword not in filled:
+            setattr(filled, keyword, "")
+    return filled
+
+
 def _uid(ds: Dataset, keyword: str) -> str:
     value = str(ds.get(keyword, "") or "").strip()
     if not value:
