@@ -96,13 +96,15 @@ class KeyImage:
     def of(cls, ds: Dataset, frame: int | None = None,
            presentation_state: PresentationStateReference | None = None) -> KeyImage:
         """The key image `ds` (its header), frame `frame` checked against Number of Frames."""
-        uids = [_uid(ds, k) for k in (
-            "SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")]
+        sop_uid = _uid(ds, "SOPInstanceUID")
         if frame is not None:
             frames = int(ds.get("NumberOfFrames", 1) or 1)
             if not 1 <= frame <= frames:
-                raise ValueError(f"image {uids[1]}: frame {frame} requested, it has {frames}")
-        return cls(*uids, frame=frame, presentation_state=presentation_state)
+                raise ValueError(f"image {sop_uid}: frame {frame} requested, it has {frames}")
+        return cls(
+            _uid(ds, "SOPClassUID"), sop_uid, _uid(ds, "SeriesInstanceUID"),
+            _uid(ds, "StudyInstanceUID"), frame=frame, presentation_state=presentation_state,
+        )
 
 
 def _uid(ds: Dataset, keyword: str) -> str:
