@@ -22,7 +22,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
-from viewer.reports.create_ps import MANUFACTURER, UTF8
+from viewer.reports.create_ps import MANUFACTURER, UTF8, highdicom_quietly
 from viewer.reports.view_state import with_patient_study
 
 LOGGER = logging.getLogger(__name__)
@@ -148,6 +148,20 @@ def create_key_object_selection(
                 f"presentation state {ps.sop_instance_uid} of key image "
                 f"{image.sop_instance_uid} belongs to another study than {study_uid}"
             )
+    with highdicom_quietly():
+        document = _document(images, title, description, study, observer,
+                             series_instance_uid, series_number, instance_number)
+    if study.get("SOPInstanceUID") not in {i.sop_instance_uid for i in images}:
+        _drop_from_evidence(document, str(study.get("SOPInstanceUID", "")))
+    document.SeriesDescription = series_description
+    LOGGER.debug("key object selection %s: %d image(s)", document.SOPInstanceUID, len(images))
+    return document
+
+
+def _document(
+    images: Sequence[KeyImage], title: KeyObjectTitle, description: str, study: Dataset,
+    observer: str, series_instance_uid: str | None, series_number: int, instance_number: int,
+) -> Dataset:
     observer_context = None
     if observer:
         observer_context = hd.sr.ObserverContext(
@@ -173,10 +187,6 @@ def create_key_object_selection(
         manufacturer=MANUFACTURER,
         specific_character_set=UTF8,
     )
-    if study.get("SOPInstanceUID") not in {i.sop_instance_uid for i in images}:
-        _drop_from_evidence(document, str(study.get("SOPInstanceUID", "")))
-    document.SeriesDescription = series_description
-    LOGGER.debug("key object selection %s: %d image(s)", document.SOPInstanceUID, len(images))
     return document
 
 

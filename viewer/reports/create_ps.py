@@ -12,13 +12,16 @@ the returned dataset (with its file meta) like any other instance.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
+import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import highdicom as hd
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
@@ -41,6 +44,18 @@ MEASUREMENT_LAYER = "MEASUREMENTS"
 UTF8 = "ISO_IR 192"
 MANUFACTURER = "dicom-viewer"
 _LABEL_CHARACTERS = re.compile(r"[^A-Z0-9 _]")
+
+
+@contextlib.contextmanager
+def highdicom_quietly() -> Iterator[None]:
+    """highdicom's warnings (e.g. about a one-component patient name, nothing the user can act
+    on here) to DEBUG logging rather than the user's stderr. Call from one thread at a time:
+    Python's warning filters are process-wide."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        LOGGER.debug("highdicom: %s", warning.message)
 
 
 def content_label(text: str) -> str:
@@ -86,7 +101,29 @@ def create_presentation_state(
         frames[image.sop_instance_uid].add(image.frame)
     layers, annotations = _annotations(images, view)
 
-    ps = hd.pr.GrayscaleSoftcopyPresentationState(
+    with highdicom_quietly():
+        ps = _gsps(images, view, headers, label, description, creator, layers, annotations,
+                   series_instance_uid, series_number, instance_number)
+    ps.SeriesDescription = series_description
+    # General Series: dciodvfy asks for Laterality (2C) unless the body part rules it out
+    ps.Laterality = first.header.get("Laterality", "")
+    _reference_frames(ps, images, frames)
+    ps.ImageRotation = view.rotation
+    ps.ImageHorizontalFlip = "Y" if view.horizontal_flip else "N"
+    ps.DisplayedAreaSelectionSequence = [_displayed_area(first, view)]
+    _shutters(ps, first, view)
+    LOGGER.debug("presentation state %s for %d image(s)", ps.SOPInstanceUID, len(headers))
+    return ps
+
+
+def _gsps(
+    images: Sequence[ViewedImage], view: ViewState, headers: dict[str, Dataset], label: str,
+    description: str, creator: str, layers: list[hd.pr.GraphicLayer],
+    annotations: list[hd.pr.GraphicAnnotation], series_instance_uid: str | None,
+    series_number: int, instance_number: int,
+) -> Dataset:
+    first = images[0]
+    return hd.pr.GrayscaleSoftcopyPresentationState(
         referenced_images=list(headers.values()),
         series_instance_uid=series_instance_uid or generate_uid(),
         series_number=series_number,
@@ -101,22 +138,13 @@ def create_presentation_state(
         content_creator_name=creator or None,
         graphic_annotations=annotations or None,
         graphic_layers=layers or None,
+        modality_lut_transformation=_modality(images),
         voi_lut_transformations=_voi(first, view),
         presentation_lut_transformation=hd.PresentationLUTTransformation(
             presentation_lut_shape=_presentation_lut_shape(first, view.invert)
         ),
         specific_character_set=UTF8,
     )
-    ps.SeriesDescription = series_description
-    # General Series: dciodvfy asks for Laterality (2C) unless the body part rules it out
-    ps.Laterality = first.header.get("Laterality", "")
-    _reference_frames(ps, images, frames)
-    ps.ImageRotation = view.rotation
-    ps.ImageHorizontalFlip = "Y" if view.horizontal_flip else "N"
-    ps.DisplayedAreaSelectionSequence = [_displayed_area(first, view)]
-    _shutters(ps, first, view)
-    LOGGER.debug("presentation state %s for %d image(s)", ps.SOPInstanceUID, len(headers))
-    return ps
 
 
 def _check_images(images: Sequence[ViewedImage]) -> None:
@@ -147,6 +175,40 @@ def _presentation_lut_shape(image: ViewedImage, invert: bool) -> str:
     return "INVERSE" if monochrome1 != invert else "IDENTITY"
 
 
+def _modality(images: Sequence[ViewedImage]) -> hd.ModalityLUTTransformation:
+    """The images' Modality LUT (C.11.1), which the presentation state's replaces: the
+    frame's rescale (from the functional groups of an enhanced image) or its Modality LUT
+    Sequence. Made here rather than by highdicom, which reads a multi-frame image's only from
+    functional groups a classic multi-frame image does not have."""
+    infos = [frame_info(image.header, image.frame - 1) for image in images]
+    first = infos[0]
+    lut = first.modality_lut
+    for image, info in zip(images, infos, strict=True):
+        other = info.modality_lut
+        same_lut = (lut is None and other is None) or (
+            lut is not None and other is not None and lut.first_mapped == other.first_mapped
+            and np.array_equal(lut.data, other.data))
+        same_rescale = (info.rescale_slope, info.rescale_intercept) == (
+            first.rescale_slope, first.rescale_intercept)
+        if not (same_lut and same_rescale):
+            raise ValueError(
+                f"image {image.sop_instance_uid} has another Modality LUT or rescale than "
+                f"{images[0].sop_instance_uid}: one presentation state has one Modality LUT"
+            )
+    modality = str(images[0].header.get("Modality", "")).strip().upper()
+    unit = first.rescale_type or ("HU" if modality == "CT" else "US")
+    if lut is not None:
+        return hd.ModalityLUTTransformation(modality_lut=hd.ModalityLUT(
+            lut_type=unit, first_mapped_value=lut.first_mapped,
+            lut_data=np.asarray(lut.data, dtype=np.uint16 if lut.bits > 8 else np.uint8),
+            lut_explanation=lut.explanation or None,
+        ))
+    return hd.ModalityLUTTransformation(
+        rescale_intercept=first.rescale_intercept, rescale_slope=first.rescale_slope,
+        rescale_type=unit,
+    )
+
+
 def _voi(image: ViewedImage, view: ViewState) -> list[hd.pr.SoftcopyVOILUTTransformation] | None:
     """The window of the view, else the frame's own first window; None leaves highdicom to
     copy the image's VOI LUT (or no VOI at all when the image has neither)."""
@@ -160,12 +222,15 @@ def _voi(image: ViewedImage, view: ViewState) -> list[hd.pr.SoftcopyVOILUTTransf
         own = windows[0]
         window, function, explanation = (own.center, own.width), own.function, own.explanation
     center, width = window
-    return [hd.pr.SoftcopyVOILUTTransformation(
+    voi = hd.pr.SoftcopyVOILUTTransformation(
         window_center=center,
         window_width=width,
-        window_explanation=explanation or None,
         voi_lut_function=None if function is VOIFunction.LINEAR else function.value,
-    )]
+    )
+    if explanation:
+        # set here: highdicom 0.28 stores a single explanation as a list of its characters
+        voi.WindowCenterWidthExplanation = [explanation]  # VM 1-n, one window
+    return [voi]
 
 
 def _annotations(
@@ -189,13 +254,17 @@ def _annotations(
         if not objects:
             continue
         texts = [o.text for o in objects if o.text is not None]
-        annotations.append(hd.pr.GraphicAnnotation(
+        annotation = hd.pr.GraphicAnnotation(
             referenced_images=[image.header],
             graphic_layer=layer,
-            referenced_frame_number=image.frame if image.multi_frame else None,
             graphic_objects=[o.graphic for o in objects],
             text_objects=texts or None,
-        ))
+        )
+        if image.multi_frame:
+            # set here: highdicom takes a frame only for SOP classes whose IOD is multi-frame,
+            # and a file's Number of Frames is what counts
+            annotation.ReferencedImageSequence[0].ReferencedFrameNumber = image.frame
+        annotations.append(annotation)
     for number, measurement in enumerate(view.measurements, 1):
         if not any(_drawn_on(measurement.sop_instance_uid, measurement.frame, image)
                    for image in images):
@@ -225,14 +294,19 @@ def _reference_frames(ps: Dataset, images: Sequence[ViewedImage],
 
 
 def _displayed_area(image: ViewedImage, view: ViewState) -> Dataset:
-    """C.10.4: the corners are the first and last pixels shown (1-based column\\row, before
-    the rotation), every pixel the zoom and pan show at least in part."""
+    """C.10.4: every pixel the zoom and pan show at least in part. The corners are the pixels
+    shown at the top left and bottom right after the rotation and flip, given as 1-based
+    column\\row of the image before them; beyond the image they are below 1 or past its size."""
     x0, y0, x1, y1 = view.displayed_area or (0.0, 0.0, image.columns, image.rows)
+    left, top = math.floor(x0) + 1, math.floor(y0) + 1
+    right, bottom = max(math.ceil(x1), left), max(math.ceil(y1), top)
+    corners = {(-1, -1): [left, top], (1, -1): [right, top], (1, 1): [right, bottom],
+               (-1, 1): [left, bottom]}
+    shown_at = {_turned(side, view.rotation, view.horizontal_flip): corner
+                for side, corner in corners.items()}
     item = Dataset()
-    item.DisplayedAreaTopLeftHandCorner = [math.floor(x0) + 1, math.floor(y0) + 1]
-    item.DisplayedAreaBottomRightHandCorner = [
-        max(math.ceil(x1), math.floor(x0) + 1), max(math.ceil(y1), math.floor(y0) + 1)
-    ]
+    item.DisplayedAreaTopLeftHandCorner = shown_at[(-1, -1)]
+    item.DisplayedAreaBottomRightHandCorner = shown_at[(1, 1)]
     item.PresentationSizeMode = view.size_mode.value
     spacing = _pixel_spacing(image)
     if spacing is not None:
@@ -246,6 +320,15 @@ def _displayed_area(image: ViewedImage, view: ViewState) -> Dataset:
     if view.size_mode is PresentationSizeMode.MAGNIFY:
         item.PresentationPixelMagnificationRatio = float(view.magnification or 1.0)
     return item
+
+
+def _turned(side: tuple[int, int], rotation: int, flip: bool) -> tuple[int, int]:
+    """Where a corner of the image (-1 left/top, 1 right/bottom) is shown after turning it
+    `rotation` degrees clockwise and then flipping it horizontally (C.10.6)."""
+    x, y = side
+    for _ in range(rotation // 90):
+        x, y = -y, x  # a quarter turn clockwise, rows counted downwards
+    return (-x if flip else x, y)
 
 
 def _pixel_spacing(image: ViewedImage) -> tuple[float, float] | None:

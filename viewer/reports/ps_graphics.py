@@ -41,17 +41,24 @@ def drawn(measurement: Measurement, image: ViewedImage) -> Drawn:
                 f"{format_value(y)}) lies outside the {image.columns}x{image.rows} image"
             )
     graphic_type, data, filled = _graphic(measurement.shape, points)
-    graphic = hd.pr.GraphicObject(graphic_type, np.asarray(data, dtype=np.float64), "PIXEL",
-                                  is_filled=filled)
+    graphic = hd.pr.GraphicObject(graphic_type, _stored(data), "PIXEL", is_filled=filled)
     text = measurement.text
     if text is None:
         text = value_text(measurement.shape, points, _calibration(image))
     if not text:
         return Drawn(graphic, None)
-    anchor = _anchor(measurement.shape, points)
-    box = _text_box(anchor, len(text), image.columns, image.rows)
-    return Drawn(graphic, hd.pr.TextObject(text, "PIXEL", bounding_box=box, anchor_point=anchor,
-                                           text_justification="LEFT"))
+    anchor = _stored([_anchor(measurement.shape, points)])[0]
+    box = _stored(np.reshape(_text_box(anchor, len(text), image.columns, image.rows), (2, 2)))
+    return Drawn(graphic, hd.pr.TextObject(
+        text, "PIXEL", bounding_box=(box[0, 0], box[0, 1], box[1, 0], box[1, 1]),
+        anchor_point=(anchor[0], anchor[1]), text_justification="LEFT",
+    ))
+
+
+def _stored(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """Points as the file keeps them (FL, 32-bit floats), so that the dataset returned and
+    the one read back from its file hold the same numbers."""
+    return np.asarray(points, dtype=np.float32).astype(np.float64)
 
 
 def _calibration(image: ViewedImage) -> Calibration | None:
