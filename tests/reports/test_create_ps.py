@@ -216,6 +216,10 @@ def test_monochrome1_shown_as_stored_is_inverse(tmp_path: Path) -> None:
     assert create_presentation_state([image], ViewState()).PresentationLUTShape == "INVERSE"
     inverted = create_presentation_state([image], ViewState(invert=True))
     assert inverted.PresentationLUTShape == "IDENTITY"
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PresentationLUTShape = "INVERSE"  # the image's own polarity counts the same way
+    assert create_presentation_state([ViewedImage.of(ds)],
+                                     ViewState()).PresentationLUTShape == "INVERSE"
 
 
 # --- DCMTK renders it as we show it --------------------------------------------------------------

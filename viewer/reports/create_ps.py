@@ -169,10 +169,12 @@ def _check_images(images: Sequence[ViewedImage]) -> None:
 
 
 def _presentation_lut_shape(image: ViewedImage, invert: bool) -> str:
-    """INVERSE shows low values bright: what MONOCHROME1 means, unless the user inverted it
+    """INVERSE shows low values bright: what MONOCHROME1 (or the image's own INVERSE
+    Presentation LUT Shape) means, unless the user inverted it; as `display.inverts` decides
     (C.11.6.1: the Presentation LUT Shape sets the polarity of a presentation state)."""
-    monochrome1 = str(image.header.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1"
-    return "INVERSE" if monochrome1 != invert else "IDENTITY"
+    info = frame_info(image.header, image.frame - 1)
+    inverse = info.photometric == "MONOCHROME1" or info.presentation_lut_shape == "INVERSE"
+    return "INVERSE" if inverse != invert else "IDENTITY"
 
 
 def _modality(images: Sequence[ViewedImage]) -> hd.ModalityLUTTransformation:
