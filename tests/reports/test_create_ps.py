@@ -590,3 +590,57 @@ def test_a_sparse_header_still_makes_a_valid_state(tmp_path: Path) -> None:
     assert dcmtk.dciodvfy(path)[0] == []
     # dcmpschk wants a patient name although Type 2 allows it empty; no name is invented
     assert dcmtk.dcmpschk(path) == ["W: patientName absent or empty in presentation state"]
+
+
+# --- look-up tables instead of a window ----------------------------------------------------------
+
+
+def _lut_item(first: int, data: np.ndarray, bits: int) -> Dataset:
+    item = Dataset()
+    item.LUTDescriptor = [len(data), first, bits]
+    item.LUTExplanation = "curve"
+    item.LUTData = np.asarray(data, dtype="<u2").tobytes()  # OW: 16-bit words
+    return item
+
+
+def test_the_files_voi_lut_is_kept_and_shown_as_we_do(tmp_path: Path) -> None:
+    stored = np.tile(np.arange(0, 4096, 64, dtype=np.uint16), (16, 1))  # 64 columns
+    ds = image_dataset(stored, bits_stored=12, PatientName="Doe^J", PatientID="1")
+    curve = np.round(4095 * (np.arange(4096) / 4095) ** 0.5).astype(np.uint16)  # 12-bit out
+    ds.VOILUTSequence = [_lut_item(0, curve, 12)]
+    src = dcmtk.save(ds, tmp_path / "src.dcm")
+    path, ps = _made(tmp_path, [ViewedImage.of(dcmread(src))], ViewState())
+    table = ps.SoftcopyVOILUTSequence[0].VOILUTSequence[0]
+    # 8 or 16 bits in a presentation state: the 12-bit table spread over 16 bits
+    assert list(table.LUTDescriptor) == [4096, 0, 16]
+    raw = table.LUTData
+    words = np.frombuffer(raw, "<u2") if isinstance(raw, bytes) else np.asarray(raw)
+    assert words[0] == 0 and words[-1] == 0xFFFF and words[1024] == round(curve[1024] * 65535 / 4095)
+    theirs, _ = dcmtk.dcmp2pgm(src, path, tmp_path / "dcmtk.pgm")
+    ours = render_frame(src, 0, DisplayState())  # no window: the file's VOI LUT
+    assert (np.abs(theirs.astype(int) - ours.astype(int)) <= 2).mean() >= 0.995
+    assert len(np.unique(ours)) > 40
+
+
+def test_a_modality_lut_is_carried_over(tmp_path: Path) -> None:
+    stored = np.tile(np.arange(0, 256, 4, dtype=np.uint16), (16, 1))
+    ds = image_dataset(stored, bits_stored=8, PatientName="Doe^J", PatientID="1")
+    ds.BitsAllocated = 16
+    ds.ModalityLUTSequence = [_lut_item(0, (np.arange(256) * 200).astype(np.uint16), 16)]
+    ds.ModalityLUTSequence[0].ModalityLUTType = "OD"
+    src = dcmtk.save(ds, tmp_path / "src.dcm")
+    path, ps = _made(tmp_path, [ViewedImage.of(dcmread(src))],
+                     ViewState(window=(25000.0, 50000.0)))
+    table = ps.ModalityLUTSequence[0]
+    # modality values as they are, in 16-bit words
+    assert list(table.LUTDescriptor) == [256, 0, 16] and table.ModalityLUTType == "OD"
+    theirs, _ = dcmtk.dcmp2pgm(src, path, tmp_path / "dcmtk.pgm")
+    ours = render_frame(src, 0, DisplayState(window=(25000.0, 50000.0)))
+    assert (np.abs(theirs.astype(int) - ours.astype(int)) <= 2).mean() >= 0.995
+
+
+def test_an_image_without_window_or_lut_needs_the_window_shown(tmp_path: Path) -> None:
+    ds = image_dataset(np.zeros((8, 8), np.uint16), PatientName="Doe^J", PatientID="1")
+    with pytest.raises(ValueError, match=r"has no window or VOI LUT of its own: the view must"):
+        create_presentation_state([ViewedImage.of(ds)], ViewState())
+    _made(tmp_path, [ViewedImage.of(ds)], ViewState(window=(100.0, 200.0)))

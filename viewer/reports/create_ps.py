@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from viewer import __version__
-from viewer.dicom.frameinfo import VOIFunction, frame_info
+from viewer.dicom.frameinfo import LUT, VOIFunction, frame_info
 from viewer.reports.ps_graphics import drawn
 from viewer.reports.view_state import (
     CircleShutter,
@@ -200,28 +200,41 @@ def _modality(images: Sequence[ViewedImage]) -> hd.ModalityLUTTransformation:
     modality = str(images[0].header.get("Modality", "")).strip().upper()
     unit = first.rescale_type or ("HU" if modality == "CT" else "US")
     if lut is not None:
-        return hd.ModalityLUTTransformation(modality_lut=hd.ModalityLUT(
+        sequence = images[0].header.get("ModalityLUTSequence")
+        unit = str(sequence[0].get("ModalityLUTType", "") or unit) if sequence else unit
+        # entries are modality values whatever the bit depth: 16-bit words keep them as they
+        # are (a presentation state's LUT Descriptor says 8 or 16 bits, C.11.1.1.1)
+        table = hd.ModalityLUT(
             lut_type=unit, first_mapped_value=lut.first_mapped,
-            lut_data=np.asarray(lut.data, dtype=np.uint16 if lut.bits > 8 else np.uint8),
+            lut_data=np.clip(lut.data, 0, 0xFFFF).astype(np.uint16),
             lut_explanation=lut.explanation or None,
-        ))
+        )
+        return hd.ModalityLUTTransformation(modality_lut=table)
     return hd.ModalityLUTTransformation(
         rescale_intercept=first.rescale_intercept, rescale_slope=first.rescale_slope,
         rescale_type=unit,
     )
 
 
-def _voi(image: ViewedImage, view: ViewState) -> list[hd.pr.SoftcopyVOILUTTransformation] | None:
-    """The window of the view, else the frame's own first window; None leaves highdicom to
-    copy the image's VOI LUT (or no VOI at all when the image has neither)."""
+def _voi(image: ViewedImage, view: ViewState) -> list[hd.pr.SoftcopyVOILUTTransformation]:
+    """The window of the view, else the frame's own first window, else its first VOI LUT
+    (the order `render` and the viewport choose in). Made here for every image rather than
+    left to highdicom, which reads a multi-frame image's only from functional groups."""
     function = view.voi_function
     window = view.window
     explanation = None
+    info = frame_info(image.header, image.frame - 1)
+    if window is None and not info.windows:
+        if not info.voi_luts:
+            raise ValueError(
+                f"image {image.sop_instance_uid} has no window or VOI LUT of its own: "
+                "the view must give the window it shows"
+            )
+        lut = info.voi_luts[0]
+        table = hd.VOILUT(lut.first_mapped, _voi_words(lut), lut.explanation or None)
+        return [hd.pr.SoftcopyVOILUTTransformation(voi_luts=[table])]
     if window is None:
-        windows = frame_info(image.header, image.frame - 1).windows
-        if not windows:
-            return None
-        own = windows[0]
+        own = info.windows[0]
         window, function, explanation = (own.center, own.width), own.function, own.explanation
     center, width = window
     voi = hd.pr.SoftcopyVOILUTTransformation(
@@ -233,6 +246,15 @@ def _voi(image: ViewedImage, view: ViewState) -> list[hd.pr.SoftcopyVOILUTTransf
         # set here: highdicom 0.28 stores a single explanation as a list of its characters
         voi.WindowCenterWidthExplanation = [explanation]  # VM 1-n, one window
     return [voi]
+
+
+def _voi_words(lut: LUT) -> np.ndarray:
+    """The VOI LUT's entries as 16-bit words spanning the same fraction of the output range:
+    its output is read against 2**bits - 1 (C.11.2.1.1), and a presentation state's LUT
+    Descriptor may only say 8 or 16 bits (dciodvfy holds it to that)."""
+    bits = max(lut.bits, 1)
+    scaled = np.rint(lut.data.astype(np.float64) * (0xFFFF / ((1 << bits) - 1)))
+    return np.clip(scaled, 0, 0xFFFF).astype(np.uint16)
 
 
 def _annotations(
