@@ -105,8 +105,7 @@ def create_presentation_state(
         ps = _gsps(images, view, headers, label, description, creator, layers, annotations,
                    series_instance_uid, series_number, instance_number)
     ps.SeriesDescription = series_description
-    # General Series: dciodvfy asks for Laterality (2C) unless the body part rules it out
-    ps.Laterality = first.header.get("Laterality", "")
+    _series_body_part(ps, first.header)
     _reference_frames(ps, images, frames)
     ps.ImageRotation = view.rotation
     ps.ImageHorizontalFlip = "Y" if view.horizontal_flip else "N"
@@ -145,6 +144,16 @@ def _gsps(
         ),
         specific_character_set=UTF8,
     )
+
+
+def _series_body_part(ps: Dataset, header: Dataset) -> None:
+    """General Series (C.7.3.1): the images' Body Part Examined, and Laterality (2C) as they
+    have it; without a body part that rules it out dciodvfy asks for Laterality, empty."""
+    body_part = str(header.get("BodyPartExamined", "") or "").strip()
+    if body_part:
+        ps.BodyPartExamined = body_part
+    if "Laterality" in header or not body_part:
+        ps.Laterality = header.get("Laterality", "")
 
 
 def _check_images(images: Sequence[ViewedImage]) -> None:
