@@ -192,7 +192,9 @@ def test_each_view_field_changes_the_dataset_as_the_standard_says(
 
 
 def test_the_default_view_is_the_files_own(ct: list[Path], tmp_path: Path) -> None:
-    _, ps = _made(tmp_path, [_image(ct[0])], ViewState())
+    path, ps = _made(tmp_path, [_image(ct[0])], ViewState())
+    assert dcmtk.dciodvfy(path) == ([], [])  # not even a warning for a CT chest
+    assert ps.BodyPartExamined == "CHEST" and "Laterality" not in ps
     voi = ps.SoftcopyVOILUTSequence[0]
     assert (float(voi.WindowCenter), float(voi.WindowWidth)) == (40.0, 400.0)
     assert voi.WindowCenterWidthExplanation == "ABDOMEN"
@@ -205,6 +207,27 @@ def test_the_default_view_is_the_files_own(ct: list[Path], tmp_path: Path) -> No
     assert [float(v) for v in area.PresentationPixelSpacing] == [0.7, 0.7]
     assert "ShutterShape" not in ps and "GraphicAnnotationSequence" not in ps
     assert (float(ps.RescaleSlope), float(ps.RescaleIntercept)) == (1.0, -1024.0)
+
+
+def test_every_field_at_once_is_valid(ct: list[Path], tmp_path: Path) -> None:
+    view = ViewState(
+        window=(40.0, 400.0), voi_function=VOIFunction.LINEAR_EXACT, invert=True, rotation=90,
+        horizontal_flip=True, displayed_area=(10.0, 5.0, 50.3, 40.0),
+        size_mode=PresentationSizeMode.MAGNIFY, magnification=2.0,
+        shutters=(RectangleShutter(2, 2, 60, 40), CircleShutter((32, 24), 30),
+                  PolygonShutter(((1, 1), (63, 1), (32, 47)))),
+        shutter_value=0x8000,
+        measurements=(
+            Measurement(Shape.LINE, ((10, 10), (40, 30))),
+            Measurement(Shape.ANGLE, ((10, 10), (30, 30), (50, 10))),
+            Measurement(Shape.ELLIPSE, ((10, 10), (30, 20)), text="mean 40.2 HU é 张"),
+            Measurement(Shape.CIRCLE, ((30, 30), (35, 30))),
+            Measurement(Shape.POINT, ((3, 3),)),
+        ),
+    )
+    path, _ = _made(tmp_path, [_image(ct[0]), _image(ct[1])], view, label="Chest",
+                    description="Fenêtre é 张", creator="Dupont^Emile")
+    assert dcmtk.dciodvfy(path) == ([], [])
 
 
 def test_monochrome1_shown_as_stored_is_inverse(tmp_path: Path) -> None:

@@ -221,7 +221,8 @@ class ViewState:
     180, 270) and `horizontal_flip`, applied in that order (C.10.6; `spatial_transformation`
     turns a viewport's turns and mirrors into them). `displayed_area`: the part of the image
     the zoom and pan show, (x0, y0, x1, y1) in PIXEL units before rotation, None for the whole
-    image; it may reach beyond the image. `size_mode`, with `magnification` (displayed pixels
+    image (a viewport's crop `printing.compose.Crop` is (left, top, left + width, top + height));
+    it may reach beyond the image. `size_mode`, with `magnification` (displayed pixels
     per image pixel) for MAGNIFY. `shutters`: at most one of each kind; outside them the
     `shutter_value` grey (a P-value, 0 black to 65535 white). `measurements`: graphics and
     their values on a layer named MEASUREMENTS.
