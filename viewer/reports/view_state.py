@@ -191,8 +191,9 @@ class Measurement:
 
     `points` in PIXEL units. `text`: the value as shown ("12.3 mm", "mean 40.2 HU"); None
     to have the length, angle or area computed from the image's calibration (pixels, said in
-    the text, when it has no pixel spacing). `sop_instance_uid`/`frame`: the image (and frame,
-    1-based) it was drawn on; None for every image of the presentation state.
+    the text, when it has no pixel spacing); "" for the graphic alone. `sop_instance_uid` and
+    `frame`: the image (and frame, 1-based) it was drawn on; None for every image of the
+    presentation state.
     """
 
     shape: Shape
