@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -19,6 +20,7 @@ from pydicom.uid import MultiFrameGrayscaleWordSecondaryCaptureImageStorage
 
 from tests.dicom.makers import image_dataset
 from tests.reports import dcmtk
+from viewer.cli import main
 from viewer.dicom import demo
 from viewer.dicom.display import DisplayState, render_frame
 from viewer.dicom.frameinfo import VOIFunction
@@ -256,11 +258,30 @@ def test_dcmp2pgm_shows_the_window_as_we_do(
 ) -> None:
     path, _ = _made(tmp_path, [_image(ct[0])], ViewState(window=window, invert=invert))
     theirs, _ = dcmtk.dcmp2pgm(ct[0], path, tmp_path / "dcmtk.pgm")
-    ours = render_frame(ct[0], 0, DisplayState(window=window, invert=invert))
+    if invert:  # the core the viewport calls (`render` has no flag for it)
+        ours = render_frame(ct[0], 0, DisplayState(window=window, invert=invert))
+    else:
+        out = tmp_path / "ours.png"
+        assert main(["render", str(ct[0]), "--window", str(window[0]), str(window[1]),
+                     "-o", str(out)]) == 0
+        ours = np.asarray(Image.open(out))
     assert theirs.shape == ours.shape == (ROWS, COLUMNS)
     close = np.abs(theirs.astype(int) - ours.astype(int)) <= 2
     assert close.mean() >= 0.995
     assert len(np.unique(ours)) > 20  # the comparison is not between two flat pictures
+
+
+@pytest.mark.parametrize("invert", [False, True], ids=["", "inverted"])
+def test_dcmp2pgm_shows_monochrome1_as_we_do(invert: bool, tmp_path: Path) -> None:
+    stored = np.tile(np.arange(0, 4096, 32, dtype=np.uint16), (32, 1))
+    ds = image_dataset(stored, bits_stored=12, photometric="MONOCHROME1", PatientName="Doe^J",
+                       PatientID="1", WindowCenter=2048, WindowWidth=4096)
+    src = dcmtk.save(ds, tmp_path / "cr.dcm")
+    path, _ = _made(tmp_path, [ViewedImage.of(ds)], ViewState(invert=invert))
+    theirs, _ = dcmtk.dcmp2pgm(src, path, tmp_path / "dcmtk.pgm")
+    ours = render_frame(src, 0, DisplayState(invert=invert))
+    assert (np.abs(theirs.astype(int) - ours.astype(int)) <= 2).mean() >= 0.995
+    assert (ours[0, 0] > ours[0, -1]) != invert  # MONOCHROME1: low values bright
 
 
 def test_dcmp2pgm_shows_the_files_window_when_the_view_keeps_it(
