@@ -8,6 +8,10 @@ frames of multi-frame images, Spatial Transformation (C.10.6), Displayed Area (C
 the view's zoom and pan, and Display Shutter (C.7.6.11). The text is UTF-8 (Specific Character
 Set ISO_IR 192); the UIDs are new. Nothing here reads or writes the archive: the caller stores
 the returned dataset (with its file meta) like any other instance.
+
+Cost: the first call with measurements in a process loads highdicom's tables of the standard
+(about 0.6 s of JSON on a busy 2-core VM, measured with cProfile); later calls took 13-25 ms
+for a 512x512 CT with 5 measurements. The GUI calls it off its event loop.
 """
 
 from __future__ import annotations
