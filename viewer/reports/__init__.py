@@ -1,0 +1,1 @@
+"""Reading-room documents as Qt-free values: presentation states, key images, reports."""
