@@ -61,7 +61,7 @@ def _plain(image: Path, made: Path) -> np.ndarray:
 
 
 def test_dcmpsmk_state_read(ct: Path, made: Path) -> None:
-    ps = read_presentation_state_file(made)
+    ps = read_presentation_state_file(made).state
     uid = dcmread(ct).SOPInstanceUID
     assert ps.kind is PresentationKind.GRAYSCALE
     assert [r.sop_instance_uid for r in ps.references] == [uid]
@@ -491,7 +491,7 @@ def test_frame_info_untouched_by_a_state(ct: Path, made: Path) -> None:
     """Applying is pure: the image's FrameInfo keeps its own window and shutter."""
     frame = decode_frame(ct)
     before = frame_info(dcmread(ct))
-    ps = read_presentation_state_file(made)
+    ps = read_presentation_state_file(made).state
     uid = dcmread(ct).SOPInstanceUID
     first = apply_presentation_state(frame.array, frame.info, ps, uid).image
     assert frame.info.windows == before.windows and frame.info.rescale_intercept == -1024

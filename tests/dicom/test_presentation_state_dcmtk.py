@@ -149,5 +149,5 @@ def test_highdicom_state_matches_dcmtk(tmp_path: Path, ct: Path) -> None:
     )
     gsps.save_as(tmp_path / "ps.dcm")
     ours, _ = _compare(tmp_path, ct, tmp_path / "ps.dcm")
-    assert read_presentation_state_file(tmp_path / "ps.dcm").label == "HIGHDICOM"
+    assert read_presentation_state_file(tmp_path / "ps.dcm").state.label == "HIGHDICOM"
     assert ours.mean() > 0

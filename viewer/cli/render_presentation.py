@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import sys
+
 from viewer.cli import CLIError
 
 
@@ -34,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
         presented = present_file(src, ps, args.frame or 1, state)
     except (DicomFileError, PresentationStateError) as exc:
         raise CLIError(str(exc)) from None
+    for problem in presented.problems:  # annotation items left out; the rest is drawn
+        print(f"{ps_path}: {problem}", file=sys.stderr)
     write_png(presented.image, out)
     width, height = presented.geometry.size
-    print(f"rendered 1 frame(s) with presentation state {ps.label!r}: {width}x{height} -> {out}")
-    return 0
+    print(f"rendered 1 frame(s) with presentation state {ps.state.label!r}: {width}x{height} "
+          f"-> {out}")
+    return 1 if presented.problems else 0

@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, replace
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import LUT, FrameInfo, Overlay, VOIFunction, Window
@@ -32,6 +33,8 @@ from viewer.dicom.presentation_state import (
     require_applies,
     voi_for,
 )
+from viewer.dicom.graphics import GraphicAnnotations, read_graphic_annotations
+from viewer.dicom.graphics_raster import burn_graphics
 from viewer.dicom.shutters import ShutterError, with_bitmap
 
 # A displayed area may reach outside the image (C.10.4), but a damaged corner or ratio must not
@@ -68,6 +71,7 @@ class PresentedFrame:
     image: np.ndarray
     geometry: OutputGeometry
     info: FrameInfo
+    problems: tuple[str, ...] = ()  # annotation items left out, one line each
 
 
 def presentation_frame_info(
@@ -273,7 +277,7 @@ def apply_presentation_state(
     return PresentedFrame(resample(picture, geometry), geometry, shown_info)
 
 
-def read_presentation_state_file(path: str | os.PathLike[str]) -> PresentationState:
+def read_presentation_state_file(path: str | os.PathLike[str]) -> PresentationStateFile:
     """Read and parse a presentation state file; PresentationStateError naming it for any
     reason it cannot be used (unreadable, truncated, malformed, not a presentation state)."""
     from viewer.dicom.files import DicomFileError, read_dataset
@@ -283,22 +287,53 @@ def read_presentation_state_file(path: str | os.PathLike[str]) -> PresentationSt
         ds = read_dataset(path)
     except DicomFileError as exc:
         raise PresentationStateError(str(exc)) from None
-    return read_presentation_state(ds)
+    return PresentationStateFile(read_presentation_state(ds), ds)
+
+
+@dataclass(frozen=True, eq=False)
+class PresentationStateFile:
+    """A parsed presentation state and its dataset, which still holds the graphic and text
+    annotations: those are read per image and frame (`viewer.dicom.graphics`)."""
+
+    state: PresentationState
+    dataset: Dataset
+
+    def annotations(self, sop_instance_uid: str, frame: int = 1) -> GraphicAnnotations:
+        return read_graphic_annotations(self.dataset, sop_instance_uid, frame)
+
+
+def burn_annotations(presented: PresentedFrame, annotations: GraphicAnnotations) -> np.ndarray:
+    """The presented picture with the state's graphics and texts drawn in, placed by the same
+    geometry as the pixels (the raster faces: render, print, export; a viewport draws the same
+    values as vector items)."""
+    if not annotations.graphics and not annotations.texts:
+        return presented.image
+    geometry = presented.geometry
+    return burn_graphics(presented.image, annotations, geometry.image_to_output,
+                         geometry.displayed_area)
 
 
 def present_file(
     image_path: str | os.PathLike[str],
-    ps: PresentationState,
+    ps: PresentationState | PresentationStateFile,
     frame: int = 1,
     state: DisplayState | None = None,
 ) -> PresentedFrame:
-    """Decode frame `frame` (1-based) of `image_path` and show it as `ps` says: the one
-    function the `render --presentation-state` command and a viewport without a decode pool
-    share. DicomFileError for the image, PresentationStateError for the state or a mismatch."""
+    """Decode frame `frame` (1-based) of `image_path` and show it as `ps` says, with its
+    graphic and text annotations burned in when `ps` is a PresentationStateFile (their
+    problems in `PresentedFrame.problems`): the one function `render --presentation-state`
+    and a viewport without a decode pool share. DicomFileError for the image,
+    PresentationStateError for the state or a mismatch."""
     from viewer.dicom.pixels import decode_frame, read_header
 
+    parsed = ps.state if isinstance(ps, PresentationStateFile) else ps
     uid = str(read_header(image_path).get("SOPInstanceUID", "") or "")
-    require_applies(ps, uid, frame, os.fspath(image_path))
+    require_applies(parsed, uid, frame, os.fspath(image_path))
     decoded = decode_frame(image_path, frame - 1)
-    return apply_presentation_state(decoded.array, decoded.info, ps, uid, frame,
-                                    image_name=os.fspath(image_path), state=state)
+    presented = apply_presentation_state(decoded.array, decoded.info, parsed, uid, frame,
+                                         image_name=os.fspath(image_path), state=state)
+    if not isinstance(ps, PresentationStateFile):
+        return presented
+    annotations = ps.annotations(uid, frame)
+    return replace(presented, image=burn_annotations(presented, annotations),
+                   problems=annotations.problems)

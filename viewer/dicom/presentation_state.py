@@ -87,7 +87,9 @@ class DisplayedArea:
     """One Displayed Area Selection item (C.10.4), for the images it references (empty: all).
 
     `top_left` and `bottom_right` are (column, row), 1-based and inclusive, in the image's pixel
-    grid before the spatial transformation; they may lie outside the image. `pixel_spacing` is
+    grid before the spatial transformation: the box's smallest and largest corner, whichever
+    corner the file names first (it names the pixels shown top left and bottom right after the
+    rotation and flip); they may lie outside the image. `pixel_spacing` is
     (row spacing, column spacing) in mm; `aspect_ratio` (vertical, horizontal) pixel size.
     """
 
@@ -372,9 +374,12 @@ def _displayed_areas(ds: Dataset, source: str) -> tuple[DisplayedArea, ...]:
                                  "Displayed Area Selection Sequence")
         tl = [int(v) for v in _multi(item.get("DisplayedAreaTopLeftHandCorner"))]
         br = [int(v) for v in _multi(item.get("DisplayedAreaBottomRightHandCorner"))]
-        if len(tl) != 2 or len(br) != 2 or br[0] < tl[0] or br[1] < tl[1]:
-            raise _fail(source, f"Displayed Area corners {tl} {br} (column\\row, top left "
-                                f"above and left of bottom right expected)")
+        if len(tl) != 2 or len(br) != 2:
+            raise _fail(source, f"Displayed Area corners {tl} {br} (column\\row expected)")
+        # The corners are the pixels shown top left and bottom right AFTER rotation and flip,
+        # in the image's own column\row (PS3.3 C.10.4, Figure C.10.4-1: rotated 90 degrees,
+        # 1\480 and 640\1). The area is the box they span, in the image before the turn.
+        tl, br = [min(tl[0], br[0]), min(tl[1], br[1])], [max(tl[0], br[0]), max(tl[1], br[1])]
         mode_text = str(item.get("PresentationSizeMode", "") or "").strip().upper()
         try:
             mode = PresentationSizeMode(mode_text)
