@@ -4,9 +4,8 @@ a softcopy presentation state shows it (issue 17, section 8)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 from viewer.cli import CLIError
 

@@ -23,6 +23,8 @@ from pydicom.dataset import Dataset
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import LUT, FrameInfo, Overlay, VOIFunction, Window
+from viewer.dicom.graphics import GraphicAnnotations, read_graphic_annotations
+from viewer.dicom.graphics_raster import burn_graphics
 from viewer.dicom.presentation_state import (
     DisplayedArea,
     PresentationKind,
@@ -33,8 +35,6 @@ from viewer.dicom.presentation_state import (
     require_applies,
     voi_for,
 )
-from viewer.dicom.graphics import GraphicAnnotations, read_graphic_annotations
-from viewer.dicom.graphics_raster import burn_graphics
 from viewer.dicom.shutters import ShutterError, with_bitmap
 
 # A displayed area may reach outside the image (C.10.4), but a damaged corner or ratio must not
