@@ -209,6 +209,14 @@ class ContentTree:
             yield item
             stack.extend(reversed(item.children))
 
+    def walk_under(self, item: ContentItem) -> Iterator[ContentItem]:
+        """The descendants of `item`, depth first; links are items, never followed."""
+        stack = list(reversed(item.children))
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(current.children))
+
     def resolve(self, item: ContentItem) -> ContentItem | None:
         """The item a by-reference `item` points to (through a chain of links); `item` itself
         when it is not a link; None when the target is missing or the links form a cycle."""
