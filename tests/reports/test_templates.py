@@ -89,3 +89,29 @@ def test_event_series_from_its_images(tmp_path: Path) -> None:
 def test_no_dose_report_no_summary(tmp_path: Path) -> None:
     summary = dose_summary(_tree(makers.basic_text_sr(), tmp_path / "b.dcm"))
     assert summary.kind == "" and summary.events == () and summary.total_dlp_mgy_cm is None
+
+
+def test_xray_dose_report_gives_what_it_holds(tmp_path: Path) -> None:
+    gym2 = makers.code("Gy.m2", "UCUM", "Gy.m2")
+    accumulated = makers.content_item(
+        "CONTAINS", "CONTAINER", makers.code("113702", "DCM", "Accumulated X-Ray Dose Data"),
+        ContinuityOfContent="SEPARATE", ContentSequence=Sequence([
+            makers.num("CONTAINS", makers.code("113722", "DCM", "Dose Area Product Total"),
+                       "0.00012", gym2),
+            makers.num("CONTAINS", makers.code("113725", "DCM", "Dose (RP) Total"), "0.0031",
+                       makers.code("Gy", "UCUM", "Gy")),
+        ]))
+    event = makers.content_item(
+        "CONTAINS", "CONTAINER", makers.code("113706", "DCM", "Irradiation Event X-Ray Data"),
+        ContinuityOfContent="SEPARATE", ContentSequence=Sequence([
+            makers.num("CONTAINS", makers.code("122130", "DCM", "Dose Area Product"),
+                       "0.00012", gym2)]))
+    ds = makers.sr_document("1.2.840.10008.5.1.4.1.1.88.67",
+                            makers.code("113701", "DCM", "X-Ray Radiation Dose Report"),
+                            [accumulated, event])
+    summary = dose_summary(_tree(ds, tmp_path / "x.dcm"))
+    assert summary.kind == "X-Ray" and summary.total_dlp_mgy_cm is None
+    assert [(q.name, q.value, q.unit) for q in summary.totals] == [
+        ("Dose Area Product Total", 0.00012, "Gy.m2"), ("Dose (RP) Total", 0.0031, "Gy")]
+    assert [(q.name, q.value) for q in summary.events[0].quantities] == [
+        ("Dose Area Product", 0.00012)]

@@ -7,9 +7,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from viewer.cli import CLIError
+
+if TYPE_CHECKING:
+    from viewer.reports.dose import DoseSummary
+    from viewer.reports.measurements import MeasurementGroup
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _group_lines(groups: Any) -> list[str]:
+def _group_lines(groups: tuple[MeasurementGroup, ...]) -> list[str]:
     if not groups:
         return []
     lines = ["", f"Measurement groups: {len(groups)}"]
@@ -79,24 +83,26 @@ def _group_lines(groups: Any) -> list[str]:
     return lines
 
 
-def _dose_lines(dose: Any) -> list[str]:
+def _dose_lines(dose: DoseSummary) -> list[str]:
     if not dose.kind:
         return []
     lines = ["", f"{dose.kind} dose summary"]
+    if dose.kind == "CT":
+        lines += [f"  event {e.position} series {e.series_uid or '-'}: CTDIvol "
+                  f"{_mgy(e.ctdivol_mgy)} mGy, DLP {_mgy(e.dlp_mgy_cm)} mGy.cm"
+                  + (f" ({e.phantom})" if e.phantom else "") for e in dose.events]
+        lines += [f"  series {s.series_uid or '-'}: {s.events} events, CTDIvol "
+                  f"{_mgy(s.ctdivol_mgy)} mGy, DLP {_mgy(s.dlp_mgy_cm)} mGy.cm"
+                  for s in dose.series]
+        if dose.total_dlp_mgy_cm is not None:
+            lines.append(f"  total DLP {_mgy(dose.total_dlp_mgy_cm)} mGy.cm")
+        return lines
+    # X-ray reports: what they give, accumulated first, then each event's numbers
+    lines += [f"  {q.name} = {_mgy(q.value)} {q.unit}".rstrip() for q in dose.totals]
     for event in dose.events:
-        if dose.kind == "CT":
-            lines.append(
-                f"  event {event.position} series {event.series_uid or '-'}: CTDIvol "
-                f"{_mgy(event.ctdivol_mgy)} mGy, DLP {_mgy(event.dlp_mgy_cm)} mGy.cm"
-                + (f" ({event.phantom})" if event.phantom else ""))
-    for series in dose.series:
-        if dose.kind == "CT":
-            lines.append(f"  series {series.series_uid or '-'}: {series.events} events, CTDIvol "
-                         f"{_mgy(series.ctdivol_mgy)} mGy, DLP {_mgy(series.dlp_mgy_cm)} mGy.cm")
-    if dose.total_dlp_mgy_cm is not None:
-        lines.append(f"  total DLP {_mgy(dose.total_dlp_mgy_cm)} mGy.cm")
-    lines += [f"  {q.name} = {_mgy(q.value)} {q.unit}".rstrip() for q in dose.totals
-              if dose.kind != "CT"]
+        numbers = ", ".join(f"{q.name} {_mgy(q.value)} {q.unit}".rstrip()
+                            for q in event.quantities)
+        lines.append(f"  event {event.position}: {numbers}")
     return lines
 
 

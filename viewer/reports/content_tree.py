@@ -263,8 +263,9 @@ def read_content_tree(ds: Dataset) -> ContentTree:
     """The content tree of the SR `ds` (PS3.3 C.17.3). Raises ContentTreeError (one line) when
     `ds` is not an SR; damaged items become invalid items, never an exception."""
     if not is_structured_report(ds):
-        sop_class = _text(_get(ds, "SOPClassUID")) or "no SOP Class UID"
-        raise ContentTreeError(f"not a Structured Report (SOP Class {one_line(sop_class)})")
+        sop_class = _text(_get(ds, "SOPClassUID"))
+        what = f"SOP Class {one_line(sop_class)}" if sop_class else "no SOP Class UID"
+        raise ContentTreeError(f"not a Structured Report ({what})")
     terms = normalise_charset(_get(ds, "SpecificCharacterSet"))
     encodings = convert_encodings(terms)
     # one Python codec decodes every value of a single-byte or stand-alone (UTF-8, GB18030)
