@@ -3,6 +3,7 @@ relationships, value types, concept names, values and units; and the damaged doc
 
 from __future__ import annotations
 
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.uid import ImplicitVRLittleEndian
 
+from tests.peers import require_tool
 from tests.reports import makers
 from tests.reports.dsrdump import DumpedItem, code_parts, dsrdump, quoted
 from viewer.dicom.files import read_dataset
+from viewer.reports.benchmark import undefined_lengths
 from viewer.reports.content_tree import (
     Code,
     ContainerValue,
@@ -27,6 +30,7 @@ from viewer.reports.content_tree import (
     TextValue,
     read_content_tree,
 )
+from viewer.reports.report_file import read_report
 
 _TEXT_TYPES = {"TEXT", "UIDREF", "DATE", "TIME", "DATETIME"}
 
@@ -204,3 +208,37 @@ def test_wrong_vr_and_garbage_sequence_bytes_do_not_crash(tmp_path: Path) -> Non
 def test_not_an_sr_is_refused(files: dict[str, Path]) -> None:
     with pytest.raises(ContentTreeError, match="not a Structured Report"):
         read_content_tree(read_dataset(files["image"]))
+
+
+def _rows(tree: ContentTree) -> list[tuple[object, ...]]:
+    return [(i.position, i.relationship, i.value_type, i.concept, i.value, i.reference,
+             i.problem) for i in tree.walk()]
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("options", [("-e",), ("-e", "+ti"), ("+ti",), ("+tb",)],
+                         ids=["undefined-explicit", "undefined-implicit", "implicit", "big"])
+@pytest.mark.parametrize("name", ["tid1500", "dose", "cycle", "invalid", "basic-latin1"])
+def test_read_report_same_tree_in_every_encoding(
+    files: dict[str, Path], tmp_path: Path, name: str, options: tuple[str, ...]
+) -> None:
+    """DCMTK rewrites each report with undefined lengths (delimiters), in implicit VR or big
+    endian: `read_report` (its own sequence reader, or pydicom's for big endian) gives the
+    tree read_content_tree gives on the original."""
+    converted = tmp_path / f"{name}.dcm"
+    subprocess.run([require_tool("dcmconv", "dcmtk"), *options, str(files[name]),
+                    str(converted)], check=True, capture_output=True, timeout=60)
+    expected = _rows(read_content_tree(read_dataset(files[name])))
+    assert _rows(read_report(converted)) == expected
+    assert _rows(read_report(files[name])) == expected
+
+
+def test_nested_undefined_lengths_inside_a_defined_one(files: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    ds = pydicom.dcmread(files["tid1500"])
+    for item in ds.ContentSequence:  # the outer sequence keeps its length; its items' don't
+        undefined_lengths(item)
+    path = tmp_path / "mixed.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    assert b"\xfe\xff\xdd\xe0" in path.read_bytes()  # sequence delimiters were written
+    assert _rows(read_report(path)) == _rows(read_content_tree(read_dataset(files["tid1500"])))

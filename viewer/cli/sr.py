@@ -30,14 +30,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.dicom.files import DicomFileError, read_dataset
-    from viewer.reports.content_tree import ContentTreeError, read_content_tree
+    from viewer.dicom.files import DicomFileError
+    from viewer.reports.content_tree import ContentTreeError
     from viewer.reports.describe import dose_json, groups_json, item_json, tree_lines
     from viewer.reports.dose import dose_summary
     from viewer.reports.measurements import measurements
+    from viewer.reports.report_file import read_report
 
     try:
-        tree = read_content_tree(read_dataset(args.file, defer_size=1 << 20))
+        tree = read_report(args.file)
     except DicomFileError as exc:
         raise CLIError(f"{exc.path}: {exc.reason}") from None
     except ContentTreeError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import struct
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -259,9 +259,12 @@ def is_structured_report(ds: Dataset) -> bool:
     return "ContentSequence" in ds and _text(_get(ds, "ValueType")) == "CONTAINER"
 
 
-def read_content_tree(ds: Dataset) -> ContentTree:
+def read_content_tree(
+    ds: Dataset, content: Sequence[RawItem] | None = None
+) -> ContentTree:
     """The content tree of the SR `ds` (PS3.3 C.17.3). Raises ContentTreeError (one line) when
-    `ds` is not an SR; damaged items become invalid items, never an exception."""
+    `ds` is not an SR; damaged items become invalid items, never an exception. `content`: the
+    root's Content Sequence items when the caller read them apart (`read_report`)."""
     if not is_structured_report(ds):
         sop_class = _text(_get(ds, "SOPClassUID"))
         what = f"SOP Class {one_line(sop_class)}" if sop_class else "no SOP Class UID"
@@ -275,7 +278,7 @@ def read_content_tree(ds: Dataset) -> ContentTree:
     _STATE.encodings = encodings
     try:
         with pydicom_warnings() as messages:
-            reader = _Reader(encodings)
+            reader = _Reader(encodings, content)
             root = reader.item(ds, "1", "", 0)
             header = {k: _text(_get(ds, k)) for k in (
                 "SOPClassUID", "SOPInstanceUID", "CompletionFlag", "VerificationFlag")}
@@ -304,8 +307,9 @@ def read_content_tree(ds: Dataset) -> ContentTree:
 class _Reader:
     """Reads items depth first, recording each by position; one instance per document."""
 
-    def __init__(self, encodings: list[str]) -> None:
+    def __init__(self, encodings: list[str], root_content: Sequence[RawItem] | None) -> None:
         self.encodings = encodings
+        self.root_content = root_content
         self.by_position: dict[str, ContentItem] = {}
         self.warnings: list[str] = []
 
@@ -362,6 +366,8 @@ class _Reader:
 
     def _children(self, ds: Node, position: str, depth: int) -> tuple[ContentItem, ...]:
         sequence = _get(ds, "ContentSequence")
+        if position == "1" and self.root_content is not None:
+            sequence = self.root_content
         if not sequence:
             return ()
         out = []

@@ -48,6 +48,15 @@ def read_items(data: bytes, implicit: bool, depth: int = 0) -> tuple[RawItem, ..
     return items
 
 
+def read_elements(data: bytes, implicit: bool) -> RawItem:
+    """The elements of a data set's tail (top level, little endian) as one RawItem."""
+    view = memoryview(data)
+    elements, end = _elements(view, 0, len(view), implicit, 0, until_delimiter=False)
+    if end != len(view):
+        raise MalformedSequence("bytes after the last element")
+    return RawItem(elements, implicit)
+
+
 def sequence_of(item: RawItem, tag: int) -> tuple[RawItem, ...] | None:
     """The nested items of the sequence `tag` in `item`, None when absent or not a sequence."""
     found = item.elements.get(tag)
