@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from pydicom.uid import UID
+from pydicom.uid import RE_VALID_UID, UID
 
 from viewer.reports.content_tree import (
     Code,
@@ -41,7 +41,9 @@ def _number(value: float) -> str:
 
 
 def _sop_name(uid: str) -> str:
-    name = UID(uid).name if uid else ""
+    if not RE_VALID_UID.match(uid):  # pydicom's UID() warns of a damaged one
+        return uid
+    name = UID(uid).name
     return name if name and name != uid else uid
 
 

@@ -44,7 +44,8 @@ def read_report(path: str | os.PathLike[str]) -> ContentTree:
         tree = None  # the full read below then says what is wrong, naming the file
     if tree is not None:
         return tree
-    ds = read_dataset(p)
+    with pydicom_warnings():  # the reasons we raise say it; the library's text stays out
+        ds = read_dataset(p)
     try:
         return read_content_tree(ds)
     except ValueError:
