@@ -242,3 +242,22 @@ def test_nested_undefined_lengths_inside_a_defined_one(files: dict[str, Path],
     ds.save_as(path, enforce_file_format=True)
     assert b"\xfe\xff\xdd\xe0" in path.read_bytes()  # sequence delimiters were written
     assert _rows(read_report(path)) == _rows(read_content_tree(read_dataset(files["tid1500"])))
+
+
+@pytest.mark.parametrize("layout", ["defined", "undefined"])
+def test_iso_2022_code_extensions(tmp_path: Path, layout: str) -> None:
+    """Japanese with escape sequences (PS3.5 H.3): pydicom's decoder switches codecs inside
+    the value, in items our sequence reader read as well as in pydicom's."""
+    ds = makers.basic_text_sr()
+    ds.SpecificCharacterSet = ["", "ISO 2022 IR 87"]
+    findings = ds.ContentSequence[4].ContentSequence
+    ds.ContentSequence[0].PersonName = "Yamada^Tarou=山田^太郎=やまだ^たろう"
+    findings[0].TextValue = "肝臓に2 cmの病変"
+    if layout == "undefined":
+        undefined_lengths(ds)
+    path = makers.save(ds, tmp_path / "jp.dcm")
+    assert b"\x1b$B" in path.read_bytes()  # written with escapes into JIS X 0208
+    for tree in (read_report(path), read_content_tree(read_dataset(path))):
+        values = {i.position: i.value for i in tree.walk()}
+        assert values["1.1"] == PersonNameValue("Yamada^Tarou=山田^太郎=やまだ^たろう")
+        assert values["1.5.1"] == TextValue("肝臓に2 cmの病変")
