@@ -10,9 +10,16 @@ from pydicom.sequence import Sequence
 
 from tests.reports import makers
 from viewer.dicom.files import read_dataset
+from viewer.dicom.geometry import nearest_slice
+from viewer.dicom.stack import SliceGeometry
 from viewer.reports.content_tree import ContentTree, read_content_tree
 from viewer.reports.dose import dose_summary
-from viewer.reports.measurements import measurements, regions_on_image
+from viewer.reports.measurements import (
+    centroid,
+    measurements,
+    project_region,
+    regions_on_image,
+)
 
 
 def _tree(ds: Dataset, path: Path) -> ContentTree:
@@ -115,3 +122,20 @@ def test_xray_dose_report_gives_what_it_holds(tmp_path: Path) -> None:
         ("Dose Area Product Total", 0.00012, "Gy.m2"), ("Dose (RP) Total", 0.0031, "Gy")]
     assert [(q.name, q.value) for q in summary.events[0].quantities] == [
         ("Dose Area Product", 0.00012)]
+
+
+def test_scoord3d_on_the_nearest_plane(tmp_path: Path) -> None:
+    (_, nodule) = measurements(_tree(makers.tid1500_report(makers.ct_image()), tmp_path / "r.dcm"))
+    (region,) = nodule.regions
+    assert centroid(region) == (12.5, -40.0, 101.25)
+    slices = [SliceGeometry((-50.0, -50.0, z), (1, 0, 0, 0, 1, 0), (0.5, 0.5), 1.0, z,
+                            makers.FRAME_OF_REFERENCE, 512, 512) for z in (99.0, 100.0, 101.0)]
+    nearest = nearest_slice(slices, centroid(region), makers.FRAME_OF_REFERENCE)
+    assert nearest == 2
+    projected = project_region(region, slices[nearest])
+    assert projected is not None and projected.graphic_type == "POINT"
+    # x 12.5 mm is column 125 from -50 at 0.5 mm: its centre, 125.5 in SCOORD's convention
+    assert projected.points == ((125.5, 20.5),)
+    assert projected.distance_mm == pytest.approx(0.25)
+    other = SliceGeometry((0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0), (1.0, 1.0), 1.0, 0.0, "9.9", 4, 4)
+    assert project_region(region, other) is None  # another Frame of Reference: not drawn

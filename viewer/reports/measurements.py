@@ -6,13 +6,18 @@ nested and returns frozen `MeasurementGroup`s: tracking identifiers, finding and
 each NUM with its value and unit, qualitative evaluations, and the regions (SCOORD on an image,
 SCOORD3D in a Frame of Reference) the group or each measurement was made on. A viewport draws a
 `Region` whose `images` hold the frame it shows (`regions_on_image`); a 3D region goes on the
-plane nearest its points, in patient coordinates of `frame_of_reference_uid`.
+plane nearest its `centroid` (`viewer.dicom.geometry.nearest_slice`), drawn where
+`project_region` puts it, with a marker when its points lie off that plane.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from viewer.dicom.geometry import image_point, slice_normal
+from viewer.dicom.stack import SliceGeometry
 from viewer.reports.content_tree import (
     Code,
     ContentItem,
@@ -104,6 +109,45 @@ def regions_on_image(
         if any(image.sop_instance_uid == sop_instance_uid
                and (not image.frames or frame in image.frames) for image in region.images)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectedRegion:
+    """A SCOORD3D region on one image plane: `points` (column, row) in the SCOORD convention
+    (0,0 the top left corner of the top left pixel), `distance_mm` the farthest of its points
+    from the plane (a viewport draws the region, or a marker, when that is within its slice)."""
+
+    graphic_type: str
+    points: tuple[tuple[float, float], ...]
+    distance_mm: float
+
+
+def centroid(region: Region) -> tuple[float, ...]:
+    """The mean of the region's points (patient mm for 3D: where `nearest_slice` should look)."""
+    count = len(region.points)
+    return tuple(sum(p[k] for p in region.points) / count for k in range(len(region.points[0])))
+
+
+def project_region(region: Region, geometry: SliceGeometry) -> ProjectedRegion | None:
+    """A 3D `region` projected along the normal onto the image plane of `geometry`; None when
+    the region is 2D, in another Frame of Reference, or the plane is not fully described."""
+    if (not region.is_3d or not region.points
+            or region.frame_of_reference_uid != geometry.frame_of_reference_uid
+            or geometry.position is None or geometry.orientation is None):
+        return None
+    normal = slice_normal(geometry.orientation)
+    origin = np.asarray(geometry.position, dtype=np.float64)
+    points, distance = [], 0.0
+    try:
+        for point in region.points:
+            offset = np.asarray(point, dtype=np.float64) - origin
+            distance = max(distance, abs(float(offset @ normal)))
+            column, row = image_point(geometry, point)
+            # image_point puts pixel centres at integers; SCOORD puts them at .5
+            points.append((column + 0.5, row + 0.5))
+    except ValueError:  # no pixel spacing
+        return None
+    return ProjectedRegion(region.graphic_type, tuple(points), distance)
 
 
 def _is(code: Code | None, wanted: tuple[str, str]) -> bool:
