@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import random
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
+from pydicom.sequence import Sequence
 
 from tests.peers import require_tool
 from tests.reports import makers
 from viewer.dicom.files import DicomFileError
+from viewer.reports.benchmark import undefined_lengths
 from viewer.reports.content_tree import ContentTreeError
 from viewer.reports.describe import item_json, tree_lines
 from viewer.reports.dose import dose_summary
@@ -63,3 +66,28 @@ def test_flipped_and_cut_bytes(tmp_path: Path, layout: str) -> None:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert set(outcomes) <= {"ok", "DicomFileError", "ContentTreeError"}
     assert outcomes.get("ok", 0) > 0 and outcomes.get("DicomFileError", 0) > 0
+
+
+@pytest.mark.parametrize("layout", ["defined", "undefined"])
+def test_nesting_deeper_than_any_template(tmp_path: Path, layout: str) -> None:
+    """230 nested containers: the tree stops reading at 200 levels with a reason; no
+    RecursionError from our readers."""
+    ds = makers.basic_text_sr()
+    item = ds
+    for _ in range(230):
+        child = makers.content_item("CONTAINS", "CONTAINER", makers.code("1", "99T", "Level"),
+                                    ContinuityOfContent="SEPARATE")
+        item.ContentSequence = Sequence([child])
+        item = child
+    if layout == "undefined":
+        undefined_lengths(ds)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)  # pydicom's writer recurses per level
+    try:
+        path = makers.save(ds, tmp_path / "deep.dcm")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert _open_everything(path) == "ok"
+    deepest = max(read_report(path).walk(), key=lambda i: i.depth)
+    assert deepest.depth == 200
+    assert deepest.problem == "nested deeper than 200 levels; its content is not read"

@@ -408,36 +408,33 @@ def _get(node: Node, keyword: str) -> Any:
     try:
         if isinstance(node, RawItem):
             found = node.elements.get(tag)
-            return None if found is None else _raw_value(node, tag, *found)
+            return None if found is None else _raw_value(node.implicit, *found)
         element = node.get_item(tag)
         if element is None:
             return None
         if isinstance(element, RawDataElement) and element.is_little_endian:
             raw = element.value
             vr = element.VR or implicit_vr(tag)
-            if type(raw) is bytes and (vr != "SQ" or _readable(raw, element.is_implicit_VR)):
-                return _raw_value(RawItem({}, element.is_implicit_VR), tag, vr, raw)
+            if type(raw) is bytes and vr != "SQ":
+                return _raw_value(element.is_implicit_VR, vr, raw)
+            if type(raw) is bytes:
+                try:
+                    return list(read_items(raw, element.is_implicit_VR))
+                except MalformedSequence:
+                    pass  # pydicom may still make sense of it, or say why not
         return node[tag].value
     except Exception:  # a wrong VR or a value pydicom cannot convert
         return None
 
 
-def _readable(raw: bytes, implicit: bool) -> bool:
-    try:
-        read_items(raw, implicit)
-    except MalformedSequence:
-        return False  # pydicom may still make sense of it, or say why not
-    return True
-
-
 _NUMBERS = {"UL": "I", "US": "H", "SL": "i", "SS": "h", "FL": "f", "FD": "d"}
 
 
-def _raw_value(item: RawItem, tag: int, vr: str, raw: bytes | tuple[RawItem, ...]) -> Any:
+def _raw_value(implicit: bool, vr: str, raw: bytes | tuple[RawItem, ...]) -> Any:
     if isinstance(raw, tuple):
         return list(raw)
     if vr == "SQ":
-        return list(read_items(raw, item.implicit))
+        return list(read_items(raw, implicit))
     if vr in _ASCII_VRS:
         return _split(raw.decode("latin_1").strip(" \0"))
     if vr in _TEXT_VRS or vr in _NAME_VRS:
