@@ -28,7 +28,6 @@ from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
 
 from viewer.dicom.files import describe_error, one_line
 from viewer.dicom.text import normalise_charset, pydicom_warnings
@@ -389,14 +388,14 @@ _TEXT_VRS = frozenset({"UT", "ST", "LT"})  # one value; a backslash is text
 _NAME_VRS = frozenset({"LO", "SH", "PN", "UC"})  # backslash-separated values
 _PN_DELIMITERS = {ord("^"), ord("=")}
 _NONE: set[int] = set()
-_TAGS: dict[str, BaseTag] = {}
+_TAGS: dict[str, int] = {}  # plain ints: BaseTag's Python-level __eq__ slowed every lookup
 _STATE = threading.local()  # the codec of the document being read, per thread
 
 
-def _tag(keyword: str) -> BaseTag:
+def _tag(keyword: str) -> int:
     tag = _TAGS.get(keyword)
     if tag is None:
-        tag = _TAGS[keyword] = BaseTag(tag_for_keyword(keyword) or 0)
+        tag = _TAGS[keyword] = int(tag_for_keyword(keyword) or 0)
     return tag
 
 
