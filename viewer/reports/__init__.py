@@ -1,5 +1,8 @@
 """Structured reports and key object selections as Qt-free models (PS3.3 C.17, PS3.16).
 
-May import `viewer.dicom` only. `content_tree` reads any SR into a frozen tree of content items;
-`measurements` and `dose` read templates (TID 1500, TID 10011) out of such a tree.
+May import `viewer.dicom` only. `report_file.read_report(path)` opens an SR file;
+`content_tree.read_content_tree(ds)` reads any SR data set into a frozen tree of content items
+(`raw_sequence` reads its sequences from their bytes); `measurements` (TID 1500) and `dose`
+(TID 10011, X-ray dose) read templates out of a tree; `describe` gives each item as one line or
+JSON for the `sr` verb and the report panel; `benchmark` times issue 17's SR target.
 """
