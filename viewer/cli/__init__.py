@@ -28,6 +28,7 @@ VERBS: dict[str, str] = {
     "render": "render",
     "mpr": "mpr",
     "render3d": "render3d",
+    "sr": "sr",
     "import": "importing",
     "studies": "browse",
     "series": "browse",
