@@ -124,6 +124,41 @@ def comprehensive_sr(images: Sequence[Dataset], frame: int | None = None) -> Dat
     )
 
 
+def measurement_report(images: Sequence[Dataset], measured: Dataset, frame: int) -> Dataset:
+    """A TID 1500 Measurement Report (Comprehensive 3D SR, highdicom) with one planar ROI
+    drawn on `frame` of `measured` (a SCOORD whose IMAGE child names it); `images` are the
+    evidence."""
+    source = hd.sr.SourceImageForRegion(
+        referenced_sop_class_uid=measured.SOPClassUID,
+        referenced_sop_instance_uid=measured.SOPInstanceUID, referenced_frame_numbers=[frame],
+    )
+    region = hd.sr.ImageRegion(
+        graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
+        graphic_data=np.array([[1.0, 1.0], [4.0, 1.0], [4.0, 4.0], [1.0, 1.0]]),
+        source_image=source,
+    )
+    group = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(), identifier="roi 1"),
+        referenced_region=region, finding_type=codes.SCT.Neoplasm,
+        measurements=[hd.sr.Measurement(name=codes.SCT.Area, value=9.0,
+                                        unit=codes.UCUM.SquareMillimeter)],
+    )
+    observer = hd.sr.ObserverContext(
+        observer_type=codes.DCM.Person,
+        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
+            name="Doe^Jane"),
+    )
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(observer_person_context=observer),
+        procedure_reported=codes.LN.CTUnspecifiedBodyRegion, imaging_measurements=[group],
+    )
+    return hd.sr.Comprehensive3DSR(
+        evidence=list(images), content=report[0], series_instance_uid=generate_uid(),
+        series_number=95, sop_instance_uid=generate_uid(), instance_number=1,
+        manufacturer="refs tests",
+    )
+
+
 def segmentation(images: Sequence[Dataset]) -> Dataset:
     """A binary SEG (highdicom) of one segment over every image of `images`."""
     mask = np.zeros((len(images), 8, 8), dtype=bool)

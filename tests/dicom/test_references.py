@@ -19,6 +19,7 @@ from tests.dicom.referencing import (
     comprehensive_sr,
     ct_series,
     key_object_document,
+    measurement_report,
     presentation_state,
     segmentation,
     structure_set,
@@ -100,6 +101,18 @@ def test_comprehensive_sr_image_items(tmp_path: Path) -> None:
     assert refs.title == "Imaging Measurement Report"
     assert _uids(refs) == [(images[0].SOPInstanceUID, 2), (images[1].SOPInstanceUID, 2)]
     assert {r.series_instance_uid for r in refs.references} == {images[0].SeriesInstanceUID}
+
+
+def test_measurement_report_scoord_image(tmp_path: Path) -> None:
+    """TID 1500: the image a SCOORD is drawn on is its IMAGE child, with the frame; the other
+    image is evidence only."""
+    images = ct_series(2, frames=3)
+    refs = object_references(_read_back(measurement_report(images, images[1], 2), tmp_path))
+    assert (refs.kind, refs.title) == ("sr", "Imaging Measurement Report")
+    assert refs.triples == ((images[1].SOPInstanceUID, 2, None),
+                            (images[0].SOPInstanceUID, None, None))
+    assert _uids(refs) == [(images[1].SOPInstanceUID, 2)]
+    assert _uids(refs, ROLE_EVIDENCE) == [(images[0].SOPInstanceUID, None)]
 
 
 def test_segmentation_source_images(tmp_path: Path) -> None:
@@ -207,6 +220,7 @@ def _seeds() -> list[tuple[str, bytes]]:
         "gsps": ps,
         "kos": key_object_document(images, seen_with={images[1].SOPInstanceUID: ps}),
         "sr": comprehensive_sr(images, frame=1),
+        "tid1500": measurement_report(images, images[0], 2),
         "seg": segmentation(ct_series(3)),
         "rtstruct": structure_set(ct_series(2)),
     }
@@ -243,7 +257,7 @@ def test_damaged_objects_never_crash(tmp_path: Path) -> None:
             for ref in refs.references:
                 assert isinstance(ref, Reference) and ref.sop_instance_uid
                 assert ref.frame is None or ref.frame >= 1
-    assert tried == 300 and read > 50  # damage that leaves a readable file to walk
+    assert tried == 360 and read > 60  # damage that leaves a readable file to walk
 
 
 def test_read_back_equals_in_memory(tmp_path: Path) -> None:

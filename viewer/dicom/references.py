@@ -125,6 +125,13 @@ class ObjectReferences:
     content_time: str = ""
     references: tuple[Reference, ...] = ()
 
+    @property
+    def triples(self) -> tuple[tuple[str, int | None, str | None], ...]:
+        """The references as (SOP Instance UID, frame or None, presentation state UID or
+        None), in the object's order."""
+        return tuple(
+            (r.sop_instance_uid, r.frame, r.presentation_state_uid) for r in self.references)
+
     def referencing(self, sop_instance_uid: str, frame: int | None = None) -> tuple[Reference, ...]:
         """The references to `sop_instance_uid`; with `frame` (1-based), those that apply to
         that frame (the frame itself or the whole instance)."""
