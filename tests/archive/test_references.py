@@ -5,6 +5,7 @@ upgrade of an archive whose index predates it; emptied with the instances it bel
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -243,6 +244,30 @@ def test_a_file_missing_during_the_upgrade_is_indexed_by_repair(
     assert code == 0 and report["consistent"] is True
     with Archive(root) as repaired:
         check_queries(repaired.index, study)
+
+
+def test_damaged_objects_import_consistently(tmp_path: Path) -> None:
+    """Damaged presentation states, KOS, SR, SEG and RTSTRUCT files (viewer/dicom/mutations.py)
+    are imported or refused one by one; each one imported has its reference rows, so `check`
+    finds the index consistent."""
+    from tests.dicom.test_references import _seeds
+    from viewer.dicom.mutations import layout_of, mutate
+
+    rng = random.Random(5)
+    src = tmp_path / "damaged"
+    src.mkdir()
+    for name, data in _seeds():
+        layout = layout_of(data)
+        for n in range(16):
+            (src / f"{name}-{n:02d}.dcm").write_bytes(mutate(data, layout, rng)[1])
+    with Archive(tmp_path / "archive") as archive:
+        report = import_paths(archive, [src], workers=0)
+        handled = (len(report.imported) + len(report.failed) + len(report.conflicts)
+                   + len(report.already_present) + len(report.present_other_syntax))
+        assert handled == 96 and report.imported
+        assert all("\n" not in f.reason for f in report.failed)
+        assert archive.index.objects_without_references() == []
+        assert check_archive(archive).consistent
 
 
 def run_check(root: Path, *flags: str) -> tuple[int, dict[str, Any]]:

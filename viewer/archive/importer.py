@@ -49,7 +49,7 @@ from viewer.archive.store import (
 from viewer.dicom.files import DicomFileError, describe_error
 from viewer.dicom.quiet import debug_enabled, quiet_libraries
 from viewer.dicom.records import HeaderSummary
-from viewer.dicom.references import ObjectReferences, kind_of, object_references
+from viewer.dicom.references import ObjectReferences, references_of
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
 
 LOGGER = logging.getLogger(__name__)
@@ -516,7 +516,7 @@ def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Ex
     except DicomFileError as exc:
         raise DicomFileError(label, exc.reason) from None
     # indexed in the instance row's transaction (schema 005); images pay one string test
-    references = object_references(ds) if kind_of(summary.instance.sop_class_uid) else None
+    references = references_of(ds, summary.instance.sop_class_uid)
     key = instance_key(summary)
     try:
         key.validated()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from viewer.archive.index import ArchiveIndexError
 from viewer.archive.records import InstanceRecord
 from viewer.archive.store import InvalidUID, relative_path
-from viewer.dicom.references import ObjectReferences, kind_of, object_references
+from viewer.dicom.references import ObjectReferences, kind_of, references_of
 
 if TYPE_CHECKING:
     from viewer.archive.archive import Archive
@@ -129,7 +129,8 @@ def record_from_file(archive: Archive, store_path: str) -> InstanceRecord | str:
     references = None
     if kind_of(summary.instance.sop_class_uid):  # read again, whole: rare objects, small
         try:
-            references = object_references(read_dataset(path, stop_before_pixels=True))
+            references = references_of(
+                read_dataset(path, stop_before_pixels=True), summary.instance.sop_class_uid)
         except DicomFileError as exc:
             return f"not a readable DICOM instance: {exc.reason}"
     return InstanceRecord.from_header(summary, store_path, size, digest, references)

@@ -76,14 +76,12 @@ _UNINDEXED_SELECT = f"""
 """
 
 
-def _unindexed(rows: list[Any]) -> list[tuple[int, str, str]]:
-    return [(int(ref), str(uid), str(path)) for ref, uid, cls, path in rows if kind_of(cls)]
-
-
-def unindexed_objects(cur: sqlite3.Cursor) -> list[tuple[int, str, str]]:
-    """(instance id, SOP Instance UID, store path) of the indexed instances of a referencing
-    SOP class that have no reference rows yet."""
-    return _unindexed(cur.execute(_UNINDEXED_SELECT, _CLASS_PATTERNS).fetchall())
+def unindexed_objects(cur: sqlite3.Cursor) -> list[tuple[int, str, str, str]]:
+    """(instance id, SOP Instance UID, kind, store path) of the indexed instances of a
+    referencing SOP class that have no reference rows yet."""
+    rows = cur.execute(_UNINDEXED_SELECT, _CLASS_PATTERNS).fetchall()
+    return [(int(ref), str(uid), kind, str(path)) for ref, uid, cls, path in rows
+            if (kind := kind_of(cls)) is not None]
 
 
 def backfill_references(cur: sqlite3.Cursor, root: Path) -> tuple[list[str], list[str]]:
@@ -91,11 +89,11 @@ def backfill_references(cur: sqlite3.Cursor, root: Path) -> tuple[list[str], lis
     file under the archive `root`, inside the caller's transaction. Returns the SOP Instance
     UIDs filled and those whose file could not be read (left for `check --repair`)."""
     from viewer.dicom.files import DicomFileError, read_dataset
-    from viewer.dicom.references import object_references
+    from viewer.dicom.references import indexed_references
 
     filled: list[str] = []
     unreadable: list[str] = []
-    for instance_ref, uid, store_path in unindexed_objects(cur):
+    for instance_ref, uid, kind, store_path in unindexed_objects(cur):
         relative = PurePosixPath(store_path)
         if relative.is_absolute() or ".." in relative.parts:  # not a path the store made
             unreadable.append(uid)
@@ -106,11 +104,7 @@ def backfill_references(cur: sqlite3.Cursor, root: Path) -> tuple[list[str], lis
             LOGGER.warning("references of %s not indexed: %s", store_path, exc.reason)
             unreadable.append(uid)
             continue
-        refs = object_references(ds)
-        if refs.kind is None:  # the file's SOP class is not the indexed one: check reports it
-            unreadable.append(uid)
-            continue
-        insert_references(cur, instance_ref, refs)
+        insert_references(cur, instance_ref, indexed_references(ds, kind))
         filled.append(uid)
     if filled or unreadable:
         LOGGER.info("references indexed for %d object(s); %d file(s) unreadable",
@@ -289,8 +283,8 @@ class ReferenceQueries:
     def objects_without_references(self: _Reads) -> list[tuple[str, str]]:
         """(SOP Instance UID, store path) of the indexed referencing objects whose references
         are not indexed (`check`; `check --repair` back-fills them)."""
-        rows = _unindexed(self.read(_UNINDEXED_SELECT, _CLASS_PATTERNS))
-        return [(uid, path) for _, uid, path in rows]
+        rows = self.read(_UNINDEXED_SELECT, _CLASS_PATTERNS)
+        return [(str(uid), str(path)) for _, uid, cls, path in rows if kind_of(cls)]
 
     def objects_referencing(self: _Reads, sop_instance_uid: str) -> list[ReferencingObjectRow]:
         """Every stored object (presentation state, KOS, SR, SEG, RTSTRUCT) that references an

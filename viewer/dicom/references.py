@@ -201,20 +201,33 @@ def object_references(ds: Dataset) -> ObjectReferences:
     image or any other SOP Class. Never raises for what the dataset holds; pydicom's warnings
     about its values are kept from the user (logged at DEBUG)."""
     with text.pydicom_warnings() as messages:
+        kind = kind_of(_text(ds, "SOPClassUID"))
         try:
-            found = _object_references(ds)
-        except Exception:  # a top-level value pydicom cannot convert: nothing to index
+            found = NO_REFERENCES if kind is None else _object_references(ds, kind)
+        except Exception:  # a top-level value pydicom cannot convert: the kind alone
             LOGGER.debug("references of an object could not be read", exc_info=True)
-            found = NO_REFERENCES
+            found = ObjectReferences(kind)
     for message in messages:
         LOGGER.debug("pydicom while reading references: %s", message)
     return found
 
 
-def _object_references(ds: Dataset) -> ObjectReferences:
-    kind = kind_of(_text(ds, "SOPClassUID"))
-    if kind is None:
-        return NO_REFERENCES
+def references_of(ds: Dataset, sop_class_uid: str) -> ObjectReferences | None:
+    """What the archive indexes for an instance of `sop_class_uid` (as its index row says it):
+    None for a class that references nothing here, else `indexed_references`."""
+    kind = kind_of(sop_class_uid)
+    return None if kind is None else indexed_references(ds, kind)
+
+
+def indexed_references(ds: Dataset, kind: str) -> ObjectReferences:
+    """`object_references(ds)`, of `kind` (the kind of the SOP class the index holds) even
+    when the dataset's own SOP Class UID cannot be read: every referencing instance gets its
+    row, and one that references nothing readable is still one."""
+    found = object_references(ds)
+    return found if found.kind == kind else ObjectReferences(kind)
+
+
+def _object_references(ds: Dataset, kind: str) -> ObjectReferences:
     names, _ = text.decoded_values(ds, _NAME_KEYWORDS)
     series_description = _str(names.get("SeriesDescription"))
     if kind == KIND_PRESENTATION:
