@@ -225,10 +225,11 @@ class ReferenceQueries:
         """The stored presentation states that apply to an image, newest first (Presentation
         Creation Date and Time, then the latest indexed): with `frame` (1-based), those that
         name that frame or the whole image; without, every one that names the image."""
+        # from the referenced UID's index entries to their objects, not the other way round
         sql = _OBJECT_SELECT + """
-            WHERE r.kind = ? AND i.status = ? AND EXISTS (
-                SELECT 1 FROM object_references o WHERE o.instance_ref = r.instance_ref
-                AND o.sop_instance_uid = ? AND o.role = ?"""
+            WHERE r.kind = ? AND i.status = ? AND r.instance_ref IN (
+                SELECT o.instance_ref FROM object_references o
+                WHERE o.sop_instance_uid = ? AND o.role = ?"""
         args: list[object] = [KIND_PRESENTATION, STATUS_OK, sop_instance_uid, ROLE_IMAGE]
         if frame is not None:
             sql += " AND (o.frame IS NULL OR o.frame = ?)"
@@ -290,9 +291,9 @@ class ReferenceQueries:
         """Every stored object (presentation state, KOS, SR, SEG, RTSTRUCT) that references an
         instance in any way (an image, a composite item, evidence), newest first."""
         rows = self.read(
-            _OBJECT_SELECT + """ WHERE i.status = ? AND EXISTS (
-                SELECT 1 FROM object_references o WHERE o.instance_ref = r.instance_ref
-                AND o.sop_instance_uid = ?)""" + _NEWEST_FIRST,
+            _OBJECT_SELECT + """ WHERE i.status = ? AND r.instance_ref IN (
+                SELECT o.instance_ref FROM object_references o
+                WHERE o.sop_instance_uid = ?)""" + _NEWEST_FIRST,
             (STATUS_OK, sop_instance_uid),
         )
         return [ReferencingObjectRow(*row) for row in rows]

@@ -20,7 +20,8 @@ CREATE TABLE referencing_objects (
     content_date TEXT NOT NULL DEFAULT '',  -- DA 'YYYYMMDD'
     content_time TEXT NOT NULL DEFAULT ''   -- TM
 );
-CREATE INDEX referencing_objects_kind ON referencing_objects (kind, content_date, content_time);
+-- No index on kind: every query comes from a referenced UID or a study, whose indexes lead
+-- here by the primary key (an index on kind made SQLite scan every presentation state).
 
 -- One row per referenced (SOP Instance, frame, presentation state), in the object's order.
 CREATE TABLE object_references (
