@@ -28,7 +28,7 @@ from tests.dicom.referencing import (
 )
 from viewer.archive.archive import INDEX_NAME, Archive
 from viewer.archive.check import check_archive
-from viewer.archive.importer import import_paths
+from viewer.archive.importer import import_file, import_paths
 from viewer.archive.index import Index
 from viewer.cli import main
 
@@ -152,6 +152,14 @@ def test_import_by_worker_processes(tmp_path: Path, study: Study) -> None:
     with Archive(tmp_path / "parallel") as archive:
         report = import_paths(archive, [study.folder], workers=2)
         assert report.ok and len(report.imported) == 41
+        check_queries(archive.index, study)
+
+
+def test_one_file_at_a_time(tmp_path: Path, study: Study) -> None:
+    """import_file: the Storage SCP's and C-GET's path, durable and indexed per C-STORE."""
+    with Archive(tmp_path / "scp") as archive:
+        for path in sorted(study.folder.iterdir()):
+            assert import_file(archive, path, path.name).imported == [path.name]
         check_queries(archive.index, study)
 
 
