@@ -1,8 +1,11 @@
 """`check [--repair]`: the index against the store (CLI.md), so the index can always be rebuilt.
 
 Found: files in the store without rows (orphans), rows whose file is missing, files whose sha256
-differs from their row, and temporary files left by dead writers. Repair re-indexes orphans from
-their own header, marks rows without files 'missing', and removes dead writers' temporary files.
+differs from their row, temporary files left by dead writers, and presentation states, KOS, SR,
+SEG or RTSTRUCT objects whose references are not indexed (their file was missing when the index
+was upgraded to schema 005). Repair re-indexes orphans from their own header (references
+included), marks rows without files 'missing', indexes the missing references from the stored
+files, and removes dead writers' temporary files.
 A checksum mismatch is only reported: the file may be the only copy, so nothing is deleted.
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 from viewer.archive.archive import Archive
 from viewer.archive.journal import add_from_file, replay
 from viewer.archive.records import STATUS_MISSING, STATUS_OK
+from viewer.archive.reference_index import backfill_references
 from viewer.jobs import Failure
 
 LOGGER = logging.getLogger(__name__)
@@ -42,11 +46,15 @@ class CheckReport:
     missing: list[Issue] = field(default_factory=list)
     mismatched: list[Issue] = field(default_factory=list)
     temp_files: list[str] = field(default_factory=list)  # relative to the archive root
+    # SOP Instance UIDs of referencing objects (PS, KOS, SR, SEG, RTSTRUCT) whose file is
+    # there but whose references are not indexed
+    unindexed_references: list[str] = field(default_factory=list)
     repaired: bool = False
     reindexed: list[str] = field(default_factory=list)  # orphans indexed again (store paths)
     not_indexed: list[Failure] = field(default_factory=list)  # orphans that could not be
     marked_missing: list[str] = field(default_factory=list)  # SOP Instance UIDs newly marked
     restored: list[str] = field(default_factory=list)  # 'missing' rows whose file is back
+    references_indexed: list[str] = field(default_factory=list)  # of unindexed_references
     temp_removed: int = 0
     # what opening the archive recovered before the check (an interrupted import's files)
     recovered_indexed: int = 0
@@ -55,7 +63,8 @@ class CheckReport:
     @property
     def consistent(self) -> bool:
         """True when nothing was found (before any repair)."""
-        return not (self.orphans or self.missing or self.mismatched or self.temp_files)
+        return not (self.orphans or self.missing or self.mismatched or self.temp_files
+                    or self.unindexed_references)
 
     @property
     def unresolved(self) -> int:
@@ -63,10 +72,12 @@ class CheckReport:
         if not self.repaired:
             return (
                 len(self.orphans) + len(self.missing) + len(self.mismatched)
-                + len(self.temp_files)
+                + len(self.temp_files) + len(self.unindexed_references)
             )
         left_temp = max(0, len(self.temp_files) - self.temp_removed)
-        return len(self.not_indexed) + len(self.missing) + len(self.mismatched) + left_temp
+        left_references = len(self.unindexed_references) - len(self.references_indexed)
+        return (len(self.not_indexed) + len(self.missing) + len(self.mismatched) + left_temp
+                + left_references)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,11 +88,13 @@ class CheckReport:
             "missing": [i.as_json() for i in self.missing],
             "mismatched": [i.as_json() for i in self.mismatched],
             "temp_files": self.temp_files,
+            "unindexed_references": self.unindexed_references,
             "repaired": self.repaired,
             "reindexed": self.reindexed,
             "not_indexed": [{"path": f.item, "reason": f.reason} for f in self.not_indexed],
             "marked_missing": self.marked_missing,
             "restored": self.restored,
+            "references_indexed": self.references_indexed,
             "temp_removed": self.temp_removed,
             "recovered": {"indexed": self.recovered_indexed, "removed": self.recovered_removed},
             "unresolved": self.unresolved,
@@ -123,6 +136,9 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
             index.set_status(uid, STATUS_OK)  # the file came back, byte-identical
             report.restored.append(uid)
     report.temp_files = store.leftover_temp_files()
+    problems = {i.sop_instance_uid for i in report.missing + report.mismatched}
+    report.unindexed_references = [
+        uid for uid, _ in index.objects_without_references() if uid not in problems]
     if repair:
         for path in report.orphans:
             reason = add_from_file(archive, path)
@@ -130,13 +146,19 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
                 report.reindexed.append(path)
             else:
                 report.not_indexed.append(Failure(path, reason))
+        if report.unindexed_references:
+            with index.transaction() as cur:
+                filled, _ = backfill_references(cur, archive.root)
+            wanted = set(report.unindexed_references)
+            report.references_indexed = [uid for uid in filled if uid in wanted]
         if report.temp_files:
             report.temp_removed = store.recover(
                 lambda journal: replay(archive, journal, archive.recovered))
         index.checkpoint()
     LOGGER.info(
-        "check: %d rows, %d files, %d orphans, %d missing, %d mismatched, %d temporary",
+        "check: %d rows, %d files, %d orphans, %d missing, %d mismatched, %d temporary, "
+        "%d without indexed references",
         report.instances, report.files, len(report.orphans), len(report.missing),
-        len(report.mismatched), len(report.temp_files),
+        len(report.mismatched), len(report.temp_files), len(report.unindexed_references),
     )
     return report

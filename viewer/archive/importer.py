@@ -49,6 +49,7 @@ from viewer.archive.store import (
 from viewer.dicom.files import DicomFileError, describe_error
 from viewer.dicom.quiet import debug_enabled, quiet_libraries
 from viewer.dicom.records import HeaderSummary
+from viewer.dicom.references import ObjectReferences, references_of
 from viewer.jobs import Cancelled, CancelToken, Failure, ProgressCallback, Report, no_progress
 
 LOGGER = logging.getLogger(__name__)
@@ -482,6 +483,8 @@ class Examined:
     summary: HeaderSummary
     stored_sha256: str | None  # the indexed copy's checksum; None when the UID is new
     stored_path: str | None = None  # the indexed copy's store path; None when the UID is new
+    # what a presentation state, KOS, SR, SEG or RTSTRUCT references; None for an image
+    references: ObjectReferences | None = None
 
 
 def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Examined:
@@ -512,6 +515,8 @@ def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Ex
                 raise DicomFileError(path, str(exc)) from None
     except DicomFileError as exc:
         raise DicomFileError(label, exc.reason) from None
+    # indexed in the instance row's transaction (schema 005); images pay one string test
+    references = references_of(ds, summary.instance.sop_class_uid)
     key = instance_key(summary)
     try:
         key.validated()
@@ -520,8 +525,8 @@ def examine_file(archive: Archive, path: Path | ReceivingFile, label: str) -> Ex
     uid = key.sop_instance_uid
     existing = archive.index.get_instance(uid)
     if existing is None:
-        return Examined(label, summary, None)
-    return Examined(label, summary, existing.sha256, existing.store_path)
+        return Examined(label, summary, None, references=references)
+    return Examined(label, summary, existing.sha256, existing.store_path, references)
 
 
 def store_examined(
@@ -546,7 +551,8 @@ def store_examined(
         # the final path already held other bytes, stored moments earlier by this import (not
         # indexed yet), by a concurrent one or before a crash: kept
         return _same_or_conflict(archive, path, stored.rel_path)
-    record = InstanceRecord.from_header(summary, stored.rel_path, stored.size, stored.sha256)
+    record = InstanceRecord.from_header(
+        summary, stored.rel_path, stored.size, stored.sha256, examined.references)
     if stored.created:
         note_stored(archive, record)
     return _Stored(examined.label, record, "\n".join(summary.warnings))

@@ -41,6 +41,12 @@ from viewer.archive.records import (
     StudyRow,
     name_key,
 )
+from viewer.archive.reference_index import (
+    REFERENCES_VERSION,
+    ReferenceQueries,
+    backfill_references,
+    insert_references,
+)
 from viewer.dicom import text
 from viewer.dicom.geometry import reading_key
 
@@ -148,8 +154,9 @@ _GEOMETRY_COLUMNS = """rows, columns, position_x, position_y, position_z,
     frame_of_reference_uid, lossy, along_normal"""
 
 
-class Index:
-    """The SQLite index of an archive (see the module docstring)."""
+class Index(ReferenceQueries):
+    """The SQLite index of an archive (see the module docstring); what references what is
+    asked through the methods of ReferenceQueries (archive/reference_index.py)."""
 
     def __init__(
         self,
@@ -243,6 +250,9 @@ class Index:
                     cur.execute(statement)
                 if step.version == READING_ORDER_VERSION:
                     _fill_reading_keys(cur)
+                if step.version == REFERENCES_VERSION:  # objects stored before it; the
+                    # index lives at the top of its archive, whose store paths are relative
+                    backfill_references(cur, self.path.parent)
                 cur.execute(f"PRAGMA user_version = {step.version}")
 
     # --- writing ---------------------------------------------------------------------------------
@@ -300,6 +310,8 @@ class Index:
                 *geometry,
             ),
         )
+        if rec.references is not None and rec.references.kind is not None:
+            insert_references(cur, _rowid(cur), rec.references)
         cur.execute(
             "UPDATE series SET instance_count = instance_count + 1 WHERE id = ?",
             (series_ref,),

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from viewer.archive.index import ArchiveIndexError
 from viewer.archive.records import InstanceRecord
 from viewer.archive.store import InvalidUID, relative_path
+from viewer.dicom.references import ObjectReferences, kind_of, references_of
 
 if TYPE_CHECKING:
     from viewer.archive.archive import Archive
@@ -57,6 +58,8 @@ def note_stored(archive: Archive, record: InstanceRecord) -> None:
     """Journal the record of a file this writer linked into place; compact a long journal."""
     # the fields one level deep: dataclasses.asdict deep-copies, four times the cost here
     values = {f.name: getattr(record, f.name) for f in fields(record)}
+    if record.references is not None:
+        values["references"] = record.references.as_json()
     archive.store.journal(json.dumps({"stored": values}, ensure_ascii=False))
     if archive.store.journal_lines > COMPACT_LINES:
         archive.store.compact_journal(lambda lines: _unindexed(archive, lines))
@@ -104,7 +107,7 @@ def record_from_file(archive: Archive, store_path: str) -> InstanceRecord | str:
     """The index record of a stored file read from its own header, or why it cannot be indexed
     (`check --repair` and recovery of a journal without the record)."""
     from viewer.archive.importer import instance_key
-    from viewer.dicom.files import DicomFileError
+    from viewer.dicom.files import DicomFileError, read_dataset
     from viewer.dicom.records import read_header
 
     path = archive.store.absolute(store_path)
@@ -123,7 +126,14 @@ def record_from_file(archive: Archive, store_path: str) -> InstanceRecord | str:
         digest = archive.store.checksum(store_path)
     except OSError as exc:
         return f"cannot read: {exc.strerror or exc}"
-    return InstanceRecord.from_header(summary, store_path, size, digest)
+    references = None
+    if kind_of(summary.instance.sop_class_uid):  # read again, whole: rare objects, small
+        try:
+            references = references_of(
+                read_dataset(path, stop_before_pixels=True), summary.instance.sop_class_uid)
+        except DicomFileError as exc:
+            return f"not a readable DICOM instance: {exc.reason}"
+    return InstanceRecord.from_header(summary, store_path, size, digest, references)
 
 
 def add_from_file(archive: Archive, store_path: str) -> str | None:
@@ -159,6 +169,8 @@ def _record(values: dict[str, Any]) -> InstanceRecord:
     for name in _TUPLES:
         if values.get(name) is not None:
             values[name] = tuple(values[name])
+    if values.get("references") is not None:
+        values["references"] = ObjectReferences.from_json(values["references"])
     return InstanceRecord(**values)
 
 

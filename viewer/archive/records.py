@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from viewer.dicom import text
 from viewer.dicom.records import GeometryInfo, HeaderSummary
+from viewer.dicom.references import ObjectReferences
 from viewer.dicom.stack import IMAGER_PIXEL_SPACING
 
 STATUS_OK = "ok"
@@ -81,12 +82,17 @@ class InstanceRecord:
     slice_location: float | None = None  # mm
     frame_of_reference_uid: str = ""
     lossy: bool | None = None  # Lossy Image Compression: '01' True, '00' False, absent None
+    # What a presentation state, KOS, SR, SEG or RTSTRUCT references (schema 005); None for
+    # other instances, and for a record that did not read them (check --repair fills them).
+    references: ObjectReferences | None = None
 
     @classmethod
     def from_header(
-        cls, summary: HeaderSummary, store_path: str, size: int, sha256: str
+        cls, summary: HeaderSummary, store_path: str, size: int, sha256: str,
+        references: ObjectReferences | None = None,
     ) -> InstanceRecord:
-        """The record of a file whose header is `summary`, stored at `store_path`."""
+        """The record of a file whose header is `summary`, stored at `store_path`; with the
+        `references` of a referencing object (viewer.dicom.references)."""
         p, st, se, i = summary.patient, summary.study, summary.series, summary.instance
         g = summary.geometry
         spacing, source = _spacing(g)
@@ -123,6 +129,7 @@ class InstanceRecord:
             slice_location=_finite_one(g.slice_location),
             frame_of_reference_uid=g.frame_of_reference_uid,
             lossy=i.lossy_compression,
+            references=references,
         )
 
 

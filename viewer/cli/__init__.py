@@ -33,6 +33,7 @@ VERBS: dict[str, str] = {
     "studies": "browse",
     "series": "browse",
     "instances": "browse",
+    "keys": "keys",
     "delete": "delete",
     "prune": "prune",
     "check": "check",

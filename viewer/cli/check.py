@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("check", help="verify the archive index against the stored files")
     p.add_argument(
         "--repair", action="store_true",
-        help="index orphan files, mark rows without files as missing, remove temporary files",
+        help="index orphan files and missing references, mark rows without files as missing, "
+             "remove temporary files",
     )
     p.add_argument("--json", action="store_true")
 
@@ -44,19 +45,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"{issue.path}: {issue.reason}", file=sys.stderr)
     for path in report.temp_files:
         print(f"{path}: temporary file left by an interrupted import", file=sys.stderr)
+    for uid in report.unindexed_references:
+        print(f"SOP Instance {uid}: its references (to images) are not indexed", file=sys.stderr)
     for failure in report.not_indexed:
         print(f"{failure.item}: not re-indexed: {failure.reason}", file=sys.stderr)
     summary = (
         f"{report.instances} instances, {report.files} files: {len(report.orphans)} orphans, "
         f"{len(report.missing)} missing, {len(report.mismatched)} checksum mismatches, "
-        f"{len(report.temp_files)} temporary files"
+        f"{len(report.temp_files)} temporary files, "
+        f"{len(report.unindexed_references)} objects without indexed references"
     )
     print(summary)
     if report.repaired:
         print(
             f"repaired: {len(report.reindexed)} re-indexed, {len(report.marked_missing)} marked "
-            f"missing, {len(report.restored)} restored, {report.temp_removed} temporary files "
-            f"removed; {report.unresolved} problems remain"
+            f"missing, {len(report.restored)} restored, {len(report.references_indexed)} "
+            f"objects' references indexed, {report.temp_removed} temporary files removed; "
+            f"{report.unresolved} problems remain"
         )
     print("consistent" if report.consistent else "problems found")
     return 0 if report.consistent else 1
