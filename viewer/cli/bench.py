@@ -1,6 +1,6 @@
-"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume`: benchmarks, as ratios
-against a baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command line never
-imports Qt."""
+"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation`: benchmarks,
+as ratios against a baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command
+line never imports Qt."""
 
 from __future__ import annotations
 
@@ -40,12 +40,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "(traceback, warning text, exit 2, hang, inconsistent archive) saved to --crashes. "
             "volume: issue 16's targets on a synthetic 512x512x1000 int16 CT: build from "
             "cached frames against one ndarray.copy(), planes and slabs, a fused PET/CT "
-            "frame, MPR memory, 3D on software GL; each row PASS/FAIL against its target."
+            "frame, MPR memory, 3D on software GL; each row PASS/FAIL against its target. "
+            "presentation: issue 17's targets: a GSPS applied to a 512x512 frame, hanging a "
+            "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL."
         ),
     )
     parser.add_argument(
         "suite",
-        choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz", "volume"],
+        choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz", "volume",
+                 "presentation"],
         help="which benchmark"
     )
     parser.add_argument(
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if args.slices is not None and args.slices < 1:
         raise CLIError("--slices must be at least 1")
     if args.repeat is None:
-        args.repeat = 5 if args.suite in ("decode", "import", "start", "net", "volume") else 3
+        args.repeat = 5 if args.suite in ("decode", "import", "start", "net", "volume",
+                                                  "presentation") else 3
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
     if args.suite == "start":
@@ -109,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_fuzz(args)
     if args.suite == "volume":
         return _run_volume(args)
+    if args.suite == "presentation":
+        return _run_presentation(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -212,6 +218,15 @@ def _run_volume(args: argparse.Namespace) -> int:
     print(result.to_json() if args.json else result.table())
     missed = [row for row in result.targets() if not row.met]
     return 1 if args.strict and missed else 0
+
+
+def _run_presentation(args: argparse.Namespace) -> int:
+    """`bench presentation`: the table of issue 17's targets; with --strict, exit 1 on a FAIL."""
+    from viewer.cli.bench_presentation import measure_rows, table, to_json
+
+    rows = measure_rows(args.repeat, _progress("presentation"))
+    print(to_json(rows) if args.json else table(rows, args.repeat))
+    return 1 if args.strict and any(row.met is False for row in rows) else 0
 
 
 def _run_fuzz(args: argparse.Namespace) -> int:

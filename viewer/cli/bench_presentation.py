@@ -1,0 +1,85 @@
+"""`dicom-viewer bench presentation`: issue 17's targets, each row PASS/FAIL against its limit.
+
+The rows come from the rooms that own them: applying a GSPS to a 512x512 frame in the display
+pipeline (viewer.dicom.benchmark_presentation) and burning its graphics for the raster faces
+(viewer.dicom.benchmark_graphics, shown for information: a viewport draws them as vectors),
+hanging a 6-series CT with 2 priors from the archive (viewer.reading.benchmark: protocols, facts,
+matching), and opening a 5,000-item SR tree (viewer.reports.benchmark). Each row is the median
+of the passes, every pass shown in run order.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured quantity: `passes` in run order, in `unit` (ms or s); `target` the issue's
+    limit, None for a row shown for information."""
+
+    name: str
+    unit: str
+    passes: list[float]
+    target: float | None = None
+
+    @property
+    def median(self) -> float:
+        return float(statistics.median(self.passes))
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.median <= self.target
+
+
+def measure_rows(passes: int, progress: Callable[[str], None]) -> list[Row]:
+    from viewer.dicom.benchmark_graphics import measure_graphics
+    from viewer.dicom.benchmark_presentation import measure_presentation
+    from viewer.reading.benchmark import measure_hanging
+    from viewer.reports.benchmark import measure_sr_tree
+
+    rows = []
+    progress("presentation state")
+    gsps = measure_presentation(passes)
+    rows.append(Row("GSPS applied to a 512x512 frame: added", "ms",
+                    [p["added_ms"] for p in gsps["passes"]], gsps["target_ms"]))
+    progress("graphics")
+    graphics = measure_graphics(passes)
+    rows.append(Row(f"GSPS graphics burned in ({graphics['graphics']} graphics, "
+                    f"{graphics['texts']} texts)", "ms", graphics["passes"]["burn_ms"]))
+    progress("hanging")
+    hanging = measure_hanging(passes)
+    rows.append(Row("hang a 6-series CT with 2 priors (core)", "s", hanging["passes_s"],
+                    hanging["target_s"]))
+    progress("SR tree")
+    sr = measure_sr_tree(passes)
+    rows.append(Row("open a 5,000-item SR (defined lengths)", "s", sr["passes_s"],
+                    sr["target_s"]))
+    rows.append(Row("open a 5,000-item SR (undefined lengths)", "s",
+                    sr["undefined_length_passes_s"], sr["target_s"]))
+    return rows
+
+
+def table(rows: list[Row], passes: int) -> str:
+    lines = [f"presentation: median of {passes} pass(es), every pass in run order",
+             f"{'measure':<52} {'median':>10} {'target':>11}  result  passes"]
+    for row in rows:
+        result = {None: "-", True: "PASS", False: "FAIL"}[row.met]
+        target = "" if row.target is None else f"<= {_value(row.target, row.unit)}"
+        shown = " ".join(_value(p, row.unit, bare=True) for p in row.passes)
+        lines.append(f"{row.name:<52} {_value(row.median, row.unit):>10} {target:>11}  "
+                     f"{result:<6}  {shown}")
+    return "\n".join(lines)
+
+
+def to_json(rows: list[Row]) -> str:
+    return json.dumps({"rows": [{**asdict(row), "median": row.median, "met": row.met}
+                                for row in rows]})
+
+
+def _value(value: float, unit: str, bare: bool = False) -> str:
+    text = f"{value:.3f}" if unit == "s" else f"{value:.2f}"
+    return text if bare else f"{text} {unit}"
