@@ -39,8 +39,8 @@ _ALIGNED = 1e-9
 # Which launches run on every core (their rows split between threads, `_launch`). A second
 # thread helps only if it gets a core: measured on 512x512x1000 (20 mm MIP slabs, 512x512
 # planes, 2 cores; with the numba kernels these C ones replaced, which split rows alike), with a
-# core spare (load ~1.5-2.4) two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 -> 11.3, thin oblique 23.9 ->
-# 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a second thread waited for a core
+# core spare (load ~1.5-2.4) two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 ->
+# 11.3, thin oblique 23.9 -> 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a second thread waited for a core
 # in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a kernel goes on every core only
 # with a core spare (`_core_spare`) and enough work: from _PARALLEL_SAMPLES for the per-pixel
 # (oblique) kernel, whose pixels each miss the cache elsewhere (a second thread overlaps the
