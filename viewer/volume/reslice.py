@@ -40,14 +40,14 @@ _ALIGNED = 1e-9
 # thread helps only if it gets a core: measured on 512x512x1000 (20 mm MIP slabs, 512x512
 # planes, 2 cores; with the numba kernels these C ones replaced, which split rows alike), with a
 # core spare (load ~1.5-2.4) two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 ->
-# 11.3, thin oblique 23.9 -> 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a second thread waited for a core
-# in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a kernel goes on every core only
-# with a core spare (`_core_spare`) and enough work: from _PARALLEL_SAMPLES for the per-pixel
-# (oblique) kernel, whose pixels each miss the cache elsewhere (a second thread overlaps the
-# misses), and from _SLAB_SAMPLES for coronal and sagittal slabs (strided runs). An oblique
-# slab (_BUSY_SAMPLES and more) takes every core even on a busy machine: 169 vs 112 ms at
-# load ~4. Thin separable planes and axial slabs (whole slices, bandwidth-bound: 3.4 vs 4.0
-# ms) stay on the calling thread.
+# 11.3, thin oblique 23.9 -> 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a
+# second thread waited for a core in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a
+# kernel goes on every core only with a core spare (`_core_spare`) and enough work: from
+# _PARALLEL_SAMPLES for the per-pixel (oblique) kernel, whose pixels each miss the cache
+# elsewhere (a second thread overlaps the misses), and from _SLAB_SAMPLES for coronal and
+# sagittal slabs (strided runs). An oblique slab (_BUSY_SAMPLES and more) takes every core even
+# on a busy machine: 169 vs 112 ms at load ~4. Thin separable planes and axial slabs (whole
+# slices, bandwidth-bound: 3.4 vs 4.0 ms) stay on the calling thread.
 _PARALLEL_SAMPLES = 200_000
 _SLAB_SAMPLES = 2_000_000
 _BUSY_SAMPLES = 2_000_000
