@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from viewer.dicom.display import DisplayState, apply_window, to_display
 from viewer.dicom.frameinfo import Window
+from viewer.volume import reslice_kernels
 from viewer.volume.model import (
     PLANES,
     Interpolation,
@@ -342,8 +343,6 @@ def test_display_goes_through_the_one_pipeline(dtype: type) -> None:
 def test_every_kernel_is_built_for_every_voxel_type() -> None:
     """The compiled library exports each kernel for int16 and float32 voxels; another voxel type
     is refused by name rather than read as the wrong one."""
-    from viewer.volume import reslice_kernels
-
     library = reslice_kernels.library()
     for name in ("oblique", "aligned", "aligned_columns", "aligned_samples", "extreme_lines"):
         for suffix in ("i16", "f32"):
@@ -534,7 +533,6 @@ def test_a_second_thread_only_with_a_core_spare(monkeypatch: pytest.MonkeyPatch)
     load 3 on 2 cores): large slabs and planes take every core only with one spare, except an
     oblique slab, which gains even then."""
     from viewer.volume import reslice as module
-    from viewer.volume import reslice_kernels
 
     cores = os.cpu_count() or 1
     monkeypatch.setattr(module.os, "getloadavg", lambda: (cores - 0.2, 0.0, 0.0))
@@ -563,3 +561,55 @@ def test_a_second_thread_only_with_a_core_spare(monkeypatch: pytest.MonkeyPatch)
             reslice(volume, plane)
     assert launched == [("aligned_samples", cores), ("oblique", cores),
                         ("aligned_samples", 1), ("oblique", cores)]
+
+
+@pytest.mark.parametrize("mode", list(SlabMode), ids=lambda x: x.value)
+def test_rows_split_anywhere_give_the_same_values(
+    mode: SlabMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernels fill the row range they are given; however the rows are split (here one
+    row per call, against the kernels' chunks of 8), every kernel gives the same values."""
+    from viewer.volume import reslice as module
+
+    volume = _volume("axial", "random")
+    tilted = _volume("double-oblique", "random")
+    cases = [(volume, p) for p in _planes(volume).values()] + [(tilted, _planes(tilted)["axial"])]
+    planes = [
+        (v, dataclasses.replace(p, slab=slab, mode=mode), interpolation)
+        for v, p in cases
+        for slab in (0.0, 6.0)
+        for interpolation in Interpolation
+    ]
+    whole = [reslice(v, p, interpolation) for v, p, interpolation in planes]
+    launched: set[str] = set()
+
+    def row_by_row(launch: reslice_kernels.Launch, threads: int) -> None:
+        launched.add(launch.name)
+        for row in range(launch.rows):
+            launch(row, row + 1)
+
+    monkeypatch.setattr(module, "_launch", row_by_row)
+    for (v, p, interpolation), expected in zip(planes, whole, strict=True):
+        np.testing.assert_array_equal(reslice(v, p, interpolation), expected)
+    expected_kernels = {"oblique", "aligned", "aligned_columns", "aligned_samples"}
+    if mode is not SlabMode.AVERAGE:
+        expected_kernels.add("extreme_lines")
+    assert launched == expected_kernels
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_voxels_in_any_memory_order(dtype: type) -> None:
+    """Voxels that are not C-ordered (a Fortran-ordered copy: voxel axis i no longer contiguous)
+    go through the kernels' general strides and give the same planes and slabs."""
+    volume = _volume("axial", "random", dtype=dtype)
+    other = dataclasses.replace(volume, voxels=np.asfortranarray(volume.voxels),
+                                filled=volume.filled.copy())
+    assert not other.voxels.flags.c_contiguous
+    for plane in _planes(volume).values():
+        for interpolation in Interpolation:
+            np.testing.assert_array_equal(reslice(other, plane, interpolation),
+                                          reslice(volume, plane, interpolation))
+        for mode in SlabMode:
+            slab = dataclasses.replace(plane, slab=6.0, mode=mode)
+            np.testing.assert_allclose(reslice(other, slab), reslice(volume, slab),
+                                       atol=_tolerance(volume))
