@@ -6,6 +6,12 @@ because only a setup script can choose compiler flags per compiler.
 It is built as an extension module file (viewer/volume/_reslice_kernels.<ABI tag>.so / .pyd) so
 that `pip install -e .`, wheels and sdists place it beside the package like any extension, but it
 uses no Python API: it exports its kernels, not a PyInit function.
+
+Other platforms: Linux x86-64 gets an AVX2 clone of each kernel beside the baseline
+(target_clones, resolved by the dynamic linker); MSVC (Windows) and Mach-O (macOS) have no such
+clones and build the baseline only (SSE2 / NEON): correct, somewhat slower; a Windows build needs
+the MSVC build tools, a macOS one the Xcode command-line tools. A frozen bundle (PyInstaller)
+does not see the library as an import: add it as a binary at viewer/volume/.
 """
 
 from setuptools import Extension, setup

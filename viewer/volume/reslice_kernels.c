@@ -29,6 +29,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict /* MSVC's C has restrict only from /std:c11 */
+#endif
+
 #if defined(_WIN32)
 #define KERNEL_API __declspec(dllexport)
 #else
