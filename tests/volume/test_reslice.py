@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -352,9 +353,10 @@ def test_every_kernel_is_built_for_every_voxel_type() -> None:
         reslice(volume, _planes(volume)["oblique"])
 
 
-def test_a_missing_build_is_one_clear_line() -> None:
+def test_a_missing_build_is_one_clear_line(tmp_path: Path) -> None:
     """A source checkout that was never installed has no compiled kernels: the first reslice
-    says so in one line, naming what to run (the CLI prints it as is)."""
+    says so in one line, naming what to run, and `mpr` prints that line (exit 2) before it
+    reads a file."""
     script = (
         "import importlib.machinery, sys\n"
         "importlib.machinery.EXTENSION_SUFFIXES[:] = ['.not-built.so']\n"
@@ -363,11 +365,17 @@ def test_a_missing_build_is_one_clear_line() -> None:
         "    library()\n"
         "except KernelsNotBuilt as exc:\n"
         "    print(exc)\n"
+        "from viewer.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--archive", str(tmp_path / "archive"), "mpr",
+         str(tmp_path / "no-series"), "-o", str(tmp_path / "plane.png")],
+        capture_output=True, text=True, timeout=60,
+    )
     assert done.stdout == "reslice kernels not built: run packaging/install.sh\n"
-    assert done.stderr == ""
+    assert done.stderr == "dicom-viewer mpr: reslice kernels not built: run packaging/install.sh\n"
+    assert done.returncode == 2
 
 
 def test_no_compiler_is_loaded_at_run_time() -> None:
