@@ -381,8 +381,9 @@ def test_a_missing_build_is_one_clear_line(tmp_path: Path) -> None:
 def test_no_compiler_is_loaded_at_run_time() -> None:
     """The kernels are compiled ahead of time: a process that reslices every kind of plane and
     slab loads no JIT (numba, llvmlite) and gets its first plane at once."""
+    root = Path(__file__).resolve().parents[2]  # tests/ importable from any working folder
     script = (
-        "import sys, time\n"
+        f"import sys, time; sys.path.insert(0, {str(root)!r})\n"
         "from tests.volume.test_reslice import _planes, _volume\n"
         "from dataclasses import replace\n"
         "from viewer.volume.model import Interpolation, SlabMode\n"
