@@ -33,7 +33,6 @@ NOT_BUILT = "reslice kernels not built: run packaging/install.sh"
 
 # The voxel types a volume is built with (viewer.volume.plan) and each one's kernel suffix.
 _SUFFIXES = {np.dtype(np.int16): "i16", np.dtype(np.float32): "f32"}
-VOXEL_TYPES: tuple[type, ...] = (np.int16, np.float32)
 
 _P = ctypes.c_void_p
 _I64 = ctypes.c_int64
