@@ -18,6 +18,7 @@ the normal.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,9 @@ _ALIGNED = 1e-9
 _PARALLEL_SAMPLES = 200_000
 _SLAB_SAMPLES = 2_000_000
 _BUSY_SAMPLES = 2_000_000
+# Pieces of rows per thread of a launch on several (`_launch`): enough that a thread that starts
+# late finds little left, few enough that calling the kernel per piece costs nothing (~10 us).
+_PIECES_PER_THREAD = 8
 
 # One kernel at a time: two launched at once would only fight for the same cores. Callers on
 # other threads wait here without holding the GIL.
@@ -155,25 +159,35 @@ def _sample(
 
 
 def _launch(launch: kernels.Launch, threads: int) -> None:
-    """Run `launch` over all its rows, split into `threads` ranges (each a multiple of the
-    kernels' CHUNK rows): the calling thread takes the first, the pool the others. Every row's
-    values are the same however the rows are split."""
+    """Run `launch` over all its rows, on `threads` threads: the calling thread and the pool's
+    take pieces of rows (multiples of the kernels' CHUNK) in turn until none is left. A pool
+    thread that gets no core for a while (another process has it) then costs nothing: the
+    calling thread does the pieces it would have done and does not wait for it (with halves
+    fixed in advance a plane took twice as long whenever that happened, measured here). Every
+    row's values are the same however the rows are split."""
     chunks = -(-launch.rows // kernels.CHUNK)
     parts = max(1, min(threads, chunks))
-    bounds = [min(launch.rows, (chunks * n // parts) * kernels.CHUNK) for n in range(parts + 1)]
     with _LAUNCH:
         if parts == 1:
             launch(0, launch.rows)
             return
+        count = min(chunks, parts * _PIECES_PER_THREAD)
+        bounds = [min(launch.rows, chunks * n // count * kernels.CHUNK) for n in range(count + 1)]
+        taken = itertools.count()  # next() on it is atomic under the GIL
+
+        def work() -> None:
+            while (n := next(taken)) < count:
+                launch(bounds[n], bounds[n + 1])
+
         if not _POOL:  # parts <= _threads(True): one thread per core beside the caller's
             _POOL.append(ThreadPoolExecutor(_threads(True) - 1, thread_name_prefix="reslice"))
-        others = [_POOL[0].submit(launch, start, stop)
-                  for start, stop in zip(bounds[1:-1], bounds[2:], strict=True)]
+        others = [_POOL[0].submit(work) for _ in range(parts - 1)]
         try:
-            launch(bounds[0], bounds[1])
+            work()
         finally:
             for future in others:
-                future.result()
+                if not future.cancel():  # started: finishing its last piece
+                    future.result()
 
 
 def _threads(parallel: bool) -> int:
