@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   # the peers
   dcmtk orthanc orthanc-dicomweb libgdcm-tools genisoimage openjph-tools
+  # the C compiler pip uses to build the MPR's reslice kernels (viewer/volume/reslice_kernels.c)
+  gcc libc6-dev
   # dciodvfy checks the derived images of mpr / save as series against their IODs
   dicom3tools
   # what PySide6's Qt libraries and platform plugins link against (ldd of libqoffscreen.so,
@@ -56,11 +58,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 .venv/bin/python -m pip install -q --upgrade pip
+# also compiles the MPR's reslice kernels (setup.py: a C compiler is needed, gcc on Debian)
 .venv/bin/python -m pip install -q -e ".[test]"
-
-# The MPR's reslice kernels compiled once into numba's cache (~1 min; the app and the tests then
-# load them in ~1 s instead of compiling ~20 s at the first plane a user opens).
-.venv/bin/python -m viewer.volume.reslice --warm
 
 # The GUI's translations: resources/i18n/*.ts compiled to viewer/gui/translations/*.qm, where
 # viewer.gui.i18n looks for them (git-ignored build output; packaged as package data).

@@ -93,8 +93,14 @@ def run(args: argparse.Namespace) -> int:
     from viewer.cli.volume_source import load_source
     from viewer.volume.model import Interpolation
     from viewer.volume.reslice import reslice
+    from viewer.volume.reslice_kernels import KernelsNotBuilt, library
 
     out = _check_arguments(args)
+    if out is not None:
+        try:  # before reading the series: a checkout that was never installed says so at once
+            library()
+        except KernelsNotBuilt as exc:
+            raise CLIError(str(exc)) from None
     source = load_source(args, args.source)
     plane = plane_from_args(args, source)
     interpolation = Interpolation(args.interpolation)

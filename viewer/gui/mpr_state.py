@@ -23,7 +23,7 @@ from viewer.volume.navigation import MprState
 
 SETTLE_MS = 150
 FRAME_MS = 16  # state changes reach the views at most once per screen refresh (60 Hz)
-RESLICE_THREADS = 2  # numpy/numba reslicing releases the GIL; the machine has two cores
+RESLICE_THREADS = 2  # numpy and the C reslice kernels release the GIL; the machine has two cores
 
 
 @dataclass(frozen=True, eq=False)

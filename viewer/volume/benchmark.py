@@ -163,7 +163,7 @@ def _plane_rows(result: VolumeBenchmark, volume: Volume, passes: int) -> None:
                                    case["target_ms"], str(case.get("what", ""))))
     first, load = measured.get("first_call", {}), measured.get("load", {})
     if "seconds" in first:
-        result.notes.append(f"first reslice in this process (numba cache load): "
+        result.notes.append(f"first reslice in this process (kernels loaded): "
                             f"{first['seconds']:.2f} s")
     if "before" in load and "after" in load:
         result.notes.append(f"load average during the planes: {load['before']:.1f} before, "
@@ -246,8 +246,8 @@ def _memory_rows(result: VolumeBenchmark, slices: int) -> None:
             measured["first_reslice_bytes"] / mib, measured["peak_bytes"] / mib,
             measured["settled_bytes"] / mib))
     result.notes.append(
-        "numba and the kernels (loaded first) added, in MiB: RssAnon {:.0f}, RssFile "
-        "{:.0f}, PSS {:.0f}".format(*(
+        "the reslice kernels (loaded first) added, in MiB: RssAnon {:.1f}, RssFile "
+        "{:.1f}, PSS {:.1f}".format(*(
             (measured["kernels"][key] - measured["baseline"][key]) / mib
             for key in ("RssAnon", "RssFile", "Pss"))))
 
@@ -259,14 +259,13 @@ def memory_child(slices: int) -> None:
 
     The kernels load first, as in the reading window: its views cut their first planes while
     the volume fills (its pages untouched until a slice arrives)."""
-    import numpy as np
-
     from viewer.volume.benchmark_planes import synthetic_ct
-    from viewer.volume.reslice import prepare, reslice
+    from viewer.volume.reslice import reslice
+    from viewer.volume.reslice_kernels import library
 
     baseline = _status_bytes("VmRSS")
     parts_baseline = _memory_parts()
-    prepare(np.int16)
+    library()
     parts_kernels = _memory_parts()
     volume = synthetic_ct(slices=slices, size=ROWS)
     spacing = min(volume.spacing[:2])

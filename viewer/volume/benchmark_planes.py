@@ -88,7 +88,7 @@ def synthetic_ct(
 
 
 def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, object]]:
-    """Each case of `CASES` timed `passes` times after one untimed call (numba's cache load):
+    """Each case of `CASES` timed `passes` times after one untimed call (tables and caches warm):
     {name: {"passes_ms": [...], "median_ms": m, "target_ms": t, "what": text}} plus
     "first_call" {"seconds": s} for the very first reslice in this process and "load" {"before",
     "after"}: the 1-minute load average, since a busy machine slows every case."""

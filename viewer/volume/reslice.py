@@ -4,35 +4,32 @@ The output is float32 (rows, columns) of modality values; it goes through `viewe
 like any frame (`plane_frame_info`, `display_plane`). Points outside the volume (beyond half a
 voxel past the edge voxels' centres), or in slices not yet filled, show `volume.padding`.
 
-numba kernels (`viewer.volume.reslice_kernels`, imported on the first reslice so that code
-without a volume view never pays for numba) do the work:
+C kernels (reslice_kernels.c, compiled at install; bound with ctypes in
+`viewer.volume.reslice_kernels`, loaded on the first reslice) do the work, their rows split over
+threads here:
 - a plane whose row, column and normal each run along one voxel axis (axial on an axial volume;
   coronal and sagittal, with the slices interpolated) is sampled separably from 1-D index and
   weight tables, by the kernel whose loops read voxel axis i (contiguous) innermost;
 - any other plane (oblique, double-oblique, a gantry-tilted volume's sheared affine) goes through
   the volume's inverse affine, trilinear or nearest, per pixel.
 A slab (`plane.slab` > 0) is combined in the same kernels from samples at `slab_offsets` along
-the normal. `prepare` compiles them ahead (numba caches them on disk); `prepare_all`, run at
-install as `python -m viewer.volume.reslice --warm`, fills that cache for every voxel type.
+the normal.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
+import itertools
 import os
-import sys
 import threading
-import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
-from viewer.volume.model import PLANES, Interpolation, Plane, SlabMode, Volume, orthonormal
+from viewer.volume import reslice_kernels as kernels
+from viewer.volume.model import Interpolation, Plane, Volume
 
 # Within this many voxels of a voxel centre a sample is taken as exactly on it: an orthogonal
 # plane on the voxel grid then reads one voxel instead of interpolating float rounding.
@@ -40,28 +37,31 @@ _SNAP = 1e-6
 # Direction components below this (relative) are float rounding of an exact zero.
 _ALIGNED = 1e-9
 
-# Which launches run on every core. A second thread helps only if it gets a core: measured on
-# 512x512x1000 (20 mm MIP slabs, 512x512 planes, 2 cores), with a core spare (load ~1.5-2.4)
-# two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 -> 11.3, thin oblique 23.9 ->
-# 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a second thread waited for a core
-# in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a kernel goes on every core only
-# with a core spare (`_core_spare`) and enough work: from _PARALLEL_SAMPLES for the per-pixel
-# (oblique) kernel, whose pixels each miss the cache elsewhere (a second thread overlaps the
-# misses), and from _SLAB_SAMPLES for coronal and sagittal slabs (strided runs). An oblique
-# slab (_BUSY_SAMPLES and more) takes every core even on a busy machine: 169 vs 112 ms at
-# load ~4. Thin separable planes and axial slabs (whole slices, bandwidth-bound: 3.4 vs 4.0
-# ms) stay on the calling thread.
+# Which launches run on every core (their rows split between threads, `_launch`). A second
+# thread helps only if it gets a core: measured on 512x512x1000 (20 mm MIP slabs, 512x512
+# planes, 2 cores; with the numba kernels these C ones replaced, which split rows alike), with a
+# core spare (load ~1.5-2.4) two threads took coronal slab 12.7 -> 7.3 ms, sagittal 19.3 ->
+# 11.3, thin oblique 23.9 -> 13.2 (nearest 19.9 -> 10.0); with both cores busy (load ~3) a
+# second thread waited for a core in 4 ms scheduler ticks: coronal slab 12.5 -> 40.0 ms. So a
+# kernel goes on every core only with a core spare (`_core_spare`) and enough work: from
+# _PARALLEL_SAMPLES for the per-pixel (oblique) kernel, whose pixels each miss the cache
+# elsewhere (a second thread overlaps the misses), and from _SLAB_SAMPLES for coronal and
+# sagittal slabs (strided runs). An oblique slab (_BUSY_SAMPLES and more) takes every core even
+# on a busy machine: 169 vs 112 ms at load ~4. Thin separable planes and axial slabs (whole
+# slices, bandwidth-bound: 3.4 vs 4.0 ms) stay on the calling thread.
 _PARALLEL_SAMPLES = 200_000
 _SLAB_SAMPLES = 2_000_000
 _BUSY_SAMPLES = 2_000_000
+# Pieces of rows per thread of a launch on several (`_launch`): enough that a thread that starts
+# late finds little left, few enough that calling the kernel per piece costs nothing (~10 us).
+_PIECES_PER_THREAD = 8
 
-# One kernel at a time: two launched at once would only fight for the same cores, and numba's
-# portable threading layer (workqueue) aborts on concurrent launches of parallel kernels.
-# Callers on other threads wait here without holding the GIL.
+# One kernel at a time: two launched at once would only fight for the same cores. Callers on
+# other threads wait here without holding the GIL.
 _LAUNCH = threading.Lock()
-
-# The voxel types a volume is built with (viewer.volume.plan): the kernels `prepare_all` loads.
-VOXEL_TYPES: tuple[type, ...] = (np.int16, np.float32)
+# The threads that take a launch's other row ranges (the calling thread takes the first); made
+# on the first launch that splits, used only under _LAUNCH.
+_POOL: list[ThreadPoolExecutor] = []
 
 
 def reslice(
@@ -95,7 +95,6 @@ def _sample(
 ) -> np.ndarray:
     """`reslice` at the given slab offsets; `separable` False sends even a plane on the voxel
     axes through the per-pixel kernel (the tests compare the two)."""
-    kernels = _kernels()
     inverse = np.linalg.inv(volume.affine)
     to_voxel = inverse[:3, :3]
     origin = to_voxel @ np.asarray(plane.first_pixel) + inverse[:3, 3]
@@ -128,38 +127,67 @@ def _sample(
             filled if s_axis == 2 else None,
             nearest,
         )
-        args = (*tables[0], *tables[1], *s_table, mode, float(volume.padding), out)
+        padding = float(volume.padding)
+        args = (*tables[0], *tables[1], *s_table, mode, padding, out)
         slab_threads = _threads(out.size * offsets.size >= _SLAB_SAMPLES and _core_spare())
-        with _LAUNCH:
-            # the loop that reads voxel axis i (contiguous in memory) goes innermost
-            if c_axis == 0 and voxels.flags.c_contiguous:
-                extreme = mode in (kernels.MIP, kernels.MINIP)
-                if extreme and _single_voxels(volume, tables[0], tables[1], s_table):
-                    kernels.run(
-                        kernels.extreme_lines, 1, voxels, r_axis == 2,
-                        tables[0][0], tables[0][2], tables[1][0], tables[1][2], s_table[0],
-                        s_table[2], mode == kernels.MIP, float(volume.padding), out,
-                    )
-                else:
-                    kernels.run(kernels.aligned_columns, slab_threads, voxels, r_axis == 2, *args)
-            elif s_axis == 0 and offsets.size > 1 and voxels.flags.c_contiguous:
-                kernels.run(kernels.aligned_samples, slab_threads, voxels, r_axis == 2, *args)
-            else:  # (a thin sagittal plane: 14 ms against 16-21 ms per pixel, loaded machine)
-                # numpy axis of voxel axis a (i, j, k) is 2 - a
-                view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
-                kernels.run(kernels.aligned, 1, view, *args)
+        # the loop that reads voxel axis i (contiguous in memory) goes innermost
+        if c_axis == 0 and voxels.flags.c_contiguous:
+            extreme = mode in (kernels.MIP, kernels.MINIP)
+            if extreme and _single_voxels(volume, tables[0], tables[1], s_table):
+                launch = kernels.extreme_lines(
+                    voxels, r_axis == 2, tables[0][0], tables[0][2], tables[1][0], tables[1][2],
+                    s_table[0], s_table[2], mode == kernels.MIP, padding, out,
+                )
+                _launch(launch, 1)
+            else:
+                _launch(kernels.aligned_columns(voxels, r_axis == 2, *args), slab_threads)
+        elif s_axis == 0 and offsets.size > 1 and voxels.flags.c_contiguous:
+            _launch(kernels.aligned_samples(voxels, r_axis == 2, *args), slab_threads)
+        else:  # (a thin sagittal plane: 14 ms against 16-21 ms per pixel, loaded machine)
+            # numpy axis of voxel axis a (i, j, k) is 2 - a
+            view = voxels.transpose(2 - r_axis, 2 - c_axis, 2 - s_axis)
+            _launch(kernels.aligned(view, *args), 1)
         return out
     samples = out.size * offsets.size
     threads = _threads(
         samples >= _BUSY_SAMPLES or (samples >= _PARALLEL_SAMPLES and _core_spare())
     )
-    with _LAUNCH:
-        kernels.run(
-            kernels.oblique, threads,
-            voxels, filled, origin, step_c, step_r, normal, offsets, mode, nearest,
-            float(volume.padding), out,
-        )
+    launch = kernels.oblique(voxels, filled, origin, step_c, step_r, normal, offsets, mode,
+                             nearest, float(volume.padding), out)
+    _launch(launch, threads)
     return out
+
+
+def _launch(launch: kernels.Launch, threads: int) -> None:
+    """Run `launch` over all its rows, on `threads` threads: the calling thread and the pool's
+    take pieces of rows (multiples of the kernels' CHUNK) in turn until none is left. A pool
+    thread that gets no core for a while (another process has it) then costs nothing: the
+    calling thread does the pieces it would have done and does not wait for it (with halves
+    fixed in advance a plane took twice as long whenever that happened, measured here). Every
+    row's values are the same however the rows are split."""
+    chunks = -(-launch.rows // kernels.CHUNK)
+    parts = max(1, min(threads, chunks))
+    with _LAUNCH:
+        if parts == 1:
+            launch(0, launch.rows)
+            return
+        count = min(chunks, parts * _PIECES_PER_THREAD)
+        bounds = [min(launch.rows, chunks * n // count * kernels.CHUNK) for n in range(count + 1)]
+        taken = itertools.count()  # next() on it is atomic under the GIL
+
+        def work() -> None:
+            while (n := next(taken)) < count:
+                launch(bounds[n], bounds[n + 1])
+
+        if not _POOL:  # parts <= _threads(True): one thread per core beside the caller's
+            _POOL.append(ThreadPoolExecutor(_threads(True) - 1, thread_name_prefix="reslice"))
+        others = [_POOL[0].submit(work) for _ in range(parts - 1)]
+        try:
+            work()
+        finally:
+            for future in others:
+                if not future.cancel():  # started: finishing its last piece
+                    future.result()
 
 
 def _threads(parallel: bool) -> int:
@@ -320,80 +348,3 @@ def _axis_table(
     index[on_upper, 0] = index[on_upper, 1]
     weight[on_upper] = 0.0
     return index, weight, valid
-
-
-def prepare(dtype: np.dtype | type = np.int16) -> None:
-    """Compile (first run after an install: ~6-18 s here) or load from numba's cache (~1.5 s,
-    mostly importing numba) every kernel a volume of `dtype` uses, by reslicing a tiny volume
-    of it. Call it on a worker thread as soon as a volume starts building, so the first plane
-    is not kept waiting."""
-    voxels = np.zeros((4, 4, 4), dtype=dtype)
-    volume = Volume(voxels, np.eye(4), "", "", padding=0.0)
-    volume.filled[:] = True
-    oblique = orthonormal((0.8, 0.6, 0.0), (0.0, 0.0, -1.0))
-    for row, column in (*PLANES.values(), oblique):
-        plane = Plane(volume.center, row, column, 1.0, 4, 4)
-        for interpolation in Interpolation:
-            reslice(volume, plane, interpolation)
-        for mode in SlabMode:
-            reslice(volume, replace(plane, slab=2.0, mode=mode))
-
-
-def prepare_all() -> float:
-    """`prepare` for every voxel type a volume is built with; returns the seconds it took.
-    Run at install (`python -m viewer.volume.reslice --warm`, from packaging/install.sh): it
-    writes numba's cache where the application and the tests then read it (the same
-    `_choose_numba_cache`), so that no first plane waits for the compiler. Measured here
-    (load ~2.6): 57.7 s and 440 MiB peak from an empty cache, 1.0 s from the filled one."""
-    started = time.perf_counter()
-    for dtype in VOXEL_TYPES:
-        prepare(dtype)
-    return time.perf_counter() - started
-
-
-@functools.cache
-def _kernels() -> ModuleType:
-    """The numba kernels, compiled or loaded from numba's cache on first use."""
-    _choose_numba_cache()
-    from viewer.volume import reslice_kernels
-
-    return reslice_kernels
-
-
-def _choose_numba_cache() -> None:
-    """numba caches compiled kernels beside their source; where that cannot be written (a
-    bundle, a system-wide install) point it at the user's cache folder instead."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    here = Path(__file__).parent
-    cache = here / "__pycache__"
-    writable = os.access(cache if cache.is_dir() else here, os.W_OK)
-    if writable and not getattr(sys, "frozen", False):
-        return
-    import platformdirs
-
-    from viewer.config import APP_NAME
-
-    folder = str(Path(platformdirs.user_cache_dir(APP_NAME)) / "numba")
-    os.environ["NUMBA_CACHE_DIR"] = folder
-    config = sys.modules.get("numba.core.config")
-    if config is not None:  # numba already imported by someone else: tell it too
-        config.CACHE_DIR = folder  # type: ignore[attr-defined]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m viewer.volume.reslice",
-        description="Compile the reslice kernels into numba's cache (run once at install).",
-    )
-    parser.add_argument("--warm", action="store_true", required=True,
-                        help="compile (or load) every kernel for every voxel type")
-    parser.parse_args(argv)
-    seconds = prepare_all()
-    kernels = _kernels()
-    print(f"reslice kernels ready in {seconds:.1f} s, cache: {kernels.oblique.stats.cache_path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
