@@ -290,7 +290,8 @@ def _rescale(source: Dataset) -> tuple[float, float, str]:
     return slope, intercept, str(source.get("RescaleType", "") or "")
 
 
-def _multi(value: object) -> list[Any]:
+def multi_values(value: object) -> list[Any]:
+    """A DICOM value as a list: [] for none or empty, a multi-value's items, else [value]."""
     if value is None or value == "":
         return []
     if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(
@@ -301,9 +302,9 @@ def _multi(value: object) -> list[Any]:
 
 
 def read_windows(source: Dataset) -> tuple[Window, ...]:
-    centers = _multi(source.get("WindowCenter"))
-    widths = _multi(source.get("WindowWidth"))
-    explanations = [str(e) for e in _multi(source.get("WindowCenterWidthExplanation"))]
+    centers = multi_values(source.get("WindowCenter"))
+    widths = multi_values(source.get("WindowWidth"))
+    explanations = [str(e) for e in multi_values(source.get("WindowCenterWidthExplanation"))]
     function = VOIFunction.from_attribute(source.get("VOILUTFunction"))
     windows = []
     for i, (c, w) in enumerate(zip(centers, widths, strict=False)):
@@ -320,7 +321,7 @@ def read_windows(source: Dataset) -> tuple[Window, ...]:
 
 def read_lut(item: Dataset, big_endian: bool) -> LUT | None:
     """Decode LUT Descriptor + LUT Data of a Modality or VOI LUT item (PS3.3 C.11.1.1.1)."""
-    descriptor = _multi(item.get("LUTDescriptor"))
+    descriptor = multi_values(item.get("LUTDescriptor"))
     if len(descriptor) != 3 or "LUTData" not in item:
         return None
     entries = int(descriptor[0]) or 65536
@@ -331,7 +332,7 @@ def read_lut(item: Dataset, big_endian: bool) -> LUT | None:
         dtype = np.dtype(">u2" if big_endian else "<u2")
         data = np.frombuffer(raw[: len(raw) // 2 * 2], dtype=dtype)
     else:
-        data = np.asarray(_multi(raw), dtype=np.int64)
+        data = np.asarray(multi_values(raw), dtype=np.int64)
     data = data[:entries].astype(np.int64, copy=False)
     if data.size == 0:
         return None
@@ -365,7 +366,7 @@ def read_palette(ds: Dataset) -> Palette | None:
     """Expand the palette (segmented or not, 8 or 16 bit entries) to an (n, 3) uint8 table."""
     from pydicom.pixels.processing import apply_color_lut
 
-    descriptor = _multi(ds.get("RedPaletteColorLookupTableDescriptor"))
+    descriptor = multi_values(ds.get("RedPaletteColorLookupTableDescriptor"))
     if len(descriptor) != 3:
         return None
     entries = int(descriptor[0]) or 65536
@@ -397,7 +398,7 @@ def read_overlays(ds: Dataset, index: int) -> tuple[Overlay, ...]:
             LOGGER.warning("overlay %04X unreadable: %s", group, exc)
             continue
         mask = data[index - (first_frame - 1)] if data.ndim == 3 else data
-        origin = _multi(ds[group, 0x0050].value) if (group, 0x0050) in ds else [1, 1]
+        origin = multi_values(ds[group, 0x0050].value) if (group, 0x0050) in ds else [1, 1]
         planes.append(
             Overlay(
                 group=group,
@@ -411,7 +412,7 @@ def read_overlays(ds: Dataset, index: int) -> tuple[Overlay, ...]:
 
 
 def _pair(value: object) -> tuple[float, float] | None:
-    values = _multi(value)
+    values = multi_values(value)
     if len(values) != 2:
         return None
     try:

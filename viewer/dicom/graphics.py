@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 from pydicom.dataset import Dataset
 
+from viewer.dicom.colour import cielab_to_rgb
 from viewer.dicom.text import decoded_dataset, pydicom_warnings, warning_for
 
 LOGGER = logging.getLogger(__name__)
@@ -521,30 +522,6 @@ def _positive(value: object, default: float) -> float:
 # --- colour --------------------------------------------------------------------------------------
 
 # CIE XYZ (D50, the PCS white of PS3.3 C.10.7.1.1) to linear sRGB, Bradford-adapted to D65.
-_XYZ_D50_TO_SRGB = np.array([
-    [3.1338561, -1.6168667, -0.4906146],
-    [-0.9787684, 1.9161415, 0.0334540],
-    [0.0719453, -0.2289914, 1.4052427],
-])
-_D50_WHITE = np.array([0.96422, 1.0, 0.82521])
-
-
-def cielab_to_rgb(value: CIELab) -> tuple[int, int, int]:
-    """A DICOM-encoded CIELab triplet (PS3.3 C.10.7.1.1: PCS values, D50) as 8-bit sRGB."""
-    lightness = value[0] * 100.0 / 0xFFFF
-    a = value[1] * 255.0 / 0xFFFF - 128.0
-    b = value[2] * 255.0 / 0xFFFF - 128.0
-    fy = (lightness + 16.0) / 116.0
-    f = np.array([fy + a / 500.0, fy, fy - b / 200.0])
-    epsilon = 6.0 / 29.0
-    xyz = np.where(f > epsilon, f**3, 3 * epsilon**2 * (f - 4.0 / 29.0)) * _D50_WHITE
-    linear = np.clip(_XYZ_D50_TO_SRGB @ xyz, 0.0, 1.0)
-    srgb = np.where(linear <= 0.0031308, 12.92 * linear,
-                    1.055 * np.power(linear, 1 / 2.4) - 0.055)
-    r, g, b8 = (int(round(float(c) * 255.0)) for c in srgb)
-    return r, g, b8
-
-
 def cielab_to_grey(value: CIELab) -> int:
     """The 8-bit grey for a CIELab colour on a monochrome display: L* scaled to 0..255 (P-values
     are perceptually linear, as L* is)."""

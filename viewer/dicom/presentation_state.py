@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from pydicom.dataset import Dataset
 
@@ -27,6 +26,7 @@ from viewer.dicom.frameinfo import (
     Palette,
     Window,
     big_endian,
+    multi_values,
     read_lut,
     read_overlays,
     read_palette,
@@ -286,7 +286,7 @@ def _image_references(
         uid = str(item.get("ReferencedSOPInstanceUID", "") or "").strip()
         if not uid:
             raise _fail(source, f"{where}: an item without Referenced SOP Instance UID")
-        frames = tuple(int(f) for f in _multi(item.get("ReferencedFrameNumber")))
+        frames = tuple(int(f) for f in multi_values(item.get("ReferencedFrameNumber")))
         sop_class = str(item.get("ReferencedSOPClassUID", "") or "")
         refs.append(ImageReference(series_uid, sop_class, uid, frames))
     return tuple(refs)
@@ -372,8 +372,8 @@ def _displayed_areas(ds: Dataset, source: str) -> tuple[DisplayedArea, ...]:
     for item in ds.DisplayedAreaSelectionSequence:
         refs = _image_references(item.get("ReferencedImageSequence"), "", source,
                                  "Displayed Area Selection Sequence")
-        tl = [int(v) for v in _multi(item.get("DisplayedAreaTopLeftHandCorner"))]
-        br = [int(v) for v in _multi(item.get("DisplayedAreaBottomRightHandCorner"))]
+        tl = [int(v) for v in multi_values(item.get("DisplayedAreaTopLeftHandCorner"))]
+        br = [int(v) for v in multi_values(item.get("DisplayedAreaBottomRightHandCorner"))]
         if len(tl) != 2 or len(br) != 2:
             raise _fail(source, f"Displayed Area corners {tl} {br} (column\\row expected)")
         # The corners are the pixels shown top left and bottom right AFTER rotation and flip,
@@ -405,7 +405,7 @@ def _layer_greys(ds: Dataset) -> dict[str, int]:
     for item in ds.get("GraphicLayerSequence") or []:
         name = str(item.get("GraphicLayer", "") or "").strip()
         value = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
-        lab = _multi(item.get("GraphicLayerRecommendedDisplayCIELabValue"))
+        lab = multi_values(item.get("GraphicLayerRecommendedDisplayCIELabValue"))
         if value not in (None, ""):
             greys[name] = round(int(value) * 255 / 65535)
         elif len(lab) == 3:
@@ -431,19 +431,8 @@ def _activations(ds: Dataset, ps_overlays: tuple[Overlay, ...]) -> tuple[Overlay
 
 
 def _pair(value: object) -> tuple[float, float] | None:
-    values = _multi(value)
+    values = multi_values(value)
     if len(values) != 2:
         return None
     a, b = float(values[0]), float(values[1])  # type: ignore[arg-type]
     return (a, b) if a > 0 and b > 0 else None
-
-
-def _multi(value: object) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, (str, bytes)):
-        return [value]
-    try:
-        return list(value)  # type: ignore[call-overload]
-    except TypeError:
-        return [value]

@@ -28,6 +28,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from viewer.dicom.colour import cielab_to_rgb
 from viewer.dicom.overlay_frame import (
     DEFAULT_HALF_THICKNESS_MM,
     OverlayMismatch,
@@ -210,17 +211,15 @@ def _segment(item: Dataset) -> Segment:
 
 
 def _lab_to_srgb(value: object) -> tuple[int, int, int] | None:
-    """PS3.3 C.10.7.1.1 scaled CIELab (three 16-bit values) to sRGB through highdicom's
-    conversion (D65, as the standard's reference); None for a value of another shape."""
-    from highdicom.color import CIELabColor  # ~0.5 s to import: only when a SEG opens
-
+    """PS3.3 C.10.7.1.1 scaled CIELab (three 16-bit values) to sRGB; None for a value of
+    another shape."""
     try:
         numbers = [int(v) for v in value]  # type: ignore[attr-defined]
-        rgb = CIELabColor.from_dicom_value(numbers).to_rgb(clip=True)
     except (TypeError, ValueError):
         return None
-    r, g, b = (int(round(c)) for c in rgb)
-    return r, g, b
+    if len(numbers) != 3 or not all(0 <= n <= 0xFFFF for n in numbers):
+        return None
+    return cielab_to_rgb((numbers[0], numbers[1], numbers[2]))
 
 
 def _segment_number(item: Dataset, shared: Dataset, index: int) -> int:

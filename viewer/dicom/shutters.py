@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 
-from viewer.dicom.frameinfo import Overlay
+from viewer.dicom.colour import cielab_to_rgb
+from viewer.dicom.frameinfo import Overlay, multi_values
 
 LOGGER = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def read_display_shutter(
     caller to find in the image (`with_bitmap`). ShutterError for a shape whose required
     attributes are missing or unreadable (drawn wrong, it would hide the wrong part).
     """
-    shapes = frozenset(str(s).strip().upper() for s in _multi(ds.get("ShutterShape")))
+    shapes = frozenset(str(s).strip().upper() for s in multi_values(ds.get("ShutterShape")))
     shapes = shapes & SHAPES
     if not shapes:
         return None
@@ -89,12 +89,12 @@ def read_display_shutter(
             )
             rectangle = (left, right, upper, lower)
         if "CIRCULAR" in shapes:
-            centre = [float(v) for v in _multi(ds["CenterOfCircularShutter"].value)]
+            centre = [float(v) for v in multi_values(ds["CenterOfCircularShutter"].value)]
             if len(centre) != 2:
                 raise ShutterError("Center of Circular Shutter needs row\\column")
             circle = ((centre[0], centre[1]), float(ds["RadiusOfCircularShutter"].value))
         if "POLYGONAL" in shapes:
-            values = [float(v) for v in _multi(ds["VerticesOfThePolygonalShutter"].value)]
+            values = [float(v) for v in multi_values(ds["VerticesOfThePolygonalShutter"].value)]
             if len(values) < 6 or len(values) % 2:
                 raise ShutterError("Vertices of the Polygonal Shutter need 3 or more row\\column")
             polygon = tuple((values[i], values[i + 1]) for i in range(0, len(values), 2))
@@ -104,7 +104,7 @@ def read_display_shutter(
             if bitmap is None and not bitmap_elsewhere:
                 raise ShutterError(f"Shutter Overlay Group {bitmap_group:04X} has no overlay plane")
         value = int(ds.get("ShutterPresentationValue", 0) or 0)
-        lab = [int(v) for v in _multi(ds.get("ShutterPresentationColorCIELabValue"))]
+        lab = [int(v) for v in multi_values(ds.get("ShutterPresentationColorCIELabValue"))]
     except KeyError as exc:
         raise ShutterError(f"Display Shutter {'/'.join(sorted(shapes))} lacks {exc}") from None
     except (TypeError, ValueError) as exc:
@@ -207,41 +207,3 @@ def apply_shutter(image: np.ndarray, shutter: DisplayShutter) -> np.ndarray:
     out = image.copy()
     out[~visible] = shutter.grey if image.ndim == 2 else shutter.rgb
     return out
-
-
-def cielab_to_rgb(lab: tuple[int, int, int]) -> tuple[int, int, int]:
-    """A DICOM-scaled CIELab triplet (PS3.3 C.10.7.1.1: L 0..65535 for 0..100, a and b
-    0..65535 for -128..127, D65) to 8-bit sRGB."""
-    lightness = lab[0] * 100.0 / 65535.0
-    a = lab[1] * 255.0 / 65535.0 - 128.0
-    b = lab[2] * 255.0 / 65535.0 - 128.0
-    fy = (lightness + 16.0) / 116.0
-    fx, fz = fy + a / 500.0, fy - b / 200.0
-
-    def inverse(t: float) -> float:
-        return t**3 if t > 6.0 / 29.0 else 3 * (6.0 / 29.0) ** 2 * (t - 4.0 / 29.0)
-
-    x, y, z = 0.95047 * inverse(fx), inverse(fy), 1.08883 * inverse(fz)
-    linear = (
-        3.2406 * x - 1.5372 * y - 0.4986 * z,
-        -0.9689 * x + 1.8758 * y + 0.0415 * z,
-        0.0557 * x - 0.2040 * y + 1.0570 * z,
-    )
-
-    def encode(v: float) -> int:
-        v = min(max(v, 0.0), 1.0)
-        v = 12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
-        return int(round(v * 255))
-
-    return (encode(linear[0]), encode(linear[1]), encode(linear[2]))
-
-
-def _multi(value: object) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, (str, bytes)):
-        return [value]
-    try:
-        return list(value)  # type: ignore[call-overload]
-    except TypeError:
-        return [value]
