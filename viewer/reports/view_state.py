@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pydicom.dataset import Dataset
 
 from viewer.dicom.frameinfo import VOIFunction
+from viewer.dicom.presentation_state import PresentationSizeMode
 
 Point = tuple[float, float]  # (x, y) = (column, row), PIXEL units (see the module docstring)
 
@@ -126,13 +127,6 @@ class ViewedImage:
     def multi_frame(self) -> bool:
         return self.number_of_frames > 1
 
-
-class PresentationSizeMode(enum.Enum):
-    """Presentation Size Mode (0070,0100), PS3.3 C.10.4."""
-
-    SCALE_TO_FIT = "SCALE TO FIT"
-    TRUE_SIZE = "TRUE SIZE"
-    MAGNIFY = "MAGNIFY"
 
 
 @dataclass(frozen=True)
