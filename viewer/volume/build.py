@@ -178,24 +178,27 @@ class VolumeLoader:
     def start(self) -> None:
         """Request every frame; frames already cached are copied in before this returns."""
         # Frames already cached are copied at once, in slice order (memory is committed a
-        # huge page at a time: spreading them would commit pages for slices still to come);
-        # the rest are decoded coarse first.
+        # huge page at a time: spreading them would commit pages for slices still to come),
+        # straight from the cache: no request, future or callback each (a 1,000-slice build
+        # spent as long on those as on copying); the rest are decoded coarse first.
         sources = self.plan.sources
         cache = self._cache
-        cached = [s for s, key in enumerate(sources) if cache is not None and key in cache]
-        known = set(cached)
-        missing = [s for s in range(len(sources)) if s not in known]
+        missing = []
+        for s, key in enumerate(sources):
+            frame = cache.get(*key) if cache is not None and not self._cancelled else None
+            if frame is None:
+                missing.append(s)
+            else:
+                self._deliver(s, frame)
+            del frame  # the copy is the only place its pixels may stay
         spread, coarse = coarse_first(len(missing))
-        order = cached + [missing[n] for n in spread]
+        order = [missing[n] for n in spread]
         requests = [
-            FrameRequest(
-                *sources[s],
-                priority=PRIORITY_COARSE if n - len(cached) < coarse else PRIORITY_REST,
-            )
+            FrameRequest(*sources[s], priority=PRIORITY_COARSE if n < coarse else PRIORITY_REST)
             for n, s in enumerate(order)
         ]
-        # In batches: the futures of frames already cached are done on return, and a list of
-        # all of them would keep every frame alive until the last one is copied.
+        # In batches: a future that is done (a frame cached meanwhile) holds its frame until
+        # the batch's list is dropped.
         for start in range(0, len(requests), SUBMIT_BATCH):
             if self._cancelled:  # cancel() from another thread while we submit
                 break
@@ -234,6 +237,9 @@ class VolumeLoader:
         except Exception as exc:  # FrameError, PoolClosed, WorkerCrashed: a line, not a crash
             self._failed(source, exc.reason if isinstance(exc, DicomFileError) else str(exc))
             return
+        self._deliver(source, frame)
+
+    def _deliver(self, source: int, frame: Frame) -> None:
         try:
             self._copy_in(source, frame)
         except Exception as exc:  # a frame of another size or colour: that frame only
