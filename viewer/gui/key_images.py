@@ -37,7 +37,7 @@ from viewer.printing.compose import ImageSource, PrintItem
 from viewer.reading.key_images import (
     KeyFlag,
     KeySelection,
-    presentation_state_path,
+    key_image_frames,
     saved_flags,
     write_key_object_document,
 )
@@ -222,13 +222,11 @@ class KeyImages(QObject):
     def print_items(self) -> list[PrintItem]:
         """The key images to print, each with the presentation state it is to be seen with
         (when the archive holds it)."""
-        items = []
-        for flag in self.selection.flags():
-            state = (presentation_state_path(self.archive, flag.presentation_state_uid)
-                     if self.archive is not None else None)
-            items.append(PrintItem(ImageSource(flag.path, flag.frame_index,
-                                               presentation_state=state)))
-        return items
+        flags = self.selection.flags()
+        frames = (key_image_frames(self.archive, flags) if self.archive is not None
+                  else [(f.path, f.frame_index, None) for f in flags])
+        return [PrintItem(ImageSource(path, index, presentation_state=state))
+                for path, index, state in frames]
 
 
 def _frame_number(stack: Stack | None, key: FrameKey) -> int | None:

@@ -140,6 +140,14 @@ def presentation_state_path(archive: Archive, sop_instance_uid: str | None) -> s
         return None
 
 
+def key_image_frames(archive: Archive, flags: Iterable[KeyFlag]
+                     ) -> list[tuple[str, int, str | None]]:
+    """What shows or prints each key image: (image path, 0-based frame, the stored file of
+    the presentation state it is seen with, or None), in the flags' order."""
+    return [(flag.path, flag.frame_index,
+             presentation_state_path(archive, flag.presentation_state_uid)) for flag in flags]
+
+
 def write_key_object_document(
     archive: Archive, flags: Sequence[KeyFlag], title: KeyObjectTitle, description: str,
     folder: Path, observer: str = "",
