@@ -116,14 +116,27 @@ class KeyImages(QObject):
 
     # -- what is shown ------------------------------------------------------------------------
     def note_for(self, key: FrameKey) -> str:
-        """The corner line of a key image: flagged, and saved (with the title) or not yet."""
+        """The corner line of a key image: flagged, saved (with the title) or not yet, and
+        the presentation state it is to be seen with."""
         flag = self.selection.flagged(*key)
         if flag is None:
             return ""
         if not flag.saved:
-            return self.tr("%1 Key image (not saved)").replace("%1", KEY_MARK)
-        title = f" · {flag.document_title}" if flag.document_title else ""
-        return self.tr("%1 Key image").replace("%1", KEY_MARK) + title
+            text = self.tr("%1 Key image (not saved)").replace("%1", KEY_MARK)
+        else:
+            text = self.tr("%1 Key image").replace("%1", KEY_MARK)
+            text += f" · {flag.document_title}" if flag.document_title else ""
+        if flag.presentation_state_uid is not None:
+            text += " · " + self.tr("PS %1").replace(
+                "%1", flag.presentation_state_label or flag.presentation_state_uid[-8:])
+        return text
+
+    def presentation_state_for(self, key: FrameKey) -> str | None:
+        """The SOP Instance UID of the presentation state a key image is to be seen with (the
+        one its key object item names), None for any other frame: what a viewport applies
+        to it in the key images view."""
+        flag = self.selection.flagged(*key)
+        return None if flag is None else flag.presentation_state_uid
 
     def badge_of(self, stack: Stack) -> str:
         count = self.selection.count(stack.frames)

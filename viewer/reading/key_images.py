@@ -35,14 +35,16 @@ FlagKey = tuple[str, int | None]  # (absolute path in the store, 1-based frame o
 @dataclass(frozen=True)
 class KeyFlag:
     """One key image: `path` (absolute, in the store), `frame` (1-based; None for the whole
-    image), the presentation state it is to be seen with, and whether a Key Object Selection
-    document of the archive holds it (`saved`, with that document's title)."""
+    image), the presentation state it is to be seen with (and that state's Content Label when
+    the archive holds it), and whether a Key Object Selection document of the archive holds it
+    (`saved`, with that document's title)."""
 
     path: str
     frame: int | None
     presentation_state_uid: str | None = None
     saved: bool = False
     document_title: str = ""
+    presentation_state_label: str = ""
 
     @property
     def key(self) -> FlagKey:
@@ -122,8 +124,10 @@ def saved_flags(archive: Archive, study_uid: str) -> list[KeyFlag]:
             LOGGER.warning("key image with a store path that is not one: %r", row.store_path)
             continue
         state = row.presentation_state
-        found.append(KeyFlag(path, row.frame, None if state is None else state.sop_instance_uid,
-                             saved=True, document_title=row.document_title))
+        found.append(KeyFlag(
+            path, row.frame, None if state is None else state.sop_instance_uid, saved=True,
+            document_title=row.document_title,
+            presentation_state_label=(state.label or "") if state is not None else ""))
     return found
 
 
