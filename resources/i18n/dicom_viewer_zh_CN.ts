@@ -32,8 +32,12 @@
         <translation>包含带有烧录注释的图像</translation>
     </message>
     <message>
-        <source>Key images only (with their key object documents and presentation states)</source>
-        <translation>仅关键图像（含其关键对象文档和显示状态）</translation>
+        <source>Key images only</source>
+        <translation>仅关键图像</translation>
+    </message>
+    <message>
+        <source>Only the images a key object document flags, with those documents and the presentation states they name</source>
+        <translation>仅导出关键对象文档所标记的图像，以及这些文档和其引用的显示状态</translation>
     </message>
     <message>
         <source>Also write an ISO image to burn</source>

@@ -117,8 +117,10 @@ class ExportDialog(QDialog):
             box.setEnabled(False)
             self.anonymize_box.toggled.connect(box.setEnabled)
 
-        self.key_images_box = QCheckBox(self.tr(
-            "Key images only (with their key object documents and presentation states)"))
+        self.key_images_box = QCheckBox(self.tr("Key images only"))
+        self.key_images_box.setToolTip(self.tr(
+            "Only the images a key object document flags, with those documents and the "
+            "presentation states they name"))
         self.iso_box = QCheckBox(self.tr("Also write an ISO image to burn"))
         self.iso_edit = QLineEdit()
         self.iso_edit.setEnabled(False)
