@@ -123,6 +123,9 @@ def test_flag_save_reopen_key_images_only_and_print(  # type: ignore[no-untyped-
         assert main.grab().save(str(SCREENS / "key-images-flagged.png"))
 
         keys = main.key_images
+        keys.open_study("1.2.826.0.1.3680043.9.7")  # another study read meanwhile: its own
+        assert keys.selection.flags() == [] and strip.item(0).text().endswith("\n6")
+        keys.open_study(study_uid)  # back: the unsaved flags are still there
         flags = keys.selection.unsaved()
         assert [f.presentation_state_uid for f in flags] == [uids["ps"], None]
         keys.save_flags(flags, KeyObjectTitle.FOR_TEACHING, "two findings, 两处")
@@ -156,6 +159,8 @@ def test_flag_save_reopen_key_images_only_and_print(  # type: ignore[no-untyped-
         flagged_paths = [viewport.stack.frames[i][0]  # type: ignore[union-attr]
                          for i in (seen, other)]
 
+        hung = again.reading.layout_shape
+        assert hung != (1, 1)
         assert again.key_images.show_key_images_only()
         shown = again.reading.active
         assert again.reading.layout_shape == (1, 1) and shown is not None
@@ -167,6 +172,12 @@ def test_flag_save_reopen_key_images_only_and_print(  # type: ignore[no-untyped-
         assert again.key_images.presentation_state_for(shown.stack.frames[0]) == uids["ps"]
         assert again.grab().save(str(SCREENS / "key-images-only.png"))
 
+        assert again.key_images.show_key_images_only()  # again: the study as it was hung
+        assert again.reading.layout_shape == hung
+        assert again.viewports[0].stack is not None
+        assert not again.viewports[0].stack.series_uid.startswith("key-images:")
+        assert again.key_images.show_key_images_only()
+        qtbot.waitUntil(again.all_loaded, timeout=WAIT_MS)
         again.open_print_dialog()
         dialog = again.print_dialog
         assert isinstance(dialog, PrintDialog) and dialog.keys_choice.isEnabled()

@@ -87,19 +87,26 @@ class KeyImages(QObject):
         self.reading = reading
         self.archive = archive
         self.imports = imports
-        self.selection = KeySelection()
+        # Per study: unsaved flags of a study wait for it while another one is read.
+        self._selections: dict[str, KeySelection] = {"": KeySelection()}
         self.study_uid = ""
+        self._before_keys: tuple[int, int] | None = None  # the layout the key view replaced
         reading.frame_notes.append(self.note_for)
         reading.strip.badge_of = self.badge_of
         if imports is not None:  # a document saved here, or received, lists its images
             imports.finished.connect(lambda _report: self.reload())
 
     # -- the study ----------------------------------------------------------------------------
+    @property
+    def selection(self) -> KeySelection:
+        """The flags of the study being read."""
+        return self._selections.setdefault(self.study_uid, KeySelection())
+
     def open_study(self, study_uid: str) -> None:
-        """A study opened: its saved key images flagged, the last study's flags dropped."""
-        if study_uid != self.study_uid:
-            self.selection.clear()
+        """A study opened: its saved key images flagged, with the unsaved flags it had when
+        another study was opened in this session."""
         self.study_uid = study_uid
+        self._before_keys = None
         self.reload()
 
     def reload(self) -> None:
@@ -221,12 +228,22 @@ class KeyImages(QObject):
                 stack.info = info
         return stack
 
+    def showing_key_images(self) -> bool:
+        return any(v.stack is not None and v.stack.series_uid.startswith(KEY_STACK_PREFIX)
+                   for v in self.reading.viewports)
+
     def show_key_images_only(self) -> bool:
-        """The key images in the active viewport (a 1x1 layout); False when there are none."""
+        """The key images in one viewport (a 1x1 layout); asked again while they are shown,
+        the study as it was hung. False when there are no key images."""
+        if self.showing_key_images() and self._before_keys is not None:
+            layout, self._before_keys = self._before_keys, None
+            self.reading.open_stacks(self.reading.stacks, layout)
+            return True
         stack = self.key_stack()
         if stack is None:
             self.message.emit(self.tr("This study has no key image"))
             return False
+        self._before_keys = self.reading.layout_shape
         self.reading.set_layout((1, 1), rehang=False)
         viewport = self.reading.active or self.reading.viewports[0]
         viewport.set_stack(stack)

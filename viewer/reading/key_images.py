@@ -64,9 +64,6 @@ class KeySelection:
     def __init__(self) -> None:
         self._flags: dict[FlagKey, KeyFlag] = {}
 
-    def clear(self) -> None:
-        self._flags.clear()
-
     def load_saved(self, saved: Iterable[KeyFlag]) -> None:
         """Replace the saved flags by `saved`; an unsaved flag now saved becomes saved."""
         unsaved = [f for f in self._flags.values() if not f.saved]
@@ -162,15 +159,11 @@ def write_key_object_document(
     the state when the document cannot be made; DicomFileError for an unreadable image."""
     if not flags:
         raise ValueError("no key image flagged: nothing to save")
-    images = []
-    study = None
-    for flag in flags:
-        header = read_dataset(flag.path, stop_before_pixels=True)
-        if study is None:
-            study = header
-        images.append(KeyImage.of(header, flag.frame, _state_reference(archive, flag)))
-    assert study is not None
-    document = create_key_object_selection(images, title, description, study, observer=observer)
+    headers = [read_dataset(flag.path, stop_before_pixels=True) for flag in flags]
+    images = [KeyImage.of(header, flag.frame, _state_reference(archive, flag))
+              for header, flag in zip(headers, flags, strict=True)]
+    document = create_key_object_selection(images, title, description, headers[0],
+                                           observer=observer)
     out = folder / f"{document.SOPInstanceUID}.dcm"
     document.save_as(out, enforce_file_format=True)
     LOGGER.info("key object selection written: %d image(s)", len(images))
