@@ -32,6 +32,14 @@
         <translation>包含带有烧录注释的图像</translation>
     </message>
     <message>
+        <source>Key images only</source>
+        <translation>仅关键图像</translation>
+    </message>
+    <message>
+        <source>Only the images a key object document flags, with those documents and the presentation states they name</source>
+        <translation>仅导出关键对象文档所标记的图像，以及这些文档和其引用的显示状态</translation>
+    </message>
+    <message>
         <source>Also write an ISO image to burn</source>
         <translation>同时生成可刻录的 ISO 映像</translation>
     </message>
@@ -179,6 +187,63 @@ Failed: {failed}</source>
     </message>
 </context>
 <context>
+    <name>KeyImages</name>
+    <message>
+        <source>%1 Key image (not saved)</source>
+        <translation>%1 关键图像（未保存）</translation>
+    </message>
+    <message>
+        <source>%1 Key image</source>
+        <translation>%1 关键图像</translation>
+    </message>
+    <message>
+        <source>PS %1</source>
+        <translation>显示状态 %1</translation>
+    </message>
+    <message>
+        <source>No image in the active viewport</source>
+        <translation>当前视口中没有图像</translation>
+    </message>
+    <message>
+        <source>Key image flag removed</source>
+        <translation>已取消关键图像标记</translation>
+    </message>
+    <message>
+        <source>This key image is saved in a key object document; it stays flagged</source>
+        <translation>此关键图像已保存在关键对象文档中，标记保留</translation>
+    </message>
+    <message>
+        <source>Key image flagged (not saved yet)</source>
+        <translation>已标记为关键图像（尚未保存）</translation>
+    </message>
+    <message>
+        <source>No unsaved key image: flag images with K first</source>
+        <translation>没有未保存的关键图像：请先按 K 标记图像</translation>
+    </message>
+    <message>
+        <source>Saving key images needs the archive: open the study from it</source>
+        <translation>保存关键图像需要存档：请从存档中打开检查</translation>
+    </message>
+    <message>
+        <source>Key images: %1</source>
+        <translation>关键图像：%1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Saving %n key image(s)…</source>
+        <translation>
+            <numerusform>正在保存 %n 幅关键图像…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Key images</source>
+        <translation>关键图像</translation>
+    </message>
+    <message>
+        <source>This study has no key image</source>
+        <translation>此检查没有关键图像</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Studies</source>
@@ -307,6 +372,26 @@ Failed: {failed}</source>
     <message>
         <source>Print…</source>
         <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Key image</source>
+        <translation>关键图像</translation>
+    </message>
+    <message>
+        <source>Flag or unflag the active image as a key image (K)</source>
+        <translation>将当前图像标记或取消标记为关键图像 (K)</translation>
+    </message>
+    <message>
+        <source>Key images</source>
+        <translation>关键图像</translation>
+    </message>
+    <message>
+        <source>Save key images…</source>
+        <translation>保存关键图像…</translation>
+    </message>
+    <message>
+        <source>Key images only</source>
+        <translation>仅关键图像</translation>
     </message>
     <message>
         <source>This image suggests no window</source>
@@ -709,6 +794,10 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
         <translation>当前视口的整个序列（{n} 幅图像）</translation>
     </message>
     <message>
+        <source>Key images only, with their presentation states ({n} images)</source>
+        <translation>仅关键图像，按其显示状态（{n} 幅图像）</translation>
+    </message>
+    <message>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
@@ -920,6 +1009,31 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>No series in the active viewport</source>
         <translation>当前视口中没有序列</translation>
+    </message>
+</context>
+<context>
+    <name>SaveKeyImagesDialog</name>
+    <message>
+        <source>Save key images</source>
+        <translation>保存关键图像</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n key image(s) not saved yet.</source>
+        <translation>
+            <numerusform>%n 幅关键图像尚未保存。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Document title:</source>
+        <translation>文档标题：</translation>
+    </message>
+    <message>
+        <source>optional</source>
+        <translation>可选</translation>
+    </message>
+    <message>
+        <source>Description:</source>
+        <translation>描述：</translation>
     </message>
 </context>
 <context>

@@ -1,4 +1,5 @@
-"""`dicom-viewer export STUDY_UID... --to DIR [--iso FILE] [--anonymize] ...`: CD/DVD file-sets."""
+"""`dicom-viewer export STUDY_UID... --to DIR [--iso FILE] [--anonymize] [--key-images] ...`:
+CD/DVD file-sets."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="with --anonymize: keep descriptions, cleaned of identifiers")
     p.add_argument("--include-burned-in", action="store_true",
                    help="with --anonymize: also export images with Burned In Annotation YES")
+    p.add_argument("--key-images", action="store_true",
+                   help="only the key images (flagged by the studies' Key Object Selection "
+                        "documents), with those documents and their presentation states")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
@@ -52,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     with open_archive(args) as archive:
         try:
             report = export_studies(archive, args.studies, args.to, args.profile, deid,
-                                    TerminalProgress("export"))
+                                    TerminalProgress("export"),
+                                    key_images_only=args.key_images)
         except ExportError as exc:
             raise CLIError(str(exc)) from None
     iso_error = ""

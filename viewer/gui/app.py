@@ -35,6 +35,7 @@ from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.browser import StudyBrowser
 from viewer.gui.i18n import install_translator
+from viewer.gui.key_images import KeyImages
 from viewer.gui.pacs import PacsPanel
 from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
@@ -85,6 +86,10 @@ class MainWindow(QMainWindow):
                 if settings.storage_scp:
                     self.pacs.storage.start()
         self.tabs.addTab(self.reading, self.tr("Viewer"))
+        self.key_images = KeyImages(self.reading, archive,
+                                    self.browser.imports if self.browser is not None else None,
+                                    self)
+        self.key_images.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.setCentralWidget(self.tabs)
         self._build_toolbar()
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -116,6 +121,7 @@ class MainWindow(QMainWindow):
         self._opening = study_uid
         record_view(self.archive.index, study_uid)  # pruning removes least recently viewed
         self.reading.open_stacks(heads)
+        self.key_images.open_study(study_uid)
         self.tabs.setCurrentWidget(self.reading)
         first = self.reading.viewports[0]
         first.frame_shown.connect(self._first_image_shown,
@@ -259,10 +265,25 @@ class MainWindow(QMainWindow):
         tags.setShortcut(QKeySequence("Ctrl+T"))
         tags.triggered.connect(self.show_tags)
         bar.addAction(tags)
+        self._build_key_image_actions(bar)
         print_films = QAction(self.tr("Print…"), self)
         print_films.setShortcut(QKeySequence("Ctrl+P"))
         print_films.triggered.connect(self.open_print_dialog)
         bar.addAction(print_films)
+
+    def _build_key_image_actions(self, bar: QToolBar) -> None:
+        """K flags the active image; the menu saves the flags and shows the key images."""
+        flag = QAction(self.tr("Key image"), self)
+        flag.setShortcut(QKeySequence("K"))
+        flag.setToolTip(self.tr("Flag or unflag the active image as a key image (K)"))
+        flag.triggered.connect(self.key_images.toggle_active)
+        bar.addAction(flag)
+        menu = QMenu(self.tr("Key images"), self)
+        menu.addAction(self.tr("Save key images…")).triggered.connect(
+            lambda: self.key_images.save(self))
+        menu.addAction(self.tr("Key images only")).triggered.connect(
+            self.key_images.show_key_images_only)
+        bar.addWidget(_menu_button(self.tr("Key images"), menu))
 
     def save_mpr_series(self, view: object) -> None:
         """The shown MPR plane's stack as a derived series in the archive."""
@@ -285,7 +306,8 @@ class MainWindow(QMainWindow):
         """Films of what the reading area shows, on a configured DICOM printer (issue 7)."""
         from viewer.gui.print_dialog import PrintDialog  # pynetdicom loads when first needed
 
-        self.print_dialog = PrintDialog(self.reading, self.settings, self.tasks, self)
+        self.print_dialog = PrintDialog(self.reading, self.settings, self.tasks, self,
+                                        key_items=self.key_images.print_items())
         self.print_dialog.open()
 
     def show_tags(self) -> None:

@@ -52,6 +52,7 @@ class ExportChoice:
     include_burned_in: bool = False
     iso: Path | None = None
     volume_label: str = "DICOM"
+    key_images_only: bool = False  # the key images with their KOS and presentation states
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def run_export(archive: Archive, study_uids: list[str], choice: ExportChoice,
     deid = DeidOptions(choice.retain_dates, choice.clean_descriptors,
                        choice.include_burned_in) if choice.anonymize else None
     report = export_studies(archive, study_uids, choice.target, choice.profile, deid, progress,
-                            cancel)
+                            cancel, key_images_only=choice.key_images_only)
     if choice.iso is None or not report.exported:
         return ExportOutcome(report, None)
     try:
@@ -116,6 +117,10 @@ class ExportDialog(QDialog):
             box.setEnabled(False)
             self.anonymize_box.toggled.connect(box.setEnabled)
 
+        self.key_images_box = QCheckBox(self.tr("Key images only"))
+        self.key_images_box.setToolTip(self.tr(
+            "Only the images a key object document flags, with those documents and the "
+            "presentation states they name"))
         self.iso_box = QCheckBox(self.tr("Also write an ISO image to burn"))
         self.iso_edit = QLineEdit()
         self.iso_edit.setEnabled(False)
@@ -129,6 +134,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.retain_dates_box)
         form.addRow("", self.clean_box)
         form.addRow("", self.burned_in_box)
+        form.addRow("", self.key_images_box)
         form.addRow("", self.iso_box)
         form.addRow(self.tr("ISO image:"), self.iso_edit)
 
@@ -167,6 +173,7 @@ class ExportDialog(QDialog):
             Path(target), str(self.profile_combo.currentData()),
             self.anonymize_box.isChecked(), self.retain_dates_box.isChecked(),
             self.clean_box.isChecked(), self.burned_in_box.isChecked(), iso,
+            key_images_only=self.key_images_box.isChecked(),
         )
 
     def start(self) -> None:

@@ -193,7 +193,8 @@ class PrintDialog(QDialog):
     print_finished = Signal(object)  # PrintOutcome, or None when cancelled
 
     def __init__(self, reading: ReadingArea, settings: Settings | None, tasks: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, key_items: list[PrintItem] | None = None
+                 ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Print"))
         self.setModal(True)
@@ -201,6 +202,9 @@ class PrintDialog(QDialog):
         self.tasks = tasks
         self.visible = visible_items(reading.viewports)
         self.series = series_items(reading.active)
+        # The study's key images, each with the presentation state it is seen with
+        # (viewer.gui.key_images; composed through the state: compose_presented).
+        self.keys = key_items or []
         self.preview_film: ComposedFilm | None = None
         self.outcome: PrintOutcome | None = None
         self._preview_task: Task | None = None
@@ -233,12 +237,16 @@ class PrintDialog(QDialog):
         self.series_choice = QRadioButton(
             self.tr("The whole series of the active viewport ({n} images)")
             .format(n=len(self.series)))
+        self.keys_choice = QRadioButton(
+            self.tr("Key images only, with their presentation states ({n} images)")
+            .format(n=len(self.keys)))
         self._what = QButtonGroup(self)
-        for button in (self.visible_choice, self.series_choice):
+        for button in (self.visible_choice, self.series_choice, self.keys_choice):
             self._what.addButton(button)
             what_layout.addWidget(button)
         self.visible_choice.setEnabled(bool(self.visible))
         self.series_choice.setEnabled(bool(self.series))
+        self.keys_choice.setEnabled(bool(self.keys))
         (self.visible_choice if self.visible else self.series_choice).setChecked(True)
         form.addRow(what)
 
@@ -336,6 +344,8 @@ class PrintDialog(QDialog):
     # -- choices ----------------------------------------------------------------------------
     def items(self) -> list[PrintItem]:
         """What the current choice prints, in order."""
+        if self.keys_choice.isChecked():
+            return self.keys
         return self.visible if self.visible_choice.isChecked() else self.series
 
     def film_layout(self) -> Layout:

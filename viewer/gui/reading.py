@@ -53,19 +53,32 @@ class SeriesStrip(QListWidget):
         self.setMovement(QListWidget.Movement.Static)
         self.setDragEnabled(True)
         self.setStyleSheet("QListWidget { background: #181818; color: #dddddd; }")
+        self._stacks: list[Stack] = []
 
     study_uid = ""
+    # Text after a series' frame count (its key images: "★ 2"); None: no badges.
+    badge_of: Callable[[Stack], str] | None = None
 
     def set_series(self, stacks: list[Stack], study_uid: str = "") -> None:
         self.study_uid = study_uid
         self.clear()
         for stack in stacks:
-            number = "" if stack.info.series_number is None else f"{stack.info.series_number}: "
-            text = f"{number}{stack.info.modality} {stack.description}".strip()
-            item = QListWidgetItem(f"{text}\n{len(stack.frames)}")
+            item = QListWidgetItem(self._text(stack))
             item.setData(Qt.ItemDataRole.UserRole, stack.series_uid)
             item.setSizeHint(QSize(120, 130))
             self.addItem(item)
+        self._stacks = stacks
+
+    def _text(self, stack: Stack) -> str:
+        number = "" if stack.info.series_number is None else f"{stack.info.series_number}: "
+        text = f"{number}{stack.info.modality} {stack.description}".strip()
+        badge = self.badge_of(stack) if self.badge_of is not None else ""
+        return f"{text}\n{len(stack.frames)}" + (f"  {badge}" if badge else "")
+
+    def refresh_badges(self) -> None:
+        """The series' texts again, after a badge changed."""
+        for row, stack in enumerate(self._stacks[:self.count()]):
+            self.item(row).setText(self._text(stack))
 
     def set_thumbnail(self, series_uid: str, picture: np.ndarray) -> None:
         """`picture`: the display pipeline's uint8 output (grey or RGB) of a middle frame."""
@@ -118,6 +131,7 @@ class ReadingArea(QWidget):
         self.cine = QTimer(self)
         self.cine.timeout.connect(self._cine_step)
         self.cine_fps = 15.0
+        self.frame_notes: list[Callable[[FrameKey], str]] = []  # every viewport's corner notes
         self._thumbs: dict[FrameKey, str] = {}
         bridge.frame_ready.connect(self._on_frame, Qt.ConnectionType.QueuedConnection)
         self.strip = SeriesStrip()
@@ -242,6 +256,7 @@ class ReadingArea(QWidget):
     def _new_viewport(self) -> Viewport:
         viewport = Viewport(self.bridge, self.measurements)
         viewport.tool = self.tool
+        viewport.frame_notes = self.frame_notes
         viewport.position_changed.connect(self._on_position)
         viewport.activated.connect(self._activate)
         viewport.series_dropped.connect(self._on_drop)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+from collections.abc import Callable
 from concurrent.futures import Future
 
 import numpy as np
@@ -115,6 +116,9 @@ class Viewport(QWidget):
         self._drawing: Measurement | None = None
         self._probe_text = ""
         self._items: list[QGraphicsItem] = []
+        # Lines added to the corner text for the shown frame (key image flag...), set by the
+        # reading area: each gives "" when it has nothing to say about that frame.
+        self.frame_notes: list[Callable[[FrameKey], str]] = []
 
         self.view = ImageView()
         self.image = self.view.image  # .image: the uint8 picture on screen (None: empty)
@@ -410,7 +414,16 @@ class Viewport(QWidget):
         )
         self._show()
 
+    def presentation_state_uid(self) -> str | None:
+        """The SOP Instance UID of the presentation state the current image is shown with
+        (a key image remembers it); None while none is applied."""
+        return None
+
     # -- annotations ---------------------------------------------------------------------------
+    def refresh_annotations(self) -> None:
+        """Redraw the corner text (a note's source changed: a key image flag set)."""
+        self._refresh()
+
     def _calibration(self) -> Calibration:
         return measure.calibration_of(self.geometry_now, self.frame.info if self.frame else None)
 
@@ -439,6 +452,8 @@ class Viewport(QWidget):
             note = calibration_note(calibration) if self.frame is not None else ""
             if note:
                 content.notes.append(note)
+            key = self.stack.frames[self.position]
+            content.notes += [text for note_of in self.frame_notes if (text := note_of(key))]
             content.probe = self._probe_text
         if self.error:
             content.problem = self.tr("Cannot decode: %1").replace("%1", self.error)

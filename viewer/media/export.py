@@ -145,8 +145,13 @@ def export_studies(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     fileset_id: str = "",
+    key_images_only: bool = False,
 ) -> ExportReport:
     """Write the studies as a file-set with a DICOMDIR in `target` (empty or absent).
+
+    `key_images_only`: only the images the studies' Key Object Selection documents flag, with
+    those documents and the presentation states their items name (`key_image_instances`);
+    every other instance is left out.
 
     `profile`: a key of PROFILES. `anonymize`: de-identify (PS3.15 E.1) with these options;
     None exports the originals. `progress(done, total, file_id)` after each instance; `cancel`
@@ -161,6 +166,9 @@ def export_studies(
     media = PROFILES[profile]
     target = Path(target)
     rows = _instances(archive, list(dict.fromkeys(study_uids)))
+    if key_images_only:
+        wanted = key_image_instances(archive, list(dict.fromkeys(study_uids)))
+        rows = [row for row in rows if row.sop_instance_uid in wanted]
     created_target = _prepare_target(target)
     report = ExportReport(target=target, profile=profile)
     writer = _Writer(target, created_target)
@@ -210,6 +218,25 @@ def _instances(archive: Archive, study_uids: list[str]) -> list[InstanceRow]:
         for series in archive.index.series(study_uid):
             rows.extend(archive.index.instances(series.series_instance_uid))
     return rows
+
+
+def key_image_instances(archive: Archive, study_uids: list[str]) -> set[str]:
+    """SOP Instance UIDs of what a key-images-only export carries: the flagged images the
+    archive holds, the Key Object Selection documents flagging them and the presentation
+    states their items name (those the archive holds). ExportError naming a study that has
+    no key image in the archive: an export of nothing is refused, not written empty."""
+    wanted: set[str] = set()
+    for study_uid in study_uids:
+        keys = [k for k in archive.index.key_images(study_uid) if k.store_path is not None]
+        if not keys:
+            raise ExportError(f"{study_uid}: no key image of this study is in the archive")
+        for key in keys:
+            wanted.add(key.sop_instance_uid)
+            wanted.add(key.document_uid)
+            state = key.presentation_state
+            if state is not None and state.store_path is not None:
+                wanted.add(state.sop_instance_uid)
+    return wanted
 
 
 def _prepare_target(target: Path) -> bool:

@@ -129,6 +129,9 @@ class ImageSource:
     state: DisplayState | None = None  # None: the file's default window
     crop: Crop | None = None  # None: the whole image
     label: str = ""
+    # A presentation state file to show the frame with (a key image seen with it): its LUTs,
+    # rotation/flip, displayed area, shutters, overlays and annotations (compose_presented).
+    presentation_state: str | os.PathLike[str] | None = None
 
     @property
     def name(self) -> str:
@@ -252,9 +255,34 @@ def compose_source(source: ImageSource, spec: FilmSpec) -> np.ndarray:
     """Decode one source and compose it into an image box of `spec`."""
     from viewer.dicom.pixels import decode_frame
 
+    if source.presentation_state is not None:
+        return compose_presented(source, spec)
     frame = decode_frame(source.path, source.frame)
     return compose_box(frame.array, frame.info, source.state, spec.box_pixels(), spec.depth,
                        source.crop)
+
+
+def compose_presented(source: ImageSource, spec: FilmSpec) -> np.ndarray:
+    """One source shown through its presentation state (viewer.dicom.presentation_apply,
+    as `render --presentation-state` shows it) and fitted into an image box of `spec`. The
+    state's picture is 8-bit (its displayed area and aspect already applied): GRAY12 boxes get
+    it scaled to 0..4095. PresentationStateError / DicomFileError naming the file."""
+    from viewer.dicom.presentation_apply import present_file, read_presentation_state_file
+
+    if source.presentation_state is None:
+        raise ValueError(f"{source.name}: no presentation state to compose it with")
+    state = read_presentation_state_file(source.presentation_state)
+    picture = present_file(source.path, state, source.frame + 1, source.state).image
+    if spec.depth is PixelDepth.RGB:
+        if picture.ndim == 2:
+            picture = np.repeat(picture[:, :, np.newaxis], 3, axis=2)
+    else:
+        grey = _luminance(picture) if picture.ndim == 3 else picture.astype(np.float64)
+        picture = (np.floor(grey * (TOP12 / 255.0) + 1e-9) if spec.depth is PixelDepth.GRAY12
+                   else grey)
+    top = TOP12 if spec.depth is PixelDepth.GRAY12 else 255.0
+    out = np.clip(np.rint(fit(picture, spec.box_pixels(), None, source.crop)), 0.0, top)
+    return out.astype(np.uint16 if spec.depth is PixelDepth.GRAY12 else np.uint8)
 
 
 def compose_box(
