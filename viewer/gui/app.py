@@ -35,6 +35,7 @@ from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.browser import StudyBrowser
 from viewer.gui.i18n import install_translator
+from viewer.gui.objects import ReadingObjects
 from viewer.gui.pacs import PacsPanel
 from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
@@ -86,6 +87,9 @@ class MainWindow(QMainWindow):
                     self.pacs.storage.start()
         self.tabs.addTab(self.reading, self.tr("Viewer"))
         self.setCentralWidget(self.tabs)
+        # SR, SEG and RTSTRUCT series open in docks beside the images and over them
+        self.objects = ReadingObjects(self, self.reading, self.tasks, archive)
+        self.objects.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self._build_toolbar()
         self.tabs.currentChanged.connect(self._tab_changed)
         self._tab_changed()
@@ -114,6 +118,7 @@ class MainWindow(QMainWindow):
                                     self.tr("No image of this study is in the archive."))
             return
         self._opening = study_uid
+        self.objects.clear()
         record_view(self.archive.index, study_uid)  # pruning removes least recently viewed
         self.reading.open_stacks(heads)
         self.tabs.setCurrentWidget(self.reading)
@@ -149,6 +154,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.reading.stop_cine()
+        self.objects.shutdown()
         self.tasks.shutdown()  # before the archive closes: no job may outlive it
         if self.pacs is not None:
             self.pacs.shutdown()
@@ -391,6 +397,7 @@ def run_viewer(
             code = _screenshot_when_loaded(app, window, screenshot, timeout_s)
         else:
             code = int(app.exec())
+        window.objects.shutdown()
         window.tasks.shutdown()
         if window.pacs is not None:
             window.pacs.shutdown()
