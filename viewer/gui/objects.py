@@ -124,6 +124,7 @@ class ReadingObjects(QObject):
             return
         layer = OverlayLayer(overlay, name, self._executor, read_header)
         layer.changed.connect(self.redraw)
+        layer.refused.connect(self.problem.emit)
         self.overlays.append(layer)
         self.reading.layers.append(layer)
         self.overlay_panel.add(layer)

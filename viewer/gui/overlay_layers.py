@@ -43,6 +43,7 @@ LOGGER = logging.getLogger(__name__)
 NEIGHBOURS = 4  # frames placed ahead on each side of the one shown
 CACHE_BYTES = 192 << 20  # placed frames kept per overlay (RGBA crops of the segments)
 HEADERS_KEPT = 64  # image headers kept per overlay (placing a frame needs its header)
+NOTE_CHARS = 60  # a refusal's reason in the viewport's corner is cut to this
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,6 +162,7 @@ class OverlayLayer(QObject):
     emitted when they change."""
 
     changed = Signal()
+    refused = Signal(str)  # the first full reason this overlay is not drawn somewhere
     _placed = Signal(object)  # a FrameKey whose PlacedFrame is in the cache (worker -> GUI)
 
     def __init__(self, overlay: Overlay, name: str, executor: Executor,
@@ -181,6 +183,7 @@ class OverlayLayer(QObject):
         self._headers: OrderedDict[str, Dataset] = OrderedDict()  # worker thread only
         self._wanted: set[FrameKey] = set()
         self._queued: set[FrameKey] = set()
+        self._told = False  # `refused` is emitted once
         self._placed.connect(self._on_placed)
 
     # -- the panel's settings -------------------------------------------------------------
@@ -226,8 +229,13 @@ class OverlayLayer(QObject):
         placed = self.placed_now(viewport)
         if placed is None or not placed.refused:
             return []
-        return [self.tr("%1 not shown: %2").replace("%1", self.name).replace(
-            "%2", placed.refused)]
+        # the corner is narrow: the gist there, the full reason (with UIDs) in the status bar
+        if "Frame of Reference" in placed.refused:
+            why = self.tr("another Frame of Reference")
+        else:
+            why = placed.refused if len(placed.refused) <= NOTE_CHARS else (
+                placed.refused[:NOTE_CHARS - 1] + "…")
+        return [self.tr("%1 not shown: %2").replace("%1", self.name).replace("%2", why)]
 
     def placed_now(self, viewport: Viewport) -> PlacedFrame | None:
         """The viewport's current frame as placed, or None while it is being placed."""
@@ -289,6 +297,11 @@ class OverlayLayer(QObject):
         self._placed.emit(key)
 
     def _on_placed(self, key: FrameKey) -> None:
+        with self._lock:
+            placed = self._cache.get(key)
+        if placed is not None and placed.refused and not self._told:
+            self._told = True
+            self.refused.emit(f"{self.name}: {placed.refused}")
         for viewport in list(self.viewports):
             if viewport.current_key != key:
                 continue
