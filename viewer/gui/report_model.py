@@ -249,6 +249,7 @@ class ReportTreeModel(QAbstractItemModel):
                 return problem
             if item.reference:
                 return f"→ {item.reference}"
+            return self.data(index, Qt.ItemDataRole.DisplayRole)  # the whole line
         if role == Qt.ItemDataRole.UserRole:
             return item.position
         return None

@@ -28,6 +28,7 @@ from viewer.gui.report_model import LoadedReport, ReportTreeModel
 from viewer.reports.measurements import Region
 
 EXPAND_DEPTH = 2  # levels opened at once: a 5,000-item report stays quick to show
+PANEL_WIDTH = 420  # pixels: room for "relationship, value type, concept = value" lines
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -53,12 +54,18 @@ class ReportPanel(QWidget):
         self.dose.setHorizontalHeaderLabels(
             [self.tr("Series"), self.tr("Events"), self.tr("CTDIvol (mGy)"),
              self.tr("DLP (mGy·cm)")])
-        self.dose.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.dose.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.dose.verticalHeader().hide()
         self.dose.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.dose.hide()
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.dose)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        self.setMinimumWidth(PANEL_WIDTH)
         box = QVBoxLayout(self)
         box.setContentsMargins(2, 2, 2, 2)
         box.addWidget(self.title)
