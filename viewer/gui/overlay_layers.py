@@ -17,6 +17,7 @@ Visibility (per segment / ROI) and opacity change only the items: nothing is rec
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -39,6 +40,10 @@ from viewer.gui.imageview import path_item
 from viewer.gui.viewport import Viewport
 
 LOGGER = logging.getLogger(__name__)
+# B, G, R, A bytes are ARGB32 words only on little-endian machines; big-endian ones get
+# Qt's byte-ordered premultiplied RGBA (then the crops' channel order is R, G, B, A)
+_PREMULTIPLIED = (QImage.Format.Format_ARGB32_Premultiplied if sys.byteorder == "little"
+                  else QImage.Format.Format_RGBA8888_Premultiplied)
 
 NEIGHBOURS = 4  # frames placed ahead on each side of the one shown
 CACHE_BYTES = 192 << 20  # placed frames kept per overlay (RGBA crops of the segments)
@@ -48,8 +53,8 @@ NOTE_CHARS = 60  # a refusal's reason in the viewport's corner is cut to this
 
 @dataclass(frozen=True, eq=False)
 class SegmentLayer:
-    """One segment on one frame: an RGBA crop (`rgba`, rows x columns x 4) at `left`, `top`
-    in image pixels (pixel (0, 0) covers [0, 1) x [0, 1))."""
+    """One segment on one frame: a crop (`rgba`, rows x columns x 4, premultiplied B, G, R,
+    alpha bytes) at `left`, `top` in image pixels (pixel (0, 0) covers [0, 1) x [0, 1))."""
 
     number: int
     rgba: np.ndarray
@@ -121,12 +126,18 @@ def place_frame(overlay: Overlay, header: Dataset, frame: int) -> PlacedFrame:
             continue
         top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
         crop = mask[top:bottom, left:right]
-        rgba = np.empty((*crop.shape, 4), dtype=np.uint8)
-        rgba[..., :3] = item.segment.color
         if crop.dtype == np.bool_:
-            rgba[..., 3] = crop * np.uint8(255)
+            alpha = crop.astype(np.float32)
         else:  # FRACTIONAL: the colour in proportion to the value
-            rgba[..., 3] = np.rint(np.clip(crop, 0.0, 1.0) * 255).astype(np.uint8)
+            alpha = np.clip(crop, 0.0, 1.0).astype(np.float32)
+        # premultiplied BGRA (QImage's ARGB32_Premultiplied in memory on little-endian
+        # machines): the raster engine blends it as it is, without a conversion per paint
+        rgba = np.empty((*crop.shape, 4), dtype=np.uint8)
+        red, green, blue = item.segment.color
+        order = (blue, green, red) if sys.byteorder == "little" else (red, green, blue)
+        for channel, value in enumerate(order):
+            rgba[..., channel] = np.rint(alpha * value).astype(np.uint8)
+        rgba[..., 3] = np.rint(alpha * 255).astype(np.uint8)
         segments.append(SegmentLayer(item.segment.number, rgba, int(left), int(top)))
     contours = tuple(
         ContourLine(c.roi.number, c.roi.color, tuple((float(x), float(y)) for x, y in c.points),
@@ -143,8 +154,7 @@ class MaskItem(QGraphicsItem):
         super().__init__(parent)
         self._rgba = np.ascontiguousarray(layer.rgba)  # the QImage reads this memory
         rows, columns = self._rgba.shape[:2]
-        self._image = QImage(self._rgba.data, columns, rows, columns * 4,
-                             QImage.Format.Format_RGBA8888)
+        self._image = QImage(self._rgba.data, columns, rows, columns * 4, _PREMULTIPLIED)
         self._rect = QRectF(layer.left, layer.top, columns, rows)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
