@@ -34,7 +34,7 @@ from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
 from viewer.gui.bridge import FrameBridge  # noqa: E402
-from viewer.gui.overlay_layers import MaskItem, OverlayLayer  # noqa: E402
+from viewer.gui.overlay_layers import MASK, OverlayLayer  # noqa: E402
 from viewer.gui.tasks import TaskRunner  # noqa: E402
 from viewer.gui.viewport import Viewport  # noqa: E402
 
@@ -133,7 +133,7 @@ def test_segments_tint_their_pixels_with_visibility_and_opacity(qtbot: Any,
     assert _grey(before)
     layer = _open(qtbot, main, study.seg_series)
     assert [e.name for e in layer.entries] == ["Liver", "Spleen"]
-    assert len([i for i in viewport.view.scene().items() if isinstance(i, MaskItem)]) == 2
+    assert len([i for i in viewport.view.scene().items() if i.data(0) == MASK]) == 2
     tinted = _colour(viewport, *liver)
     assert tinted.red() > tinted.green() + 40 and tinted.red() > tinted.blue() + 40
     blue = _colour(viewport, *spleen)
@@ -193,6 +193,6 @@ def test_another_frame_of_reference_is_refused_with_a_note(qtbot: Any, window: M
     assert placed is not None and "Frame of Reference" in placed.refused
     notes = viewport.overlay.content.notes
     assert any("not shown: another Frame of Reference" in n for n in notes), notes
-    assert not [i for i in viewport.view.scene().items() if isinstance(i, MaskItem)]
+    assert not [i for i in viewport.view.scene().items() if i.data(0) == MASK]
     assert _colour(viewport, 12.0, 15.0) == before
     viewport.grab().save(str(study.root / "foreign.png"))

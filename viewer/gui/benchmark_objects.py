@@ -76,15 +76,21 @@ def _structure_set(sources: list[Any], path: Path) -> None:
     import numpy as np
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+    from viewer.dicom.rtstruct import RT_STRUCTURE_SET_STORAGE as RT_CLASS
+
+    RT_STRUCTURE_SET_STORAGE = UID(RT_CLASS)
 
     first = sources[0]
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
+    ds.SOPClassUID = RT_STRUCTURE_SET_STORAGE
+    ds.file_meta.MediaStorageSOPClassUID = RT_STRUCTURE_SET_STORAGE
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = first.StudyInstanceUID, generate_uid()
+    ds.StudyInstanceUID = first.StudyInstanceUID
+    ds.SeriesInstanceUID = generate_uid()
     ds.Modality, ds.FrameOfReferenceUID = "RTSTRUCT", first.FrameOfReferenceUID
     roi = Dataset()
     roi.ROINumber, roi.ROIName = 1, "Body"

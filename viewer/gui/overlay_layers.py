@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QObject, QRectF, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
 
 from viewer.decode.requests import FrameKey
 from viewer.dicom.overlay_frame import OverlayMismatch
@@ -48,6 +48,8 @@ _PREMULTIPLIED = (QImage.Format.Format_ARGB32_Premultiplied if sys.byteorder == 
 NEIGHBOURS = 4  # frames placed ahead on each side of the one shown
 CACHE_BYTES = 192 << 20  # placed frames kept per overlay (RGBA crops of the segments)
 HEADERS_KEPT = 64  # image headers kept per overlay (placing a frame needs its header)
+PIXMAPS_KEPT = 64  # frames whose segment pixmaps stay made (GUI thread)
+MASK = "segment"  # item data 0 of a segment's item (tests find them by it)
 NOTE_CHARS = 60  # a refusal's reason in the viewport's corner is cut to this
 
 
@@ -146,24 +148,21 @@ def place_frame(overlay: Overlay, header: Dataset, frame: int) -> PlacedFrame:
     return PlacedFrame(tuple(segments), contours)
 
 
-class MaskItem(QGraphicsItem):
-    """A segment's RGBA crop over the image, one image pixel per unit (no smoothing: the mask
-    covers exactly the pixels the segment covers)."""
+def mask_item(layer: SegmentLayer, picture: QPixmap, parent: QGraphicsItem) -> QGraphicsItem:
+    """A segment's crop over the image, one image pixel per unit, unsmoothed (it covers
+    exactly the segment's pixels). A C++ item: painting it never waits for Python (nor for
+    the GIL, which the placing worker may hold)."""
+    item = QGraphicsPixmapItem(picture, parent)
+    item.setOffset(layer.left, layer.top)
+    item.setTransformationMode(Qt.TransformationMode.FastTransformation)
+    item.setData(0, MASK)
+    return item
 
-    def __init__(self, layer: SegmentLayer, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
-        self._rgba = np.ascontiguousarray(layer.rgba)  # the QImage reads this memory
-        rows, columns = self._rgba.shape[:2]
-        self._image = QImage(self._rgba.data, columns, rows, columns * 4, _PREMULTIPLIED)
-        self._rect = QRectF(layer.left, layer.top, columns, rows)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        return self._rect
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        painter.drawImage(self._rect, self._image)
+def pixmap_of(layer: SegmentLayer) -> QPixmap:
+    rows, columns = layer.rgba.shape[:2]
+    image = QImage(layer.rgba.data, columns, rows, columns * 4, _PREMULTIPLIED)
+    return QPixmap.fromImage(image)  # a copy: the crop may go with its frame
 
 
 class OverlayLayer(QObject):
@@ -194,6 +193,7 @@ class OverlayLayer(QObject):
         self._wanted: set[FrameKey] = set()
         self._queued: set[FrameKey] = set()
         self._told = False  # `refused` is emitted once
+        self._pixmaps: OrderedDict[FrameKey, tuple[PlacedFrame, list[QPixmap]]] = OrderedDict()
         self._placed.connect(self._on_placed)
 
     # -- the panel's settings -------------------------------------------------------------
@@ -215,9 +215,10 @@ class OverlayLayer(QObject):
             return []
         parent = viewport.image
         out: list[QGraphicsItem] = []
-        for segment in placed.segments:
+        pictures = self._pixmaps_of(viewport.current_key, placed)
+        for segment, picture in zip(placed.segments, pictures, strict=True):
             if self.visible.get(segment.number, True):
-                item = MaskItem(segment, parent)
+                item = mask_item(segment, picture, parent)
                 item.setOpacity(self.opacity)
                 out.append(item)
         for contour in placed.contours:
@@ -234,6 +235,20 @@ class OverlayLayer(QObject):
                 points.append(points[0])
             out.append(path_item(points, colour, parent))
         return out
+
+    def _pixmaps_of(self, key: FrameKey | None, placed: PlacedFrame) -> list[QPixmap]:
+        """The segments' pixmaps of a placed frame, made once (on the GUI thread, as
+        pixmaps must be) and kept for the frames last drawn."""
+        found = self._pixmaps.get(key) if key is not None else None
+        if found is None or found[0] is not placed:
+            found = (placed, [pixmap_of(s) for s in placed.segments])
+            if key is not None:
+                self._pixmaps[key] = found
+                while len(self._pixmaps) > PIXMAPS_KEPT:
+                    self._pixmaps.popitem(last=False)
+        elif key is not None:
+            self._pixmaps.move_to_end(key)
+        return found[1]
 
     def notes(self, viewport: Viewport) -> list[str]:
         placed = self.placed_now(viewport)
