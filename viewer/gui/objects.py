@@ -120,8 +120,9 @@ class ReadingObjects(QObject):
         task.failed.connect(lambda error: self._failed(path, error, None))
 
     def _overlay_loaded(self, overlay: Any, name: str, generation: int) -> None:
-        if generation != self._generation:
-            return
+        if generation != self._generation or any(
+                o.overlay.sop_instance_uid == overlay.sop_instance_uid for o in self.overlays):
+            return  # another study's, or open already
         layer = OverlayLayer(overlay, name, self._executor, read_header)
         layer.changed.connect(self.redraw)
         layer.refused.connect(self.problem.emit)
