@@ -4,11 +4,11 @@
 Segmentation of it with two segments on every slice (highdicom) and an RT Structure Set with
 a 64-point contour on every slice, opens the reading window offscreen, decodes every frame
 into the cache, then scrolls it (each step painted, as `bench gui` scrolls; after a warm-up
-pass): without overlays,
-with both overlays while their frames are still being placed on the worker ("cold"), and
-with every frame placed ("warm"; passes alternating with plain ones). Each step's time is kept: the longest is the stall the
-reader would feel. The reading window's budget (viewer/gui/benchmark.py) is 60 frames/s in
-1x1 and no event-loop stall over 50 ms.
+pass): with both overlays while their frames are still being placed on the worker ("cold"),
+then with every frame placed ("warm") in passes alternating with passes without overlays
+("plain"), so that machine load hits both alike. Each step's time is kept: the longest is the
+stall the reader would feel. The reading window's budget (viewer/gui/benchmark.py) is 60
+frames/s in 1x1 and no event-loop stall over 50 ms.
 
 Run as `python -m viewer.gui.benchmark_objects [--slices N]`.
 """
