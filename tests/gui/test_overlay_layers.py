@@ -152,6 +152,7 @@ def test_segments_tint_their_pixels_with_visibility_and_opacity(qtbot: Any,
     panel.groups[0].check(1, True)
     assert _colour(viewport, *liver).red() > before.red() or before.red() == 255
     viewport.grab().save(str(study.root / "seg.png"))
+    main.grab().save(str(study.root / "seg_window.png"))
     # scrolling draws every slice's masks (placed off the GUI thread, then cached)
     for position in range(SLICES):
         viewport.set_position(position)
@@ -196,3 +197,19 @@ def test_another_frame_of_reference_is_refused_with_a_note(qtbot: Any, window: M
     assert not [i for i in viewport.view.scene().items() if i.data(0) == MASK]
     assert _colour(viewport, 12.0, 15.0) == before
     viewport.grab().save(str(study.root / "foreign.png"))
+
+
+def test_a_truncated_segmentation_is_named_and_nothing_drawn(qtbot: Any, window: MainWindow,
+                                                             study: Study,
+                                                             tmp_path: Path) -> None:
+    main = window
+    viewport = main.reading.viewports[0]
+    whole = (study.root / "files" / "seg.dcm").read_bytes()
+    cut = tmp_path / "cut-seg.dcm"
+    cut.write_bytes(whole[:len(whole) - 2000])
+    with qtbot.waitSignal(main.objects.problem, timeout=20000) as told:
+        main.objects.open_overlay(str(cut), "SEG")
+    line = told.args[0]
+    assert "cut-seg.dcm" in line and "\n" not in line and "Traceback" not in line
+    assert not main.objects.overlays
+    assert not [i for i in viewport.view.scene().items() if i.data(0) == MASK]

@@ -28,6 +28,7 @@ from tests.dicom.overlay_objects import ct_series  # noqa: E402
 from tests.reports.makers import (  # noqa: E402
     ct_dose_sr,
     ct_image,
+    key_object_selection,
     save,
     with_cycle,
     with_invalid_items,
@@ -291,3 +292,17 @@ def test_a_5000_item_report_is_shown_quickly_after_its_read(qtbot: Any, tmp_path
         panel.tree.viewport().repaint()
         timings.append(time.perf_counter() - start)
     assert sorted(timings)[2] <= 0.5, timings
+
+
+def test_a_key_object_selection_shows_its_tree(qtbot: Any, window: MainWindow, study: Study,
+                                               tmp_path: Path) -> None:
+    main = window
+    image = ct_image()
+    path = save(key_object_selection([image]), tmp_path / "kos.dcm")
+    with qtbot.waitSignal(main.objects.report_shown, timeout=20000):
+        main.objects.open_report(str(path))
+    panel = main.objects.report_panel
+    rows = [text for _, text in _rows(panel)]
+    assert rows[0].startswith("CONTAINER Of Interest")
+    assert any(image.SOPInstanceUID in text for text in rows)
+    assert any("Größe nachmessen" in text for text in rows)

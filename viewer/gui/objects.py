@@ -78,8 +78,9 @@ class ReadingObjects(QObject):
             self.open_report(paths[0])
             return True
         if modality in OVERLAY_MODALITIES and paths:
+            number = "" if stack.info.series_number is None else f" {stack.info.series_number}"
             for path in paths:
-                self.open_overlay(path, stack.description or modality)
+                self.open_overlay(path, stack.description or f"{modality}{number}")
             return True
         return False
 
