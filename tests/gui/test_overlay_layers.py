@@ -159,6 +159,12 @@ def test_segments_tint_their_pixels_with_visibility_and_opacity(qtbot: Any,
         qtbot.waitUntil(lambda: layer.placed_now(viewport) is not None, timeout=10000)
         qtbot.wait(20)
         assert _colour(viewport, *liver).red() > _colour(viewport, *liver).green() + 40
+    # viewports made and closed by layout changes draw it too, or are let go
+    main.reading.set_layout((2, 2))
+    main.reading.set_layout((1, 1))
+    qtbot.wait(100)
+    assert main.reading.viewports[0] is viewport
+    assert _colour(viewport, *liver).red() > _colour(viewport, *liver).green() + 40
 
 
 def test_contours_are_outlines_through_pixel_centres(qtbot: Any, window: MainWindow,

@@ -30,6 +30,7 @@ from pydicom.dataset import Dataset
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
+from shiboken6 import isValid
 
 from viewer.decode.requests import FrameKey
 from viewer.dicom.overlay_frame import OverlayMismatch
@@ -276,6 +277,8 @@ class OverlayLayer(QObject):
         stack = viewport.stack
         if key is None or stack is None:
             return None
+        # viewports closed by a layout change since they asked no longer want their frames
+        self.viewports = [v for v in self.viewports if isValid(v)]
         if viewport not in self.viewports:
             self.viewports.append(viewport)
         around = [stack.frames[i] for i in _around(viewport.position, len(stack.frames))]
@@ -334,10 +337,6 @@ class OverlayLayer(QObject):
                 viewport.redraw_layers()
             except RuntimeError:  # closed by a layout change since it asked
                 self.viewports.remove(viewport)
-
-    def forget_viewport(self, viewport: Viewport) -> None:
-        if viewport in self.viewports:
-            self.viewports.remove(viewport)
 
 
 def _around(position: int, count: int) -> list[int]:
