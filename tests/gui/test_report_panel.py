@@ -63,6 +63,7 @@ class Study:
     solid_uid: str  # the image whose plane the SCOORD3D lies 1.5 mm from
     dose_path: Path
     dose_series: tuple[str, str]
+    nodule: tuple[float, float, float]  # the SCOORD3D point, patient mm
 
 
 def _measurement_report(flat: Any, solid: Any, point: np.ndarray) -> Any:
@@ -124,7 +125,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
         report = import_paths(archive, [files, dose_files], workers=0)
         assert not report.failed, report.failed
     return Study(root, str(ct.datasets[0].StudyInstanceUID), str(sr.SeriesInstanceUID),
-                 str(flat.SOPInstanceUID), str(solid.SOPInstanceUID), dose_path, dose_series)
+                 str(flat.SOPInstanceUID), str(solid.SOPInstanceUID), dose_path, dose_series,
+                 (float(point[0]), float(point[1]), float(point[2])))
 
 
 @pytest.fixture
@@ -306,3 +308,22 @@ def test_a_key_object_selection_shows_its_tree(qtbot: Any, window: MainWindow, s
     assert rows[0].startswith("CONTAINER Of Interest")
     assert any(image.SOPInstanceUID in text for text in rows)
     assert any("Größe nachmessen" in text for text in rows)
+
+
+def test_a_3d_region_on_the_mpr_planes_through_it(qtbot: Any, window: MainWindow,
+                                                  study: Study) -> None:
+    main = window
+    _open_report(qtbot, main, study.sr_series)
+    assert main.reading.open_mpr() == ""
+    layout = main.reading.mpr
+    assert layout is not None
+    qtbot.waitUntil(lambda: layout.volume.complete, timeout=30000)
+    layout.controller.set_state(layout.controller.state.with_point(np.asarray(study.nodule)))
+    qtbot.waitUntil(lambda: all(v.idle for v in layout.views), timeout=30000)
+    for view in layout.views:
+        view.redraw_layers()
+        texts = [i.text for i in view.view.scene().items() if isinstance(i, Label)]
+        assert any("Volume: 3.2 mm3" in t and "0.0 mm from this plane" in t for t in texts), (
+            view.name, texts)
+    layout.grab().save(str(study.root / "mpr_scoord3d.png"))
+    main.reading.close_mpr()

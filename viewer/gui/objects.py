@@ -2,7 +2,8 @@
 
 Opening a series of modality SR or KO (from the series strip, a drop, or the browser) reads
 its first document off the GUI thread and shows it in the report panel (a dock beside the
-images); its TID 1500 regions are drawn in the viewports (report_layer.py). Opening a SEG or
+images); its TID 1500 regions are drawn in the viewports (report_layer.py), its 3D regions
+on the MPR planes too. Opening a SEG or
 RTSTRUCT series reads each object of it off the GUI thread and draws it over every viewport
 it can be placed on (overlay_layers.py), listed in the overlay panel (overlay_panel.py).
 Clicking a measurement in the report panel shows its image and frame (or, for a 3D region,
@@ -101,10 +102,10 @@ class ReadingObjects(QObject):
             return
         self.report_panel.show_report(report)
         self.report_dock.show()
-        if self.report_layer is not None:
-            self.reading.layers.remove(self.report_layer)
+        self._drop_report_layer()
         self.report_layer = ReportLayer(report)
         self.reading.layers.append(self.report_layer)
+        self.reading.plane_layers.append(self.report_layer)
         self.redraw()
         self.report_shown.emit(report)
 
@@ -157,12 +158,16 @@ class ReadingObjects(QObject):
         self._generation += 1
         for layer in list(self.overlays):
             self.close_overlay(layer)
-        if self.report_layer is not None:
-            self.reading.layers.remove(self.report_layer)
-            self.report_layer = None
+        self._drop_report_layer()
         self.report_panel.show_problem("")
         self.report_dock.hide()
         self.redraw()
+
+    def _drop_report_layer(self) -> None:
+        layer, self.report_layer = self.report_layer, None
+        if layer is not None:
+            self.reading.layers.remove(layer)
+            self.reading.plane_layers.remove(layer)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -170,6 +175,9 @@ class ReadingObjects(QObject):
     def redraw(self) -> None:
         for viewport in self.reading.viewports:
             viewport.redraw_layers()
+        if self.reading.mpr is not None:
+            for view in self.reading.mpr.views:
+                view.redraw_layers()
 
     # -- from the report to the image -------------------------------------------------------
     def show_target(self, region: Region, report: LoadedReport) -> None:

@@ -24,7 +24,7 @@ from viewer.dicom.geometry import StackPlanes, reference_line
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.imageview import wrap_qimage
-from viewer.gui.layers import OBJECT_MODALITIES, ViewportLayer
+from viewer.gui.layers import OBJECT_MODALITIES, PlaneLayer, ViewportLayer
 from viewer.gui.measurements import MeasurementStore
 from viewer.gui.mime import series_mime
 from viewer.gui.viewport import Tool, Viewport
@@ -113,6 +113,7 @@ class ReadingArea(QWidget):
         # a viewport; True when it did. `layers` are drawn by every viewport.
         self.open_object: Callable[[Stack], bool] | None = None
         self.layers: list[ViewportLayer] = []
+        self.plane_layers: list[PlaneLayer] = []  # drawn by the MPR views
         self._maximised: Viewport | None = None
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
@@ -394,6 +395,8 @@ class ReadingArea(QWidget):
         host = viewport or self.active or self.viewports[0]
         layout = MprLayout(volume, self.measurements, cancel_load, source_file)
         layout.set_tool(self.tool)
+        for view in layout.views:
+            view.layers = self.plane_layers
         layout.planes_changed.connect(self._update_reference_lines)
         layout.close_requested.connect(self.close_mpr)
         layout.save_requested.connect(self.mpr_save_requested.emit)

@@ -5,7 +5,8 @@ SCOORD regions are drawn on the frames they were SELECTED FROM, as vector items 
 state's PIXEL annotations), labelled with the measurements made on them (name, value, unit).
 A SCOORD3D region goes on the slice of a 2D stack in its Frame of Reference whose plane is
 nearest the region's centroid, projected onto that plane along its normal, with a marker and
-a label saying how far (mm) its farthest point lies from the plane shown. Every item is made
+a label saying how far (mm) its farthest point lies from the plane shown; on an MPR view, on
+the plane shown when it lies within MPR_REACH_MM of it. Every item is made
 from the already loaded report: nothing is read while scrolling.
 """
 
@@ -19,12 +20,14 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from viewer.dicom.geometry import StackPlanes
 from viewer.gui.imageview import Label
+from viewer.gui.mpr_view import MprView
 from viewer.gui.report_model import LoadedReport
 from viewer.gui.viewport import Viewport
-from viewer.reports.measurements import Region, centroid, project_region
+from viewer.reports.measurements import ProjectedRegion, Region, centroid, project_region
 
 REGION_PEN = QColor(255, 140, 0)
 MARKER_SCREEN_PX = 6.0  # a POINT's cross, half its size on screen
+MPR_REACH_MM = 20.0  # 3D regions farther than this from an MPR plane are not drawn on it
 
 
 class ReportLayer:
@@ -51,7 +54,7 @@ class ReportLayer:
                 if any(image.sop_instance_uid == uid
                        and (not image.frames or index + 1 in image.frames)
                        for image in region.images):
-                    out += self._draw(viewport, region.graphic_type, region.points,
+                    out += self._draw(viewport.image, region.graphic_type, region.points,
                                       self.report.labels.get(region.position, ""))
         if self.solid:
             out += self._draw_3d(viewport)
@@ -72,6 +75,16 @@ class ReportLayer:
             planes = self._planes[key] = StackPlanes(stack.geometry)
         return planes.nearest(centroid(region), region.frame_of_reference_uid, math.inf)
 
+    def plane_items(self, view: MprView) -> list[QGraphicsItem]:
+        """The 3D regions within MPR_REACH_MM of an MPR view's plane, projected onto it."""
+        geometry = view.geometry_now
+        out: list[QGraphicsItem] = []
+        for region in self.solid:
+            projected = project_region(region, geometry)
+            if projected is not None and projected.distance_mm <= MPR_REACH_MM:
+                out += self._draw_projected(view.frame, region, projected)
+        return out
+
     def _draw_3d(self, viewport: Viewport) -> list[QGraphicsItem]:
         geometry = viewport.geometry_now
         if geometry is None:
@@ -81,28 +94,33 @@ class ReportLayer:
             if self.nearest_slice(viewport, region) != viewport.position:
                 continue
             projected = project_region(region, geometry)
-            if projected is None:
-                continue
-            label = self.report.labels.get(region.position, "")
-            note = f"{projected.distance_mm:.1f} mm from this plane"
-            kind = {"POLYGON": "POLYLINE", "ELLIPSOID": "ELLIPSE"}.get(
-                projected.graphic_type, projected.graphic_type)
-            points = projected.points
-            if kind == "POLYLINE" and projected.graphic_type == "POLYGON":
-                points = (*points, points[0])
-            out += self._draw(viewport, kind, points, f"{label}\n{note}".strip())
-            if kind not in ("POINT", "MULTIPOINT"):  # the marker: where its centre projects
-                cx = sum(p[0] for p in points) / len(points)
-                cy = sum(p[1] for p in points) / len(points)
-                out.append(_cross(viewport, cx, cy))
+            if projected is not None:
+                out += self._draw_projected(viewport.image, region, projected)
         return out
 
-    def _draw(self, viewport: Viewport, kind: str, points: tuple[tuple[float, ...], ...],
+    def _draw_projected(self, parent: QGraphicsItem, region: Region,
+                        projected: ProjectedRegion) -> list[QGraphicsItem]:
+        """A projected 3D region with its label, how far it lies from the plane, and a cross
+        where its centre projects."""
+        label = self.report.labels.get(region.position, "")
+        note = f"{projected.distance_mm:.1f} mm from this plane"
+        kind = {"POLYGON": "POLYLINE", "ELLIPSOID": "ELLIPSE"}.get(
+            projected.graphic_type, projected.graphic_type)
+        points = projected.points
+        if kind == "POLYLINE" and projected.graphic_type == "POLYGON":
+            points = (*points, points[0])
+        out = self._draw(parent, kind, points, f"{label}\n{note}".strip())
+        if kind not in ("POINT", "MULTIPOINT"):  # the marker: where its centre projects
+            cx = sum(p[0] for p in points) / len(points)
+            cy = sum(p[1] for p in points) / len(points)
+            out.append(_cross(parent, cx, cy))
+        return out
+
+    def _draw(self, parent: QGraphicsItem, kind: str, points: tuple[tuple[float, ...], ...],
               label: str) -> list[QGraphicsItem]:
-        parent = viewport.image
         out: list[QGraphicsItem] = []
         if kind in ("POINT", "MULTIPOINT"):
-            out += [_cross(viewport, p[0], p[1]) for p in points]
+            out += [_cross(parent, p[0], p[1]) for p in points]
         else:
             path = scoord_path(kind, points)
             if path is None:
@@ -151,15 +169,15 @@ def scoord_path(kind: str, points: tuple[tuple[float, ...], ...]) -> QPainterPat
     return None
 
 
-def _cross(viewport: Viewport, x: float, y: float) -> QGraphicsItem:
-    """A cross of constant screen size centred on (x, y) (image pixel coordinates)."""
+def _cross(parent: QGraphicsItem, x: float, y: float) -> QGraphicsItem:
+    """A cross of constant screen size centred on (x, y) (`parent`'s pixel coordinates)."""
     half = MARKER_SCREEN_PX
     path = QPainterPath()
     path.moveTo(-half, 0)
     path.lineTo(half, 0)
     path.moveTo(0, -half)
     path.lineTo(0, half)
-    item = QGraphicsPathItem(path, viewport.image)
+    item = QGraphicsPathItem(path, parent)
     item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
     pen = QPen(REGION_PEN)
     pen.setCosmetic(True)
