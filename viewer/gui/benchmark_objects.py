@@ -40,6 +40,8 @@ class OverlayScroll:
     longest_step_cold_ms: float
     longest_step_warm_ms: float
     median_step_plain_ms: float
+    slow_steps_cold: int  # steps over STALL_BUDGET_MS while frames were being placed
+    slow_steps_warm: int
     median_step_warm_ms: float
 
 
@@ -173,7 +175,12 @@ def measure_overlay_scroll(slices: int = 60) -> OverlayScroll:
             pool.close()
     return OverlayScroll(
         slices, _fps(plain), _fps(cold), _fps(warm), max(plain) * 1000, max(cold) * 1000,
-        max(warm) * 1000, statistics.median(plain) * 1000, statistics.median(warm) * 1000)
+        max(warm) * 1000, statistics.median(plain) * 1000, _slow(cold), _slow(warm),
+        statistics.median(warm) * 1000)
+
+
+def _slow(steps: list[float]) -> int:
+    return sum(step * 1000 > STALL_BUDGET_MS for step in steps)
 
 
 def _fps(steps: list[float]) -> float:

@@ -48,7 +48,7 @@ _PREMULTIPLIED = (QImage.Format.Format_ARGB32_Premultiplied if sys.byteorder == 
 
 NEIGHBOURS = 4  # frames placed ahead on each side of the one shown
 CACHE_BYTES = 192 << 20  # placed frames kept per overlay (RGBA crops of the segments)
-HEADERS_KEPT = 64  # image headers kept per overlay (placing a frame needs its header)
+HEADERS_KEPT = 2 * NEIGHBOURS + 1  # image headers kept per overlay (few: each is many objects)
 PIXMAPS_KEPT = 64  # frames whose segment pixmaps stay made (GUI thread)
 MASK = "segment"  # item data 0 of a segment's item (tests find them by it)
 NOTE_CHARS = 60  # a refusal's reason in the viewport's corner is cut to this
