@@ -509,6 +509,41 @@ Failed: {failed}</source>
     </message>
 </context>
 <context>
+    <name>OverlayGroup</name>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contour(s) not drawn</source>
+        <translation>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>OverlayLayer</name>
+    <message>
+        <source>another Frame of Reference</source>
+        <translation>另一个参考坐标系</translation>
+    </message>
+    <message>
+        <source>%1 not shown: %2</source>
+        <translation>%1 未显示：%2</translation>
+    </message>
+</context>
+<context>
+    <name>OverlayPanel</name>
+    <message>
+        <source>Opacity of the segments</source>
+        <translation>分割区的不透明度</translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+</context>
+<context>
     <name>PacsPanel</name>
     <message>
         <source>No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT</source>
@@ -1009,6 +1044,68 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>No series in the active viewport</source>
         <translation>当前视口中没有序列</translation>
+    </message>
+</context>
+<context>
+    <name>ReadingObjects</name>
+    <message>
+        <source>Report</source>
+        <translation>报告</translation>
+    </message>
+    <message>
+        <source>Overlays</source>
+        <translation>叠加</translation>
+    </message>
+    <message>
+        <source>No series of this study is in the region&apos;s Frame of Reference</source>
+        <translation>本检查没有序列位于该区域的参考坐标系中</translation>
+    </message>
+    <message>
+        <source>The image %1 is not open here</source>
+        <translation>图像 %1 未在此打开</translation>
+    </message>
+</context>
+<context>
+    <name>ReportPanel</name>
+    <message>
+        <source>Series</source>
+        <translation>序列</translation>
+    </message>
+    <message>
+        <source>Events</source>
+        <translation>照射事件</translation>
+    </message>
+    <message>
+        <source>CTDIvol (mGy)</source>
+        <translation>CTDIvol (mGy)</translation>
+    </message>
+    <message>
+        <source>DLP (mGy·cm)</source>
+        <translation>DLP (mGy·cm)</translation>
+    </message>
+    <message>
+        <source>Structured report</source>
+        <translation>结构化报告</translation>
+    </message>
+    <message>
+        <source>(no series)</source>
+        <translation>（无序列）</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>合计</translation>
+    </message>
+    <message>
+        <source>Quantity</source>
+        <translation>剂量量</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>单位</translation>
     </message>
 </context>
 <context>

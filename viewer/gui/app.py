@@ -36,6 +36,7 @@ from viewer.gui.bridge import FrameBridge
 from viewer.gui.browser import StudyBrowser
 from viewer.gui.i18n import install_translator
 from viewer.gui.key_images import KeyImages
+from viewer.gui.objects import ReadingObjects
 from viewer.gui.pacs import PacsPanel
 from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
@@ -91,6 +92,9 @@ class MainWindow(QMainWindow):
                                     self)
         self.key_images.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.setCentralWidget(self.tabs)
+        # SR, SEG and RTSTRUCT series open in docks beside the images and over them
+        self.objects = ReadingObjects(self, self.reading, self.tasks, archive)
+        self.objects.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self._build_toolbar()
         self.tabs.currentChanged.connect(self._tab_changed)
         self._tab_changed()
@@ -119,6 +123,7 @@ class MainWindow(QMainWindow):
                                     self.tr("No image of this study is in the archive."))
             return
         self._opening = study_uid
+        self.objects.clear()
         record_view(self.archive.index, study_uid)  # pruning removes least recently viewed
         self.reading.open_stacks(heads)
         self.key_images.open_study(study_uid)
@@ -155,6 +160,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.reading.stop_cine()
+        self.objects.shutdown()
         self.tasks.shutdown()  # before the archive closes: no job may outlive it
         if self.pacs is not None:
             self.pacs.shutdown()
@@ -413,6 +419,7 @@ def run_viewer(
             code = _screenshot_when_loaded(app, window, screenshot, timeout_s)
         else:
             code = int(app.exec())
+        window.objects.shutdown()
         window.tasks.shutdown()
         if window.pacs is not None:
             window.pacs.shutdown()

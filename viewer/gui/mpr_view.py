@@ -53,6 +53,7 @@ from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry
 from viewer.dicom.suv_measure import suv_probe_text, suv_roi_stats
 from viewer.gui.imageview import ImageView, Label, path_item
+from viewer.gui.layers import PlaneLayer
 from viewer.gui.measure_text import measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mpr_state import Fusion, MprController
@@ -172,6 +173,7 @@ class MprView(QWidget):
         self._probe_text = ""
         self._items: list[QGraphicsItem] = []
         self._fitted = False
+        self.layers: list[PlaneLayer] = []  # SR regions in 3D (gui/layers.py)
 
         self.view = ImageView()
         self.image = self.view.image
@@ -340,6 +342,8 @@ class MprView(QWidget):
         self._items = []
         if self.rendered is None:
             return
+        for layer in self.layers:
+            self._items.extend(layer.plane_items(self))
         for a, b in self.reference_lines:
             self._add_path([a, b], REFERENCE_PEN, dashed=True)
         point, lines = self.controller.state.crosshair(self.index, self.plane)
@@ -355,6 +359,10 @@ class MprView(QWidget):
             shown.append(self._drawing)
         for m in shown:
             self._draw_measurement(m)
+
+    def redraw_layers(self) -> None:
+        """A plane layer was added or removed."""
+        self._draw_items()
 
     def _draw_measurement(self, m: Measurement) -> None:
         outline = m.outline()

@@ -24,6 +24,7 @@ from viewer.dicom.geometry import StackPlanes, reference_line
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.imageview import wrap_qimage
+from viewer.gui.layers import OBJECT_MODALITIES, PlaneLayer, ViewportLayer
 from viewer.gui.measurements import MeasurementStore
 from viewer.gui.mime import series_mime
 from viewer.gui.viewport import Tool, Viewport
@@ -121,6 +122,11 @@ class ReadingArea(QWidget):
         self.active: Viewport | None = None
         # Loads a series not opened yet (dropped from the browser); set by the main window.
         self.load_series: Callable[[str, str], Stack | None] | None = None
+        # Opens an object series (SR, SEG, RTSTRUCT: gui/objects.py) instead of showing it in
+        # a viewport; True when it did. `layers` are drawn by every viewport.
+        self.open_object: Callable[[Stack], bool] | None = None
+        self.layers: list[ViewportLayer] = []
+        self.plane_layers: list[PlaneLayer] = []  # drawn by the MPR views
         self._maximised: Viewport | None = None
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
@@ -161,11 +167,12 @@ class ReadingArea(QWidget):
         self.stacks = stacks
         self._planes = {}
         self.strip.set_series(stacks, stacks[0].info.study_instance_uid if stacks else "")
+        images = [s for s in stacks if s.info.modality not in OBJECT_MODALITIES]
         if layout is None:
-            layout = _layout_for(len(stacks))
+            layout = _layout_for(len(images))
         self.set_layout(layout, rehang=False)
         for n, viewport in enumerate(self.viewports):
-            stack = stacks[n] if n < len(stacks) else None
+            stack = images[n] if n < len(images) else None
             viewport.set_stack(stack, _start(stack))
         self._request_thumbnails(stacks)  # after the viewports' first frames
         self._activate(self.viewports[0])
@@ -203,6 +210,8 @@ class ReadingArea(QWidget):
 
     def show_series(self, series_uid: str, viewport: Viewport | None = None) -> None:
         stack = self.stack_by_uid(series_uid)
+        if stack is not None and self.open_object is not None and self.open_object(stack):
+            return
         target = viewport or self.active or self.viewports[0]
         if stack is not None:
             target.set_stack(stack, _start(stack))
@@ -245,7 +254,8 @@ class ReadingArea(QWidget):
         self.layout_shape = (columns, rows)
         if rehang:
             used = {id(s) for s in shown if s is not None}
-            spare = [s for s in self.stacks if id(s) not in used]
+            spare = [s for s in self.stacks if id(s) not in used
+                     and s.info.modality not in OBJECT_MODALITIES]
             for n, viewport in enumerate(self.viewports):
                 if n >= len(shown) and viewport.stack is None and spare:
                     stack = spare.pop(0)
@@ -255,6 +265,7 @@ class ReadingArea(QWidget):
 
     def _new_viewport(self) -> Viewport:
         viewport = Viewport(self.bridge, self.measurements)
+        viewport.layers = self.layers
         viewport.tool = self.tool
         viewport.frame_notes = self.frame_notes
         viewport.position_changed.connect(self._on_position)
@@ -399,6 +410,8 @@ class ReadingArea(QWidget):
         host = viewport or self.active or self.viewports[0]
         layout = MprLayout(volume, self.measurements, cancel_load, source_file)
         layout.set_tool(self.tool)
+        for view in layout.views:
+            view.layers = self.plane_layers
         layout.planes_changed.connect(self._update_reference_lines)
         layout.close_requested.connect(self.close_mpr)
         layout.save_requested.connect(self.mpr_save_requested.emit)

@@ -50,6 +50,7 @@ from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.imageview import ImageView, Label, path_item
+from viewer.gui.layers import ViewportLayer
 from viewer.gui.measure_text import calibration_note, measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
@@ -119,6 +120,8 @@ class Viewport(QWidget):
         # Lines added to the corner text for the shown frame (key image flag...), set by the
         # reading area: each gives "" when it has nothing to say about that frame.
         self.frame_notes: list[Callable[[FrameKey], str]] = []
+        # SR regions, SEG and RTSTRUCT overlays (gui/layers.py): the reading area's list
+        self.layers: list[ViewportLayer] = []
 
         self.view = ImageView()
         self.image = self.view.image  # .image: the uint8 picture on screen (None: empty)
@@ -459,6 +462,8 @@ class Viewport(QWidget):
             content.problem = self.tr("Cannot decode: %1").replace("%1", self.error)
         elif self.stack is not None and not self.stack.frames:
             content.problem = self.tr("No image in this series")
+        for layer in self.layers:
+            content.notes.extend(layer.notes(self))
         self.overlay.show_content(content)
         self._draw_items()
 
@@ -470,6 +475,8 @@ class Viewport(QWidget):
         key = self.current_key
         if key is None or self.image.image is None:
             return
+        for layer in self.layers:  # under the lines and measurements
+            self._items.extend(layer.items(self))
         for a, b in self.reference_lines:
             self._add_path([a, b], REFERENCE_PEN, dashed=True)
         shown = self.measurements.on(key)
@@ -477,6 +484,10 @@ class Viewport(QWidget):
             shown.append(self._drawing)
         for m in shown:
             self._draw_measurement(m)
+
+    def redraw_layers(self) -> None:
+        """A layer has new content for this viewport (computed off the GUI thread)."""
+        self._refresh()
 
     def _draw_measurement(self, m: Measurement) -> None:
         if not m.points:
