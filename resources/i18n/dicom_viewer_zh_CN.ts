@@ -517,7 +517,7 @@ Failed: {failed}</source>
     <message numerus="yes">
         <source>%n contour(s) not drawn</source>
         <translation>
-            <numerusform></numerusform>
+            <numerusform>%n 条轮廓未绘制</numerusform>
         </translation>
     </message>
 </context>
