@@ -62,6 +62,8 @@ class SeriesStrip(QListWidget):
         for stack in stacks:
             number = "" if stack.info.series_number is None else f"{stack.info.series_number}: "
             text = f"{number}{stack.info.modality} {stack.description}".strip()
+            if study_uid and stack.info.study_instance_uid != study_uid:  # a prior's series
+                text = f"{_date_text(stack.info.study_date)} {text}"
             item = QListWidgetItem(f"{text}\n{len(stack.frames)}")
             item.setData(Qt.ItemDataRole.UserRole, stack.series_uid)
             item.setSizeHint(QSize(120, 130))
@@ -93,6 +95,7 @@ class ReadingArea(QWidget):
     """Viewports in a grid; `stacks` are the opened study's series, hung in series order."""
 
     active_changed = Signal(object)  # the active Viewport
+    view_changed = Signal(object, str)  # a Viewport, "window" or "zoom": the user changed it
     mpr_save_requested = Signal(object)  # the MprView whose plane the user saves as a series
 
     def __init__(self, bridge: FrameBridge) -> None:
@@ -108,6 +111,9 @@ class ReadingArea(QWidget):
         self.active: Viewport | None = None
         # Loads a series not opened yet (dropped from the browser); set by the main window.
         self.load_series: Callable[[str, str], Stack | None] | None = None
+        # More scrolling sync after the sync by position (hanging protocols' groups, priors
+        # paired by an offset): each is called with the viewport the user scrolled.
+        self.sync_hooks: list[Callable[[Viewport], None]] = []
         self._maximised: Viewport | None = None
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
@@ -140,8 +146,10 @@ class ReadingArea(QWidget):
         self.set_layout((1, 1))
 
     # -- content --------------------------------------------------------------------------
-    def open_stacks(self, stacks: list[Stack], layout: tuple[int, int] | None = None) -> None:
-        """Default hanging: one series per viewport, in series order."""
+    def open_stacks(self, stacks: list[Stack], layout: tuple[int, int] | None = None,
+                    cells: list[Stack | None] | None = None) -> None:
+        """`stacks` in the strip; the viewports show `cells` in layout order (a hanging
+        protocol's choice, None: empty), by default one series per viewport in series order."""
         self.stop_cine()
         self.close_mpr()
         self.stacks = stacks
@@ -150,8 +158,9 @@ class ReadingArea(QWidget):
         if layout is None:
             layout = _layout_for(len(stacks))
         self.set_layout(layout, rehang=False)
+        shown = stacks if cells is None else cells
         for n, viewport in enumerate(self.viewports):
-            stack = stacks[n] if n < len(stacks) else None
+            stack = shown[n] if n < len(shown) else None
             viewport.set_stack(stack, _start(stack))
         self._request_thumbnails(stacks)  # after the viewports' first frames
         self._activate(self.viewports[0])
@@ -246,6 +255,7 @@ class ReadingArea(QWidget):
         viewport.activated.connect(self._activate)
         viewport.series_dropped.connect(self._on_drop)
         viewport.maximise_requested.connect(self._toggle_maximise)
+        viewport.view_changed.connect(self.view_changed.emit)
         return viewport
 
     def _toggle_maximise(self, viewport: Viewport) -> None:
@@ -290,6 +300,12 @@ class ReadingArea(QWidget):
             return
         if self.sync:
             self._sync_from(source)
+            self._syncing = True
+            try:
+                for hook in self.sync_hooks:
+                    hook(source)
+            finally:
+                self._syncing = False
         self._update_reference_lines()
 
     def _sync_from(self, source: Viewport) -> None:
@@ -468,6 +484,11 @@ def qimage_of(picture: np.ndarray) -> QImage:
 def _frame_of_reference(stack: Stack) -> str:
     return next((g.frame_of_reference_uid for g in stack.geometry
                  if g is not None and g.frame_of_reference_uid), "")
+
+
+def _date_text(date: str) -> str:
+    """DA 'YYYYMMDD' as 'YYYY-MM-DD' (as it came when not a full date)."""
+    return f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else date
 
 
 def _layout_for(count: int) -> tuple[int, int]:
