@@ -244,16 +244,19 @@ class HangingSession(QObject):
         return opened.hanging.stages[opened.stage].viewports
 
     def describe(self) -> str:
-        """'Protocol: stage (n/m)', or what hangs the study without one."""
+        """'Protocol n/m' (stage n of m), or what hangs the study without one."""
         opened = self.opened
         if opened is None or opened.hanging.protocol is None:
             return self.tr("Hanging: default")
-        stages = opened.hanging.stages
-        return f"{opened.hanging.protocol.name}: {stages[opened.stage].stage.name} " \
-               f"({opened.stage + 1}/{len(stages)})"
+        return f"{opened.hanging.protocol.name} {opened.stage + 1}/{len(opened.hanging.stages)}"
 
     def _update_button(self) -> None:
         self.button.setText(self.describe())
+        opened = self.opened
+        self.button.setToolTip(
+            opened.hanging.stages[opened.stage].stage.name
+            if opened is not None and opened.hanging.stages else self.tr(
+                "One series per viewport: no hanging protocol matched"))
         many = self.opened is not None and len(self.opened.hanging.stages) > 1
         self.next_action.setEnabled(many)
         self.previous_action.setEnabled(many)
