@@ -16,6 +16,9 @@ offset along the slice normal (`viewer.reading.priors.paired_slice`): the differ
 the two series' head-end slices until the reader sets it with "Link with offset" (the slices
 shown at that moment), kept by series pair for the session.
 
+A stage's empty rows at the bottom are left out: the generic 4-up, which matches every study,
+shows a 2-series study in one row, as the default hanging did.
+
 With `[reading] prior_node` set, opening a study also asks that PACS for the newest relevant
 prior on a worker thread (`fetch_prior_if_configured`), with progress in the status bar; when
 the prior arrives and the study is still open, the study is hung again with it.
@@ -206,7 +209,7 @@ class HangingSession(QObject):
         by_uid = {s.series_uid: s for s in pool}
         cells = [by_uid.get(v.series_instance_uid or "") for v in assignment.viewports]
         self._extra = ()
-        self.reading.open_stacks(pool, (assignment.stage.columns, assignment.stage.rows), cells)
+        self.reading.open_stacks(pool, _shown_layout(assignment.stage.columns, cells), cells)
         self.changed.emit()
 
     def step_stage(self, step: int) -> None:
@@ -511,6 +514,13 @@ class HangingSession(QObject):
 
     def shutdown(self) -> None:
         self._cancel_fetch()
+
+
+def _shown_layout(columns: int, cells: list[Stack | None]) -> tuple[int, int]:
+    """The stage's layout without its empty rows at the bottom (a 2-series study in the
+    generic 4-up shows one row, not two black viewports); the cells keep their places."""
+    last = max((n for n, stack in enumerate(cells) if stack is not None), default=0)
+    return columns, last // columns + 1
 
 
 def _frame_of_reference(stack: Stack) -> str:
