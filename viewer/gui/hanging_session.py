@@ -16,8 +16,9 @@ offset along the slice normal (`viewer.reading.priors.paired_slice`): the differ
 the two series' head-end slices until the reader sets it with "Link with offset" (the slices
 shown at that moment), kept by series pair for the session.
 
-A stage's empty rows at the bottom are left out: the generic 4-up, which matches every study,
-shows a 2-series study in one row, as the default hanging did.
+A stage's empty rows at the bottom are left out, and a single row's empty cells at the right:
+the generic 4-up, which matches every study, shows a 1- or 2-series study as the default
+hanging did (1x1, 2x1).
 
 With `[reading] prior_node` set, opening a study also asks that PACS for the newest relevant
 prior on a worker thread (`fetch_prior_if_configured`), with progress in the status bar; when
@@ -517,10 +518,12 @@ class HangingSession(QObject):
 
 
 def _shown_layout(columns: int, cells: list[Stack | None]) -> tuple[int, int]:
-    """The stage's layout without its empty rows at the bottom (a 2-series study in the
-    generic 4-up shows one row, not two black viewports); the cells keep their places."""
+    """The stage's layout without its empty rows at the bottom and, when one row is left,
+    without its empty cells at the right (a 2-series study in the generic 4-up shows 2x1,
+    not two black viewports more); the cells keep their places and numbers."""
     last = max((n for n, stack in enumerate(cells) if stack is not None), default=0)
-    return columns, last // columns + 1
+    rows = last // columns + 1
+    return (columns if rows > 1 else last + 1), rows
 
 
 def _frame_of_reference(stack: Stack) -> str:
