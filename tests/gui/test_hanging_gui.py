@@ -19,6 +19,7 @@ from viewer.archive.importer import import_paths  # noqa: E402
 from viewer.config import Settings, load_settings  # noqa: E402
 from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
+from viewer.dicom.stack import build_stacks  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
 from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.reading.benchmark import CT_CHEST_SERIES, SeriesSpec, write_study  # noqa: E402
@@ -274,3 +275,31 @@ def test_the_prior_fetched_from_orthanc_is_hung_when_it_arrives(
             assert "retrieved" in window.statusBar().currentMessage()
             qtbot.waitUntil(window.all_loaded, timeout=20000)
             _screenshot(window, "hanging-prior-fetched.png")
+
+
+def test_view_paths_of_an_archived_study_are_hung_with_its_prior(
+        qtbot, studies: Studies, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stacks, errors = build_stacks(sorted((studies.source / "now").rglob("*.dcm")))
+    assert not errors and len(stacks) == 6
+    archive = _archive(tmp_path / "archive", studies, "now", "prior")
+    pool = DecodePool(1, cache=FrameCache(64 << 20))
+    try:
+        # `view PATH` without --layout: by protocol, the files' own stacks beside the prior
+        window = MainWindow(stacks, None, FrameBridge(pool), archive)
+        qtbot.addWidget(window)
+        assert window.reading.layout_shape == (2, 1)
+        assert window.viewports[0].stack is stacks[1]  # Lung 1.0 axial, from the files
+        assert _study_of(window, 1) == studies.prior
+        assert window.viewports[1].frame_count == SLICES  # the prior whole, not a head
+        qtbot.waitUntil(window.all_loaded, timeout=20000)
+        window.close()
+        # with --layout the reader's layout wins: one series per viewport
+        window = MainWindow(stacks, (3, 2), FrameBridge(pool), archive)
+        qtbot.addWidget(window)
+        assert window.reading.layout_shape == (3, 2)
+        assert [v.stack for v in window.viewports] == stacks
+        qtbot.waitUntil(window.all_loaded, timeout=20000)
+        window.close()
+    finally:
+        archive.close()
+        pool.close()

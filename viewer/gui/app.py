@@ -98,7 +98,9 @@ class MainWindow(QMainWindow):
         self._tab_changed()
         self.resize(1280, 860)
         if stacks:
-            self.reading.open_stacks(stacks, layout)
+            # `view PATH`: hung by protocol when the archive knows the study (not with --layout)
+            if layout is not None or self.hanging is None or not self.hanging.open_files(stacks):
+                self.reading.open_stacks(stacks, layout)
             self.tabs.setCurrentWidget(self.reading)
 
     def _tab_changed(self) -> None:

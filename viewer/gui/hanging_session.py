@@ -157,10 +157,20 @@ class HangingSession(QObject):
                 "%1", loaded.errors[0]).replace("%2", str(len(loaded.errors) - 1)))
 
     # -- opening -----------------------------------------------------------------------------
-    def open_study(self, study_uid: str, heads: list[Stack]) -> bool:
+    def open_files(self, stacks: list[Stack]) -> bool:
+        """`view PATH`: the files' stacks (whole series) hung by protocol with the archive's
+        priors, when they are one study the archive holds; False: hang them by default."""
+        rows = [self.archive.index.get_series(s.series_uid) for s in stacks]
+        studies = {row.study_instance_uid for row in rows if row is not None}
+        if None in rows or len(studies) != 1:
+            return False
+        return self.open_study(studies.pop(), stacks, prior_heads=False)
+
+    def open_study(self, study_uid: str, heads: list[Stack], prior_heads: bool = True) -> bool:
         """Hang `study_uid` by the best protocol, its viewports on `heads` (the study's
-        one-frame stacks) and the priors' heads; False when no protocol matched (the caller
-        hangs by default). Starts the PACS prior fetch when one is configured."""
+        one-frame stacks) and the priors' heads (whole series: `prior_heads` False); False
+        when no protocol matched (the caller hangs by default). Starts the PACS prior fetch
+        when one is configured."""
         self._cancel_fetch()
         self._extra = ()
         self.opened = None
@@ -177,7 +187,7 @@ class HangingSession(QObject):
         if hanging.protocol is None:
             self.changed.emit()
             return False
-        self._show_stage(0, heads + self._prior_stacks(hanging, heads=True))
+        self._show_stage(0, heads + self._prior_stacks(hanging, heads=prior_heads))
         return True
 
     def complete(self, stacks: list[Stack]) -> list[Stack]:
