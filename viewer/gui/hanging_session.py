@@ -54,6 +54,7 @@ from viewer.reading.hanging import (
     ViewportAssignment,
     apply_protocol,
     hang,
+    orientation_of,
     series_fits,
 )
 from viewer.reading.priors import (
@@ -64,6 +65,7 @@ from viewer.reading.priors import (
 )
 from viewer.reading.protocols import (
     HangingProtocol,
+    Orientation,
     SyncGroup,
     SyncKind,
     ViewportRule,
@@ -475,6 +477,8 @@ class HangingSession(QObject):
             mine, theirs = _frame_of_reference(source.stack), _frame_of_reference(peer.stack)
             if mine and mine == theirs:
                 continue
+            if _plane(source.stack) != _plane(peer.stack):
+                continue  # positions along different normals cannot be paired
             indices, positions = self._positions_of(peer.stack)
             offset = self.offset(source.stack, peer.stack)
             if offset is None:
@@ -534,6 +538,11 @@ def _shown_layout(columns: int, cells: list[Stack | None]) -> tuple[int, int]:
     last = max((n for n, stack in enumerate(cells) if stack is not None), default=0)
     rows = last // columns + 1
     return (columns if rows > 1 else last + 1), rows
+
+
+def _plane(stack: Stack) -> Orientation | None:
+    first = next((g for g in stack.geometry if g is not None and g.orientation), None)
+    return None if first is None else orientation_of(first.orientation)
 
 
 def _frame_of_reference(stack: Stack) -> str:
