@@ -264,8 +264,10 @@ def test_the_prior_fetched_from_orthanc_is_hung_when_it_arrives(
         archive = _archive(tmp_path / "archive", studies, "now", "older")
         with window_on(qtbot, archive, settings=settings) as window:
             arrived: list[str] = []
+            lines: list[str] = []  # the status bar's
             assert window.hanging is not None
             window.hanging.prior_arrived.connect(arrived.append)
+            window.hanging.status.connect(lines.append)
             window.open_study(studies.now)
             assert _study_of(window, 1) == studies.older
             qtbot.waitUntil(lambda: arrived == [studies.now], timeout=120000)
@@ -273,6 +275,8 @@ def test_the_prior_fetched_from_orthanc_is_hung_when_it_arrives(
             assert _study_of(window, 0) == studies.now
             assert _study_of(window, 1) == studies.prior  # the newest prior now
             assert "retrieved" in window.statusBar().currentMessage()
+            assert lines[0] == "Asking PACS for the newest relevant prior…"
+            assert any(line.startswith("Prior from PACS: ") for line in lines)  # progress
             qtbot.waitUntil(window.all_loaded, timeout=20000)
             _screenshot(window, "hanging-prior-fetched.png")
 
