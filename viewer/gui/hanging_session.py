@@ -9,12 +9,9 @@ pick another protocol, step through the stages (N next, B back), put the newest 
 prior's matching series beside the active one ("Compare with prior") and link scrolling with
 an offset.
 
-Sync groups of the stage act between their viewports: window/level (the whole display state),
-zoom and pan (the shown rectangle), and scrolling. Scrolling in one Frame of Reference is the
-reading area's sync by position; across Frames of Reference (a prior) a pair scrolls by an
-offset along the slice normal (`viewer.reading.priors.paired_slice`): the difference between
-the two series' head-end slices until the reader sets it with "Link with offset" (the slices
-shown at that moment), kept by series pair for the session.
+The stage's sync groups (and those "Compare with prior" and "Link with offset" make) act
+through `viewer.gui.sync_groups`: window/level, zoom and pan, and scrolling, a prior paired by
+an offset kept per series pair for the session.
 
 A stage's empty rows at the bottom are left out, and a single row's empty cells at the right:
 the generic 4-up, which matches every study, shows a 1- or 2-series study as the default
@@ -41,11 +38,10 @@ from PySide6.QtWidgets import QMenu, QToolButton
 from viewer.archive.archive import Archive
 from viewer.archive.stacks import study_heads, study_stacks
 from viewer.config import Settings
-from viewer.dicom.geometry import position_along_normal
 from viewer.dicom.stack import Stack
 from viewer.gui.reading import ReadingArea
+from viewer.gui.sync_groups import SyncGroups
 from viewer.gui.tasks import TaskRunner
-from viewer.gui.viewport import Viewport
 from viewer.jobs import CancelToken, ProgressCallback
 from viewer.reading.facts import UnknownStudy, study_facts
 from viewer.reading.hanging import (
@@ -54,18 +50,15 @@ from viewer.reading.hanging import (
     ViewportAssignment,
     apply_protocol,
     hang,
-    orientation_of,
     series_fits,
 )
 from viewer.reading.priors import (
     PriorFetch,
     fetch_prior_if_configured,
-    paired_slice,
     relevant_priors,
 )
 from viewer.reading.protocols import (
     HangingProtocol,
-    Orientation,
     SyncGroup,
     SyncKind,
     ViewportRule,
@@ -110,15 +103,10 @@ class HangingSession(QObject):
         self.settings = settings
         self.protocol_dir = protocol_dir
         self.opened: OpenedStudy | None = None
-        # (series a, series b) -> position of b minus position of a along the normal (mm)
-        self.offsets: dict[tuple[str, str], float] = {}
         self._extra: tuple[SyncGroup, ...] = ()  # "compare with prior", "link with offset"
         self._protocols: tuple[HangingProtocol, ...] | None = None
-        self._positions: dict[tuple[str, int], tuple[list[int], list[float]]] = {}
-        self._syncing = False
         self._fetch_token: CancelToken | None = None
-        reading.sync_hooks.append(self._sync_scroll)
-        reading.view_changed.connect(self._sync_view)
+        self.sync = SyncGroups(reading, self.groups)
         self.next_action = QAction(self.tr("Next stage"), self)
         self.next_action.setShortcut(QKeySequence(STAGE_NEXT_KEY))
         self.next_action.triggered.connect(lambda: self.step_stage(1))
@@ -347,16 +335,7 @@ class HangingSession(QObject):
         if active is None or active.stack is None:
             return
         a = self.reading.viewports.index(active)
-        linked = []
-        for b, other in enumerate(self.reading.viewports):
-            if other is active or other.stack is None:
-                continue
-            here, there = self._along(active), self._along(other)
-            if here is None or there is None:
-                continue
-            self.offsets[(active.stack.series_uid, other.stack.series_uid)] = there - here
-            self.offsets.pop((other.stack.series_uid, active.stack.series_uid), None)
-            linked.append(b)
+        linked = self.sync.link(active)
         if linked:
             self._extra = (*(g for g in self._extra if g.kind is not SyncKind.SCROLL),
                            SyncGroup(SyncKind.SCROLL, (a, *linked)))
@@ -435,98 +414,6 @@ class HangingSession(QObject):
         """"Compare with prior" replaced the stage's viewports: its groups no longer apply."""
         return any(g.kind is SyncKind.WINDOW for g in self._extra)
 
-    def _partners(self, source: Viewport, kind: SyncKind) -> list[Viewport]:
-        viewports = self.reading.viewports
-        if source not in viewports:
-            return []
-        n = viewports.index(source)
-        found: list[Viewport] = []
-        for group in self.groups(kind):
-            if n in group:
-                found += [viewports[i] for i in group if i != n and i < len(viewports)
-                          and viewports[i] not in found]
-        return found
-
-    def _sync_view(self, source: Viewport, what: str) -> None:
-        if self._syncing:
-            return
-        kind = SyncKind.WINDOW if what == "window" else SyncKind.ZOOM
-        self._syncing = True
-        try:
-            for peer in self._partners(source, kind):
-                if peer.stack is None:
-                    continue
-                if kind is SyncKind.WINDOW:
-                    peer.set_display_state(source.state)
-                else:
-                    peer.match_zoom(source)
-        finally:
-            self._syncing = False
-
-    def _sync_scroll(self, source: Viewport) -> None:
-        """Viewports of a scroll group in another Frame of Reference than `source` follow it
-        by the pair's offset (one Frame of Reference: the reading area synced them)."""
-        if source.stack is None:
-            return
-        here = self._along(source)
-        if here is None:
-            return
-        for peer in self._partners(source, SyncKind.SCROLL):
-            if peer.stack is None or peer.stack.series_uid == source.stack.series_uid:
-                continue
-            mine, theirs = _frame_of_reference(source.stack), _frame_of_reference(peer.stack)
-            if mine and mine == theirs:
-                continue
-            if _plane(source.stack) != _plane(peer.stack):
-                continue  # positions along different normals cannot be paired
-            indices, positions = self._positions_of(peer.stack)
-            offset = self.offset(source.stack, peer.stack)
-            if offset is None:
-                continue
-            found = paired_slice(here, offset, positions)
-            if found is not None:
-                peer.set_position(indices[found], notify=False)
-
-    def offset(self, a: Stack, b: Stack) -> float | None:
-        """Position of `b` minus position of `a` along the normal for scrolling them
-        together: as linked, else between their head-end slices."""
-        key = (a.series_uid, b.series_uid)
-        if key in self.offsets:
-            return self.offsets[key]
-        if key[::-1] in self.offsets:
-            return -self.offsets[key[::-1]]
-        first_a, first_b = self._positions_of(a)[1][:1], self._positions_of(b)[1][:1]
-        if not first_a or not first_b:
-            return None
-        return first_b[0] - first_a[0]
-
-    def _along(self, viewport: Viewport) -> float | None:
-        g = viewport.geometry_now
-        if g is None or g.position is None or g.orientation is None:
-            return None
-        try:
-            return position_along_normal(g.position, g.orientation)
-        except ValueError:
-            return None
-
-    def _positions_of(self, stack: Stack) -> tuple[list[int], list[float]]:
-        """The stack indices of its located frames and their positions along the normal (mm),
-        in stack order; cached per series and frame count (a head grows into the series)."""
-        key = (stack.series_uid, len(stack.frames))
-        found = self._positions.get(key)
-        if found is None:
-            indices, positions = [], []
-            for i, g in enumerate(stack.geometry):
-                if g is None or g.position is None or g.orientation is None:
-                    continue
-                try:
-                    positions.append(position_along_normal(g.position, g.orientation))
-                except ValueError:
-                    continue
-                indices.append(i)
-            found = self._positions[key] = (indices, positions)
-        return found
-
     def shutdown(self) -> None:
         self._cancel_fetch()
 
@@ -538,13 +425,3 @@ def _shown_layout(columns: int, cells: list[Stack | None]) -> tuple[int, int]:
     last = max((n for n, stack in enumerate(cells) if stack is not None), default=0)
     rows = last // columns + 1
     return (columns if rows > 1 else last + 1), rows
-
-
-def _plane(stack: Stack) -> Orientation | None:
-    first = next((g for g in stack.geometry if g is not None and g.orientation), None)
-    return None if first is None else orientation_of(first.orientation)
-
-
-def _frame_of_reference(stack: Stack) -> str:
-    return next((g.frame_of_reference_uid for g in stack.geometry
-                 if g is not None and g.frame_of_reference_uid), "")
