@@ -13,15 +13,18 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+
 from tests.net.peers import run_orthanc, write_config  # noqa: E402
 from viewer.archive.archive import Archive  # noqa: E402
 from viewer.archive.importer import import_paths  # noqa: E402
 from viewer.config import Settings, load_settings  # noqa: E402
 from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
-from viewer.dicom.stack import build_stacks  # noqa: E402
+from viewer.dicom.stack import Stack, build_stacks  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
 from viewer.gui.bridge import FrameBridge  # noqa: E402
+from viewer.gui.hanging_session import _shown_layout  # noqa: E402
 from viewer.reading.benchmark import CT_CHEST_SERIES, SeriesSpec, write_study  # noqa: E402
 
 SCREENS = Path("/tmp/screens")
@@ -251,6 +254,21 @@ def test_compare_with_prior(qtbot, studies: Studies, tmp_path: Path) -> None:  #
         assert window.viewports[1].state.window == window.viewports[0].state.window
 
 
+@pytest.mark.parametrize(("columns", "filled", "shown"), [
+    (2, [0, 1], (2, 1)),  # a 2x2 stage with one row filled: one row
+    (2, [0], (1, 1)),  # one cell filled: that cell
+    (2, [1], (2, 1)),  # the cell keeps its place
+    (2, [0, 2], (2, 2)),  # a cell of the second row: both rows, the empty ones stay
+    (3, [0, 1, 2, 3, 4, 5], (3, 2)),
+    (3, [], (1, 1)),  # nothing matched: one empty viewport
+])
+def test_empty_bottom_rows_are_left_out(columns: int, filled: list[int],
+                                        shown: tuple[int, int]) -> None:
+    cells: list[Stack | None] = [Stack(f"1.2.{n}") if n in filled else None
+                                 for n in range(columns * 2)]
+    assert _shown_layout(columns, cells) == shown
+
+
 @pytest.mark.timeout(240)
 def test_the_prior_fetched_from_orthanc_is_hung_when_it_arrives(
         qtbot, studies: Studies, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -268,9 +286,25 @@ def test_the_prior_fetched_from_orthanc_is_hung_when_it_arrives(
             assert window.hanging is not None
             window.hanging.prior_arrived.connect(arrived.append)
             window.hanging.status.connect(lines.append)
+            clock = QElapsedTimer()
+            clock.start()
+            gaps = {"last": 0, "max": 0}
+
+            def beat() -> None:  # the event loop's heartbeat: the fetch must not block it
+                now = clock.elapsed()
+                gaps["max"] = max(gaps["max"], now - gaps["last"])
+                gaps["last"] = now
+
             window.open_study(studies.now)
             assert _study_of(window, 1) == studies.older
+            heartbeat = QTimer()
+            heartbeat.timeout.connect(beat)
+            gaps["last"] = clock.elapsed()
+            heartbeat.start(5)
             qtbot.waitUntil(lambda: arrived == [studies.now], timeout=120000)
+            heartbeat.stop()
+            print(f"longest event-loop gap during the fetch: {gaps['max']} ms")
+            assert gaps["max"] < 250  # a retrieve of seconds ran beside it
             assert archive.index.get_study(studies.prior) is not None
             assert _study_of(window, 0) == studies.now
             assert _study_of(window, 1) == studies.prior  # the newest prior now
