@@ -47,7 +47,6 @@ from viewer.reading.facts import UnknownStudy, study_facts
 from viewer.reading.hanging import (
     Hanging,
     StudyFacts,
-    ViewportAssignment,
     apply_protocol,
     hang,
     series_fits,
@@ -227,8 +226,7 @@ class HangingSession(QObject):
         if protocol is None:
             hanging = Hanging(None, 0.0, (), opened.hanging.scores)
             self.opened = replace(opened, hanging=hanging, stage=0)
-            current = [s for s in self.reading.stacks
-                       if s.info.study_instance_uid == opened.study_instance_uid]
+            current = self._current_stacks()
             self._extra = ()
             self.reading.open_stacks(current)
             self.changed.emit()
@@ -236,16 +234,14 @@ class HangingSession(QObject):
         stages = apply_protocol(protocol, opened.study, opened.priors)
         hanging = Hanging(protocol, opened.hanging.score, stages, opened.hanging.scores)
         self.opened = replace(opened, hanging=hanging)
-        current = [s for s in self.reading.stacks
-                   if s.info.study_instance_uid == opened.study_instance_uid]
+        current = self._current_stacks()
         self._show_stage(0, current + self._prior_stacks(hanging, heads=False))
 
-    @property
-    def stage_assignment(self) -> tuple[ViewportAssignment, ...]:
-        opened = self.opened
-        if opened is None or not opened.hanging.stages:
-            return ()
-        return opened.hanging.stages[opened.stage].viewports
+    def _current_stacks(self) -> list[Stack]:
+        """The open study's stacks in the strip (those of `view PATH` carry no Study Instance
+        UID: everything that is not a prior's)."""
+        priors = {p.study_instance_uid for p in self.opened.priors} if self.opened else set()
+        return [s for s in self.reading.stacks if s.info.study_instance_uid not in priors]
 
     def describe(self) -> str:
         """'Protocol n/m' (stage n of m), or what hangs the study without one."""
