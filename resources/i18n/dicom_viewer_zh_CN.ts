@@ -140,6 +140,77 @@
     </message>
 </context>
 <context>
+    <name>HangingSession</name>
+    <message>
+        <source>Next stage</source>
+        <translation>下一阶段</translation>
+    </message>
+    <message>
+        <source>Previous stage</source>
+        <translation>上一阶段</translation>
+    </message>
+    <message>
+        <source>Compare with prior</source>
+        <translation>与既往检查对比</translation>
+    </message>
+    <message>
+        <source>Link with offset</source>
+        <translation>按偏移联动滚动</translation>
+    </message>
+    <message>
+        <source>Scroll the other viewports with the active one, keeping the slices shown now together</source>
+        <translation>其他视口随当前视口滚动，保持现在显示的层面相互对应</translation>
+    </message>
+    <message>
+        <source>Hanging</source>
+        <translation>挂片</translation>
+    </message>
+    <message>
+        <source>%1 (and %2 more hanging protocol files with errors)</source>
+        <translation>%1（另有 %2 个挂片协议文件有错误）</translation>
+    </message>
+    <message>
+        <source>Hanging: default</source>
+        <translation>挂片：默认</translation>
+    </message>
+    <message>
+        <source>One series per viewport: no hanging protocol matched</source>
+        <translation>每个视口一个序列：没有匹配的挂片协议</translation>
+    </message>
+    <message>
+        <source>One series per viewport</source>
+        <translation>每个视口一个序列</translation>
+    </message>
+    <message>
+        <source>Reload protocol files</source>
+        <translation>重新加载协议文件</translation>
+    </message>
+    <message>
+        <source>No relevant prior of this study is in the archive</source>
+        <translation>存档中没有此检查的相关既往检查</translation>
+    </message>
+    <message>
+        <source>The prior of %1 has no matching series</source>
+        <translation>%1 的既往检查没有匹配的序列</translation>
+    </message>
+    <message>
+        <source>Scrolling linked: %1 viewport(s) follow the active one</source>
+        <translation>滚动已联动：%1 个视口跟随当前视口</translation>
+    </message>
+    <message>
+        <source>Asking %1 for the newest relevant prior…</source>
+        <translation>正在向 %1 查询最新的相关既往检查…</translation>
+    </message>
+    <message>
+        <source>Prior from %1: %2 of %3 images</source>
+        <translation>来自 %1 的既往检查：%2 / %3 幅图像</translation>
+    </message>
+    <message>
+        <source>Prior from %1: %2</source>
+        <translation>来自 %1 的既往检查：%2</translation>
+    </message>
+</context>
+<context>
     <name>ImportSummary</name>
     <message>
         <source>Imported: {imported}

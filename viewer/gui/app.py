@@ -34,6 +34,7 @@ from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import Stack
 from viewer.gui.bridge import FrameBridge
 from viewer.gui.browser import StudyBrowser
+from viewer.gui.hanging_session import HangingSession
 from viewer.gui.i18n import install_translator
 from viewer.gui.key_images import KeyImages
 from viewer.gui.objects import ReadingObjects
@@ -58,7 +59,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, stacks: list[Stack], layout: tuple[int, int] | None,
                  bridge: FrameBridge, archive: Archive | None = None,
-                 tasks: TaskRunner | None = None, settings: Settings | None = None) -> None:
+                 tasks: TaskRunner | None = None, settings: Settings | None = None,
+                 protocol_dir: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("dicom-viewer")
         self.bridge = bridge
@@ -73,7 +75,12 @@ class MainWindow(QMainWindow):
         self.tag_browser: TagBrowser | None = None
         self.pacs: PacsPanel | None = None  # with `settings`: query/retrieve/send, Storage SCP
         self._opening = ""  # the study whose series are still one-frame heads
+        # Hanging protocols and priors (`protocol_dir`: the user's protocol files)
+        self.hanging: HangingSession | None = None
         if archive is not None:
+            self.hanging = HangingSession(self.reading, archive, self.tasks, settings,
+                                          protocol_dir, self)
+            self.hanging.status.connect(lambda text: self.statusBar().showMessage(text, 15000))
             self.browser = StudyBrowser(archive, self.tasks, pool=bridge.pool)
             self.browser.open_study.connect(self.open_study)
             self.browser.open_series.connect(self.open_series)
@@ -100,7 +107,9 @@ class MainWindow(QMainWindow):
         self._tab_changed()
         self.resize(1280, 860)
         if stacks:
-            self.reading.open_stacks(stacks, layout)
+            # `view PATH`: hung by protocol when the archive knows the study (not with --layout)
+            if layout is not None or self.hanging is None or not self.hanging.open_files(stacks):
+                self.reading.open_stacks(stacks, layout)
             self.tabs.setCurrentWidget(self.reading)
 
     def _tab_changed(self) -> None:
@@ -125,7 +134,9 @@ class MainWindow(QMainWindow):
         self._opening = study_uid
         self.objects.clear()
         record_view(self.archive.index, study_uid)  # pruning removes least recently viewed
-        self.reading.open_stacks(heads)
+        # the best hanging protocol, else one series per viewport in series order
+        if self.hanging is None or not self.hanging.open_study(study_uid, heads):
+            self.reading.open_stacks(heads)
         self.key_images.open_study(study_uid)
         self.tabs.setCurrentWidget(self.reading)
         first = self.reading.viewports[0]
@@ -142,7 +153,10 @@ class MainWindow(QMainWindow):
         if self.archive is None or not study_uid or self._opening != study_uid:
             return  # done already, or another study was opened meanwhile
         self._opening = ""
-        self.reading.complete_stacks(study_stacks(self.archive, study_uid))
+        stacks = study_stacks(self.archive, study_uid)
+        if self.hanging is not None:
+            stacks = self.hanging.complete(stacks)  # and the priors shown
+        self.reading.complete_stacks(stacks)
 
     def open_series(self, study_uid: str, series_uid: str) -> None:
         self.open_study(study_uid)
@@ -161,6 +175,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.reading.stop_cine()
         self.objects.shutdown()
+        if self.hanging is not None:
+            self.hanging.shutdown()
         self.tasks.shutdown()  # before the archive closes: no job may outlive it
         if self.pacs is not None:
             self.pacs.shutdown()
@@ -201,6 +217,9 @@ class MainWindow(QMainWindow):
             act = layouts.addAction(f"{columns} × {rows}")
             act.triggered.connect(lambda _=False, s=(columns, rows): self.reading.set_layout(s))
         bar.addWidget(_menu_button(self.tr("Layout"), layouts))
+        if self.hanging is not None:
+            bar.addWidget(self.hanging.button)
+            self.addActions(self.hanging.shortcut_actions())
 
         presets = QMenu(self.tr("Presets"), self)
         self._file_windows = QMenu(self.tr("File's windows (0)"), self)
@@ -401,6 +420,7 @@ def run_viewer(
     archive: Archive | None = None,
     language: str | None = None,
     settings: Settings | None = None,
+    protocol_dir: Path | None = None,
 ) -> int:
     """Open the window on `stacks` (and the browser on `archive`); with `screenshot`, save the
     window once everything shown is decoded, and exit."""
@@ -410,7 +430,8 @@ def run_viewer(
     pool = DecodePool(cache=FrameCache(CACHE_BUDGET))
     try:
         bridge = FrameBridge(pool)
-        window = MainWindow(stacks, layout, bridge, archive, settings=settings)
+        window = MainWindow(stacks, layout, bridge, archive, settings=settings,
+                            protocol_dir=protocol_dir)
         _report_errors(window)
         window.show()
         if problems and screenshot is None:

@@ -50,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
         # `view` reads these studies (when the archive holds them): pruning keeps them longer
         for row in filter(None, map(archive.index.get_series, {s.series_uid for s in stacks})):
             record_view(archive.index, row.study_instance_uid)
+        from viewer.config import default_config_file
+        from viewer.reading.protocols import user_protocol_dir
+
         code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
-                          archive=archive, language=language, settings=settings)
+                          archive=archive, language=language, settings=settings,
+                          protocol_dir=user_protocol_dir(
+                              getattr(args, "config", None) or default_config_file()))
     return max(code, 1 if errors else 0)
 
 

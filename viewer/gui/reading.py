@@ -73,6 +73,8 @@ class SeriesStrip(QListWidget):
     def _text(self, stack: Stack) -> str:
         number = "" if stack.info.series_number is None else f"{stack.info.series_number}: "
         text = f"{number}{stack.info.modality} {stack.description}".strip()
+        if self.study_uid and stack.info.study_instance_uid != self.study_uid:  # a prior's
+            text = f"{_date_text(stack.info.study_date)} {text}"
         badge = self.badge_of(stack) if self.badge_of is not None else ""
         return f"{text}\n{len(stack.frames)}" + (f"  {badge}" if badge else "")
 
@@ -107,6 +109,7 @@ class ReadingArea(QWidget):
     """Viewports in a grid; `stacks` are the opened study's series, hung in series order."""
 
     active_changed = Signal(object)  # the active Viewport
+    view_changed = Signal(object, str)  # a Viewport, "window" or "zoom": the user changed it
     mpr_save_requested = Signal(object)  # the MprView whose plane the user saves as a series
 
     def __init__(self, bridge: FrameBridge) -> None:
@@ -127,6 +130,9 @@ class ReadingArea(QWidget):
         self.open_object: Callable[[Stack], bool] | None = None
         self.layers: list[ViewportLayer] = []
         self.plane_layers: list[PlaneLayer] = []  # drawn by the MPR views
+        # More scrolling sync after the sync by position (hanging protocols' groups, priors
+        # paired by an offset): each is called with the viewport the user scrolled.
+        self.sync_hooks: list[Callable[[Viewport], None]] = []
         self._maximised: Viewport | None = None
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
@@ -160,8 +166,10 @@ class ReadingArea(QWidget):
         self.set_layout((1, 1))
 
     # -- content --------------------------------------------------------------------------
-    def open_stacks(self, stacks: list[Stack], layout: tuple[int, int] | None = None) -> None:
-        """Default hanging: one series per viewport, in series order."""
+    def open_stacks(self, stacks: list[Stack], layout: tuple[int, int] | None = None,
+                    cells: list[Stack | None] | None = None) -> None:
+        """`stacks` in the strip; the viewports show `cells` in layout order (a hanging
+        protocol's choice, None: empty), by default one series per viewport in series order."""
         self.stop_cine()
         self.close_mpr()
         self.stacks = stacks
@@ -171,8 +179,9 @@ class ReadingArea(QWidget):
         if layout is None:
             layout = _layout_for(len(images))
         self.set_layout(layout, rehang=False)
+        shown = images if cells is None else cells
         for n, viewport in enumerate(self.viewports):
-            stack = images[n] if n < len(images) else None
+            stack = shown[n] if n < len(shown) else None
             viewport.set_stack(stack, _start(stack))
         self._request_thumbnails(stacks)  # after the viewports' first frames
         self._activate(self.viewports[0])
@@ -272,6 +281,7 @@ class ReadingArea(QWidget):
         viewport.activated.connect(self._activate)
         viewport.series_dropped.connect(self._on_drop)
         viewport.maximise_requested.connect(self._toggle_maximise)
+        viewport.view_changed.connect(self.view_changed.emit)
         return viewport
 
     def _toggle_maximise(self, viewport: Viewport) -> None:
@@ -316,6 +326,12 @@ class ReadingArea(QWidget):
             return
         if self.sync:
             self._sync_from(source)
+            self._syncing = True
+            try:
+                for hook in self.sync_hooks:
+                    hook(source)
+            finally:
+                self._syncing = False
         self._update_reference_lines()
 
     def _sync_from(self, source: Viewport) -> None:
@@ -496,6 +512,11 @@ def qimage_of(picture: np.ndarray) -> QImage:
 def _frame_of_reference(stack: Stack) -> str:
     return next((g.frame_of_reference_uid for g in stack.geometry
                  if g is not None and g.frame_of_reference_uid), "")
+
+
+def _date_text(date: str) -> str:
+    """DA 'YYYYMMDD' as 'YYYY-MM-DD' (as it came when not a full date)."""
+    return f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else date
 
 
 def _layout_for(count: int) -> tuple[int, int]:

@@ -87,6 +87,7 @@ class Viewport(QWidget):
     series_dropped = Signal(object, str, str)  # this viewport, study UID, series UID
     maximise_requested = Signal(object)
     frame_shown = Signal(object)  # a decoded frame reached the screen (for benchmarks, tests)
+    view_changed = Signal(object, str)  # this viewport, "window" or "zoom" (zoom and pan)
 
     def __init__(self, bridge: FrameBridge, measurements: MeasurementStore) -> None:
         super().__init__()
@@ -332,6 +333,15 @@ class Viewport(QWidget):
         self._fit = True
         self.view.fit_image()
         self._refresh()
+        self.view_changed.emit(self, "zoom")
+
+    def match_zoom(self, other: Viewport) -> None:
+        """Show the part of the image `other` shows, zoom and pan (a sync group)."""
+        self._fit = other._fit
+        self.view.target = None if other._fit or other.view.target is None else QRectF(
+            other.view.target)
+        self.view.relayout()
+        self._refresh()
 
     def actual_pixels(self) -> None:
         """1:1 - one image pixel per screen pixel, about the current centre."""
@@ -346,6 +356,7 @@ class Viewport(QWidget):
         centre = about if about is not None else self.view.view_rect().center()
         self.view.scale_by(scale, centre)
         self._refresh()
+        self.view_changed.emit(self, "zoom")
 
     # -- scrolling --------------------------------------------------------------------------
     def set_position(self, position: int, notify: bool = True) -> None:
@@ -381,7 +392,14 @@ class Viewport(QWidget):
         return self._last_window
 
     def set_window(self, center: float, width: float) -> None:
-        self.state = DisplayState(window=(center, max(width, 1.0)), invert=self.state.invert)
+        self.set_display_state(
+            DisplayState(window=(center, max(width, 1.0)), invert=self.state.invert))
+        self.view_changed.emit(self, "window")
+
+    def set_display_state(self, state: DisplayState) -> None:
+        """Window, invert and the file's VOI choices as given (a sync group's, without
+        `view_changed`)."""
+        self.state = state
         self._show()
 
     def file_windows(self) -> list[Window]:
@@ -393,6 +411,7 @@ class Viewport(QWidget):
         self.state = DisplayState(window_index=index, invert=self.state.invert)
         self._show()
         self._refresh()
+        self.view_changed.emit(self, "window")
 
     def apply_preset(self, number: int) -> None:
         """Keys 1-9: the CT presets in order; 0: the file's own window, and pressed again
@@ -408,6 +427,7 @@ class Viewport(QWidget):
                                       invert=self.state.invert)
         self._show()
         self._refresh()
+        self.view_changed.emit(self, "window")
 
     def toggle_invert(self) -> None:
         self.state = DisplayState(
@@ -416,6 +436,7 @@ class Viewport(QWidget):
             invert=not self.state.invert, overlays=self.state.overlays,
         )
         self._show()
+        self.view_changed.emit(self, "window")
 
     def presentation_state_uid(self) -> str | None:
         """The SOP Instance UID of the presentation state the current image is shown with
@@ -631,6 +652,7 @@ class Viewport(QWidget):
             self._fit = False
             self.view.translate_by(-dx / factor, -dy / factor)
             self._drag = ("pan", pos, ())
+            self.view_changed.emit(self, "zoom")
         return True
 
     def _release(self, pos: QPointF) -> bool:
