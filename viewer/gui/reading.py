@@ -108,6 +108,8 @@ class ReadingArea(QWidget):
         self.active: Viewport | None = None
         # Loads a series not opened yet (dropped from the browser); set by the main window.
         self.load_series: Callable[[str, str], Stack | None] | None = None
+        # Called with each viewport made (layers of presentation states, overlays...).
+        self.viewport_hooks: list[Callable[[Viewport], object]] = []
         self._maximised: Viewport | None = None
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
@@ -246,7 +248,15 @@ class ReadingArea(QWidget):
         viewport.activated.connect(self._activate)
         viewport.series_dropped.connect(self._on_drop)
         viewport.maximise_requested.connect(self._toggle_maximise)
+        for hook in self.viewport_hooks:
+            hook(viewport)
         return viewport
+
+    def add_viewport_hook(self, hook: Callable[[Viewport], object]) -> None:
+        """Call `hook` on every viewport, those there now and those made later."""
+        self.viewport_hooks.append(hook)
+        for viewport in self.viewports:
+            hook(viewport)
 
     def _toggle_maximise(self, viewport: Viewport) -> None:
         """Double-click: this viewport alone, double-click again: the grid back."""
