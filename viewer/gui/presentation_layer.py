@@ -24,13 +24,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QTransform,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -64,6 +75,7 @@ if TYPE_CHECKING:
 
 NO_STATE = ""  # the combo's data for "No presentation state"
 POINT_RADIUS = 3.0  # screen pixels of a POINT graphic
+PATHS_KEPT = 512
 DEFAULT_LINE = 1.5  # screen pixels, when the state gives no Line Style thickness
 
 
@@ -94,8 +106,17 @@ class PresentationLayer(QObject):
         self._info: tuple[FrameKey, str, FrameInfo] | None = None
         self._view_of: str | None = None  # the state whose view the viewport was set to
         self._view_pending = False
+        self._filled: tuple[str, ...] = ()  # what the combo lists: the choice, then the UIDs
         self._items: list[QGraphicsItem] = []
+        # the items' parents: one under the image (PIXEL units), one under the camera
+        # (DISPLAY units, texts); removing the two removes every item at once
+        self._groups: tuple[QGraphicsItem, ...] = ()
+        self._pixel_group: QGraphicsItem | None = None
+        self._display_group: QGraphicsItem | None = None
         self._drawn: tuple[object, ...] | None = None
+        # outlines by graphic (and DISPLAY box): a scroll through images that share graphics
+        # computes each once
+        self._paths: dict[tuple[GraphicObject, object], QPainterPath] = {}
         self.combo = QComboBox(viewport)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -140,7 +161,7 @@ class PresentationLayer(QObject):
     def clear(self) -> None:
         """Another stack (or none): nothing listed or drawn until its first frame."""
         self._key, self._uid, self._info, self.applied, self.listed = None, None, None, None, []
-        self._view_of = None
+        self._view_of, self._filled = None, ()
         self._remove_items()
         self.combo.hide()
 
@@ -198,13 +219,17 @@ class PresentationLayer(QObject):
         self.choose(str(self.combo.itemData(index)))
 
     def _fill_combo(self) -> None:
+        current = self.applied.listed.sop_instance_uid if self.applied else NO_STATE
+        filled = (current, *(s.sop_instance_uid for s in self.listed))
+        if filled == self._filled:  # scrolling a series that shares its states
+            return
+        self._filled = filled
         combo = self.combo
         combo.blockSignals(True)
         combo.clear()
         combo.addItem(self.tr("No presentation state"), NO_STATE)
         for listed in self.listed:
             combo.addItem(listed.title(), listed.sop_instance_uid)
-        current = self.applied.listed.sop_instance_uid if self.applied else NO_STATE
         combo.setCurrentIndex(max(combo.findData(current), 0))
         combo.blockSignals(False)
         combo.setVisible(bool(self.listed))
@@ -256,30 +281,36 @@ class PresentationLayer(QObject):
     # -- annotations ------------------------------------------------------------------------
     def _remove_items(self) -> None:
         scene = self.viewport.view.scene()
-        for item in self._items:
-            if item.scene() is scene:
-                scene.removeItem(item)
+        for group in self._groups:  # their children go with them
+            if group.scene() is scene:
+                scene.removeItem(group)
+        self._groups = ()
         self._items = []
         self._drawn = None
 
     def _draw(self) -> None:
         vp = self.viewport
         applied = self.applied
+        found = area = None
+        if applied is not None and vp.image.image is not None:
+            found = self.source.annotations(applied.file, applied.sop_instance_uid,
+                                            applied.frame)
+            area = self._display_box(applied)
         transform = vp.image.transform()
-        signature = (self._key, applied.listed.path if applied else None,
-                     transform.m11(), transform.m12(), transform.m21(), transform.m22(),
-                     transform.dx(), transform.dy())
+        # What is drawn and where: the same annotations on the next image of a series (a
+        # state's DISPLAY-unit texts, graphics for every image) keep their items.
+        signature = (found, None if area is None else area.getRect(), transform.m11(),
+                     transform.m12(), transform.m21(), transform.m22(), transform.dx(),
+                     transform.dy(), vp.zoom_factor())
         if signature == self._drawn:
             return
         self._remove_items()
         self._drawn = signature
-        if applied is None or vp.image.image is None:
-            return
-        found = self.source.annotations(applied.file, applied.sop_instance_uid, applied.frame)
-        if not found.graphics and not found.texts:
+        if found is None or area is None or not (found.graphics or found.texts):
             return
         layers = {layer.name: layer for layer in found.layers}
-        area = self._display_box(applied)
+        self._pixel_group, self._display_group = _group(vp.image), _group(vp.view.camera)
+        self._groups = (self._pixel_group, self._display_group)
         for graphic in found.graphics:
             self._items.extend(self._graphic_items(graphic, layers.get(graphic.layer), area))
         for text in found.texts:
@@ -296,12 +327,12 @@ class PresentationLayer(QObject):
 
     def _graphic_items(self, graphic: GraphicObject, layer: GraphicLayer | None,
                        area: QRectF) -> list[QGraphicsItem]:
-        vp = self.viewport
         style = graphic.line_style
         colour = _colour(style.on_cielab if style else None, layer,
                          style.on_opacity if style else 1.0)
         pixel = graphic.units is AnnotationUnits.PIXEL
-        parent: QGraphicsItem = vp.image if pixel else vp.view.camera
+        parent = self._pixel_group if pixel else self._display_group
+        assert parent is not None
         if graphic.graphic_type is GraphicType.POINT:
             x, y = graphic.points[0]
             where = QPointF(x, y) if pixel else _in_box(area, x, y)
@@ -312,15 +343,12 @@ class PresentationLayer(QObject):
             dot.setPen(QPen(Qt.PenStyle.NoPen))
             dot.setBrush(QBrush(colour))
             return [dot]
-        step = 0.5 if pixel else 0.5 / max(area.width(), area.height(), 1.0)
-        points = outline(graphic, step)
-        if not pixel:
-            points = np.column_stack([area.left() + points[:, 0] * area.width(),
-                                      area.top() + points[:, 1] * area.height()])
-        path = QPainterPath()
-        path.moveTo(float(points[0, 0]), float(points[0, 1]))
-        for x, y in points[1:]:
-            path.lineTo(float(x), float(y))
+        key = (graphic, None if pixel else area.getRect())
+        path = self._paths.get(key)
+        if path is None:
+            path = self._paths[key] = _graphic_path(graphic, None if pixel else area)
+            if len(self._paths) > PATHS_KEPT:
+                self._paths.pop(next(iter(self._paths)))
         item = QGraphicsPathItem(path, parent)
         pen = QPen(colour)
         pen.setCosmetic(True)
@@ -338,7 +366,8 @@ class PresentationLayer(QObject):
                     area: QRectF) -> list[QGraphicsItem]:
         vp = self.viewport
         colour = _colour(text.colour, layer, 1.0)
-        camera = vp.view.camera
+        camera = self._display_group
+        assert camera is not None
         items: list[QGraphicsItem] = []
         anchor = None
         if text.anchor is not None:
@@ -395,6 +424,49 @@ class BoxText(QGraphicsItem):
         inner = QRectF(0, 0, self._box.width() / self._scale, self._box.height() / self._scale)
         painter.drawText(inner, int(self._align | Qt.AlignmentFlag.AlignTop), self.text)
         painter.restore()
+
+
+def _graphic_path(graphic: GraphicObject, area: QRectF | None) -> QPainterPath:
+    """The graphic's outline in the image's coordinates (`area` None: PIXEL units) or in view
+    coordinates (DISPLAY units: fractions of `area`)."""
+    if graphic.graphic_type in (GraphicType.CIRCLE, GraphicType.ELLIPSE):
+        return _conic_path(graphic, area)
+    # one image pixel (or view unit) between samples: smooth at any zoom the eye reads
+    step = 1.0 if area is None else 1.0 / max(area.width(), area.height(), 1.0)
+    points = outline(graphic, step)
+    if area is not None:
+        points = np.column_stack([area.left() + points[:, 0] * area.width(),
+                                  area.top() + points[:, 1] * area.height()])
+    path = QPainterPath()
+    path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points.tolist()]))
+    return path
+
+
+def _group(parent: QGraphicsItem) -> QGraphicsItem:
+    group = QGraphicsRectItem(parent)
+    group.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+    return group
+
+
+def _conic_path(graphic: GraphicObject, area: QRectF | None) -> QPainterPath:
+    """A CIRCLE (centre, a point on it) or ELLIPSE (major axis ends, minor axis ends) as
+    centre + u cos t + v sin t, drawn by Qt: the unit circle through that affine map. `area`:
+    DISPLAY units, fractions of it; None: PIXEL units."""
+    pts = np.asarray(graphic.points, dtype=np.float64)
+    if graphic.graphic_type is GraphicType.CIRCLE:
+        centre = pts[0]
+        radius = float(np.hypot(*(pts[1] - pts[0])))
+        u, v = np.array([radius, 0.0]), np.array([0.0, radius])
+    else:
+        centre = (pts[0] + pts[1]) / 2.0
+        u, v = (pts[1] - pts[0]) / 2.0, (pts[3] - pts[2]) / 2.0
+    if area is not None:
+        scale = np.array([area.width(), area.height()])
+        centre = np.array([area.left(), area.top()]) + centre * scale
+        u, v = u * scale, v * scale
+    unit = QPainterPath()
+    unit.addEllipse(QPointF(0.0, 0.0), 1.0, 1.0)
+    return QTransform(u[0], u[1], v[0], v[1], centre[0], centre[1]).map(unit)
 
 
 def _colour(cielab: tuple[int, int, int] | None, layer: GraphicLayer | None,
