@@ -8,8 +8,9 @@ graphics added (POINT, POLYLINE, INTERPOLATED, CIRCLE, ELLIPSE, PIXEL and DISPLA
 graphics and 3 texts. Two viewports of the same size show the frames in turn, as a scroll
 does: one plain, one with the state applied through its PresentationLayer (the state's file
 parsed once, then kept, as the archive source keeps it). A show is the viewport's render of the
-frame and a synchronous repaint of its view; both viewports alternate within a pass, after a
-warm-up (the composed lookup tables are cached, as during a scroll). Needs a QApplication.
+frame and a paint of its view (grab(): the image and the items, into a pixmap; repaint() of a
+widget offscreen paints nothing); both viewports alternate within a pass, after a warm-up (the
+composed lookup tables are cached, as during a scroll). Needs a QApplication.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def measure_viewport_presentation(passes: int = 5, repeats: int = 30) -> dict[st
                 index = turn[0] % 2
                 viewport.position, viewport.frame = index, frames[index]
                 viewport.redisplay()
-                viewport.view.viewport().repaint()
+                viewport.view.viewport().grab()
 
             def timed(viewport: Viewport) -> float:
                 times = []

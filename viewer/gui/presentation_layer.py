@@ -108,11 +108,7 @@ class PresentationLayer(QObject):
         self._view_pending = False
         self._filled: tuple[str, ...] = ()  # what the combo lists: the choice, then the UIDs
         self._items: list[QGraphicsItem] = []
-        # the items' parents: one under the image (PIXEL units), one under the camera
-        # (DISPLAY units, texts); removing the two removes every item at once
-        self._groups: tuple[QGraphicsItem, ...] = ()
-        self._pixel_group: QGraphicsItem | None = None
-        self._display_group: QGraphicsItem | None = None
+        self._kept: dict[object, list[QGraphicsItem]] = {}  # by what they draw
         self._drawn: tuple[object, ...] | None = None
         # outlines by graphic (and DISPLAY box): a scroll through images that share graphics
         # computes each once
@@ -123,6 +119,10 @@ class PresentationLayer(QObject):
         self.combo.setToolTip(self.tr("Presentation states of this image, newest first"))
         self.combo.activated.connect(self._chosen)
         self.combo.hide()
+        # the items' parents: one under the image (PIXEL units), one under the camera
+        # (DISPLAY units, texts)
+        self._pixel_group = _group(viewport.image)
+        self._display_group = _group(viewport.view.camera)
         viewport.installEventFilter(self)
         viewport.presentation = self
         listeners = getattr(source, "listeners", None)
@@ -281,10 +281,11 @@ class PresentationLayer(QObject):
     # -- annotations ------------------------------------------------------------------------
     def _remove_items(self) -> None:
         scene = self.viewport.view.scene()
-        for group in self._groups:  # their children go with them
-            if group.scene() is scene:
-                scene.removeItem(group)
-        self._groups = ()
+        for items in self._kept.values():
+            for item in items:
+                if item.scene() is scene:
+                    scene.removeItem(item)
+        self._kept = {}
         self._items = []
         self._drawn = None
 
@@ -296,25 +297,34 @@ class PresentationLayer(QObject):
             found = self.source.annotations(applied.file, applied.sop_instance_uid,
                                             applied.frame)
             area = self._display_box(applied)
-        transform = vp.image.transform()
-        # What is drawn and where: the same annotations on the next image of a series (a
-        # state's DISPLAY-unit texts, graphics for every image) keep their items.
-        signature = (found, None if area is None else area.getRect(), transform.m11(),
-                     transform.m12(), transform.m21(), transform.m22(), transform.dx(),
-                     transform.dy(), vp.zoom_factor())
+        t = vp.image.transform()
+        placed = (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(), vp.zoom_factor())
+        signature = (found, None if area is None else area.getRect(), placed)
         if signature == self._drawn:
             return
-        self._remove_items()
         self._drawn = signature
-        if found is None or area is None or not (found.graphics or found.texts):
-            return
-        layers = {layer.name: layer for layer in found.layers}
-        self._pixel_group, self._display_group = _group(vp.image), _group(vp.view.camera)
-        self._groups = (self._pixel_group, self._display_group)
-        for graphic in found.graphics:
-            self._items.extend(self._graphic_items(graphic, layers.get(graphic.layer), area))
-        for text in found.texts:
-            self._items.extend(self._text_items(text, layers.get(text.layer), area))
+        # Items of graphics and texts drawn already (the next image of a series often shares
+        # a state's DISPLAY-unit texts and whole-series graphics) are kept, the rest made.
+        wanted: dict[object, list[QGraphicsItem]] = {}
+        if found is not None and area is not None:
+            layers = {layer.name: layer for layer in found.layers}
+            box = area.getRect()
+            for graphic in found.graphics:
+                layer = layers.get(graphic.layer)
+                where = None if graphic.units is AnnotationUnits.PIXEL else box
+                key: object = ("graphic", graphic, layer, where)
+                key = key if key not in wanted else (key, len(wanted))
+                wanted[key] = self._kept.pop(key, []) or self._graphic_items(graphic, layer,
+                                                                              area)
+            for text in found.texts:
+                layer = layers.get(text.layer)
+                key = ("text", text, layer, box, placed)
+                key = key if key not in wanted else (key, len(wanted))
+                wanted[key] = self._kept.pop(key, []) or self._text_items(text, layer, area)
+        self._remove_items()  # what is no longer drawn
+        self._kept = wanted
+        self._items = [item for items in wanted.values() for item in items]
+        self._drawn = signature
 
     def _display_box(self, applied: Applied) -> QRectF:
         """The displayed area in view coordinates: what DISPLAY units are fractions of."""
@@ -332,7 +342,6 @@ class PresentationLayer(QObject):
                          style.on_opacity if style else 1.0)
         pixel = graphic.units is AnnotationUnits.PIXEL
         parent = self._pixel_group if pixel else self._display_group
-        assert parent is not None
         if graphic.graphic_type is GraphicType.POINT:
             x, y = graphic.points[0]
             where = QPointF(x, y) if pixel else _in_box(area, x, y)
@@ -367,7 +376,6 @@ class PresentationLayer(QObject):
         vp = self.viewport
         colour = _colour(text.colour, layer, 1.0)
         camera = self._display_group
-        assert camera is not None
         items: list[QGraphicsItem] = []
         anchor = None
         if text.anchor is not None:
@@ -401,6 +409,8 @@ class BoxText(QGraphicsItem):
         self._align = {Justification.LEFT: Qt.AlignmentFlag.AlignLeft,
                        Justification.RIGHT: Qt.AlignmentFlag.AlignRight,
                        Justification.CENTER: Qt.AlignmentFlag.AlignHCenter}[justification]
+        # painted once per zoom, not at each repaint: scaled glyphs are the costly part
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._font = QFont(QApplication.font())
         lines = text.split("\n") or [""]
         self._font.setPixelSize(100)
