@@ -305,3 +305,27 @@ def test_image_header_shutter_shows(qtbot: Any, tmp_path: Path) -> None:
         assert _grey(shot, _at(vp, 12, 12)) == (128, 128, 128)  # the block is shuttered
         assert _grey(shot, _at(vp, 64, 48))[0] < 128  # inside: the image
         main.close()
+
+
+def test_unusable_state_is_listed_named_and_not_applied(qtbot: Any, tmp_path: Path) -> None:
+    """A GSPS without its Displayed Area Selection (Type 1): listed, the image shown as its
+    header says, one line in the corner naming the state and the reason."""
+    image = _image(tmp_path / "in" / "image.dcm")
+    ps = dcmread(_gsps(image, tmp_path / "ps-whole.dcm"))
+    del ps.DisplayedAreaSelectionSequence
+    ps.save_as(tmp_path / "in" / "ps.dcm", enforce_file_format=True)
+    header = dcmread(image, stop_before_pixels=True)
+    with Archive(tmp_path / "archive") as archive, \
+            DecodePool(1, cache=FrameCache(16 << 20)) as pool:
+        assert len(import_paths(archive, [tmp_path / "in"]).imported) == 2
+        main = _window(qtbot, archive, str(header.StudyInstanceUID), pool)
+        vp = main.viewports[0]
+        layer = vp.presentation
+        assert layer is not None and len(layer.listed) == 1 and layer.applied is None
+        assert layer.problem == ("TECH: not applied, Displayed Area Selection Sequence missing "
+                                 "(truncated or invalid presentation state)")
+        assert "\n" not in layer.problem
+        assert layer.problem in vp.overlay.content.notes
+        assert vp.quarter_turns == 0 and vp.current_window() == (500.0, 2000.0)
+        _grab(vp, "ps-unusable")
+        main.close()

@@ -185,11 +185,12 @@ class PresentationLayer(QObject):
         wanted = self._wanted()
         self.applied = None
         if wanted is not None and uid is not None:
-            parsed = self.source.load(wanted)
-            if parsed is None:
-                self.problem = f"{wanted.title()}: cannot be used (see the log)"
-            else:
-                self.applied = Applied(wanted, parsed, uid, frame)
+            try:
+                self.applied = Applied(wanted, self.source.load(wanted), uid, frame)
+            except PresentationStateError as exc:  # listed, not applied: said in the corner
+                # by its label: the store path the log names means nothing on screen
+                reason = str(exc).removeprefix(f"{wanted.path}: ")
+                self.problem = f"{wanted.label or wanted.sop_instance_uid}: not applied, {reason}"
         self._fill_combo()
         now = self.applied.listed.sop_instance_uid if self.applied else None
         if now != self._view_of:

@@ -47,7 +47,7 @@ class ListedState:
 
 class PresentationSource(Protocol):
     """What a viewport asks: the SOP Instance UID of a shown file, the states of a frame
-    (newest first), a state's parsed file (None when it cannot be used), its annotations."""
+    (newest first), a state's parsed file, its annotations."""
 
     default: str
 
@@ -55,7 +55,9 @@ class PresentationSource(Protocol):
 
     def states_for(self, sop_instance_uid: str, frame: int) -> list[ListedState]: ...
 
-    def load(self, listed: ListedState) -> PresentationStateFile | None: ...
+    def load(self, listed: ListedState) -> PresentationStateFile:
+        """PresentationStateError (one line naming the file) when it cannot be used."""
+        ...
 
     def annotations(self, state: PresentationStateFile, sop_instance_uid: str,
                     frame: int) -> GraphicAnnotations: ...
@@ -65,24 +67,26 @@ class ParsedStates:
     """Parsed presentation state files and their annotations per frame, kept by UID."""
 
     def __init__(self) -> None:
-        self._files: OrderedDict[str, PresentationStateFile | None] = OrderedDict()
+        # a state's parsed file, or why it cannot be used (asked once, not at every image)
+        self._files: OrderedDict[str, PresentationStateFile | PresentationStateError] = \
+            OrderedDict()
         self._annotations: OrderedDict[tuple[str, str, int], GraphicAnnotations] = OrderedDict()
-        self.problems: list[str] = []  # one line per state that could not be used
 
-    def load(self, listed: ListedState) -> PresentationStateFile | None:
-        if listed.sop_instance_uid in self._files:
+    def load(self, listed: ListedState) -> PresentationStateFile:
+        parsed = self._files.get(listed.sop_instance_uid)
+        if parsed is None:
+            try:
+                parsed = read_presentation_state_file(listed.path)
+            except PresentationStateError as exc:
+                parsed = exc
+                LOGGER.warning("presentation state not applied: %s", exc)
+            self._files[listed.sop_instance_uid] = parsed
+            while len(self._files) > PARSED_KEPT:
+                self._files.popitem(last=False)
+        else:
             self._files.move_to_end(listed.sop_instance_uid)
-            return self._files[listed.sop_instance_uid]
-        parsed: PresentationStateFile | None
-        try:
-            parsed = read_presentation_state_file(listed.path)
-        except PresentationStateError as exc:
-            parsed = None
-            self.problems.append(str(exc))
-            LOGGER.warning("presentation state not applied: %s", exc)
-        self._files[listed.sop_instance_uid] = parsed
-        while len(self._files) > PARSED_KEPT:
-            self._files.popitem(last=False)
+        if isinstance(parsed, PresentationStateError):
+            raise parsed
         return parsed
 
     def annotations(self, state: PresentationStateFile, sop_instance_uid: str,

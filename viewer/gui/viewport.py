@@ -477,6 +477,8 @@ class Viewport(QWidget):
             note = calibration_note(calibration) if self.frame is not None else ""
             if note:
                 content.notes.append(note)
+            if self.presentation is not None and self.presentation.problem:
+                content.notes.append(self.presentation.problem)
             content.probe = self._probe_text
         if self.error:
             content.problem = self.tr("Cannot decode: %1").replace("%1", self.error)
