@@ -22,6 +22,7 @@ from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
 from tests.dicom.makers import image_dataset, save  # noqa: E402
+from tests.reports.dcmtk import dcmpschk  # noqa: E402
 from viewer.archive.archive import Archive  # noqa: E402
 from viewer.archive.importer import import_paths  # noqa: E402
 from viewer.config import Settings  # noqa: E402
@@ -245,7 +246,9 @@ def test_save_presentation_state_reopens_identically(
         uid = str(task.result)
         states = archive.index.presentation_states_for(str(header.SOPInstanceUID), 1)
         assert [s.label for s in states][:1] == ["MINE"] and len(states) == 2
-        saved = dcmread(archive.store.absolute(states[0].store_path))
+        saved_path = archive.store.absolute(states[0].store_path)
+        assert dcmpschk(saved_path) == []  # valid for DCMTK, as stored in the archive
+        saved = dcmread(saved_path)
         assert saved.SpecificCharacterSet == "ISO_IR 192"
         parsed = read_presentation_state(saved)
         assert parsed.sop_instance_uid == uid
