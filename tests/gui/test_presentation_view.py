@@ -332,3 +332,36 @@ def test_unusable_state_is_listed_named_and_not_applied(qtbot: Any, tmp_path: Pa
         assert vp.quarter_turns == 0 and vp.current_window() == (500.0, 2000.0)
         _grab(vp, "ps-unusable")
         main.close()
+
+
+def test_drawn_shutter_shows_and_is_saved(qtbot: Any, study: tuple[Archive, Path, Path]) -> None:
+    """The shutter tool: a rectangle drawn on the image hides what is outside it (in the
+    applied state's shutter grey, replacing its rectangle); saved as the state's shutter."""
+    archive, image, _ = study
+    header = dcmread(image, stop_before_pixels=True)
+    with DecodePool(1, cache=FrameCache(16 << 20)) as pool:
+        main = _window(qtbot, archive, str(header.StudyInstanceUID), pool)
+        vp = main.viewports[0]
+        key = vp.current_key
+        assert key is not None and vp.presentation is not None
+        vp.measurements.add(key, Drawn(Kind.SHUTTER, [(30.0, 30.0), (70.0, 70.0)]))
+        vp.measurements.add(key, Drawn(Kind.SHUTTER, [(70.0, 50.0), (10.0, 10.0)]))
+        assert [m.kind for m in vp.measurements.on(key)] == [Kind.SHUTTER]  # the newest
+        shot = _grab(vp, "ps-drawn-shutter")
+        assert _grey(shot, _at(vp, 6.5, 6.5)) == (128, 128, 128)  # the block, outside
+        assert _grey(shot, _at(vp, 12.5, 12.5)) == (255, 255, 255)  # the block, inside
+        assert _grey(shot, _at(vp, 90.5, 40.5)) == (128, 128, 128)  # was inside the state's
+        task = start_save(vp, archive, main.tasks, main.presentations, label="shut")
+        with qtbot.waitSignal(task.finished, timeout=60000):
+            pass
+        assert task.outcome == "ok", task.error
+        states = archive.index.presentation_states_for(str(header.SOPInstanceUID), 1)
+        saved = dcmread(archive.store.absolute(states[0].store_path))
+        assert states[0].label == "SHUT"
+        assert saved.ShutterShape == "RECTANGULAR"
+        assert [saved.ShutterLeftVerticalEdge, saved.ShutterRightVerticalEdge,
+                saved.ShutterUpperHorizontalEdge, saved.ShutterLowerHorizontalEdge] == \
+            [11, 71, 11, 51]
+        assert saved.ShutterPresentationValue == 0x8000
+        assert "GraphicAnnotationSequence" not in saved  # a shutter is no measurement
+        main.close()

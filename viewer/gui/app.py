@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
             Tool.ZOOM: self.tr("Zoom"), Tool.PROBE: self.tr("Pixel probe"),
             Tool.LENGTH: self.tr("Length"), Tool.ANGLE: self.tr("Angle"),
             Tool.RECTANGLE: self.tr("Rectangle ROI"), Tool.ELLIPSE: self.tr("Ellipse ROI"),
+            Tool.SHUTTER: self.tr("Shutter"),
         }
         self.tool_actions: dict[Tool, QAction] = {}
         for tool, name in names.items():

@@ -19,7 +19,8 @@ box at the top of the viewport, shown when the image has any state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,7 +68,9 @@ from viewer.dicom.presentation_state import (
     PresentationStateError,
     displayed_area_for,
 )
+from viewer.dicom.shutters import DisplayShutter
 from viewer.gui.imageview import Label
+from viewer.gui.measurements import Kind, Point
 from viewer.gui.presentation_source import NONE, ListedState, PresentationSource
 
 if TYPE_CHECKING:
@@ -103,7 +106,7 @@ class PresentationLayer(QObject):
         self.problem = ""  # why the chosen state is not shown, else ""
         self._key: FrameKey | None = None
         self._uid: str | None = None
-        self._info: tuple[FrameKey, str, FrameInfo] | None = None
+        self._info: tuple[tuple[object, ...], FrameInfo] | None = None  # (for what, info)
         self._view_of: str | None = None  # the state whose view the viewport was set to
         self._view_pending = False
         self._filled: tuple[str, ...] = ()  # what the combo lists: the choice, then the UIDs
@@ -124,6 +127,7 @@ class PresentationLayer(QObject):
         self._pixel_group = _group(viewport.image)
         self._display_group = _group(viewport.view.camera)
         viewport.installEventFilter(self)
+        viewport.measurements.listeners.append(self._measurements_changed)
         viewport.presentation = self
         listeners = getattr(source, "listeners", None)
         if listeners is not None:
@@ -131,24 +135,44 @@ class PresentationLayer(QObject):
 
     # -- the viewport's hooks -------------------------------------------------------------------
     def frame_info(self, frame: Frame) -> FrameInfo:
-        """The FrameInfo to show `frame` with: the applied state's stages, else its own."""
+        """The FrameInfo to show `frame` with: the applied state's stages, else its own; and
+        the rectangle shutter the user drew on it."""
         if frame.key != self._key:
             self._select(frame.key)
         applied = self.applied
-        if applied is None:
-            return frame.info
-        cached = self._info
-        if cached is not None and cached[0] == frame.key and cached[1] == applied.listed.path:
-            return cached[2]
-        try:
-            info = presentation_frame_info(applied.file.state, frame.info,
-                                           applied.sop_instance_uid, applied.frame)
-        except PresentationStateError as exc:
-            self.problem = str(exc)
-            self.applied = None
-            return frame.info
-        self._info = (frame.key, applied.listed.path, info)
+        drawn = self._drawn_shutter(frame.key)
+        wanted = (frame.key, applied.listed.path if applied else None, drawn)
+        if self._info is not None and self._info[0] == wanted:
+            return self._info[1]
+        info = frame.info
+        if applied is not None:
+            try:
+                info = presentation_frame_info(applied.file.state, frame.info,
+                                               applied.sop_instance_uid, applied.frame)
+            except PresentationStateError as exc:
+                self.problem = str(exc)
+                self.applied = None
+        if drawn is not None:
+            info = replace(info, shutter=with_rectangle(info.shutter, drawn, info.rows,
+                                                        info.columns))
+        self._info = (wanted, info)
         return info
+
+    def _drawn_shutter(self, key: FrameKey) -> tuple[Point, Point] | None:
+        """The two corners (pixel centres) of the newest shutter the user drew on `key`."""
+        drawn = [m for m in self.viewport.measurements.on(key)
+                 if m.kind is Kind.SHUTTER and m.complete]
+        return (drawn[-1].points[0], drawn[-1].points[-1]) if drawn else None
+
+    def _measurements_changed(self, key: FrameKey) -> None:
+        vp = self.viewport
+        if key != vp.current_key or vp.frame is None:
+            return
+        shutters = [m for m in vp.measurements.on(key) if m.kind is Kind.SHUTTER]
+        for old in shutters[:-1]:  # one drawn shutter per image: the newest replaces it
+            vp.measurements.remove(key, old)
+        if self._info is not None and self._info[0][2] != self._drawn_shutter(key):
+            vp.redisplay()
 
     def shown(self) -> None:
         """The frame's picture is on the image item: set the state's view if it changed, then
@@ -451,6 +475,23 @@ def _graphic_path(graphic: GraphicObject, area: QRectF | None) -> QPainterPath:
     path = QPainterPath()
     path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points.tolist()]))
     return path
+
+
+def with_rectangle(shutter: DisplayShutter | None, corners: tuple[Point, Point], rows: int,
+                   columns: int) -> DisplayShutter | None:
+    """`shutter` (or none) with a rectangle keeping the pixels whose centres lie inside the
+    box drawn between `corners` (pixel centres at integers), in the standard's 1-based
+    inclusive edges as create_ps writes them; the rectangle replaces the one `shutter` had.
+    Unchanged when the box keeps no pixel."""
+    (xa, ya), (xb, yb) = corners
+    left, right = max(math.ceil(min(xa, xb)) + 1, 1), min(math.floor(max(xa, xb)) + 1, columns)
+    upper, lower = max(math.ceil(min(ya, yb)) + 1, 1), min(math.floor(max(ya, yb)) + 1, rows)
+    if left > right or upper > lower:
+        return shutter
+    rectangle = (left, right, upper, lower)
+    if shutter is None:
+        return DisplayShutter(frozenset({"RECTANGULAR"}), rectangle=rectangle)
+    return replace(shutter, shapes=shutter.shapes | {"RECTANGULAR"}, rectangle=rectangle)
 
 
 def _group(parent: QGraphicsItem) -> QGraphicsItem:

@@ -22,14 +22,19 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 from viewer.archive.archive import Archive
 from viewer.archive.importer import import_file
 from viewer.dicom.display import inverts
+from viewer.dicom.shutters import DisplayShutter
 from viewer.gui.measurements import Kind
 from viewer.gui.presentation_source import ArchivePresentations
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.gui.viewport import Viewport
 from viewer.jobs import CancelToken, ProgressCallback
 from viewer.reports.view_state import (
+    CircleShutter,
     Measurement,
+    PolygonShutter,
+    RectangleShutter,
     Shape,
+    Shutter,
     ViewedImage,
     ViewState,
     from_pixel_centres,
@@ -75,8 +80,28 @@ def shown_image(viewport: Viewport) -> ShownImage:
         rotation=rotation,
         horizontal_flip=flip,
         displayed_area=_displayed_area(viewport),
+        shutters=_shutters(info.shutter),
+        shutter_value=info.shutter.presentation_value if info.shutter else 0,
         measurements=tuple(measurements),
     ))
+
+
+def _shutters(shutter: DisplayShutter | None) -> tuple[Shutter, ...]:
+    """The shutter shown (the state's, the image's own, the one the user drew) in PIXEL units:
+    1-based inclusive edges and row\\column centres back to pixel corners and centres. A
+    bitmap shutter has no such form and is not saved."""
+    if shutter is None:
+        return ()
+    out: list[Shutter] = []
+    if shutter.rectangle is not None:
+        left, right, upper, lower = shutter.rectangle
+        out.append(RectangleShutter(left - 1, upper - 1, right, lower))
+    if shutter.circle is not None:
+        (row, column), radius = shutter.circle
+        out.append(CircleShutter((column - 0.5, row - 0.5), radius))
+    if shutter.polygon:
+        out.append(PolygonShutter(tuple((c - 0.5, r - 0.5) for r, c in shutter.polygon)))
+    return tuple(out)
 
 
 def _displayed_area(viewport: Viewport) -> tuple[float, float, float, float] | None:

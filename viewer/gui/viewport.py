@@ -74,11 +74,13 @@ class Tool(enum.Enum):
     ANGLE = "angle"
     RECTANGLE = "rectangle"
     ELLIPSE = "ellipse"
+    SHUTTER = "shutter"  # a rectangle outside which the image is hidden (presentation_layer)
 
     @property
     def measurement(self) -> Kind | None:
         return {Tool.LENGTH: Kind.LENGTH, Tool.ANGLE: Kind.ANGLE,
-                Tool.RECTANGLE: Kind.RECTANGLE, Tool.ELLIPSE: Kind.ELLIPSE}.get(self)
+                Tool.RECTANGLE: Kind.RECTANGLE, Tool.ELLIPSE: Kind.ELLIPSE,
+                Tool.SHUTTER: Kind.SHUTTER}.get(self)
 
 
 class Viewport(QWidget):
