@@ -365,3 +365,44 @@ def test_drawn_shutter_shows_and_is_saved(qtbot: Any, study: tuple[Archive, Path
         assert saved.ShutterPresentationValue == 0x8000
         assert "GraphicAnnotationSequence" not in saved  # a shutter is no measurement
         main.close()
+
+
+@pytest.mark.parametrize(("mode", "extra"), [
+    ("SCALE TO FIT", {}),
+    ("MAGNIFY", {"PresentationPixelMagnificationRatio": 3.0}),
+    ("TRUE SIZE", {}),
+], ids=["scale-to-fit", "magnify", "true-size"])
+def test_presentation_size_modes(qtbot: Any, tmp_path: Path, mode: str,
+                                 extra: dict[str, Any]) -> None:
+    """The displayed area (columns 21-60, rows 11-40) centred; SCALE TO FIT fits it, MAGNIFY
+    shows 3 screen pixels per image pixel, TRUE SIZE 0.5 mm pixels at the screen's size."""
+    image = _image(tmp_path / "in" / "image.dcm")
+    ps = dcmread(_gsps(image, tmp_path / "ps-any.dcm"))
+    ps.ImageRotation = 0
+    area = ps.DisplayedAreaSelectionSequence[0]
+    area.DisplayedAreaTopLeftHandCorner = [21, 11]
+    area.DisplayedAreaBottomRightHandCorner = [60, 40]
+    area.PresentationSizeMode = mode
+    for keyword, value in extra.items():
+        setattr(area, keyword, value)
+    ps.save_as(tmp_path / "in" / "ps.dcm", enforce_file_format=True)
+    header = dcmread(image, stop_before_pixels=True)
+    with Archive(tmp_path / "archive") as archive, \
+            DecodePool(1, cache=FrameCache(16 << 20)) as pool:
+        assert len(import_paths(archive, [tmp_path / "in"]).imported) == 2
+        main = _window(qtbot, archive, str(header.StudyInstanceUID), pool)
+        vp = main.viewports[0]
+        assert vp.presentation is not None and vp.presentation.applied is not None
+        size = vp.view.viewport().size()
+        centre = _at(vp, 40.0, 25.0)  # the area's centre, in the viewport's centre
+        assert abs(centre.x() - size.width() / 2) <= 1 and abs(centre.y() - size.height() / 2) <= 1
+        if mode == "SCALE TO FIT":
+            assert vp.zoom_factor() == pytest.approx(min(size.width() / 40, size.height() / 30))
+        elif mode == "MAGNIFY":
+            assert vp.zoom_factor() == pytest.approx(3.0)
+        else:
+            screen = vp.screen()
+            assert screen is not None
+            assert vp.zoom_factor() == pytest.approx(0.5 / (25.4 / screen.physicalDotsPerInchX()))
+        _grab(vp, f"ps-{mode.replace(' ', '-').lower()}")
+        main.close()
