@@ -406,3 +406,24 @@ def test_presentation_size_modes(qtbot: Any, tmp_path: Path, mode: str,
             assert vp.zoom_factor() == pytest.approx(0.5 / (25.4 / screen.physicalDotsPerInchX()))
         _grab(vp, f"ps-{mode.replace(' ', '-').lower()}")
         main.close()
+
+
+def test_closed_viewports_are_told_nothing(qtbot: Any, study: tuple[Archive, Path, Path]) -> None:
+    """A layout with fewer viewports: the removed ones' layers leave the shared measurement
+    store and the archive's listeners (a change after would reach a deleted viewport)."""
+    archive, image, _ = study
+    header = dcmread(image, stop_before_pixels=True)
+    with DecodePool(1, cache=FrameCache(16 << 20)) as pool:
+        main = _window(qtbot, archive, str(header.StudyInstanceUID), pool)
+        assert main.presentations is not None
+        main.reading.set_layout((2, 1))
+        assert len(main.presentations.listeners) == 2
+        main.reading.set_layout((1, 1))
+        qtbot.waitUntil(lambda: len(main.presentations.listeners) == 1, timeout=5000)
+        key = main.viewports[0].current_key
+        assert key is not None
+        main.viewports[0].measurements.add(key, Drawn(Kind.SHUTTER, [(5.0, 5.0), (50.0, 50.0)]))
+        main.presentations.archive_changed()
+        assert main.viewports[0].presentation is not None
+        assert main.viewports[0].presentation.applied is not None
+        main.close()

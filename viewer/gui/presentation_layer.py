@@ -20,6 +20,7 @@ box at the top of the viewport, shown when the image has any state.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -127,11 +128,19 @@ class PresentationLayer(QObject):
         self._pixel_group = _group(viewport.image)
         self._display_group = _group(viewport.view.camera)
         viewport.installEventFilter(self)
-        viewport.measurements.listeners.append(self._measurements_changed)
+        measured = viewport.measurements.listeners  # shared by the reading area's viewports
+        measured.append(self._measurements_changed)
         viewport.presentation = self
-        listeners = getattr(source, "listeners", None)
-        if listeners is not None:
-            listeners.append(self.refresh)
+        changes: list[Callable[[], None]] = getattr(source, "listeners", [])
+        changes.append(self.refresh)
+
+        def detach() -> None:  # a closed viewport is told nothing more
+            if self._measurements_changed in measured:
+                measured.remove(self._measurements_changed)
+            if self.refresh in changes:
+                changes.remove(self.refresh)
+
+        viewport.destroyed.connect(detach)
 
     # -- the viewport's hooks -------------------------------------------------------------------
     def frame_info(self, frame: Frame) -> FrameInfo:
