@@ -71,6 +71,17 @@ def _image(series_uid: str, study_uid: str, number: int) -> Dataset:
     return ds
 
 
+_EXTRA_GRAPHICS = (  # (units, type, data, filled), on every image beside its lengths
+    ("PIXEL", "POINT", [200.0, 200.0], "N"),
+    ("PIXEL", "POLYLINE", [10.0, 10.0, 100.0, 30.0, 150.0, 90.0, 10.0, 10.0], "Y"),
+    ("PIXEL", "INTERPOLATED", [50.0, 400.0, 120.0, 350.0, 200.0, 420.0, 260.0, 380.0], "N"),
+    ("PIXEL", "CIRCLE", [256.0, 256.0, 256.0, 300.0], "N"),
+    ("PIXEL", "ELLIPSE", [300.0, 300.0, 400.0, 300.0, 350.0, 280.0, 350.0, 320.0], "Y"),
+    ("DISPLAY", "POLYLINE", [0.1, 0.9, 0.9, 0.9], "N"),
+    ("DISPLAY", "CIRCLE", [0.8, 0.2, 0.85, 0.2], "N"),
+)
+
+
 def _state(images: list[Dataset]) -> Dataset:
     from viewer.reports.create_ps import create_presentation_state
     from viewer.reports.view_state import (
@@ -92,23 +103,15 @@ def _state(images: list[Dataset]) -> Dataset:
                      shutters=(RectangleShutter(20, 10, 490, 500), CircleShutter((256, 256), 240)),
                      measurements=lengths)
     ps = create_presentation_state([ViewedImage.of(ds) for ds in images], view, label="BENCH")
-    annotation = ps.GraphicAnnotationSequence[0]
-    extra = []
-    for units, kind, data, filled in (
-        ("PIXEL", "POINT", [200.0, 200.0], "N"),
-        ("PIXEL", "POLYLINE", [10.0, 10.0, 100.0, 30.0, 150.0, 90.0, 10.0, 10.0], "Y"),
-        ("PIXEL", "INTERPOLATED", [50.0, 400.0, 120.0, 350.0, 200.0, 420.0, 260.0, 380.0], "N"),
-        ("PIXEL", "CIRCLE", [256.0, 256.0, 256.0, 300.0], "N"),
-        ("PIXEL", "ELLIPSE", [300.0, 300.0, 400.0, 300.0, 350.0, 280.0, 350.0, 320.0], "Y"),
-        ("DISPLAY", "POLYLINE", [0.1, 0.9, 0.9, 0.9], "N"),
-        ("DISPLAY", "CIRCLE", [0.8, 0.2, 0.85, 0.2], "N"),
-    ):
-        item = Dataset()
-        item.GraphicAnnotationUnits, item.GraphicDimensions = units, 2
-        item.NumberOfGraphicPoints = len(data) // 2
-        item.GraphicData, item.GraphicType, item.GraphicFilled = data, kind, filled
-        extra.append(item)
-    annotation.GraphicObjectSequence = [*annotation.GraphicObjectSequence, *extra]
+    for annotation in ps.GraphicAnnotationSequence:  # one per image: each gets all seven
+        extra = []
+        for units, kind, data, filled in _EXTRA_GRAPHICS:
+            item = Dataset()
+            item.GraphicAnnotationUnits, item.GraphicDimensions = units, 2
+            item.NumberOfGraphicPoints = len(data) // 2
+            item.GraphicData, item.GraphicType, item.GraphicFilled = data, kind, filled
+            extra.append(item)
+        annotation.GraphicObjectSequence = [*annotation.GraphicObjectSequence, *extra]
     return ps
 
 

@@ -443,8 +443,6 @@ class BoxText(QGraphicsItem):
         self._align = {Justification.LEFT: Qt.AlignmentFlag.AlignLeft,
                        Justification.RIGHT: Qt.AlignmentFlag.AlignRight,
                        Justification.CENTER: Qt.AlignmentFlag.AlignHCenter}[justification]
-        # painted once per zoom, not at each repaint: scaled glyphs are the costly part
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._font = QFont(QApplication.font())
         lines = text.split("\n") or [""]
         self._font.setPixelSize(100)
