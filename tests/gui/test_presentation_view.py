@@ -427,3 +427,33 @@ def test_closed_viewports_are_told_nothing(qtbot: Any, study: tuple[Archive, Pat
         assert main.viewports[0].presentation is not None
         assert main.viewports[0].presentation.applied is not None
         main.close()
+
+
+def test_pseudo_colour_state_in_the_viewport(qtbot: Any, tmp_path: Path) -> None:
+    """A Pseudo-Color Softcopy Presentation State: the VOI output through its palette (red
+    ramp up, green ramp down, no blue), on screen as RGB."""
+    from pydicom.datadict import tag_for_keyword
+    from pydicom.dataelem import DataElement
+
+    image = _image(tmp_path / "in" / "image.dcm")
+    ps = dcmread(_gsps(image, tmp_path / "ps-grey.dcm"))
+    ps.SOPClassUID = "1.2.840.10008.5.1.4.1.1.11.3"  # Pseudo-Color Softcopy Presentation State
+    ps.file_meta.MediaStorageSOPClassUID = ps.SOPClassUID
+    del ps.PresentationLUTShape
+    ramp = np.arange(256, dtype=np.uint16) * 257
+    for colour, data in (("Red", ramp), ("Green", ramp[::-1]), ("Blue", np.zeros(256, np.uint16))):
+        keyword = f"{colour}PaletteColorLookupTableDescriptor"
+        ps[keyword] = DataElement(tag_for_keyword(keyword), "US", [256, 0, 16])
+        setattr(ps, f"{colour}PaletteColorLookupTableData", data.tobytes())
+    ps.save_as(tmp_path / "in" / "ps.dcm", enforce_file_format=True)
+    header = dcmread(image, stop_before_pixels=True)
+    with Archive(tmp_path / "archive") as archive, \
+            DecodePool(1, cache=FrameCache(16 << 20)) as pool:
+        assert len(import_paths(archive, [tmp_path / "in"]).imported) == 2
+        main = _window(qtbot, archive, str(header.StudyInstanceUID), pool)
+        vp = main.viewports[0]
+        assert vp.presentation is not None and vp.presentation.applied is not None
+        shot = _grab(vp, "ps-pseudo-colour")
+        assert _grey(shot, _at(vp, 12.5, 12.5)) == (255, 0, 0)  # above the window: red
+        assert _grey(shot, _at(vp, 50.5, 40.5)) == (0, 255, 0)  # below it: green
+        main.close()
