@@ -1,6 +1,6 @@
-"""The image item draws a turned or mirrored picture (a presentation state's rotation, the
-user's flip) through a picture turned upright in numpy: every image pixel must land where the
-item's transform puts it, for all eight quarter turns and mirrors, and with non-square pixels."""
+"""A turned or mirrored picture (a presentation state's rotation and flip, the user's): every
+image pixel lands on screen where the image item's transform puts it (what the presentation
+tests' positions rely on), for all eight quarter turns and mirrors, with non-square pixels."""
 
 from __future__ import annotations
 

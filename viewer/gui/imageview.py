@@ -64,7 +64,6 @@ class ImageItem(QGraphicsItem):
         self.smooth = False
         self._qimage: QImage | None = None
         self._rect = QRectF()
-        self._turned: tuple[object, QImage, QTransform, np.ndarray] | None = None
 
     def set_image(self, picture: np.ndarray) -> None:
         picture = np.ascontiguousarray(picture)
@@ -74,14 +73,13 @@ class ImageItem(QGraphicsItem):
             self._rect = rect
         self.image = picture  # keeps the memory the QImage reads alive
         self._qimage = wrap_qimage(picture)
-        self._turned = None
         self.update()
 
     def clear(self) -> None:
         if self.image is None:
             return
         self.prepareGeometryChange()
-        self.image, self._qimage, self._rect, self._turned = None, None, QRectF(), None
+        self.image, self._qimage, self._rect = None, None, QRectF()
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
@@ -89,55 +87,11 @@ class ImageItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if self._qimage is None or self.image is None:
+        if self._qimage is None:
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
-        world = painter.worldTransform()
-        plain = world.m12() == 0 and world.m21() == 0
-        quarter = world.m11() == 0 and world.m22() == 0
-        if (plain and world.m11() > 0 and world.m22() > 0) or not (plain or quarter):
-            painter.drawImage(self._rect, self._qimage)
-            return
-        # Turned or mirrored (a presentation state's rotation, the user's flip): Qt draws a
-        # transformed image through its generic path, on a thread pool whose hand-offs cost
-        # milliseconds on a busy machine. The picture turned upright in numpy (a copy of a
-        # view) is drawn through the plain scaling path instead, at the same place.
-        upright, to_item = self._upright(world)
-        painter.save()
-        painter.setWorldTransform(to_item * world)
-        painter.drawImage(QRectF(0, 0, upright.width(), upright.height()), upright)
-        painter.restore()
-
-    def _upright(self, world: QTransform) -> tuple[QImage, QTransform]:
-        """The picture as `world` shows it, turned and mirrored so that only scaling and a
-        shift are left, and the map from its coordinates to the item's. Kept until the picture
-        or the orientation changes (repaints of one frame turn it once)."""
-        picture = self.image
-        assert picture is not None
-        swap = world.m11() == 0
-        first, second = (world.m21(), world.m12()) if swap else (world.m11(), world.m22())
-        key = (swap, first > 0, second > 0)
-        if self._turned is not None and self._turned[0] == key:
-            return self._turned[1], self._turned[2]
-        rows, columns = picture.shape[:2]
-        turned = picture.swapaxes(0, 1) if swap else picture
-        if first < 0:  # the device's x runs against the picture's columns
-            turned = turned[:, ::-1]
-        if second < 0:
-            turned = turned[::-1]
-        turned = np.ascontiguousarray(turned)
-        if swap:  # upright x is the item's row, upright y its column
-            a, b = (1, 0) if first > 0 else (-1, rows)
-            c, e = (1, 0) if second > 0 else (-1, columns)
-            to_item = QTransform(0, a, c, 0, e, b)
-        else:
-            sx, dx = (1, 0) if first > 0 else (-1, columns)
-            sy, dy = (1, 0) if second > 0 else (-1, rows)
-            to_item = QTransform(sx, 0, 0, sy, dx, dy)
-        image = wrap_qimage(turned)
-        self._turned = (key, image, to_item, turned)  # the array keeps the QImage's memory
-        return image, to_item
+        painter.drawImage(self._rect, self._qimage)
 
 
 class Label(QGraphicsItem):
