@@ -91,3 +91,15 @@ def test_view_refuses_a_broken_config_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"{config}: cannot read the config file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_presentation_state_setting(tmp_path: Path) -> None:
+    """[reading] presentation_state: "newest" (the default) applies an image's newest state,
+    "none" only lists them; anything else is named with the file."""
+    path = tmp_path / "config.toml"
+    assert load_settings(path).presentation_state == "newest"
+    path.write_text('[reading]\npresentation_state = "none"\n', encoding="utf-8")
+    assert load_settings(path).presentation_state == "none"
+    path.write_text('[reading]\npresentation_state = "oldest"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config\.toml: \[reading\] presentation_state"):
+        load_settings(path)

@@ -134,6 +134,8 @@ class Settings:
     prior_node = "PACS"          # a configured node asked for the newest relevant prior, which
                                  # is retrieved in the background; absent or "": none is asked
     prior_retrieve = "get"       # "get" (C-GET) or "move" (C-MOVE to our [local] port)
+    presentation_state = "newest"  # an image's newest presentation state is applied; "none":
+                                 # listed only, the image shown as its header says
     """
 
     language: str = ""
@@ -145,6 +147,7 @@ class Settings:
     commit_nodes: tuple[str, ...] = ()
     prior_node: str = ""
     prior_retrieve: str = "get"
+    presentation_state: str = "newest"
 
     def commit_ae_titles(self) -> frozenset[str]:
         """The AE titles whose storage commitment lets a study leave the cache: those of
@@ -220,9 +223,14 @@ def load_settings(path: Path | None = None) -> Settings:
             tls=read.tls(table, where, enabled=tls),
         ))
     quota_gb, commit_nodes = read.archive(read.table(document, "archive"), nodes)
-    prior_node, prior_retrieve = read.reading(read.table(document, "reading"), nodes)
+    reading = read.table(document, "reading")
+    prior_node, prior_retrieve = read.reading(reading, nodes)
+    presentation_state = read.text(reading, "reading", "presentation_state", "newest")
+    if presentation_state not in ("newest", "none"):
+        raise ConfigError(f"{path}: [reading] presentation_state must be \"newest\" or "
+                          f"\"none\", not {presentation_state!r}")
     return Settings(language.strip(), local, network, tuple(nodes), storage_scp, quota_gb,
-                    commit_nodes, prior_node, prior_retrieve)
+                    commit_nodes, prior_node, prior_retrieve, presentation_state)
 
 
 def ae_title_problem(title: str) -> str:

@@ -373,6 +373,10 @@ Failed: {failed}</source>
         <translation>椭圆感兴趣区 (ROI)</translation>
     </message>
     <message>
+        <source>Shutter</source>
+        <translation>遮光器</translation>
+    </message>
+    <message>
         <source>Layout</source>
         <translation>布局</translation>
     </message>
@@ -439,6 +443,18 @@ Failed: {failed}</source>
     <message>
         <source>Tags</source>
         <translation>标签</translation>
+    </message>
+    <message>
+        <source>Reset view</source>
+        <translation>重置视图</translation>
+    </message>
+    <message>
+        <source>Back to the presentation state&apos;s view and window (Ctrl+R)</source>
+        <translation>恢复到显示状态的视图和窗宽窗位 (Ctrl+R)</translation>
+    </message>
+    <message>
+        <source>Save presentation state…</source>
+        <translation>保存显示状态…</translation>
     </message>
     <message>
         <source>Print…</source>
@@ -872,6 +888,17 @@ Failed: {failed}</source>
     </message>
 </context>
 <context>
+    <name>PresentationLayer</name>
+    <message>
+        <source>Presentation states of this image, newest first</source>
+        <translation>此图像的显示状态（最新的在前）</translation>
+    </message>
+    <message>
+        <source>No presentation state</source>
+        <translation>无显示状态</translation>
+    </message>
+</context>
+<context>
     <name>PrintDialog</name>
     <message>
         <source>Print</source>
@@ -1202,6 +1229,21 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>Description:</source>
         <translation>描述：</translation>
+    </message>
+</context>
+<context>
+    <name>SavePresentation</name>
+    <message>
+        <source>Save presentation state</source>
+        <translation>保存显示状态</translation>
+    </message>
+    <message>
+        <source>Saving needs the archive: open the study from it.</source>
+        <translation>保存需要存档：请从存档中打开该检查。</translation>
+    </message>
+    <message>
+        <source>Label:</source>
+        <translation>标签：</translation>
     </message>
 </context>
 <context>

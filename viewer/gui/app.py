@@ -39,6 +39,7 @@ from viewer.gui.i18n import install_translator
 from viewer.gui.key_images import KeyImages
 from viewer.gui.objects import ReadingObjects
 from viewer.gui.pacs import PacsPanel
+from viewer.gui.presentation_source import NEWEST, ArchivePresentations
 from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self._opening = ""  # the study whose series are still one-frame heads
         # Hanging protocols and priors (`protocol_dir`: the user's protocol files)
         self.hanging: HangingSession | None = None
+        self.presentations = _attach_presentations(self.reading, archive, settings)
         if archive is not None:
             self.hanging = HangingSession(self.reading, archive, self.tasks, settings,
                                           protocol_dir, self)
@@ -85,6 +87,8 @@ class MainWindow(QMainWindow):
             self.browser.open_study.connect(self.open_study)
             self.browser.open_series.connect(self.open_series)
             self.browser.set_demo_offer(self.load_demo_study)
+            if self.presentations is not None:
+                self.browser.archive_changed.connect(self.presentations.archive_changed)
             self.reading.load_series = lambda _study, series: series_stack(archive, series)
             self.tabs.addTab(self.browser, self.tr("Studies"))
             if settings is not None:
@@ -201,6 +205,7 @@ class MainWindow(QMainWindow):
             Tool.ZOOM: self.tr("Zoom"), Tool.PROBE: self.tr("Pixel probe"),
             Tool.LENGTH: self.tr("Length"), Tool.ANGLE: self.tr("Angle"),
             Tool.RECTANGLE: self.tr("Rectangle ROI"), Tool.ELLIPSE: self.tr("Ellipse ROI"),
+            Tool.SHUTTER: self.tr("Shutter"),
         }
         self.tool_actions: dict[Tool, QAction] = {}
         for tool, name in names.items():
@@ -291,6 +296,15 @@ class MainWindow(QMainWindow):
         tags.triggered.connect(self.show_tags)
         bar.addAction(tags)
         self._build_key_image_actions(bar)
+        reset = QAction(self.tr("Reset view"), self)
+        reset.setShortcut(QKeySequence("Ctrl+R"))
+        reset.setToolTip(self.tr("Back to the presentation state's view and window (Ctrl+R)"))
+        reset.triggered.connect(self.reset_view)
+        bar.addAction(reset)
+        save_ps = QAction(self.tr("Save presentation state…"), self)
+        save_ps.setShortcut(QKeySequence("Ctrl+S"))
+        save_ps.triggered.connect(self.save_presentation_state)
+        bar.addAction(save_ps)
         print_films = QAction(self.tr("Print…"), self)
         print_films.setShortcut(QKeySequence("Ctrl+P"))
         print_films.triggered.connect(self.open_print_dialog)
@@ -309,6 +323,17 @@ class MainWindow(QMainWindow):
         menu.addAction(self.tr("Key images only")).triggered.connect(
             self.key_images.show_key_images_only)
         bar.addWidget(_menu_button(self.tr("Key images"), menu))
+    def reset_view(self) -> None:
+        from viewer.gui.presentation_layer import reset_view
+
+        if self.reading.active is not None:
+            reset_view(self.reading.active)
+
+    def save_presentation_state(self) -> None:
+        """What the active viewport shows, as a presentation state in the archive."""
+        from viewer.gui.save_presentation import ask_and_save
+
+        ask_and_save(self, self.reading.active, self.archive, self.tasks, self.presentations)
 
     def save_mpr_series(self, view: object) -> None:
         """The shown MPR plane's stack as a derived series in the archive."""
@@ -365,6 +390,18 @@ class MainWindow(QMainWindow):
     def _toggle_reference_lines(self, on: bool) -> None:
         self.reading.show_reference_lines = on
         self.reading._update_reference_lines()
+
+
+def _attach_presentations(reading: ReadingArea, archive: Archive | None,
+                          settings: Settings | None) -> ArchivePresentations | None:
+    """Every viewport lists and applies its image's presentation states from the archive."""
+    if archive is None:
+        return None
+    from viewer.gui.presentation_layer import PresentationLayer
+
+    source = ArchivePresentations(archive, settings.presentation_state if settings else NEWEST)
+    reading.add_viewport_hook(lambda viewport: PresentationLayer(viewport, source))
+    return source
 
 
 def _menu_button(text: str, menu: QMenu) -> QToolButton:

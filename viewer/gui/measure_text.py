@@ -75,7 +75,7 @@ def measurement_text(m: Measurement, calibration: Calibration, frame_array: np.n
                      info: FrameInfo | None, modality: str) -> str:
     """The label drawn by a finished measurement: mm (or pixels), the ultrasound region it
     was measured in, or why it was refused."""
-    if not m.complete:
+    if not m.complete or m.kind is Kind.SHUTTER:  # a shutter measures nothing
         return ""
     if m.kind is Kind.LENGTH:
         found = measure.measure_length(m.points[0], m.points[1], calibration)

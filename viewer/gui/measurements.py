@@ -20,6 +20,7 @@ class Kind(enum.Enum):
     ANGLE = "angle"
     RECTANGLE = "rectangle"
     ELLIPSE = "ellipse"
+    SHUTTER = "shutter"  # a rectangular display shutter the user drew (two corners)
 
     @property
     def points_needed(self) -> int:
@@ -43,7 +44,7 @@ class Measurement:
         if self.kind in (Kind.LENGTH, Kind.ANGLE):
             return list(self.points)
         (x0, y0), (x1, y1) = self.points[0], self.points[-1]
-        if self.kind is Kind.RECTANGLE:
+        if self.kind in (Kind.RECTANGLE, Kind.SHUTTER):
             return [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
         cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) / 2, abs(y1 - y0) / 2
         return [(cx + rx * math.cos(2 * math.pi * n / 72), cy + ry * math.sin(2 * math.pi * n / 72))

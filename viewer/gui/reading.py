@@ -133,6 +133,8 @@ class ReadingArea(QWidget):
         # More scrolling sync after the sync by position (hanging protocols' groups, priors
         # paired by an offset): each is called with the viewport the user scrolled.
         self.sync_hooks: list[Callable[[Viewport], None]] = []
+        # Called with each viewport made (layers of presentation states, overlays...).
+        self.viewport_hooks: list[Callable[[Viewport], object]] = []
         self._maximised: Viewport | None = None
         # The MPR layout, shown in place of the viewport (`_mpr_host`) whose series it reads.
         self.mpr: MprLayout | None = None
@@ -282,7 +284,15 @@ class ReadingArea(QWidget):
         viewport.series_dropped.connect(self._on_drop)
         viewport.maximise_requested.connect(self._toggle_maximise)
         viewport.view_changed.connect(self.view_changed.emit)
+        for hook in self.viewport_hooks:
+            hook(viewport)
         return viewport
+
+    def add_viewport_hook(self, hook: Callable[[Viewport], object]) -> None:
+        """Call `hook` on every viewport, those there now and those made later."""
+        self.viewport_hooks.append(hook)
+        for viewport in self.viewports:
+            hook(viewport)
 
     def _toggle_maximise(self, viewport: Viewport) -> None:
         """Double-click: this viewport alone, double-click again: the grid back."""

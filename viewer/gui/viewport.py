@@ -25,6 +25,7 @@ import functools
 import math
 from collections.abc import Callable
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRectF, Qt, Signal
@@ -44,7 +45,7 @@ from viewer.dicom import annotations as corner_text
 from viewer.dicom import measure
 from viewer.dicom.calibration import Calibration
 from viewer.dicom.display import DisplayState, choose_voi, to_display
-from viewer.dicom.frameinfo import Window
+from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
@@ -55,6 +56,9 @@ from viewer.gui.measure_text import calibration_note, measurement_text, probe_te
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
 from viewer.gui.overlay import Overlay, OverlayContent
+
+if TYPE_CHECKING:
+    from viewer.gui.presentation_layer import PresentationLayer
 
 WHEEL_NOTCH = 120  # angleDelta of one wheel notch (Qt: eighths of a degree)
 PREFETCH = 8  # neighbours requested on each side of the visible frame, before the rest
@@ -72,11 +76,13 @@ class Tool(enum.Enum):
     ANGLE = "angle"
     RECTANGLE = "rectangle"
     ELLIPSE = "ellipse"
+    SHUTTER = "shutter"  # a rectangle outside which the image is hidden (presentation_layer)
 
     @property
     def measurement(self) -> Kind | None:
         return {Tool.LENGTH: Kind.LENGTH, Tool.ANGLE: Kind.ANGLE,
-                Tool.RECTANGLE: Kind.RECTANGLE, Tool.ELLIPSE: Kind.ELLIPSE}.get(self)
+                Tool.RECTANGLE: Kind.RECTANGLE, Tool.ELLIPSE: Kind.ELLIPSE,
+                Tool.SHUTTER: Kind.SHUTTER}.get(self)
 
 
 class Viewport(QWidget):
@@ -123,6 +129,7 @@ class Viewport(QWidget):
         self.frame_notes: list[Callable[[FrameKey], str]] = []
         # SR regions, SEG and RTSTRUCT overlays (gui/layers.py): the reading area's list
         self.layers: list[ViewportLayer] = []
+        self.presentation: PresentationLayer | None = None  # attached by presentation_layer
 
         self.view = ImageView()
         self.image = self.view.image  # .image: the uint8 picture on screen (None: empty)
@@ -153,6 +160,8 @@ class Viewport(QWidget):
         self._first_pending = True
         self.quarter_turns, self.flip_h, self.flip_v, self._fit = 0, False, False, True
         self.image.clear()
+        if self.presentation is not None:
+            self.presentation.clear()
         count = len(stack.frames) if stack else 0
         self.position = 0 if position is None else int(np.clip(position, 0, max(count - 1, 0)))
         self._apply_transform()
@@ -276,14 +285,27 @@ class Viewport(QWidget):
             self._refresh()
             self._after_first()
 
-    def _show(self) -> None:
+    def display_info(self) -> FrameInfo | None:
+        """How the current frame is shown: its own FrameInfo, or a presentation state's."""
         if self.frame is None:
+            return None
+        return self.presentation.frame_info(self.frame) if self.presentation else self.frame.info
+
+    def redisplay(self) -> None:
+        """Render the current frame again (after a change of window or presentation state)."""
+        self._show()
+
+    def _show(self) -> None:
+        info = self.display_info()
+        if self.frame is None or info is None:
             return
-        picture = to_display(self.frame.array, self.frame.info, self.state)
+        picture = to_display(self.frame.array, info, self.state)
         first = self.image.image is None
         self.image.set_image(picture)  # wrapped as a Grayscale8/RGB888 QImage, not copied
         if first or self._fit:
             self._apply_transform()
+        if self.presentation is not None:
+            self.presentation.shown()
         self._refresh()
         self.frame_shown.emit(self)
 
@@ -314,6 +336,24 @@ class Viewport(QWidget):
         self.image.setTransform(t)
         if self._fit:
             self.view.fit_image()
+
+    def set_view(self, quarter_turns: int, flip_h: bool, area: QRectF | None,
+                 zoom: float | None = None) -> None:
+        """Turns, then a mirror, and `area` (image pixels) fitted in the viewport, or at `zoom`
+        screen pixels per image pixel about its centre; `area` None: the whole image fitted."""
+        self.quarter_turns, self.flip_h, self.flip_v = quarter_turns % 4, flip_h, False
+        self._fit = area is None
+        self._apply_transform()
+        if area is not None:
+            shown = self.image.mapRectToParent(area)
+            if zoom:
+                size = self.view.viewport().size()
+                centre = shown.center()
+                shown = QRectF(0, 0, size.width() / zoom, size.height() / zoom)
+                shown.moveCenter(centre)
+            self.view.target = shown
+            self.view.relayout()
+        self._refresh()
 
     def rotate(self, quarter_turns: int) -> None:
         self.quarter_turns = (self.quarter_turns + quarter_turns) % 4
@@ -387,7 +427,7 @@ class Viewport(QWidget):
         """The window on screen; while the next frame decodes, the last one shown."""
         if self.frame is None:
             return self.state.window or self._last_window
-        voi = choose_voi(self.frame.array, self.frame.info, self.state)
+        voi = choose_voi(self.frame.array, self.display_info() or self.frame.info, self.state)
         self._last_window = (voi.center, voi.width) if isinstance(voi, Window) else None
         return self._last_window
 
@@ -478,6 +518,8 @@ class Viewport(QWidget):
                 content.notes.append(note)
             key = self.stack.frames[self.position]
             content.notes += [text for note_of in self.frame_notes if (text := note_of(key))]
+            if self.presentation is not None and self.presentation.problem:
+                content.notes.append(self.presentation.problem)
             content.probe = self._probe_text
         if self.error:
             content.problem = self.tr("Cannot decode: %1").replace("%1", self.error)

@@ -1,0 +1,149 @@
+"""Where a viewport finds the presentation states of the image it shows: the archive index.
+
+Qt-free on purpose (the benchmark and tests give a viewport other sources). The archive
+answers `presentation_states_for(uid, frame)` from its reference tables in ~0.02 ms, so it is
+asked on the GUI thread at each new image; the SOP Instance UID of a shown file comes from the
+series' index rows (one indexed query per series, kept until the archive changes), never from
+the file. A state's file is small (a few kB): it is read and parsed once, then kept by its SOP
+Instance UID; one that cannot be used is reported once, by its file, and left out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from viewer.archive.archive import Archive
+from viewer.dicom.graphics import GraphicAnnotations
+from viewer.dicom.presentation_apply import PresentationStateFile, read_presentation_state_file
+from viewer.dicom.presentation_state import PresentationStateError
+
+LOGGER = logging.getLogger(__name__)
+
+NEWEST = "newest"  # [reading] presentation_state: the newest state of an image is applied
+NONE = "none"  # the image as its header says, the states only listed
+PARSED_KEPT = 64  # parsed presentation states kept (each a small dataset)
+
+
+@dataclass(frozen=True)
+class ListedState:
+    """One presentation state of an image, as the viewport's list shows it."""
+
+    sop_instance_uid: str
+    label: str
+    description: str
+    date: str  # DA 'YYYYMMDD'
+    path: str  # absolute path of its file
+
+    def title(self) -> str:
+        """'LABEL — description — 2026-12-07' (the parts present)."""
+        date = (f"{self.date[:4]}-{self.date[4:6]}-{self.date[6:8]}"
+                if len(self.date) == 8 else self.date)
+        return " — ".join(part for part in (self.label, self.description, date) if part)
+
+
+class PresentationSource(Protocol):
+    """What a viewport asks: the SOP Instance UID of a shown file, the states of a frame
+    (newest first), a state's parsed file, its annotations."""
+
+    default: str
+
+    def sop_instance_uid(self, series_uid: str, path: str) -> str | None: ...
+
+    def states_for(self, sop_instance_uid: str, frame: int) -> list[ListedState]: ...
+
+    def load(self, listed: ListedState) -> PresentationStateFile:
+        """PresentationStateError (one line naming the file) when it cannot be used."""
+        ...
+
+    def annotations(self, state: PresentationStateFile, sop_instance_uid: str,
+                    frame: int) -> GraphicAnnotations: ...
+
+
+class ParsedStates:
+    """Parsed presentation state files and their annotations per frame, kept by UID."""
+
+    def __init__(self) -> None:
+        # a state's parsed file, or why it cannot be used (asked once, not at every image)
+        self._files: OrderedDict[str, PresentationStateFile | PresentationStateError] = \
+            OrderedDict()
+        self._annotations: OrderedDict[tuple[str, str, int], GraphicAnnotations] = OrderedDict()
+
+    def load(self, listed: ListedState) -> PresentationStateFile:
+        parsed = self._files.get(listed.sop_instance_uid)
+        if parsed is None:
+            try:
+                parsed = read_presentation_state_file(listed.path)
+            except PresentationStateError as exc:
+                parsed = exc
+                LOGGER.warning("presentation state not applied: %s", exc)
+            self._files[listed.sop_instance_uid] = parsed
+            while len(self._files) > PARSED_KEPT:
+                self._files.popitem(last=False)
+        else:
+            self._files.move_to_end(listed.sop_instance_uid)
+        if isinstance(parsed, PresentationStateError):
+            raise parsed
+        return parsed
+
+    def annotations(self, state: PresentationStateFile, sop_instance_uid: str,
+                    frame: int) -> GraphicAnnotations:
+        key = (state.state.sop_instance_uid, sop_instance_uid, frame)
+        found = self._annotations.get(key)
+        if found is None:
+            found = self._annotations[key] = state.annotations(sop_instance_uid, frame)
+            for problem in found.problems:
+                LOGGER.info("presentation state %s: %s", state.state.source, problem)
+            while len(self._annotations) > 4 * PARSED_KEPT:
+                self._annotations.popitem(last=False)
+        return found
+
+    def forget(self) -> None:
+        self._files.clear()
+        self._annotations.clear()
+
+
+class ArchivePresentations(ParsedStates):
+    """The archive's presentation states. `default` is the `[reading] presentation_state`
+    setting; `listeners` are told (no argument) when the archive changed."""
+
+    def __init__(self, archive: Archive, default: str = NEWEST) -> None:
+        super().__init__()
+        self.archive = archive
+        self.default = default
+        self.listeners: list[Callable[[], None]] = []
+        self._uids: dict[str, dict[str, str]] = {}  # series UID -> absolute path -> SOP UID
+
+    def sop_instance_uid(self, series_uid: str, path: str) -> str | None:
+        by_path = self._uids.get(series_uid)
+        if by_path is None:
+            by_path = {}
+            for row in self.archive.index.instances(series_uid):
+                try:
+                    by_path[str(self.archive.store.absolute(row.store_path))] = \
+                        row.sop_instance_uid
+                except ValueError:  # a tampered row: that instance is not listed
+                    continue
+            self._uids[series_uid] = by_path
+        return by_path.get(path)
+
+    def states_for(self, sop_instance_uid: str, frame: int) -> list[ListedState]:
+        listed = []
+        for row in self.archive.index.presentation_states_for(sop_instance_uid, frame):
+            try:
+                path = str(self.archive.store.absolute(row.store_path))
+            except ValueError:
+                continue
+            listed.append(ListedState(row.sop_instance_uid, row.label, row.description,
+                                      row.content_date, path))
+        return listed
+
+    def archive_changed(self) -> None:
+        """New or removed instances: lists and UIDs are asked again (parsed files stay: a
+        SOP Instance UID names one content)."""
+        self._uids.clear()
+        for listener in list(self.listeners):
+            listener()
