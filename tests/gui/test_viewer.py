@@ -390,7 +390,10 @@ def test_loaded_frames_beyond_the_cache_budget_are_released(qtbot, tmp_path: Pat
         qtbot.wait(200)
         import gc
 
+        from viewer.decode import sharedmem
+
         gc.collect()
+        assert sharedmem._UNMAPPER.wait_idle(10.0)  # released blocks are unmapped off-thread
         with open("/proc/self/maps") as maps:
             mapped = {line.split()[-2] if line.rstrip().endswith("(deleted)")
                       else line.split()[-1] for line in maps if "/dev/shm/dv" in line}

@@ -67,6 +67,8 @@ US = study("us", "20261201", "US ABDOMEN",
            series("us-sr", "SR", "Measurements"),
            *(series(f"us-{i}", "US", f"Clip {i}") for i in range(1, 6)))
 ONLY_SR = study("sr", "20261201", "REPORT", series("sr-1", "SR", "Report"))
+# A radiograph without View Position: the chest protocol's rules hold (CR), none of its cells
+CR_NO_VIEW = study("cr", "20261201", "XR", series("cr-1", "CR", "", None, "CHEST"))
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ CASES = [
          "CR/DX chest PA + LAT with prior", (("pa", "lat", None, None),)),
     Case("us-4up-skips-the-sr", US, (), "Generic 4-up", (("us-1", "us-2", "us-3", "us-4"),)),
     Case("nothing-to-hang", ONLY_SR, (), None, ()),
+    Case("a-protocol-that-would-show-nothing-is-not-chosen", CR_NO_VIEW, (), "Generic 4-up",
+         (("cr-1", None, None, None),)),
 ]
 
 
@@ -186,15 +190,21 @@ def _mammo(uid: str, date: str, *sides: str) -> StudyFacts:
 
 @pytest.mark.parametrize(("sides", "priors", "expected_score", "cells"), [
     (("L",), 2, 5 + 3 + 4, ("m0-L-CC", "m1-L-CC", "m2-L-CC")),
-    (("R",), 2, 5 + 4, (None, None, None)),  # laterality rule fails: only its weight is lost
+    # laterality rule fails: only its weight is lost, but no cell takes a right breast's
+    # series, and a protocol that would show nothing is not chosen
+    (("R",), 2, 0.0, None),
     (("L", "R"), 1, 5 + 3, ("m0-L-CC", "m1-L-CC", None)),  # fewer priors than asked
 ])
 def test_laterality_and_number_of_priors(sides: tuple[str, ...], priors: int,
                                          expected_score: float,
-                                         cells: tuple[str | None, ...]) -> None:
+                                         cells: tuple[str | None, ...] | None) -> None:
     protocol = parse_protocol(tomllib.loads(MAMMO_TOML))
     current = _mammo("m0", "20261201", *sides)
     earlier = [_mammo(f"m{i}", f"202{6 - i}0101", *sides) for i in range(1, priors + 1)]
     result = hang(current, earlier, [protocol])
     assert result.score == pytest.approx(expected_score)
+    if cells is None:
+        assert result.protocol is None and result.stages == ()
+        assert dict(result.scores)[protocol.name] == pytest.approx(5 + 4)
+        return
     assert tuple(v.series_instance_uid for v in result.stages[0].viewports) == cells

@@ -6,7 +6,9 @@ out. The GUI then loads each assigned series into its viewport; an unmatched vie
 
 Scoring: a protocol whose required rule fails is out; the others score the sum of the weights of
 their rules that hold, and the highest score wins (ties: the protocol whose viewports are filled
-most in its first stage, then the name). A protocol is not chosen when it scores nothing at all.
+most in its first stage, then the name). A protocol is not chosen when it scores nothing at all,
+or when none of its viewports would show a series of this study (a CR without View Position
+matches the chest protocol's rules and none of its cells).
 
 Assignment: in each stage, viewports are filled in layout order; each takes the first series (in
 series order: Series Number, then as listed) of its study that meets its rule and that no earlier
@@ -226,6 +228,8 @@ def hang(
         if value is None or value <= 0:
             continue
         stages = apply_protocol(protocol, study, priors)
+        if not any(stage.filled for stage in stages):
+            continue  # its rules match the study but none of its series: it would show nothing
         key = (value, stages[0].filled)  # higher score, then more viewports filled at first
         if best is None or key > best:
             best, chosen = key, (protocol, stages)
