@@ -57,8 +57,8 @@ from viewer.gui.layers import PlaneLayer
 from viewer.gui.measure_text import measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mpr_state import Fusion, MprController
-from viewer.gui.overlay import Overlay, OverlayContent
-from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool, annotation_labels
+from viewer.gui.overlay import Overlay, OverlayContent, annotation_labels
+from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool
 from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES

@@ -4,15 +4,16 @@ with QPainter: a single paint per repaint, nothing to lay out, mouse events pass
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from viewer.dicom.annotations import Corners, ScaleBar
-from viewer.dicom.geometry import EdgeLabels
+from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 
 TEXT = QColor(235, 235, 235)
 SHADOW = QColor(0, 0, 0, 200)
@@ -154,3 +155,34 @@ class Overlay(QWidget):
             size = 6 if tick % 5 == 0 else 3
             painter.drawLine(QPointF(tx, y - size), QPointF(tx, y))
         self._text(painter, bar.text, QPointF(x1 + 6, y + line / 3), centre=False)
+
+
+@functools.lru_cache(maxsize=64)
+def orientation_markers(orientation: tuple[float, ...], quarter_turns: int, flip_h: bool,
+             flip_v: bool) -> EdgeLabels | None:
+    """Orientation markers; cached because a series shares one orientation, and scrolling
+    repaints them every frame."""
+    return oriented_edge_labels(orientation, quarter_turns, flip_h, flip_v)
+
+
+@functools.lru_cache(maxsize=1)
+def annotation_labels() -> dict[str, str]:
+    """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS); literal
+    calls, so that pyside6-lupdate finds them. Cached: every repaint asks, and the language
+    is chosen once, at start-up."""
+    return {
+        "image": QCoreApplication.translate("Viewport", "Im:"),
+        "location": QCoreApplication.translate("Viewport", "Loc:"),
+        "thickness": QCoreApplication.translate("Viewport", "Thk:"),
+        "window": QCoreApplication.translate("Viewport", "W:"),
+        "level": QCoreApplication.translate("Viewport", "L:"),
+        "zoom": QCoreApplication.translate("Viewport", "Zoom:"),
+        "lossy": QCoreApplication.translate("Viewport", "LOSSY"),
+        "patient_id": QCoreApplication.translate("Viewport", "ID:"),
+        "birth_date": QCoreApplication.translate("Viewport", "DOB:"),
+        "sex": QCoreApplication.translate("Viewport", "Sex:"),
+        "series": QCoreApplication.translate("Viewport", "Se:"),
+        "age_years": QCoreApplication.translate("Viewport", "Y"),
+        "age_months": QCoreApplication.translate("Viewport", "M"),
+        "age_days": QCoreApplication.translate("Viewport", "D"),
+    }

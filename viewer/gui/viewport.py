@@ -21,14 +21,13 @@ Delete removes the measurement under the cursor (or the last one on the image).
 from __future__ import annotations
 
 import enum
-import functools
 import math
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -46,7 +45,6 @@ from viewer.dicom import measure
 from viewer.dicom.calibration import Calibration
 from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
-from viewer.dicom.geometry import EdgeLabels, oriented_edge_labels
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
 from viewer.gui.bridge import FrameBridge
@@ -55,7 +53,7 @@ from viewer.gui.layers import ViewportLayer
 from viewer.gui.measure_text import calibration_note, measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
-from viewer.gui.overlay import Overlay, OverlayContent
+from viewer.gui.overlay import Overlay, OverlayContent, annotation_labels, orientation_markers
 
 if TYPE_CHECKING:
     from viewer.gui.presentation_layer import PresentationLayer
@@ -502,7 +500,7 @@ class Viewport(QWidget):
             )
             g = self.geometry_now
             if g is not None and g.orientation is not None:
-                content.markers = _markers(
+                content.markers = orientation_markers(
                     g.orientation, self.quarter_turns, self.flip_h, self.flip_v
                 )
             calibration = self._calibration()
@@ -798,34 +796,3 @@ class Viewport(QWidget):
         self.bridge.frame_failed.disconnect(self._on_failed)
         if self._on_measurements_changed in self.measurements.listeners:
             self.measurements.listeners.remove(self._on_measurements_changed)
-
-
-@functools.lru_cache(maxsize=64)
-def _markers(orientation: tuple[float, ...], quarter_turns: int, flip_h: bool,
-             flip_v: bool) -> EdgeLabels | None:
-    """Orientation markers; cached because a series shares one orientation, and scrolling
-    repaints them every frame."""
-    return oriented_edge_labels(orientation, quarter_turns, flip_h, flip_v)
-
-
-@functools.lru_cache(maxsize=1)
-def annotation_labels() -> dict[str, str]:
-    """The annotation labels, translated (keys as in annotations.DEFAULT_LABELS); literal
-    calls, so that pyside6-lupdate finds them. Cached: every repaint asks, and the language
-    is chosen once, at start-up."""
-    return {
-        "image": QCoreApplication.translate("Viewport", "Im:"),
-        "location": QCoreApplication.translate("Viewport", "Loc:"),
-        "thickness": QCoreApplication.translate("Viewport", "Thk:"),
-        "window": QCoreApplication.translate("Viewport", "W:"),
-        "level": QCoreApplication.translate("Viewport", "L:"),
-        "zoom": QCoreApplication.translate("Viewport", "Zoom:"),
-        "lossy": QCoreApplication.translate("Viewport", "LOSSY"),
-        "patient_id": QCoreApplication.translate("Viewport", "ID:"),
-        "birth_date": QCoreApplication.translate("Viewport", "DOB:"),
-        "sex": QCoreApplication.translate("Viewport", "Sex:"),
-        "series": QCoreApplication.translate("Viewport", "Se:"),
-        "age_years": QCoreApplication.translate("Viewport", "Y"),
-        "age_months": QCoreApplication.translate("Viewport", "M"),
-        "age_days": QCoreApplication.translate("Viewport", "D"),
-    }
