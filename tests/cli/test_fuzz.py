@@ -90,11 +90,13 @@ def _round(seeds: list[Seed], seed: int, rounds_before: int, tmp_path: Path,
 def test_a_fuzz_round_finds_no_crash(seeds: list[Seed], objects: ObjectSeeds, form: int,
                                      tmp_path: Path) -> None:
     """Eleven damaged files and an intact one, imported (as a folder, a zip or DICOMDIR media),
-    checked, rendered with two workers, thumbnailed, three of them shown by `info`; issue 17's
-    objects damaged and read by import, render --presentation-state / --overlay, sr, keys and
-    hanging import."""
-    result = _round(seeds, 15, form, tmp_path, objects)
-    assert result.runs >= 17
+    checked, rendered with two workers, thumbnailed, three of them shown by `info`. In the
+    folder round, issue 17's objects too, damaged and read by import, render
+    --presentation-state / --overlay, sr, keys and hanging import: ten more commands (~10 s
+    here), so once in CI; the slow rounds feed them every time."""
+    with_objects = objects if form == 0 else None
+    result = _round(seeds, 15, form, tmp_path, with_objects)
+    assert result.runs >= (18 if with_objects else 8)
     assert result.crashes == [], "\n".join(f"{c.step}: {c.what} ({c.saved})"
                                            for c in result.crashes)
 
