@@ -5,6 +5,7 @@ imported, keeping what our model says and naming what it drops."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -377,3 +378,23 @@ def test_a_protocol_naming_only_a_body_part(tmp_path: Path) -> None:
         (MatchAttribute.BODY_PART, ("CHEST",))]
     assert back.stages == protocol.stages
     assert (back.name, back.description) == ("Any chest", "")
+
+
+FUZZ_OBJECTS = Path(__file__).resolve().parents[1] / "data" / "fuzz" / "objects"
+
+
+@pytest.mark.parametrize("path", sorted(FUZZ_OBJECTS.glob("hanging_protocol_*.dcm")),
+                         ids=lambda p: p.stem)
+def test_damaged_instances_found_by_bench_fuzz_give_one_line(path: Path, tmp_path: Path) -> None:
+    """Hanging Protocol instances `bench fuzz` damaged (an unknown VR in a nested filter, the
+    Display Sets Sequence read as US, an item length that lies) once ended `hanging import`
+    with "internal error": now one line naming the file and why, exit 2, nothing written."""
+    with pytest.raises(HangingProtocolIODError, match="Hanging Protocol|Display Sets"):
+        import_protocol(dcmread(path), str(path))
+    done = subprocess.run(
+        [sys.executable, "-m", "viewer", "--config", str(tmp_path / "config.toml"), "hanging",
+         "import", str(path)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"dicom-viewer hanging: {path}: ")
+    assert len(done.stderr.splitlines()) == 1 and "internal error" not in done.stderr
+    assert not (tmp_path / "hanging").exists()

@@ -7,6 +7,12 @@ no file, an exit code other than 0 or 1 (2 means nothing could be started), a ha
 archive that `check` no longer finds consistent (something partial in the store). Each crashing
 input is saved, with what happened, to a folder of its own so that it can become a regression
 test. Everything is drawn from one seed: the same seed gives the same files.
+
+Issue 17's objects (a presentation state, key objects, structured reports, segmentations, an RT
+structure set, a hanging protocol: `viewer.archive.fuzz_objects`) join the seeds of the import,
+and each round also feeds damaged copies of them to the verbs that read them: `render
+--presentation-state`, `render --overlay`, `sr` (plain and --json), `keys` on the archive that
+indexed them, and `hanging import`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from viewer.archive.fuzz_objects import ObjectSeeds, write_object_seeds
 from viewer.dicom.mutations import Layout, layout_of, mutate
 
 # pydicom's own test files, one or more per transfer syntax, read from the installed package
@@ -63,7 +70,8 @@ class Seed:
 class Crash:
     """Something the user must never see, and where its inputs were saved."""
 
-    step: str  # import-folder, import-zip, import-dicomdir, render, info, thumbnails, check
+    step: str  # import-folder, import-zip, import-dicomdir, render, info, thumbnails, check,
+    # import-objects, render-ps, render-seg, render-rtstruct, sr, sr-json, keys, hanging-import
     what: str  # one line: the symptom
     saved: str  # the folder holding the inputs and a note
 
@@ -116,7 +124,25 @@ def load_seeds(work: Path) -> list[Seed]:
             except TranscodeError:
                 continue  # a tool missing here: that syntax comes from pydicom's files only
     paths += sorted(tools.glob("*/*.dcm"))
-    return [_seed(p, tools) for p in paths]
+    seeds = [_seed(p, tools) for p in paths]
+    # as they are: their UIDs reference each other (the key objects name the presentation
+    # state, every object the CT); the hanging protocol belongs to no study and is never stored
+    objects = load_object_seeds(work)
+    for path in objects.objects:
+        if path != objects.hanging_protocol:
+            data = path.read_bytes()
+            seeds.append(Seed(path.stem, data, layout_of(data)))
+    return seeds
+
+
+def load_object_seeds(work: Path) -> ObjectSeeds:
+    """Issue 17's objects about the small CT of the tool seeds (made once, kept in `work`)."""
+    from viewer.dicom.demo import write_ct_series
+
+    image = work / "ct" / "CT0001.dcm"
+    if not image.is_file():
+        write_ct_series(work / "ct", slices=1, rows=64, columns=64)
+    return write_object_seeds(image, work / "object-seeds")
 
 
 def _seed(path: Path, tools: Path) -> Seed:
@@ -155,11 +181,12 @@ def run_fuzz(
     result = FuzzResult(seed)
     start = time.monotonic()
     seeds = load_seeds(work)
+    objects = load_object_seeds(work)
     while time.monotonic() - start < seconds or result.rounds == 0:
         rng = random.Random(f"{seed}:{result.rounds}")
         round_dir = work / f"round-{result.rounds}"
         shutil.rmtree(round_dir, ignore_errors=True)
-        fuzz_round(seeds, rng, round_dir, result, crashes_dir)
+        fuzz_round(seeds, rng, round_dir, result, crashes_dir, objects)
         shutil.rmtree(round_dir, ignore_errors=True)
         result.rounds += 1
         progress(f"round {result.rounds}: {result.files} files, {len(result.crashes)} crashes")
@@ -185,11 +212,13 @@ def write_mutants(seeds: list[Seed], rng: random.Random, folder: Path, count: in
 
 def fuzz_round(
     seeds: list[Seed], rng: random.Random, round_dir: Path, result: FuzzResult,
-    crashes_dir: Path,
+    crashes_dir: Path, objects: ObjectSeeds | None = None,
 ) -> None:
-    """One round: damaged files imported as a folder, a zip or DICOMDIR media (by turn), then
-    checked, rendered with two workers, thumbnailed, and some of them passed to `info`; then a
-    small series with two damaged slices reformatted by `mpr`."""
+    """One round: damaged files imported as a folder, a zip or DICOMDIR media (by turn); with
+    `objects`, damaged copies of each imported beside their CT and read by their verbs
+    (`fuzz_objects_round`); then the archive checked, the files rendered with two workers,
+    thumbnailed, and some of them passed to `info`; then a small series with two damaged
+    slices reformatted by `mpr`."""
     folder = round_dir / "files"
     mutants = write_mutants(seeds, rng, folder, FILES_PER_ROUND)
     result.files += len(mutants) - 1
@@ -212,6 +241,8 @@ def fuzz_round(
         if what:
             runner.crash(f"import-{form}", what, ["import", str(source)], done.stderr)
         _count_failures(done.stdout, result)
+    if objects is not None:
+        fuzz_objects_round(runner, objects, rng, round_dir)
     runner.cli("check", "--archive", str(archive_dir), "check", "--json", allowed=(0,))
     runner.cli("render", "render", str(folder), "-o", str(round_dir / "png"), "-j", "2")
     runner.python("thumbnails", "-m", "viewer.archive.fuzzing", str(archive_dir))
@@ -220,6 +251,53 @@ def fuzz_round(
     volume = write_volume_mutants(rng, round_dir / "volume")
     runner.cli("mpr", "mpr", str(volume), "--plane", "coronal", "-o",
                str(round_dir / "mpr.png"), allowed=(0, 2))
+
+
+def fuzz_objects_round(
+    runner: _Runner, objects: ObjectSeeds, rng: random.Random, round_dir: Path
+) -> None:
+    """Each of issue 17's objects damaged once; all but the hanging protocol imported with
+    their intact CT into the round's archive (the reference index reads them), then: the CT
+    rendered with the damaged presentation state, a segmentation and the structure set; `sr`
+    on a report and on the key objects, plain and --json; `keys` of the CT's study; `hanging
+    import` of the damaged hanging protocol into a config folder of the round's own."""
+    folder = round_dir / "objects"
+    folder.mkdir(parents=True, exist_ok=True)
+    image = Path(shutil.copy(objects.image, folder / "ct.dcm"))
+    damaged: dict[Path, Path] = {}
+    for path in objects.objects:
+        data = path.read_bytes()
+        kind, data = mutate(data, layout_of(data), rng)
+        where = round_dir / "hanging" if path == objects.hanging_protocol else folder
+        where.mkdir(exist_ok=True)
+        damaged[path] = where / f"{path.stem}_{kind}.dcm"
+        damaged[path].write_bytes(data)
+    runner.result.files += len(damaged)
+    archive = str(round_dir / "archive")
+    done = runner.cli("import-objects", "--archive", archive, "import", "--json", str(folder))
+    if done is not None:
+        what = judge_import(done.stdout, done.stderr, image.name)
+        if what:
+            runner.crash("import-objects", what, ["import", str(folder)], done.stderr)
+        _count_failures(done.stdout, runner.result)
+    png = round_dir / "objects-png"
+    png.mkdir(exist_ok=True)
+    overlays = (("render-ps", "--presentation-state", objects.presentation_state),
+                ("render-seg", "--overlay", rng.choice(objects.segmentations)),
+                ("render-rtstruct", "--overlay", objects.structure_set))
+    for step, option, path in overlays:
+        runner.cli(step, "render", str(image), option, str(damaged[path]), "-o",
+                   str(png / f"{step}.png"), allowed=(0, 1, 2))
+    for document in (rng.choice((objects.report, objects.dose_report)), objects.key_objects):
+        runner.cli("sr", "sr", str(damaged[document]), allowed=(0, 1, 2))
+        runner.cli("sr-json", "sr", "--json", str(damaged[document]), allowed=(0, 1, 2))
+    from pydicom import dcmread
+
+    study = str(dcmread(image, stop_before_pixels=True).StudyInstanceUID)
+    runner.cli("keys", "--archive", archive, "keys", "--json", study, allowed=(0,))
+    runner.cli("hanging-import", "--config", str(round_dir / "config" / "config.toml"),
+               "hanging", "import", str(damaged[objects.hanging_protocol]), "--as", "fuzzed",
+               allowed=(0, 2))
 
 
 def write_volume_mutants(rng: random.Random, folder: Path) -> Path:
@@ -306,8 +384,9 @@ class _Runner:
     def crash(self, step: str, what: str, command: list[str], stderr: str = "") -> None:
         target = self.crashes_dir / f"{self.round_dir.name}-{step}-{len(self.result.crashes)}"
         shutil.copytree(self.round_dir / "files", target / "files", dirs_exist_ok=True)
-        if (self.round_dir / "volume").is_dir():
-            shutil.copytree(self.round_dir / "volume", target / "volume", dirs_exist_ok=True)
+        for part in ("volume", "objects", "hanging"):
+            if (self.round_dir / part).is_dir():
+                shutil.copytree(self.round_dir / part, target / part, dirs_exist_ok=True)
         if self.source.is_file() or self.source.name == "DICOMDIR":
             source = self.source.parent if self.source.name == "DICOMDIR" else self.source
             copy = shutil.copytree if source.is_dir() else shutil.copy2

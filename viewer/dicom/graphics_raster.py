@@ -145,6 +145,9 @@ def _draw_graphic(canvas: _Canvas, graphic: GraphicObject, layer: GraphicLayer |
     style = graphic.line_style
     if graphic.graphic_type is GraphicType.POINT:
         col, row = (math.floor(v) for v in path[0])
+        if not (canvas.c0 - _POINT_ARM <= col <= canvas.c1 + _POINT_ARM
+                and canvas.r0 - _POINT_ARM <= row <= canvas.r1 + _POINT_ARM):
+            return  # none of its pixels can change (and a far one overflows numpy's int64)
         arms = np.arange(-_POINT_ARM, _POINT_ARM + 1)
         cols = np.concatenate([col + arms, np.full(arms.size, col)])
         rows = np.concatenate([np.full(arms.size, row), row + arms])

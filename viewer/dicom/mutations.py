@@ -2,10 +2,10 @@
 
 Each mutation takes the bytes of a valid PS3.10 file and a seeded `random.Random` and returns
 damaged bytes, the way files arrive damaged from the field: bits flipped, cut short, a Value
-Length that lies (PS3.5 7.1), garbage inserted, chunks duplicated, a damaged deflate stream
-(PS3.5 A.5), damaged encapsulated fragments or Basic Offset Table (PS3.5 A.4), a wrong VR, and
-absurd Rows / Columns / Number of Frames. The same seed gives the same bytes, so a crash found
-once is found again.
+Length that lies (PS3.5 7.1; at the top level or inside a sequence), garbage inserted, chunks
+duplicated, a damaged deflate stream (PS3.5 A.5), damaged encapsulated fragments or Basic
+Offset Table (PS3.5 A.4), a wrong VR, and absurd Rows / Columns / Number of Frames. The same
+seed gives the same bytes, so a crash found once is found again.
 """
 
 from __future__ import annotations
@@ -127,6 +127,36 @@ def lie_in_length(data: bytes, layout: Layout | None, rng: random.Random) -> byt
     return bytes(out)
 
 
+def lie_in_nested_length(data: bytes, layout: Layout | None, rng: random.Random) -> bytes:
+    """A length inside a sequence lying: an item's (FFFE,E000) Item Length, or the 4-byte
+    Value Length of a nested SQ, UT or OB element (explicit VR little endian, PS3.5 7.5),
+    found by their bytes. Structured reports, presentation states and segmentations keep
+    nearly everything they say inside sequences, where `lie_in_length` never reaches."""
+    lengths = [m + 4 for m in _find_all(data, _ITEM)]
+    for vr in (b"SQ\0\0", b"UT\0\0", b"OB\0\0"):
+        lengths += [m + 4 for m in _find_all(data, vr)]
+    lengths = [at for at in lengths if at + 4 <= len(data)]
+    if not lengths:
+        return lie_in_length(data, layout, rng)
+    at = rng.choice(lengths)
+    (length,) = struct.unpack_from("<I", data, at)
+    value = rng.choice([
+        0xFFFFFFFF, 0, length + rng.randint(1, 4096), max(length - rng.randint(1, 32), 0),
+        length | 1, rng.randint(0, 0xFFFFFFFE),
+    ]) if length != 0xFFFFFFFF else rng.randint(0, 256)
+    out = bytearray(data)
+    struct.pack_into("<I", out, at, min(value, 0xFFFFFFFF))
+    return bytes(out)
+
+
+def _find_all(data: bytes, needle: bytes) -> list[int]:
+    found, at = [], data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
+
+
 def wrong_vr(data: bytes, layout: Layout | None, rng: random.Random) -> bytes:
     explicit = [e for e in (layout.elements if layout else ()) if e.vr is not None]
     if not explicit:
@@ -222,6 +252,7 @@ MUTATIONS: dict[str, Mutation] = {
     "flip": flip_bytes,
     "truncate": truncate,
     "length": lie_in_length,
+    "nested": lie_in_nested_length,
     "garbage": insert_garbage,
     "duplicate": duplicate_chunk,
     "deflate": damage_deflate,
@@ -241,6 +272,8 @@ def mutate(data: bytes, layout: Layout | None, rng: random.Random) -> tuple[str,
         e.tag == _PIXEL_DATA and e.length == 0xFFFFFFFF for e in layout.elements
     ):
         names += ["fragments"] * 3
+    if layout is not None and any(e.vr == "SQ" for e in layout.elements):
+        names += ["nested"] * 2
     applied = []
     for _ in range(1 if rng.random() < 0.8 else 2):
         name = rng.choice(names)

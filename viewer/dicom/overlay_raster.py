@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
 
+from viewer.dicom.files import describe_error
 from viewer.dicom.rtstruct import (
     RT_STRUCTURE_SET_STORAGE,
     StructureContour,
@@ -53,7 +54,10 @@ class OverlayOnFrame:
 def read_overlay(ds: Dataset) -> Overlay:
     """A Segmentation or RT Structure Set by its SOP Class; OverlayError with the one-line
     reason otherwise or when it cannot be read."""
-    sop_class = str(ds.get("SOPClassUID", "") or "")
+    try:
+        sop_class = str(ds.get("SOPClassUID", "") or "")
+    except Exception as exc:  # pydicom converts a value when first used: a damaged VR raises
+        raise OverlayError(f"malformed DICOM: {describe_error(exc)}") from None
     try:
         if sop_class in SEGMENTATION_CLASSES:
             return read_segmentation(ds)

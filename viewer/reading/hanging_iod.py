@@ -44,6 +44,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
+from viewer.dicom.files import describe_error
 from viewer.reading.protocols import (
     HangingProtocol,
     MatchAttribute,
@@ -513,7 +514,18 @@ def _grid(boxes: list[list[float]]) -> tuple[int, int]:
 def import_protocol(ds: Dataset, source: str = "") -> ImportedProtocol:
     """Our protocol from a Hanging Protocol instance (see the module docstring), and what it
     could not keep. HangingProtocolIODError (one line) when `ds` is not a Hanging Protocol
-    instance or has no name or display sets."""
+    instance, has no name or display sets, or is damaged."""
+    try:
+        return _import(ds, source)
+    except HangingProtocolIODError:
+        raise
+    except Exception as exc:  # pydicom converts nested values only when they are used, so a
+        # damaged file (an unknown VR, an item length that lies) raises anything, here
+        raise HangingProtocolIODError(f"malformed Hanging Protocol: {describe_error(exc)}"
+                                      ) from None
+
+
+def _import(ds: Dataset, source: str) -> ImportedProtocol:
     if str(ds.get("SOPClassUID", "")) != HANGING_PROTOCOL_STORAGE:
         raise HangingProtocolIODError("not a Hanging Protocol instance (SOP Class "
                                       f"{ds.get('SOPClassUID', 'missing')})")
@@ -523,6 +535,8 @@ def import_protocol(ds: Dataset, source: str = "") -> ImportedProtocol:
     display_sets = list(ds.get("DisplaySetsSequence", []) or [])
     if not display_sets:
         raise HangingProtocolIODError("Display Sets Sequence (0072,0200) is missing or empty")
+    if not all(isinstance(item, Dataset) for item in display_sets):  # a damaged VR
+        raise HangingProtocolIODError("Display Sets Sequence (0072,0200) is not a sequence")
     dropped: list[str] = []
     body_parts: list[str] = []
     studies, modalities = _image_set_studies(ds, dropped, body_parts)
