@@ -15,15 +15,16 @@ import enum
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import highdicom as hd
 from pydicom.dataset import Dataset
-from pydicom.sr.codedict import codes
-from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from viewer.reports.create_ps import MANUFACTURER, UTF8, highdicom_quietly
 from viewer.reports.view_state import with_patient_study
+
+if TYPE_CHECKING:
+    from pydicom.sr.coding import Code  # pydicom.sr loads its code tables (25 MiB) on import
 
 LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class KeyObjectTitle(enum.Enum):
     @property
     def code(self) -> Code:
         """The coded concept (DCM scheme, e.g. 113000 "Of Interest")."""
+        from pydicom.sr.codedict import codes  # pydicom's code tables: 25 MiB, when needed
+
         found: Code = getattr(codes.CID7010, self.value)
         return found
 
@@ -162,6 +165,8 @@ def _document(
     images: Sequence[KeyImage], title: KeyObjectTitle, description: str, study: Dataset,
     observer: str, series_instance_uid: str | None, series_number: int, instance_number: int,
 ) -> Dataset:
+    import highdicom as hd  # about a second and 10 MiB: only when an object is made
+    from pydicom.sr.codedict import codes
     observer_context = None
     if observer:
         observer_context = hd.sr.ObserverContext(

@@ -23,8 +23,8 @@ import re
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
@@ -41,6 +41,9 @@ from viewer.reports.view_state import (
     ViewState,
     with_patient_study,
 )
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 LOGGER = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ def _gsps(
     annotations: list[hd.pr.GraphicAnnotation], series_instance_uid: str | None,
     series_number: int, instance_number: int,
 ) -> Dataset:
+    import highdicom as hd  # about a second and 10 MiB: only when an object is made
     first = images[0]
     return hd.pr.GrayscaleSoftcopyPresentationState(
         referenced_images=list(headers.values()),
@@ -195,6 +199,7 @@ def _modality(images: Sequence[ViewedImage]) -> hd.ModalityLUTTransformation:
     frame's rescale (from the functional groups of an enhanced image) or its Modality LUT
     Sequence. Made here rather than by highdicom, which reads a multi-frame image's only from
     functional groups a classic multi-frame image does not have."""
+    import highdicom as hd  # about a second and 10 MiB: only when an object is made
     infos = [frame_info(image.header, image.frame - 1) for image in images]
     first = infos[0]
     lut = first.modality_lut
@@ -233,6 +238,7 @@ def _voi(image: ViewedImage, view: ViewState) -> list[hd.pr.SoftcopyVOILUTTransf
     """The window of the view, else the frame's own first window, else its first VOI LUT
     (the order `render` and the viewport choose in). Made here for every image rather than
     left to highdicom, which reads a multi-frame image's only from functional groups."""
+    import highdicom as hd  # about a second and 10 MiB: only when an object is made
     function = view.voi_function
     window = view.window
     explanation = None
@@ -274,6 +280,7 @@ def _annotations(
     images: Sequence[ViewedImage], view: ViewState
 ) -> tuple[list[hd.pr.GraphicLayer], list[hd.pr.GraphicAnnotation]]:
     """One Graphic Annotation item per frame that has measurements, on one layer."""
+    import highdicom as hd  # about a second and 10 MiB: only when an object is made
     if not view.measurements:
         return [], []
     layer = hd.pr.GraphicLayer(MEASUREMENT_LAYER, order=1, description="Measurements")

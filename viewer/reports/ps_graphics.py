@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import highdicom as hd
 import numpy as np
 
 from viewer.dicom.calibration import Calibration
 from viewer.dicom.frameinfo import frame_info
 from viewer.dicom.measure import Length, format_value, measure_angle, measure_length, place
 from viewer.reports.view_state import Measurement, Point, Shape, ViewedImage
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 NO_SPACING = "no pixel spacing"
 
@@ -33,6 +36,7 @@ class Drawn:
 
 def drawn(measurement: Measurement, image: ViewedImage) -> Drawn:
     """The graphic and text objects of `measurement` on `image` (its frame)."""
+    import highdicom as hd  # about a second and 10 MiB: only when an object is made
     points = measurement.points
     for x, y in points:
         if not (0.0 <= x <= image.columns and 0.0 <= y <= image.rows):
