@@ -13,6 +13,7 @@ from the already loaded report: nothing is read while scrolling.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainterPath, QPen, QTransform
@@ -20,10 +21,12 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from viewer.dicom.geometry import StackPlanes
 from viewer.gui.imageview import Label
-from viewer.gui.mpr_view import MprView
 from viewer.gui.report_model import LoadedReport
 from viewer.gui.viewport import Viewport
 from viewer.reports.measurements import ProjectedRegion, Region, centroid, project_region
+
+if TYPE_CHECKING:  # the MPR view (and fusion's colour maps from pydicom's palettes) load with MPR
+    from viewer.gui.mpr_view import MprView
 
 REGION_PEN = QColor(255, 140, 0)
 MARKER_SCREEN_PX = 6.0  # a POINT's cross, half its size on screen
