@@ -18,6 +18,8 @@ def test_bench_presentation_json_rows() -> None:
     names = [row["name"] for row in rows]
     assert any(name.startswith("GSPS applied") for name in names)
     assert any(name.startswith("hang a 6-series CT") for name in names)
+    assert any(name.startswith("GSPS in a 512x512 viewport") for name in names)
+    assert sum(name.startswith("hang to every first image") for name in names) == 2
     assert sum(name.startswith("open a 5,000-item SR") for name in names) == 2
     for row in rows:
         assert len(row["passes"]) == 2 and all(math.isfinite(v) for v in row["passes"])
