@@ -20,6 +20,7 @@ box at the top of the viewport, shown when the image has any state.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -80,6 +81,10 @@ if TYPE_CHECKING:
 NO_STATE = ""  # the combo's data for "No presentation state"
 POINT_RADIUS = 3.0  # screen pixels of a POINT graphic
 PATHS_KEPT = 512
+# Items of the images shown last, hidden rather than deleted: scrolling back and forth between
+# images with their own annotations shows them again instead of building them (a text's item
+# measures its font each time it is made).
+HIDDEN_KEPT = 256
 DEFAULT_LINE = 1.5  # screen pixels, when the state gives no Line Style thickness
 
 
@@ -113,6 +118,7 @@ class PresentationLayer(QObject):
         self._filled: tuple[str, ...] = ()  # what the combo lists: the choice, then the UIDs
         self._items: list[QGraphicsItem] = []
         self._kept: dict[object, list[QGraphicsItem]] = {}  # by what they draw
+        self._hidden: OrderedDict[object, list[QGraphicsItem]] = OrderedDict()
         self._drawn: tuple[object, ...] | None = None
         # outlines by graphic (and DISPLAY box): a scroll through images that share graphics
         # computes each once
@@ -315,13 +321,33 @@ class PresentationLayer(QObject):
     # -- annotations ------------------------------------------------------------------------
     def _remove_items(self) -> None:
         scene = self.viewport.view.scene()
-        for items in self._kept.values():
+        for items in (*self._kept.values(), *self._hidden.values()):
             for item in items:
                 if item.scene() is scene:
                     scene.removeItem(item)
         self._kept = {}
+        self._hidden.clear()
         self._items = []
         self._drawn = None
+
+    def _shown_again(self, key: object) -> list[QGraphicsItem]:
+        items = self._hidden.pop(key, [])
+        for item in items:
+            item.setVisible(True)
+        return items
+
+    def _hide_kept(self) -> None:
+        """The items no longer drawn are hidden and kept for a while; the oldest go."""
+        scene = self.viewport.view.scene()
+        for key, items in self._kept.items():
+            for item in items:
+                item.setVisible(False)
+            self._hidden[key] = items
+        self._kept = {}
+        while len(self._hidden) > HIDDEN_KEPT:
+            for item in self._hidden.popitem(last=False)[1]:
+                if item.scene() is scene:
+                    scene.removeItem(item)
 
     def _draw(self) -> None:
         vp = self.viewport
@@ -348,14 +374,15 @@ class PresentationLayer(QObject):
                 where = None if graphic.units is AnnotationUnits.PIXEL else box
                 key: object = ("graphic", graphic, layer, where)
                 key = key if key not in wanted else (key, len(wanted))
-                wanted[key] = self._kept.pop(key, []) or self._graphic_items(graphic, layer,
-                                                                              area)
+                wanted[key] = (self._kept.pop(key, []) or self._shown_again(key)
+                               or self._graphic_items(graphic, layer, area))
             for text in found.texts:
                 layer = layers.get(text.layer)
                 key = ("text", text, layer, box, placed)
                 key = key if key not in wanted else (key, len(wanted))
-                wanted[key] = self._kept.pop(key, []) or self._text_items(text, layer, area)
-        self._remove_items()  # what is no longer drawn
+                wanted[key] = (self._kept.pop(key, []) or self._shown_again(key)
+                               or self._text_items(text, layer, area))
+        self._hide_kept()  # what is no longer drawn
         self._kept = wanted
         self._items = [item for items in wanted.values() for item in items]
         self._drawn = signature
