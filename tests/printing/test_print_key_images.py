@@ -109,3 +109,30 @@ def test_a_broken_state_leaves_its_box_empty_and_names_it(
     (failure,) = composition.failures
     assert "broken.dcm" in failure.reason and "\n" not in failure.reason
     assert composition.films[0].boxes[0].pixels is None
+
+
+def test_print_key_images_from_the_command_line(
+    archive_with_keys: tuple[Path, Path, Path, str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`print NODE --key-images STUDY_UID`: the study's key images, the first through its
+    presentation state (turned: DCMTK's rendering fitted into its box), in one film."""
+    from tests.printing.test_print_scu import write_config
+
+    root, first, ps_path, study = archive_with_keys
+    with run_dcmprscp(tmp_path / "printer") as printer:
+        config = write_config(tmp_path / "config.toml", {"PRINTER": ("PRINTSCP", printer.port)})
+        base = ["--config", str(config), "--archive", str(root), "print", "PRINTER"]
+        assert cli_main([*base, "--key-images", study, "--layout", "1x2",
+                         "--pixels-per-mm", "1"]) == 0
+        assert "printed 1 of 1 film(s), 2 image(s)" in capsys.readouterr().out
+        assert cli_main([*base, "--key-images", "1.2.3.4"]) == 2
+        assert "1.2.3.4: no such study in the archive" in capsys.readouterr().err
+        assert cli_main(base) == 2
+        assert "nothing to print" in capsys.readouterr().err
+        (film,) = printer.films()
+    assert film.display_format == "STANDARD\\1,2"
+    spec = FilmSpec(Layout(1, 2), depth=PixelDepth.GRAY8, pixels_per_mm=1.0)
+    reference = dcmp2pgm(first, ps_path, tmp_path / "ref.pgm")
+    expected = np.clip(np.rint(fit(reference, spec.box_pixels())), 0, 255).astype(np.uint8)
+    assert close_to(film.boxes[1].pixel_array, expected) >= 0.995  # Image Box Position 1

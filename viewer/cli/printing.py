@@ -1,6 +1,7 @@
-"""`dicom-viewer print NODE PATH|SERIES_UID... [--layout CxR] [--film-size S] [--orientation O]
-[--copies N] [--medium M] [--window C W] [--color]`: compose films through the display pipeline
-(viewer.printing.compose) and print them on a configured DICOM printer (viewer.printing.scu)."""
+"""`dicom-viewer print NODE PATH|SERIES_UID... [--key-images STUDY_UID] [--layout CxR]
+[--film-size S] [--orientation O] [--copies N] [--medium M] [--window C W] [--color]`:
+compose films through the display pipeline (viewer.printing.compose) and print them on a
+configured DICOM printer (viewer.printing.scu)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from viewer.cli import CLIError, config_node, load_config, open_archive
 
 if TYPE_CHECKING:
+    from viewer.dicom.display import DisplayState
+    from viewer.printing.compose import ImageSource
     from viewer.printing.scu import PrintResult
 
 
@@ -26,8 +29,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "when nothing could be printed (bad input, printer unreachable or refusing).",
     )
     p.add_argument("node", help="a printer node name from `nodes list`")
-    p.add_argument("items", nargs="+", metavar="PATH|SERIES_UID",
+    p.add_argument("items", nargs="*", metavar="PATH|SERIES_UID",
                    help="a file, a folder (recursive) or a Series Instance UID in the archive")
+    p.add_argument("--key-images", metavar="STUDY_UID",
+                   help="first, the key images of this study (its Key Object Selection "
+                   "documents in the archive), each through the presentation state it is seen "
+                   "with")
     p.add_argument("--layout", default="1x1", help="COLUMNSxROWS image boxes (1x1)")
     p.add_argument("--film-size", default="14INX17IN", help="Film Size ID (14INX17IN)")
     p.add_argument("--orientation", default="PORTRAIT", help="PORTRAIT or LANDSCAPE")
@@ -69,9 +76,12 @@ def run(args: argparse.Namespace) -> int:
                                trim=args.trim)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    frames, unreadable = _resolve(args)
+    if not args.items and not args.key_images:
+        raise CLIError("nothing to print: give files, folders, series or --key-images STUDY_UID")
     state = DisplayState(window=tuple(args.window)) if args.window else None
-    composition = compose_films(sources_from_frames(frames, state), spec,
+    sources = _key_image_sources(args, state) if args.key_images else []
+    frames, unreadable = _resolve(args) if args.items else ([], [])
+    composition = compose_films([*sources, *sources_from_frames(frames, state)], spec,
                                 TerminalProgress("compose"))
     try:
         result = print_films(node, Local(settings.local, settings.network), composition,
@@ -86,6 +96,22 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     _print(args, result, unreadable)
     return 0 if result.ok and not unreadable else 1
+
+
+def _key_image_sources(args: argparse.Namespace, state: DisplayState | None
+                       ) -> list[ImageSource]:
+    """The study's key images, as the reading window's "key images only" print makes them:
+    each with the stored presentation state its KOS item names (None: the image's own)."""
+    from viewer.printing.compose import ImageSource
+    from viewer.reading.key_images import key_image_frames, saved_flags
+
+    with open_archive(args) as archive:
+        if archive.index.get_study(args.key_images) is None:
+            raise CLIError(f"{args.key_images}: no such study in the archive")
+        frames = key_image_frames(archive, saved_flags(archive, args.key_images))
+    if not frames:
+        raise CLIError(f"{args.key_images}: the study has no key images in the archive")
+    return [ImageSource(path, index, state, presentation_state=ps) for path, index, ps in frames]
 
 
 def _resolve(args: argparse.Namespace) -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
