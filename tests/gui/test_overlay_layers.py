@@ -28,14 +28,11 @@ from tests.dicom.overlay_objects import (  # noqa: E402
     make_seg,
     save,
 )
+from tests.gui.windows import archive_study_window  # noqa: E402
 from viewer.archive.archive import Archive  # noqa: E402
 from viewer.archive.importer import import_paths  # noqa: E402
-from viewer.decode.cache import FrameCache  # noqa: E402
-from viewer.decode.pool import DecodePool  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
-from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.gui.overlay_layers import MASK, OverlayLayer  # noqa: E402
-from viewer.gui.tasks import TaskRunner  # noqa: E402
 from viewer.gui.viewport import Viewport  # noqa: E402
 
 SIZE, SLICES = 64, 6
@@ -82,22 +79,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
 
 @pytest.fixture
 def window(qtbot: Any, study: Study) -> Iterator[MainWindow]:
-    pool = DecodePool(1, cache=FrameCache(64 << 20))
-    tasks = TaskRunner()
-    try:
-        with Archive(study.root / "archive") as archive:
-            main = MainWindow([], None, FrameBridge(pool), archive, tasks=tasks)
-            qtbot.addWidget(main)
-            main.resize(900, 700)
-            main.show()
-            main.open_study(study.study_uid)
-            qtbot.waitUntil(lambda: main.all_loaded() and main.reading.viewports[0].frame_count
-                            == SLICES, timeout=20000)
-            yield main
-            main.close()
-    finally:
-        tasks.shutdown()
-        pool.close()
+    with archive_study_window(qtbot, study.root / "archive", study.study_uid, SLICES) as main:
+        yield main
 
 
 def _open(qtbot: Any, main: MainWindow, series_uid: str) -> OverlayLayer:

@@ -25,6 +25,7 @@ from PySide6.QtCore import QModelIndex, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGraphicsPathItem  # noqa: E402
 
 from tests.dicom.overlay_objects import ct_series  # noqa: E402
+from tests.gui.windows import archive_study_window  # noqa: E402
 from tests.reports.makers import (  # noqa: E402
     ct_dose_sr,
     ct_image,
@@ -35,15 +36,11 @@ from tests.reports.makers import (  # noqa: E402
 )
 from viewer.archive.archive import Archive  # noqa: E402
 from viewer.archive.importer import import_paths  # noqa: E402
-from viewer.decode.cache import FrameCache  # noqa: E402
-from viewer.decode.pool import DecodePool  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
-from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.gui.imageview import Label  # noqa: E402
 from viewer.gui.report_layer import REGION_PEN  # noqa: E402
 from viewer.gui.report_model import INVALID, LINK, LoadedReport, load_report  # noqa: E402
 from viewer.gui.report_panel import ReportPanel  # noqa: E402
-from viewer.gui.tasks import TaskRunner  # noqa: E402
 from viewer.gui.viewport import Viewport  # noqa: E402
 from viewer.reports.benchmark import comprehensive_sr  # noqa: E402
 from viewer.reports.describe import tree_lines  # noqa: E402
@@ -131,22 +128,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
 
 @pytest.fixture
 def window(qtbot: Any, study: Study) -> Iterator[MainWindow]:
-    pool = DecodePool(1, cache=FrameCache(64 << 20))
-    tasks = TaskRunner()
-    try:
-        with Archive(study.root / "archive") as archive:
-            main = MainWindow([], None, FrameBridge(pool), archive, tasks=tasks)
-            qtbot.addWidget(main)
-            main.resize(1100, 700)
-            main.show()
-            main.open_study(study.study_uid)
-            qtbot.waitUntil(lambda: main.all_loaded() and main.reading.viewports[0].frame_count
-                            == SLICES, timeout=20000)
-            yield main
-            main.close()
-    finally:
-        tasks.shutdown()
-        pool.close()
+    with archive_study_window(qtbot, study.root / "archive", study.study_uid, SLICES,
+                              width=1100) as main:
+        yield main
 
 
 def _rows(panel: ReportPanel) -> list[tuple[QModelIndex, str]]:

@@ -31,3 +31,30 @@ def reading_window(qtbot: Any, paths: list[Path], series: int,
         yield main
     finally:
         pool.close()
+
+
+@contextmanager
+def archive_study_window(qtbot: Any, root: Path, study_uid: str, slices: int,
+                         width: int = 900) -> Iterator[MainWindow]:
+    """A `width`x700 reading window on the archive at `root`, with `study_uid` opened as the
+    browser opens it, once its first viewport holds all `slices` frames and everything shown is
+    decoded; its task runner and decode pool are shut down afterwards."""
+    from viewer.archive.archive import Archive
+    from viewer.gui.tasks import TaskRunner
+
+    pool = DecodePool(1, cache=FrameCache(64 << 20))
+    tasks = TaskRunner()
+    try:
+        with Archive(root) as archive:
+            main = MainWindow([], None, FrameBridge(pool), archive, tasks=tasks)
+            qtbot.addWidget(main)
+            main.resize(width, 700)
+            main.show()
+            main.open_study(study_uid)
+            qtbot.waitUntil(lambda: main.all_loaded() and main.reading.viewports[0].frame_count
+                            == slices, timeout=20000)
+            yield main
+            main.close()
+    finally:
+        tasks.shutdown()
+        pool.close()
