@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,10 @@ class Settings:
     prior_retrieve = "get"       # "get" (C-GET) or "move" (C-MOVE to our [local] port)
     presentation_state = "newest"  # an image's newest presentation state is applied; "none":
                                  # listed only, the image shown as its header says
+
+    [worklist]                   # the worklist panel (viewer.gui.worklist_panel)
+    node = "RIS"                 # the configured node asked for scheduled procedure steps
+    mpps_node = ""               # where MPPS N-CREATE / N-SET go; "": the worklist node
     """
 
     language: str = ""
@@ -148,6 +153,14 @@ class Settings:
     prior_node: str = ""
     prior_retrieve: str = "get"
     presentation_state: str = "newest"
+    worklist_node: str = ""
+    mpps_node: str = ""
+    # the file these were read from (the GUI writes its choices back); not a setting itself
+    path: Path | None = dataclasses.field(default=None, compare=False)
+
+    def performed_step_node(self) -> str:
+        """The node MPPS goes to: `mpps_node`, else the worklist node ("" when neither)."""
+        return self.mpps_node or self.worklist_node
 
     def commit_ae_titles(self) -> frozenset[str]:
         """The AE titles whose storage commitment lets a study leave the cache: those of
@@ -175,7 +188,7 @@ def load_settings(path: Path | None = None) -> Settings:
         with open(path, "rb") as f:
             document = tomllib.load(f)
     except FileNotFoundError:
-        return Settings()
+        return Settings(path=path)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
     read = _Reader(path)
@@ -229,8 +242,12 @@ def load_settings(path: Path | None = None) -> Settings:
     if presentation_state not in ("newest", "none"):
         raise ConfigError(f"{path}: [reading] presentation_state must be \"newest\" or "
                           f"\"none\", not {presentation_state!r}")
+    worklist = read.table(document, "worklist")
+    worklist_node = read.node_name(worklist, "worklist", "node", nodes)
+    mpps_node = read.node_name(worklist, "worklist", "mpps_node", nodes)
     return Settings(language.strip(), local, network, tuple(nodes), storage_scp, quota_gb,
-                    commit_nodes, prior_node, prior_retrieve, presentation_state)
+                    commit_nodes, prior_node, prior_retrieve, presentation_state,
+                    worklist_node, mpps_node, path)
 
 
 def ae_title_problem(title: str) -> str:
@@ -304,6 +321,15 @@ class _Reader:
                 raise ConfigError(f"{self.path}: [archive] commit_nodes names {name!r}, "
                                   "which is not a configured node")
         return (None if quota is None else float(quota)), tuple(names)
+
+    def node_name(self, table: dict[str, object], where: str, key: str,
+                  nodes: list[Node]) -> str:
+        """A key naming a configured node ("" when absent)."""
+        name = self.text(table, where, key, "")
+        if name and name not in {n.name for n in nodes}:
+            raise ConfigError(f"{self.path}: [{where}] {key} names {name!r}, which is not a "
+                              "configured node")
+        return name
 
     def reading(self, table: dict[str, object], nodes: list[Node]) -> tuple[str, str]:
         node = self.text(table, "reading", "prior_node", "")

@@ -1,19 +1,14 @@
-"""MPPS N-CREATE / N-SET (issue 6 item 7). No Debian package ships an MPPS SCP, so the peer is
-a pynetdicom SCP started by the test (as the issue allows): it keeps what it was sent and
-answers as PS3.4 F.7.2 says (0x0112 for an unknown step, 0x0110 once a step has ended)."""
+"""MPPS N-CREATE / N-SET (issue 6 item 7) against tests.net.mpps_peer's SCP."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
 
-from tests.net.peers import LOOPBACK, free_port, write_config
+from tests.net.mpps_peer import MppsSCP, serving_mpps
+from tests.net.peers import free_port, write_config
 from viewer.archive.archive import Archive
 from viewer.archive.importer import import_paths
 from viewer.cli import main
@@ -25,50 +20,10 @@ from viewer.net.association import Local, PeerError
 pytestmark = pytest.mark.timeout(60)
 
 
-class MppsSCP:
-    def __init__(self) -> None:
-        self.steps: dict[str, Dataset] = {}
-        self.lock = threading.Lock()
-        self.ae = AE(ae_title="RIS")
-        self.ae.add_supported_context(ModalityPerformedProcedureStep)
-        self.port = free_port()
-
-    def on_create(self, event: evt.Event) -> tuple[int, Dataset | None]:
-        req = event.request
-        uid = str(req.AffectedSOPInstanceUID)
-        with self.lock:
-            if uid in self.steps:
-                return 0x0111, None
-            ds = event.attribute_list
-            if ds.get("PerformedProcedureStepStatus") != "IN PROGRESS":
-                return 0x0106, None
-            self.steps[uid] = ds
-        return 0x0000, ds
-
-    def on_set(self, event: evt.Event) -> tuple[int, Dataset | None]:
-        uid = str(event.request.RequestedSOPInstanceUID)
-        with self.lock:
-            step = self.steps.get(uid)
-            if step is None:
-                return 0x0112, None
-            if step.PerformedProcedureStepStatus != "IN PROGRESS":
-                return 0x0110, None
-            for elem in event.modification_list:
-                step[elem.tag] = elem
-        return 0x0000, step
-
-
 @pytest.fixture
 def ris() -> Iterator[MppsSCP]:
-    scp = MppsSCP()
-    server = scp.ae.start_server(
-        (LOOPBACK, scp.port), block=False,
-        evt_handlers=[(evt.EVT_N_CREATE, scp.on_create), (evt.EVT_N_SET, scp.on_set)],
-    )
-    try:
+    with serving_mpps() as scp:
         yield scp
-    finally:
-        server.shutdown()
 
 
 def test_create_then_complete_with_the_archive_series(

@@ -22,6 +22,7 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[
 from viewer.archive.archive import Archive
 from viewer.config import Node
 from viewer.net.association import Local, PeerError, associated, describe
+from viewer.net.worklist import WorklistItem
 
 LOGGER = logging.getLogger(__name__)
 
@@ -75,6 +76,26 @@ def step_from_archive(archive: Archive, study_uid: str, accession_number: str = 
         scheduled_step_id=scheduled_step_id,
         modality=study.modalities[0] if study.modalities else "OT",
         performed_step_description=study.study_description,
+    )
+
+
+def step_from_worklist(item: WorklistItem) -> PerformedStep:
+    """A PerformedStep for a worklist item: its patient, its order (accession, requested
+    procedure, scheduled step) and the Study Instance UID the order gives (PS3.4 F.7.2.1)."""
+    return PerformedStep(
+        patient_name=item.patient_name,
+        patient_id=item.patient_id,
+        patient_birth_date=item.patient_birth_date,
+        patient_sex=item.patient_sex,
+        study_instance_uid=item.study_instance_uid,
+        accession_number=item.accession_number,
+        requested_procedure_id=item.requested_procedure_id,
+        requested_procedure_description=item.requested_procedure_description,
+        scheduled_step_id=item.step_id,
+        scheduled_step_description=item.step_description,
+        # a station doing several modalities lists them all; the step performs the first
+        modality=item.modality.split("\\")[0] or "OT",
+        performed_step_description=item.step_description,
     )
 
 

@@ -76,6 +76,23 @@ def set_local(ae_title: str, port: int, path: Path | None = None) -> LocalNode:
     return load_settings(path).local
 
 
+def set_worklist_nodes(node: str, mpps_node: str, path: Path | None = None) -> None:
+    """Set `[worklist] node` and `mpps_node` ("" removes the key); each must be a
+    configured node (ConfigError otherwise, the file untouched)."""
+
+    def change(document: Any) -> None:
+        import tomlkit
+
+        worklist = document.setdefault("worklist", tomlkit.table())
+        for key, value in (("node", node), ("mpps_node", mpps_node)):
+            if value:
+                worklist[key] = value
+            elif key in worklist:
+                del worklist[key]
+
+    _edit(path, change)
+
+
 def _check(ae_title: str, port: int) -> None:
     if problem := ae_title_problem(ae_title):
         raise ConfigError(problem)
@@ -114,4 +131,4 @@ def _edit(path: Path | None, change: Any) -> None:
         raise
 
 
-__all__ = ["Node", "add_node", "remove_node", "set_local"]
+__all__ = ["Node", "add_node", "remove_node", "set_local", "set_worklist_nodes"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
@@ -78,6 +78,9 @@ class WorklistItem:
     step_description: str
     performing_physician_name: str
     warnings: tuple[str, ...] = ()
+    # The answer as received, text decoded with its own Specific Character Set (which it
+    # keeps): what the order's attributes are copied from (DICOMization, MPPS)
+    identifier: Dataset | None = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, str]:
         """DICOM keywords as keys (CLI.md)."""
@@ -164,6 +167,27 @@ def query_worklist(node: Node, local: Local, keys: Mapping[str, str]) -> Worklis
     return WorklistReport(peer, tuple(items), tuple(tally.warnings), tally.lost)
 
 
+def item_by_accession(node: Node, local: Local, accession_number: str,
+                      step_id: str = "") -> WorklistItem:
+    """The one scheduled procedure step of `accession_number` (and Scheduled Procedure Step ID
+    `step_id`, when given) on `node`. LookupError naming the node and the accession when there
+    is none, or several (one is not guessed); PeerError as query_worklist."""
+    if not accession_number or any(c in accession_number for c in "*?\\"):
+        raise LookupError(f"{accession_number!r}: an accession number, without wildcards")
+    report = query_worklist(node, local, {"AccessionNumber": accession_number})
+    items = [i for i in report.items if i.accession_number == accession_number
+             and (not step_id or i.step_id == step_id)]
+    if not items:
+        step = f" and scheduled step {step_id}" if step_id else ""
+        raise LookupError(f"{report.peer}: no worklist item has accession number "
+                          f"{accession_number}{step}")
+    if len(items) > 1:
+        steps = ", ".join(i.step_id or "(no step ID)" for i in items)
+        raise LookupError(f"{report.peer}: accession number {accession_number} has "
+                          f"{len(items)} scheduled steps ({steps}): name one")
+    return items[0]
+
+
 def _item(answer: Dataset) -> WorklistItem:
     decoded, warnings = text.decoded_dataset(answer, None)
     steps = decoded.get("ScheduledProcedureStepSequence") or [Dataset()]
@@ -197,4 +221,5 @@ def _item(answer: Dataset) -> WorklistItem:
         step_description=value(step, "ScheduledProcedureStepDescription"),
         performing_physician_name=value(step, "ScheduledPerformingPhysicianName"),
         warnings=tuple(warnings),
+        identifier=decoded,
     )
