@@ -43,7 +43,9 @@ def test_storage_scp_limits_are_read(tmp_path: Path) -> None:
      ("[archive]\ncommit_nodes = [\"PACS\"]\n", "'PACS', which is not a configured node"),
      ("[local]\nmax_associations = 0\n", r"\[local\] max_associations must be a whole number"),
      ("[local]\nmax_associations = 2.5\n", "max_associations must be a whole number"),
-     ("[network]\nidle_timeout = -1\n", "idle_timeout must be a positive number")],
+     ("[network]\nidle_timeout = -1\n", "idle_timeout must be a positive number"),
+     ("[worklist]\nnode = \"RIS\"\n", r"\[worklist\] node names 'RIS', which is not a"),
+     ("[worklist]\nmpps_node = 4\n", r"\[worklist\] mpps_node must be text")],
 )
 def test_bad_file_is_named(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "config.toml"
@@ -103,3 +105,25 @@ def test_presentation_state_setting(tmp_path: Path) -> None:
     path.write_text('[reading]\npresentation_state = "oldest"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"config\.toml: \[reading\] presentation_state"):
         load_settings(path)
+
+
+def test_worklist_nodes_are_read_and_written_keeping_comments(tmp_path: Path) -> None:
+    from viewer.net.nodes import set_worklist_nodes
+
+    path = tmp_path / "config.toml"
+    path.write_text("# our RIS\n[nodes.RIS]\nae_title = \"RIS\"\nhost = \"ris\"\nport = 104\n"
+                    "[nodes.MPPS]\nae_title = \"MPPS\"\nhost = \"ris\"\nport = 105\n",
+                    encoding="utf-8")
+    settings = load_settings(path)
+    assert (settings.worklist_node, settings.performed_step_node(), settings.path) == (
+        "", "", path)
+    set_worklist_nodes("RIS", "", path)
+    settings = load_settings(path)
+    assert (settings.worklist_node, settings.mpps_node, settings.performed_step_node()) == (
+        "RIS", "", "RIS")
+    set_worklist_nodes("RIS", "MPPS", path)
+    assert load_settings(path).performed_step_node() == "MPPS"
+    with pytest.raises(ConfigError, match="'GONE', which is not a configured node"):
+        set_worklist_nodes("GONE", "", path)
+    assert load_settings(path).worklist_node == "RIS"  # a refused change leaves the file
+    assert path.read_text(encoding="utf-8").startswith("# our RIS\n")

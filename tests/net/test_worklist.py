@@ -9,8 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from tests.net.peers import (
     OUR_AE,
@@ -20,6 +18,7 @@ from tests.net.peers import (
     wait_listening,
     write_config,
 )
+from tests.net.worklist_peer import ORTHANC_PLUGIN, write_item
 from tests.peers import require_tool
 from viewer.cli import main
 from viewer.config import load_settings
@@ -27,42 +26,6 @@ from viewer.net.association import Local
 from viewer.net.worklist import query_worklist
 
 pytestmark = pytest.mark.timeout(120)
-
-ORTHANC_PLUGIN = Path("/usr/share/orthanc/plugins/libModalityWorklists.so")
-
-
-def write_item(folder: Path, name: str, patient: bytes | str, charset: str, modality: str,
-               station: str, date: str, accession: str) -> Path:
-    """A worklist file (.wl) as both peers read them: a PS3.10 file holding one scheduled
-    procedure step."""
-    ds = Dataset()
-    ds.SpecificCharacterSet = charset
-    ds.PatientName = patient
-    ds.PatientID = f"ID-{accession}"
-    ds.PatientBirthDate = "19700101"
-    ds.PatientSex = "F"
-    ds.AccessionNumber = accession
-    ds.RequestedProcedureID = f"RP-{accession}"
-    ds.RequestedProcedureDescription = "CT chest"
-    ds.StudyInstanceUID = generate_uid()
-    ds.ReferringPhysicianName = "WHO^REFERS"
-    step = Dataset()
-    step.ScheduledStationAETitle = station
-    step.ScheduledProcedureStepStartDate = date
-    step.ScheduledProcedureStepStartTime = "093000"
-    step.Modality = modality
-    step.ScheduledPerformingPhysicianName = ""
-    step.ScheduledProcedureStepDescription = "chest without contrast"
-    step.ScheduledProcedureStepID = f"SPS-{accession}"
-    ds.ScheduledProcedureStepSequence = [step]
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.31"
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.wl"
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def fill(folder: Path) -> None:

@@ -44,6 +44,7 @@ from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
 from viewer.gui.viewport import Tool, Viewport
+from viewer.gui.worklist_panel import WorklistPanel
 
 LOGGER = logging.getLogger(__name__)
 CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames: a 1,000-slice CT is 500 MiB
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.browser: StudyBrowser | None = None
         self.tag_browser: TagBrowser | None = None
         self.pacs: PacsPanel | None = None  # with `settings`: query/retrieve/send, Storage SCP
+        self.worklist: WorklistPanel | None = None  # with `settings`: worklist, MPPS
         self._opening = ""  # the study whose series are still one-frame heads
         # Hanging protocols and priors (`protocol_dir`: the user's protocol files)
         self.hanging: HangingSession | None = None
@@ -97,6 +99,10 @@ class MainWindow(QMainWindow):
                 self.tabs.addTab(self.pacs, self.tr("PACS"))
                 if settings.storage_scp:
                     self.pacs.storage.start()
+                self.worklist = WorklistPanel(settings, archive, self.tasks)
+                self.worklist.status_message.connect(self.statusBar().showMessage)
+                self.worklist.dicomize_requested.connect(self.dicomize_for_worklist_item)
+                self.tabs.addTab(self.worklist, self.tr("Worklist"))
         self.tabs.addTab(self.reading, self.tr("Viewer"))
         self.key_images = KeyImages(self.reading, archive,
                                     self.browser.imports if self.browser is not None else None,
@@ -165,6 +171,13 @@ class MainWindow(QMainWindow):
     def open_series(self, study_uid: str, series_uid: str) -> None:
         self.open_study(study_uid)
         self.reading.show_series(series_uid)
+
+    def dicomize_for_worklist_item(self, paths: list[Path], identifier: object) -> None:
+        """Files chosen or dropped on the worklist panel, for the worklist item whose C-FIND
+        identifier (a pydicom Dataset) is `identifier`: DICOMization takes them from here."""
+        accession = getattr(identifier, "AccessionNumber", "") or "-"
+        self.statusBar().showMessage(self.tr("{count} files for accession {accession}").format(
+            count=len(paths), accession=accession), 15000)
 
     def load_demo_study(self) -> None:
         """Write the synthetic demo CT locally (no download) and import it, off the GUI thread."""
