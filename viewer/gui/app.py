@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         """Files chosen or dropped on the worklist panel, for the worklist item whose C-FIND
         identifier (a pydicom Dataset) is `identifier`: DICOMization takes them from here."""
         accession = getattr(identifier, "AccessionNumber", "") or "-"
-        self.statusBar().showMessage(self.tr("{count} files for accession {accession}").format(
+        self.statusBar().showMessage(self.tr("Files for accession {accession}: {count}").format(
             count=len(paths), accession=accession), 15000)
 
     def load_demo_study(self) -> None:

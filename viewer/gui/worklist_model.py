@@ -39,8 +39,9 @@ class WorklistModel(RowsTableModel):
         ]
 
     def set_items(self, items: Sequence[WorklistItem]) -> None:
+        """The items in the order of their scheduled start (the peer's order otherwise)."""
         self.beginResetModel()
-        self._rows = list(items)
+        self._rows = sorted(items, key=lambda item: f"{item.start_date}{item.start_time}")
         self.endResetModel()
 
     def item(self, row: int) -> WorklistItem:

@@ -164,7 +164,7 @@ class WorklistPanel(QWidget):
         self.model = WorklistModel(self)
         self.table = study_table(
             self, self.model, WorklistModel.PROCEDURE,
-            ((0, 16), (1, 6), (2, 12), (3, 22), (4, 12), (5, 12), (7, 13)),
+            ((0, 16), (1, 9), (2, 12), (3, 22), (4, 12), (5, 12), (7, 16)),
         )
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
@@ -290,14 +290,15 @@ class WorklistPanel(QWidget):
         for key, step in self._steps.items():
             self.model.set_step_status(key, step.status)
         self.table.horizontalHeader().setSortIndicatorShown(False)
-        text = self.tr("{count} scheduled procedure steps on {peer}").format(
+        text = self.tr("Scheduled procedure steps on {peer}: {count}").format(
             count=len(report.items), peer=report.peer)
         notes = []
         if report.warnings:
-            notes.append(self.tr("{count} text problems (hover for details)").format(
+            notes.append(self.tr("text problems: {count} (hover for details)").format(
                 count=len(report.warnings)))
         if report.lost:
-            notes.append(self.tr("{count} answers could not be read").format(count=report.lost))
+            notes.append(self.tr("answers that could not be read: {count}").format(
+                count=report.lost))
         self._set_status("; ".join([text, *notes]), WARNING_STYLE if notes else "",
                          "\n".join(report.warnings))
         if report.items:
@@ -417,9 +418,9 @@ class WorklistPanel(QWidget):
             self._set_status(self.tr("Select the worklist item the files are for."),
                              ERROR_STYLE)
             return
-        self.dicomize_requested.emit(paths, item.identifier)
-        self._set_status(self.tr("{count} files to DICOMize for accession {accession}").format(
+        self._set_status(self.tr("Files to DICOMize for accession {accession}: {count}").format(
             count=len(paths), accession=item.accession_number or "-"))
+        self.dicomize_requested.emit(paths, item.identifier)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         if _dropped_files(event):
