@@ -325,12 +325,20 @@ Failed: {failed}</source>
         <translation>PACS</translation>
     </message>
     <message>
+        <source>Worklist</source>
+        <translation>工作列表</translation>
+    </message>
+    <message>
         <source>Viewer</source>
         <translation>阅片</translation>
     </message>
     <message>
         <source>No image of this study is in the archive.</source>
         <translation>存档中没有此检查的图像。</translation>
+    </message>
+    <message>
+        <source>Files for accession {accession}: {count}</source>
+        <translation>检查号 {accession} 的文件：{count}</translation>
     </message>
     <message>
         <source>Demo study</source>
@@ -1819,6 +1827,212 @@ Studies: {count}</source>
     <message>
         <source>D</source>
         <translation>天</translation>
+    </message>
+</context>
+<context>
+    <name>WorklistModel</name>
+    <message>
+        <source>Scheduled</source>
+        <translation>预约时间</translation>
+    </message>
+    <message>
+        <source>Modality</source>
+        <translation>模态</translation>
+    </message>
+    <message>
+        <source>Station AE</source>
+        <translation>设备 AE</translation>
+    </message>
+    <message>
+        <source>Patient name</source>
+        <translation>患者姓名</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <source>Accession</source>
+        <translation>检查号</translation>
+    </message>
+    <message>
+        <source>Requested procedure</source>
+        <translation>申请的检查项目</translation>
+    </message>
+    <message>
+        <source>Performed step</source>
+        <translation>执行步骤</translation>
+    </message>
+</context>
+<context>
+    <name>WorklistPanel</name>
+    <message>
+        <source>No node is configured. Add the worklist&apos;s with:  dicom-viewer nodes add NAME AET HOST PORT</source>
+        <translation>尚未配置节点。添加工作列表节点：  dicom-viewer nodes add NAME AET HOST PORT</translation>
+    </message>
+    <message>
+        <source>(choose a node)</source>
+        <translation>（选择节点）</translation>
+    </message>
+    <message>
+        <source>(the worklist node)</source>
+        <translation>（工作列表节点）</translation>
+    </message>
+    <message>
+        <source>Where Start, Complete and Discontinue send the performed procedure step (MPPS)</source>
+        <translation>开始、完成和中止将执行的检查步骤（MPPS）发送到此节点</translation>
+    </message>
+    <message>
+        <source>Worklist node:</source>
+        <translation>工作列表节点：</translation>
+    </message>
+    <message>
+        <source>MPPS node:</source>
+        <translation>MPPS 节点：</translation>
+    </message>
+    <message>
+        <source>Any date</source>
+        <translation>任意日期</translation>
+    </message>
+    <message>
+        <source>Any modality</source>
+        <translation>全部模态</translation>
+    </message>
+    <message>
+        <source>Station AE title</source>
+        <translation>设备 AE 名称</translation>
+    </message>
+    <message>
+        <source>Patient name (* ?)</source>
+        <translation>患者姓名 (* ?)</translation>
+    </message>
+    <message>
+        <source>Patient ID</source>
+        <translation>患者 ID</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <source>Scheduled:</source>
+        <translation>预约日期：</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Tell the RIS the procedure has begun (MPPS N-CREATE, IN PROGRESS)</source>
+        <translation>通知 RIS 检查已开始（MPPS N-CREATE，IN PROGRESS）</translation>
+    </message>
+    <message>
+        <source>Complete</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Tell the RIS the procedure is done, with the series it made (MPPS N-SET)</source>
+        <translation>通知 RIS 检查已完成，并附上生成的序列（MPPS N-SET）</translation>
+    </message>
+    <message>
+        <source>Discontinue</source>
+        <translation>中止</translation>
+    </message>
+    <message>
+        <source>DICOMize files for this item…</source>
+        <translation>为此项目转换文件为 DICOM…</translation>
+    </message>
+    <message>
+        <source>Photos (JPEG, PNG) or documents (PDF) into DICOM for the patient and order of the selected item; you can also drop the files on this panel</source>
+        <translation>将照片（JPEG、PNG）或文档（PDF）按所选项目的患者和申请转换为 DICOM；也可以把文件拖放到此面板</translation>
+    </message>
+    <message>
+        <source>Select one item.</source>
+        <translation>请选择一个项目。</translation>
+    </message>
+    <message>
+        <source>Accession {accession}: not started</source>
+        <translation>检查号 {accession}：未开始</translation>
+    </message>
+    <message>
+        <source>Accession {accession}: {status}</source>
+        <translation>检查号 {accession}：{status}</translation>
+    </message>
+    <message>
+        <source>The choice of node is not kept: {reason}</source>
+        <translation>节点选择未能保存：{reason}</translation>
+    </message>
+    <message>
+        <source>Worklist query failed: {reason}</source>
+        <translation>工作列表查询失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Asking {node} for its worklist...</source>
+        <translation>正在向 {node} 查询工作列表...</translation>
+    </message>
+    <message>
+        <source>Scheduled procedure steps on {peer}: {count}</source>
+        <translation>{peer} 上的预约检查步骤：{count}</translation>
+    </message>
+    <message>
+        <source>text problems: {count} (hover for details)</source>
+        <translation>文本问题：{count}（悬停查看详情）</translation>
+    </message>
+    <message>
+        <source>answers that could not be read: {count}</source>
+        <translation>无法读取的应答：{count}</translation>
+    </message>
+    <message>
+        <source>Started on {node}: accession {accession} is IN PROGRESS (MPPS {uid})</source>
+        <translation>已在 {node} 上开始：检查号 {accession} 为 IN PROGRESS（MPPS {uid}）</translation>
+    </message>
+    <message>
+        <source>Start failed: {reason}</source>
+        <translation>开始失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Starting the step on {node}...</source>
+        <translation>正在 {node} 上开始检查步骤...</translation>
+    </message>
+    <message>
+        <source>{status} not sent: the step has not been started</source>
+        <translation>{status} 未发送：检查步骤尚未开始</translation>
+    </message>
+    <message>
+        <source>{status} not sent: {reason}</source>
+        <translation>{status} 未发送：{reason}</translation>
+    </message>
+    <message>
+        <source>Accession {accession} {status} on {node} with {count} series</source>
+        <translation>检查号 {accession} 已在 {node} 上设为 {status}，共 {count} 个序列</translation>
+    </message>
+    <message>
+        <source>COMPLETED failed: {reason}</source>
+        <translation>COMPLETED 失败：{reason}</translation>
+    </message>
+    <message>
+        <source>DISCONTINUED failed: {reason}</source>
+        <translation>DISCONTINUED 失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Sending {status} to {node}...</source>
+        <translation>正在向 {node} 发送 {status}...</translation>
+    </message>
+    <message>
+        <source>DICOMize files for this item</source>
+        <translation>为此项目转换文件为 DICOM</translation>
+    </message>
+    <message>
+        <source>Photos and documents (*.jpg *.jpeg *.png *.pdf);;All files (*)</source>
+        <translation>照片和文档 (*.jpg *.jpeg *.png *.pdf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Select the worklist item the files are for.</source>
+        <translation>请选择这些文件所属的工作列表项目。</translation>
+    </message>
+    <message>
+        <source>Files to DICOMize for accession {accession}: {count}</source>
+        <translation>检查号 {accession} 待转换为 DICOM 的文件：{count}</translation>
     </message>
 </context>
 <context>
