@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QColor, QDropEvent, QImage  # noqa: E402
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
@@ -252,14 +252,20 @@ def test_files_dropped_on_an_item_are_for_its_order(
         search(qtbot, panel)
         model = panel.model
         (row,) = [r for r in range(model.rowCount()) if model.item(r).accession_number == "A2"]
-        target = panel.table.viewport().mapTo(
-            panel, panel.table.visualRect(model.index(row, 0)).center())
+        click_row(qtbot, panel, "A1")
+        # onto A2's row, in the table's viewport: Qt hands the drag on to the panel
+        viewport = panel.table.viewport()
+        target = QPointF(panel.table.visualRect(model.index(row, 0)).center())
         data = QMimeData()
         data.setUrls([QUrl.fromLocalFile(str(photo))])
-        drop = QDropEvent(QPointF(target), Qt.DropAction.CopyAction, data,
-                          Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+        enter = QDragEnterEvent(target.toPoint(), Qt.DropAction.CopyAction, data,
+                                Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(viewport, enter)
+        assert enter.isAccepted()
+        drop = QDropEvent(target, Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton,
+                          Qt.KeyboardModifier.NoModifier)
         with qtbot.waitSignal(panel.dicomize_requested, timeout=5000) as caught:
-            panel.dropEvent(drop)
+            QApplication.sendEvent(viewport, drop)
         paths, identifier = caught.args
         assert paths == [photo]
         assert identifier.AccessionNumber == "A2" and str(identifier.PatientName) == "张^三"
