@@ -4,8 +4,10 @@ Qt-free on purpose (the benchmark and tests give a viewport other sources). The 
 answers `presentation_states_for(uid, frame)` from its reference tables in ~0.02 ms, so it is
 asked on the GUI thread at each new image; the SOP Instance UID of a shown file comes from the
 series' index rows (one indexed query per series, kept until the archive changes), never from
-the file. A state's file is small (a few kB): it is read and parsed once, then kept by its SOP
-Instance UID; one that cannot be used is reported once, by its file, and left out.
+the file. A state's file is read and parsed once, off the GUI thread (`read` is a pure function
+of the file, for a worker; a big state on a slow share would stall the image), then kept by its
+SOP Instance UID (`keep`, on the GUI thread); one that cannot be used is reported once, by its
+file, and left out.
 """
 
 from __future__ import annotations
@@ -55,8 +57,18 @@ class PresentationSource(Protocol):
 
     def states_for(self, sop_instance_uid: str, frame: int) -> list[ListedState]: ...
 
-    def load(self, listed: ListedState) -> PresentationStateFile:
-        """PresentationStateError (one line naming the file) when it cannot be used."""
+    def parsed(self, listed: ListedState) -> PresentationStateFile | PresentationStateError | None:
+        """What is known without reading: the parsed file, why it cannot be used, or None
+        (not read yet)."""
+        ...
+
+    def read(self, listed: ListedState) -> PresentationStateFile | PresentationStateError:
+        """Read and parse the file (any thread; nothing shared is touched)."""
+        ...
+
+    def keep(self, listed: ListedState,
+             result: PresentationStateFile | PresentationStateError) -> None:
+        """Remember what `read` gave (the thread that asks `parsed`)."""
         ...
 
     def annotations(self, state: PresentationStateFile, sop_instance_uid: str,
@@ -72,22 +84,27 @@ class ParsedStates:
             OrderedDict()
         self._annotations: OrderedDict[tuple[str, str, int], GraphicAnnotations] = OrderedDict()
 
-    def load(self, listed: ListedState) -> PresentationStateFile:
-        parsed = self._files.get(listed.sop_instance_uid)
-        if parsed is None:
-            try:
-                parsed = read_presentation_state_file(listed.path)
-            except PresentationStateError as exc:
-                parsed = exc
-                LOGGER.warning("presentation state not applied: %s", exc)
-            self._files[listed.sop_instance_uid] = parsed
-            while len(self._files) > PARSED_KEPT:
-                self._files.popitem(last=False)
-        else:
+    def parsed(self, listed: ListedState) -> PresentationStateFile | PresentationStateError | None:
+        found = self._files.get(listed.sop_instance_uid)
+        if found is not None:
             self._files.move_to_end(listed.sop_instance_uid)
-        if isinstance(parsed, PresentationStateError):
-            raise parsed
-        return parsed
+        return found
+
+    def read(self, listed: ListedState) -> PresentationStateFile | PresentationStateError:
+        try:
+            return read_presentation_state_file(listed.path)
+        except PresentationStateError as exc:
+            return exc
+
+    def keep(self, listed: ListedState,
+             result: PresentationStateFile | PresentationStateError) -> None:
+        if listed.sop_instance_uid in self._files:
+            return  # two viewports read it at once: reported once
+        if isinstance(result, PresentationStateError):
+            LOGGER.warning("presentation state not applied: %s", result)
+        self._files[listed.sop_instance_uid] = result
+        while len(self._files) > PARSED_KEPT:
+            self._files.popitem(last=False)
 
     def annotations(self, state: PresentationStateFile, sop_instance_uid: str,
                     frame: int) -> GraphicAnnotations:
