@@ -21,7 +21,7 @@ from typing import Protocol
 from viewer.archive.archive import Archive
 from viewer.dicom.graphics import GraphicAnnotations
 from viewer.dicom.presentation_apply import PresentationStateFile, read_presentation_state_file
-from viewer.dicom.presentation_state import PresentationStateError
+from viewer.dicom.presentation_state import PresentationStateError, applies_to
 
 LOGGER = logging.getLogger(__name__)
 
@@ -164,3 +164,78 @@ class ArchivePresentations(ParsedStates):
         self._uids.clear()
         for listener in list(self.listeners):
             listener()
+
+
+class FilePresentations(ParsedStates):
+    """The presentation state files given with their images (`view PATH`), read before the
+    window opens; then, when there is an archive, its states of the same images. `uids`: the
+    SOP Instance UID of each image file given (absolute path -> UID)."""
+
+    def __init__(self, states: list[PresentationStateFile], paths: list[str],
+                 uids: dict[str, str]) -> None:
+        super().__init__()
+        self.default = NEWEST
+        self.archive: ArchivePresentations | None = None
+        self.listeners: list[Callable[[], None]] = []
+        self._uids = uids
+        self._listed: list[tuple[ListedState, PresentationStateFile]] = []
+        for parsed, path in zip(states, paths, strict=True):
+            ps = parsed.state
+            listed = ListedState(ps.sop_instance_uid, ps.label, ps.description,
+                                 ps.creation_date, path)
+            self._listed.append((listed, parsed))
+            self.keep(listed, parsed)  # read once, here
+        self._listed.sort(key=lambda pair: (pair[1].state.creation_date,
+                                            pair[1].state.creation_time), reverse=True)
+
+    def attach_archive(self, archive: ArchivePresentations) -> None:
+        """List the archive's states too, and follow its setting and its changes."""
+        self.archive, self.default, self.listeners = archive, archive.default, archive.listeners
+
+    def sop_instance_uid(self, series_uid: str, path: str) -> str | None:
+        found = self._uids.get(path)
+        if found is None and self.archive is not None:
+            return self.archive.sop_instance_uid(series_uid, path)
+        return found
+
+    def states_for(self, sop_instance_uid: str, frame: int) -> list[ListedState]:
+        listed = [listed for listed, parsed in self._listed
+                  if applies_to(parsed.state, sop_instance_uid, frame)]
+        if self.archive is not None:
+            given = {s.sop_instance_uid for s in listed}
+            listed += [s for s in self.archive.states_for(sop_instance_uid, frame)
+                       if s.sop_instance_uid not in given]
+        return listed
+
+
+def given_presentations(state_paths: list[str], image_paths: list[str]
+                        ) -> tuple[FilePresentations, list[str]]:
+    """The presentation state files given with `image_paths` (absolute paths), read and parsed
+    for `view PATH`, and one line per state that cannot be shown: unusable, or referencing none
+    of the images given (a state shows its images: it needs them)."""
+    from viewer.dicom.files import DicomFileError
+    from viewer.dicom.pixels import read_header
+
+    uids: dict[str, str] = {}
+    for path in image_paths:
+        try:
+            uid = str(read_header(path).get("SOPInstanceUID", "") or "")
+        except DicomFileError:
+            continue  # shown as not displayable by the stacks already
+        if uid:
+            uids[path] = uid
+    given = set(uids.values())
+    states, kept_paths, problems = [], [], []
+    for path in state_paths:
+        try:
+            parsed = read_presentation_state_file(path)
+        except PresentationStateError as exc:
+            problems.append(str(exc))
+            continue
+        if not any(ref.sop_instance_uid in given for ref in parsed.state.references):
+            problems.append(f"{path}: a presentation state shows the images it references, and "
+                            "none of them was given: open it with its images")
+            continue
+        states.append(parsed)
+        kept_paths.append(path)
+    return FilePresentations(states, kept_paths, uids), problems
