@@ -21,7 +21,7 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 
-from tests.gui.given_objects import LIVER, GivenFolder, given_folder  # noqa: E402
+from tests.gui.given_objects import BODY, LIVER, GivenFolder, given_folder  # noqa: E402
 from tests.gui.test_report_panel import _region_items  # noqa: E402
 from viewer.decode.batch import files_under  # noqa: E402
 from viewer.decode.cache import FrameCache  # noqa: E402
@@ -66,7 +66,7 @@ def test_images_with_the_seg_drawn_the_sr_beside_and_the_state_applied(
         qtbot: Any, pool: DecodePool, folder: GivenFolder) -> None:
     given = gather(files_under(folder.root))
     assert given.problems == []
-    assert sorted(s.info.modality for s in given.stacks) == ["CT", "KO", "SEG", "SR"]
+    assert sorted(s.info.modality for s in given.stacks) == ["CT", "KO", "RTSTRUCT", "SEG", "SR"]
     assert given.presentations is not None
     main = _window(qtbot, pool, given)
     viewport = main.reading.viewports[0]
@@ -75,9 +75,10 @@ def test_images_with_the_seg_drawn_the_sr_beside_and_the_state_applied(
     layer = viewport.presentation
     assert layer is not None and layer.applied is not None
     assert layer.applied.listed.label == "GIVEN" and viewport.quarter_turns == 1
-    # the SEG drawn over its segment, in its red; outside it, grey
-    (overlay,) = main.objects.overlays
-    assert [e.name for e in overlay.entries] == ["Liver"]
+    # the SEG drawn over its segment, in its red; outside it, grey; the structure outlined
+    assert [[e.name for e in o.entries] for o in main.objects.overlays] == [["Liver"], ["Body"]]
+    edge = _colour(viewport, BODY[0][0], (BODY[0][1] + BODY[2][1]) / 2)  # on its left side
+    assert edge.green() > edge.red() + 40 and edge.green() > edge.blue() + 40
     inside = _colour(viewport, (LIVER[1].start + LIVER[1].stop) / 2,
                      (LIVER[0].start + LIVER[0].stop) / 2)
     assert inside.red() > inside.green() + 40 and inside.red() > inside.blue() + 40
