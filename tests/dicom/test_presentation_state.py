@@ -386,7 +386,10 @@ def test_colour_state_keeps_colours_and_applies_geometry_and_shutter(tmp_path: P
     ps.SOPClassUID = PresentationKind.COLOR.value
     ps.SOPInstanceUID = "1.2.3.9"
     ps.ContentLabel, ps.PresentationCreationDate = "COLOUR", "20261207"
-    ps.ICCProfile = b"\0" * 128
+    from PIL import ImageCms
+
+    # sRGB, as the picture's pixels are taken to be: the colours pass unchanged
+    ps.ICCProfile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     ref = Dataset()
     ref.ReferencedSOPClassUID = image.SOPClassUID
     ref.ReferencedSOPInstanceUID = image.SOPInstanceUID

@@ -14,7 +14,13 @@ from pydicom.sequence import Sequence
 
 from tests.dicom.makers import image_dataset, save
 from viewer.dicom.demo import write_ct_series
-from viewer.dicom.stack import SliceGeometry, StackInfo, build_stacks, slice_geometry_from
+from viewer.dicom.stack import (
+    SliceGeometry,
+    StackInfo,
+    build_stacks,
+    object_stacks,
+    slice_geometry_from,
+)
 
 NAME = "Wang^XiaoDong=王^小东"
 
@@ -257,3 +263,25 @@ def test_a_value_pydicom_converts_late_is_one_error_not_a_crash() -> None:
     assert [(e.path, e.reason) for e in errors] == [
         (str(path), "malformed DICOM: element (0028,1052): the value's length does not fit its VR")
     ]
+
+
+def test_objects_without_pixels_become_their_own_stacks(tmp_path: Path, ct: list[Path]) -> None:
+    """`view PATH`: reports, key objects, presentation states and structure sets are stacks of
+    their series (as the archive lists them); an image cut short stays a file that failed."""
+    from tests.reports.makers import basic_text_sr
+    from tests.reports.makers import save as save_sr
+
+    first_ds, second_ds = basic_text_sr(), basic_text_sr()
+    second_ds.SeriesInstanceUID = first_ds.SeriesInstanceUID
+    first_ds.InstanceNumber, second_ds.InstanceNumber = 2, 1
+    first = save_sr(first_ds, tmp_path / "a.dcm")
+    second = save_sr(second_ds, tmp_path / "b.dcm")
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(ct[0].read_bytes()[:-200])
+    stacks, errors = build_stacks([*ct, first, second, cut])
+    assert len(stacks) == 1 and len(errors) == 3
+    objects, remaining = object_stacks(errors)
+    assert [e.path for e in remaining] == [str(cut)]
+    (sr,) = objects
+    assert sr.info.modality == "SR" and sr.series_uid == str(first_ds.SeriesInstanceUID)
+    assert sr.frames == [(str(second), 0), (str(first), 0)]  # by Instance Number

@@ -113,8 +113,16 @@ def _window(qtbot: Any, archive: Archive, study_uid: str, pool: DecodePool,
     # the index lists the presentation states' series beside the image's: one viewport here
     main.reading.set_layout((1, 1))
     qtbot.waitUntil(lambda: main.viewports[0].frame is not None, timeout=20000)
+    _settled(qtbot, main.viewports[0])
     qtbot.wait(50)
     return main
+
+
+def _settled(qtbot: Any, viewport: Viewport) -> None:
+    """Until the state the viewport wants is read (off the GUI thread) and shown."""
+    layer = viewport.presentation
+    assert layer is not None
+    qtbot.waitUntil(lambda: layer.awaited is None, timeout=10000)
 
 
 def _grab(viewport: Viewport, name: str) -> QImage:
@@ -197,6 +205,7 @@ def test_setting_none_lists_without_applying(qtbot: Any, study: tuple[Archive, P
         layer = main.viewports[0].presentation
         assert layer is not None and layer.applied is None and len(layer.listed) == 1
         layer.choose(layer.listed[0].sop_instance_uid)
+        _settled(qtbot, main.viewports[0])
         assert layer.applied is not None and main.viewports[0].quarter_turns == 1
         main.close()
 

@@ -124,9 +124,28 @@ def run(args: argparse.Namespace) -> int:
     if not report.done and report.failed and not src.is_dir():
         return 2
     print(f"rendered {len(report.done)} frame(s), {len(report.failed)} file(s) failed")
+    colour_failed = False
     if report.done and not src.is_dir():
         _print_calibration(src)
-    return 1 if report.failed else 0
+        colour_failed = _report_colour(src)
+    return 1 if report.failed or colour_failed else 0
+
+
+def _report_colour(src: Path) -> bool:
+    """One line on stderr when the image's ICC Profile could not be applied (the PNG is
+    written without colour management); True then."""
+    from viewer.dicom.files import DicomFileError
+    from viewer.dicom.frameinfo import frame_info
+    from viewer.dicom.icc import profile_problem
+    from viewer.dicom.pixels import read_header
+
+    try:
+        problem = profile_problem(frame_info(read_header(src)).icc_profile)
+    except DicomFileError:
+        return False  # rendered, so readable
+    if problem:
+        print(f"{src}: {problem}", file=sys.stderr)
+    return problem is not None
 
 
 def _print_calibration(src: Path) -> None:
@@ -163,4 +182,4 @@ def _single_multiframe(src: Path, index: int, state: object, out: Path) -> int:
         raise CLIError(str(exc)) from None
     print("rendered 1 frame(s), 0 file(s) failed")
     _print_calibration(src)
-    return 0
+    return 1 if _report_colour(src) else 0

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         presented = present_file(src, ps, args.frame or 1, state)
     except (DicomFileError, PresentationStateError) as exc:
         raise CLIError(str(exc)) from None
-    for problem in presented.problems:  # annotation items left out; the rest is drawn
+    for problem in presented.problems:  # annotation items, ICC Profile left out; the rest shown
         print(f"{ps_path}: {problem}", file=sys.stderr)
     write_png(presented.image, out)
     width, height = presented.geometry.size

@@ -127,11 +127,11 @@ def to_display(array: np.ndarray, info: FrameInfo, state: DisplayState | None = 
     """Stored values of one frame -> uint8 (rows x columns, or rows x columns x 3 for colour)."""
     state = state or DisplayState()
     if info.photometric == "PALETTE COLOR" and info.palette is not None:
-        out = _palette_to_rgb(array, info)
+        out = _colour_managed(_palette_to_rgb(array, info), info)
         if state.invert:
             np.subtract(255, out, out=out)
     elif not info.is_monochrome or array.ndim == 3:
-        out = _colour_to_rgb8(array, info)
+        out = _colour_managed(_colour_to_rgb8(array, info), info)
         if state.invert:
             np.subtract(255, out, out=out)
     else:
@@ -229,6 +229,15 @@ def _colour_to_rgb8(array: np.ndarray, info: FrameInfo) -> np.ndarray:
     top = float((1 << min(info.bits_stored, 32)) - 1)
     scaled = np.rint(np.clip(array.astype(np.float64), 0, top) * (255.0 / top))
     return scaled.astype(np.uint8)
+
+
+def _colour_managed(rgb: np.ndarray, info: FrameInfo) -> np.ndarray:
+    """The frame's RGB through its ICC Profile to sRGB (viewer.dicom.icc), when it has one."""
+    if info.icc_profile is None or rgb.ndim != 3 or rgb.shape[2] != 3:
+        return rgb
+    from viewer.dicom.icc import to_srgb
+
+    return to_srgb(rgb, info.icc_profile)
 
 
 def _palette_to_rgb(array: np.ndarray, info: FrameInfo) -> np.ndarray:

@@ -120,6 +120,9 @@ class FrameInfo:
     presentation_lut: LUT | None = None
     shutter: DisplayShutter | None = None
     pseudo_colour: Palette | None = None
+    # The colour space of a colour frame's pixels (ICC Profile (0028,2000), C.11.15): the
+    # image's own, or a Color Softcopy Presentation State's in its place (viewer.dicom.icc)
+    icc_profile: bytes | None = None
 
     @property
     def is_monochrome(self) -> bool:
@@ -175,7 +178,13 @@ def frame_info(ds: Dataset, index: int = 0, decoded_photometric: str | None = No
         lossy=str(ds.get("LossyImageCompression", "")).strip() == "01",
         calibration=read_calibration(ds, pixel_spacing),
         shutter=shutter,
+        icc_profile=_icc_profile(ds) if photometric in ("RGB", "PALETTE COLOR") else None,
     )
+
+
+def _icc_profile(ds: Dataset) -> bytes | None:
+    value = ds.get("ICCProfile")
+    return bytes(value) if isinstance(value, bytes | bytearray) and value else None
 
 
 def _image_shutter(ds: Dataset, overlays: tuple[Overlay, ...]) -> DisplayShutter | None:

@@ -25,6 +25,7 @@ from viewer.dicom.display import DisplayState, to_display
 from viewer.dicom.frameinfo import LUT, FrameInfo, Overlay, VOIFunction, Window
 from viewer.dicom.graphics import GraphicAnnotations, read_graphic_annotations
 from viewer.dicom.graphics_raster import burn_graphics
+from viewer.dicom.icc import profile_problem
 from viewer.dicom.presentation_state import (
     DisplayedArea,
     PresentationKind,
@@ -71,7 +72,7 @@ class PresentedFrame:
     image: np.ndarray
     geometry: OutputGeometry
     info: FrameInfo
-    problems: tuple[str, ...] = ()  # annotation items left out, one line each
+    problems: tuple[str, ...] = ()  # annotation items left out, an ICC Profile unused
 
 
 def presentation_frame_info(
@@ -84,7 +85,9 @@ def presentation_frame_info(
         shutter = with_bitmap(ps.shutter, info.overlays) if ps.shutter is not None else None
     except ShutterError as exc:
         raise PresentationStateError(f"{ps.source}: {exc}") from None
-    if ps.kind is PresentationKind.COLOR or not info.is_monochrome:
+    if ps.kind is PresentationKind.COLOR:
+        return replace(info, overlays=overlays, shutter=shutter, icc_profile=ps.icc_profile)
+    if not info.is_monochrome:
         return replace(info, overlays=overlays, shutter=shutter)
     voi = voi_for(ps, sop_instance_uid, frame)
     slope, intercept = ps.rescale or (1.0, 0.0)
@@ -321,9 +324,9 @@ def present_file(
 ) -> PresentedFrame:
     """Decode frame `frame` (1-based) of `image_path` and show it as `ps` says, with its
     graphic and text annotations burned in when `ps` is a PresentationStateFile (their
-    problems in `PresentedFrame.problems`): the one function `render --presentation-state`
-    and a viewport without a decode pool share. DicomFileError for the image,
-    PresentationStateError for the state or a mismatch."""
+    problems, and an unusable ICC Profile's, in `PresentedFrame.problems`): the one function
+    `render --presentation-state` and a viewport without a decode pool share. DicomFileError
+    for the image, PresentationStateError for the state or a mismatch."""
     from viewer.dicom.pixels import decode_frame, read_header
 
     parsed = ps.state if isinstance(ps, PresentationStateFile) else ps
@@ -332,8 +335,12 @@ def present_file(
     decoded = decode_frame(image_path, frame - 1)
     presented = apply_presentation_state(decoded.array, decoded.info, parsed, uid, frame,
                                          image_name=os.fspath(image_path), state=state)
+    colour = profile_problem(presented.info.icc_profile)
+    if colour and parsed.kind is not PresentationKind.COLOR:
+        colour = f"{os.fspath(image_path)}: {colour}"  # the image's own profile, not the state's
+    presented = replace(presented, problems=(colour,) if colour else ())
     if not isinstance(ps, PresentationStateFile):
         return presented
     annotations = ps.annotations(uid, frame)
     return replace(presented, image=burn_annotations(presented, annotations),
-                   problems=annotations.problems)
+                   problems=(*presented.problems, *annotations.problems))

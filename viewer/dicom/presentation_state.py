@@ -152,6 +152,9 @@ class PresentationState:
     shutter: DisplayShutter | None = None
     overlay_activations: tuple[OverlayActivation, ...] = ()
     palette: Palette | None = None
+    # a Color state's ICC Profile (C.11.15): the colour space of the images' pixels, in place
+    # of their own profile
+    icc_profile: bytes | None = None
     source: str = ""  # the file it was read from, for messages
 
 
@@ -274,6 +277,7 @@ def _read(ds: Dataset, source: str) -> PresentationState:
         shutter=read_display_shutter(ds, ps_overlays, bitmap_elsewhere=True),
         overlay_activations=_activations(ds, ps_overlays),
         palette=palette,
+        icc_profile=bytes(ds.ICCProfile) if kind is PresentationKind.COLOR else None,
         source=source,
     )
 

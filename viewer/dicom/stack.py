@@ -182,6 +182,43 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
     return stacks, errors
 
 
+# Objects about images that carry no pixel data: structured reports, key object selections,
+# presentation states, RT structure sets (a SEG has frames: build_stacks makes its stack)
+PIXEL_FREE_OBJECTS = frozenset({"SR", "KO", "PR", "RTSTRUCT"})
+
+
+def object_stacks(errors: Iterable[DicomFileError]) -> tuple[list[Stack], list[DicomFileError]]:
+    """Of the files `build_stacks` could not show, those that are objects about images
+    (PIXEL_FREE_OBJECTS, by their Modality) as one stack per series of (path, 0) entries, in
+    Instance Number then file name order, as the archive lists such series; the other errors
+    as they were."""
+    series: dict[str, list[tuple[float, str, str]]] = {}
+    first: dict[str, Dataset] = {}
+    remaining = []
+    for error in errors:
+        try:
+            with text.pydicom_warnings():
+                ds = read_header(error.path)
+                modality = str(ds.get("Modality", "") or "").strip().upper()
+        except DicomFileError:  # unreadable: the error stands
+            remaining.append(error)
+            continue
+        if modality not in PIXEL_FREE_OBJECTS or "PixelData" in ds:
+            remaining.append(error)
+            continue
+        uid = str(ds.get("SeriesInstanceUID", "") or error.path)
+        series.setdefault(uid, []).append((_instance_number(ds), Path(error.path).name,
+                                           error.path))
+        first.setdefault(uid, ds)
+    stacks = []
+    for uid, members in series.items():
+        info = _stack_info(first[uid])
+        stack = Stack(uid, info.series_description, info=info)
+        stack.frames.extend((path, 0) for _, _, path in sorted(members))
+        stacks.append(stack)
+    return stacks, remaining
+
+
 def _instance_number(ds: Dataset) -> float:
     try:
         return float(ds.get("InstanceNumber") or 0)

@@ -39,7 +39,12 @@ from viewer.gui.i18n import install_translator
 from viewer.gui.key_images import KeyImages
 from viewer.gui.objects import ReadingObjects
 from viewer.gui.pacs import PacsPanel
-from viewer.gui.presentation_source import NEWEST, ArchivePresentations
+from viewer.gui.presentation_source import (
+    NEWEST,
+    ArchivePresentations,
+    FilePresentations,
+    PresentationSource,
+)
 from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
@@ -62,7 +67,8 @@ class MainWindow(QMainWindow):
     def __init__(self, stacks: list[Stack], layout: tuple[int, int] | None,
                  bridge: FrameBridge, archive: Archive | None = None,
                  tasks: TaskRunner | None = None, settings: Settings | None = None,
-                 protocol_dir: Path | None = None) -> None:
+                 protocol_dir: Path | None = None,
+                 presentations: FilePresentations | None = None) -> None:
         super().__init__()
         self.setWindowTitle("dicom-viewer")
         self.bridge = bridge
@@ -80,7 +86,8 @@ class MainWindow(QMainWindow):
         self._opening = ""  # the study whose series are still one-frame heads
         # Hanging protocols and priors (`protocol_dir`: the user's protocol files)
         self.hanging: HangingSession | None = None
-        self.presentations = _attach_presentations(self.reading, archive, settings)
+        self.presentations = _attach_presentations(self.reading, archive, settings,
+                                                   presentations)
         if archive is not None:
             self.hanging = HangingSession(self.reading, archive, self.tasks, settings,
                                           protocol_dir, self)
@@ -120,6 +127,7 @@ class MainWindow(QMainWindow):
             # `view PATH`: hung by protocol when the archive knows the study (not with --layout)
             if layout is not None or self.hanging is None or not self.hanging.open_files(stacks):
                 self.reading.open_stacks(stacks, layout)
+            self.objects.open_given(stacks)  # the SEG drawn, the SR beside, as the files came
             self.tabs.setCurrentWidget(self.reading)
 
     def _tab_changed(self) -> None:
@@ -204,7 +212,9 @@ class MainWindow(QMainWindow):
         return self.reading.viewports
 
     def all_loaded(self) -> bool:
-        return all(v.loaded for v in self.reading.viewports)
+        """Every viewport decoded, its presentation state read, the objects opened drawn."""
+        return all(v.loaded and (v.presentation is None or v.presentation.awaited is None)
+                   for v in self.reading.viewports) and self.objects.settled()
 
     # -- toolbar ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -406,15 +416,24 @@ class MainWindow(QMainWindow):
 
 
 def _attach_presentations(reading: ReadingArea, archive: Archive | None,
-                          settings: Settings | None) -> ArchivePresentations | None:
-    """Every viewport lists and applies its image's presentation states from the archive."""
-    if archive is None:
-        return None
+                          settings: Settings | None, given: FilePresentations | None = None
+                          ) -> ArchivePresentations | None:
+    """Every viewport lists and applies its image's presentation states: those `given` with
+    the files (`view PATH`), then the archive's. Returns the archive's source."""
     from viewer.gui.presentation_layer import PresentationLayer
 
-    source = ArchivePresentations(archive, settings.presentation_state if settings else NEWEST)
-    reading.add_viewport_hook(lambda viewport: PresentationLayer(viewport, source))
-    return source
+    default = settings.presentation_state if settings else NEWEST
+    in_archive = ArchivePresentations(archive, default) if archive is not None else None
+    source: PresentationSource | None = in_archive
+    if given is not None:
+        given.default = default
+        if in_archive is not None:
+            given.attach_archive(in_archive)
+        source = given
+    if source is not None:
+        shown = source
+        reading.add_viewport_hook(lambda viewport: PresentationLayer(viewport, shown))
+    return in_archive
 
 
 def _menu_button(text: str, menu: QMenu) -> QToolButton:
@@ -471,6 +490,7 @@ def run_viewer(
     language: str | None = None,
     settings: Settings | None = None,
     protocol_dir: Path | None = None,
+    presentations: FilePresentations | None = None,
 ) -> int:
     """Open the window on `stacks` (and the browser on `archive`); with `screenshot`, save the
     window once everything shown is decoded, and exit."""
@@ -481,7 +501,7 @@ def run_viewer(
     try:
         bridge = FrameBridge(pool)
         window = MainWindow(stacks, layout, bridge, archive, settings=settings,
-                            protocol_dir=protocol_dir)
+                            protocol_dir=protocol_dir, presentations=presentations)
         _report_errors(window)
         window.show()
         if problems and screenshot is None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from PySide6.QtCore import QCoreApplication
 
 from viewer.decode.pool import DecodePool
 from viewer.decode.requests import Frame
@@ -160,7 +161,10 @@ def measure_viewport_presentation(passes: int = 5, repeats: int = 30) -> dict[st
                     times.append((time.perf_counter() - start) * 1000.0)
                 return statistics.median(times)
 
-            for _ in range(4):  # warm-up: tables, the parsed state, both frames' items
+            show(presented)  # asks for the state, read on the layer's reader thread
+            layer.reader.wait(10_000)
+            QCoreApplication.processEvents()  # its arrival: the state is applied from now on
+            for _ in range(4):  # warm-up: tables, both frames' items
                 turn[0] += 1
                 show(plain)
                 show(presented)

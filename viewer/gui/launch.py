@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from viewer.config import default_archive_dir
 from viewer.decode.batch import files_under
-from viewer.dicom.stack import build_stacks
+from viewer.dicom.stack import Stack, build_stacks, object_stacks
+from viewer.gui.layers import OBJECT_MODALITIES
+
+if TYPE_CHECKING:
+    from viewer.gui.presentation_source import FilePresentations
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,9 +28,10 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             return _fail(f"{path}: no such file or folder")
         files.extend(files_under(path) if path.is_dir() else [path])
-    stacks, errors = build_stacks(files) if files else ([], [])
-    for error in errors:
-        print(f"dicom-viewer view: {error}", file=sys.stderr)
+    given = gather(files)
+    stacks, problems, presentations = given.stacks, given.problems, given.presentations
+    for problem in problems:
+        print(f"dicom-viewer view: {problem}", file=sys.stderr)
     if args.paths and not stacks:
         return _fail("nothing to show")
     from viewer.config import ConfigError, load_settings
@@ -53,11 +60,43 @@ def run(args: argparse.Namespace) -> int:
         from viewer.config import default_config_file
         from viewer.reading.protocols import user_protocol_dir
 
-        code = run_viewer(stacks, args.layout, args.screenshot, [str(e) for e in errors],
+        code = run_viewer(stacks, args.layout, args.screenshot, problems,
                           archive=archive, language=language, settings=settings,
                           protocol_dir=user_protocol_dir(
-                              getattr(args, "config", None) or default_config_file()))
-    return max(code, 1 if errors else 0)
+                              getattr(args, "config", None) or default_config_file()),
+                          presentations=presentations)
+    return max(code, 1 if problems else 0)
+
+
+@dataclass
+class Given:
+    """What `view PATH` shows: the stacks (images, and objects about them), the presentation
+    states given with them (None: none), and one line per file that cannot be shown."""
+
+    stacks: list[Stack]
+    problems: list[str]
+    presentations: FilePresentations | None = None
+
+
+def gather(files: list[Path]) -> Given:
+    """The files of `view PATH` as stacks. Reports, key objects, structure sets and
+    presentation states have no pixels: they are shown over or beside the images given with
+    them (a SEG has frames: build_stacks makes its stack); a presentation state goes into the
+    viewports' lists of the images it references, not into the series strip."""
+    stacks, errors = build_stacks(files) if files else ([], [])
+    objects, errors = object_stacks(errors)
+    problems = [str(e) for e in errors]
+    presentations = None
+    state_paths = [p for s in objects if s.info.modality == "PR" for p, _ in s.frames]
+    if state_paths:
+        from viewer.gui.presentation_source import given_presentations
+
+        images = [p for s in stacks if s.info.modality not in OBJECT_MODALITIES
+                  for p, _ in s.frames]
+        presentations, unusable = given_presentations(state_paths, images)
+        problems += unusable
+    stacks += [s for s in objects if s.info.modality != "PR"]
+    return Given(stacks, problems, presentations)
 
 
 def prepare_gui_process() -> None:

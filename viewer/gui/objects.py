@@ -32,7 +32,7 @@ from viewer.gui.reading import ReadingArea
 from viewer.gui.report_layer import ReportLayer
 from viewer.gui.report_model import LoadedReport, load_report
 from viewer.gui.report_panel import ReportPanel
-from viewer.gui.tasks import TaskRunner
+from viewer.gui.tasks import Task, TaskRunner
 from viewer.gui.viewport import Viewport
 from viewer.jobs import CancelToken, ProgressCallback
 from viewer.reports.measurements import Region
@@ -68,6 +68,7 @@ class ReadingObjects(QObject):
         # One worker places overlays on frames: the frame shown first, neighbours after.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="overlays")
         self._generation = 0  # objects of the study opened last; older jobs are dropped
+        self._reading = 0  # reports and overlays being read
         reading.open_object = self.open_stack
 
     # -- opening --------------------------------------------------------------------------
@@ -85,10 +86,28 @@ class ReadingObjects(QObject):
             return True
         return False
 
+    def open_given(self, stacks: list[Stack]) -> None:
+        """`view PATH`: the segmentations and structure sets given drawn at once, and the first
+        report (SR before KO) beside the images; the strip lists them all."""
+        overlays = [s for s in stacks if s.info.modality in OVERLAY_MODALITIES]
+        reports = sorted((s for s in stacks if s.info.modality in REPORT_MODALITIES),
+                         key=lambda s: s.info.modality != "SR")
+        for stack in [*overlays, *reports[:1]]:
+            self.open_stack(stack)
+
+    def settled(self) -> bool:
+        """Nothing being read, and every overlay placed on the frame each viewport shows."""
+        if self._reading:
+            return False
+        return all(layer.placed_now(viewport) is not None for layer in self.overlays
+                   for viewport in self.reading.viewports
+                   if viewport.isVisible() and viewport.frame is not None)
+
     def open_report(self, path: str) -> None:
         """Read the SR at `path` off the GUI thread, then show it beside the images."""
         archive, generation = self.archive, self._generation
-        shown = [p for s in self.reading.stacks for p, _ in s.frames] if archive is None else []
+        # images the archive does not hold may be open from files (`view PATH`)
+        shown = [p for s in self.reading.stacks for p, _ in s.frames]
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> LoadedReport:
             return load_report(path, archive, shown)
@@ -96,6 +115,15 @@ class ReadingObjects(QObject):
         task = self.tasks.start(job, "report")
         task.succeeded.connect(lambda report: self._report_loaded(report, generation))
         task.failed.connect(lambda error: self._failed(path, error, self.report_panel))
+        self._count(task)
+
+    def _count(self, task: Task) -> None:
+        self._reading += 1
+
+        def done() -> None:
+            self._reading -= 1
+
+        task.finished.connect(done)
 
     def _report_loaded(self, report: LoadedReport, generation: int) -> None:
         if generation != self._generation:
@@ -120,6 +148,7 @@ class ReadingObjects(QObject):
         task = self.tasks.start(job, "overlay")
         task.succeeded.connect(lambda overlay: self._overlay_loaded(overlay, name, generation))
         task.failed.connect(lambda error: self._failed(path, error, None))
+        self._count(task)
 
     def _overlay_loaded(self, overlay: Any, name: str, generation: int) -> None:
         if generation != self._generation or any(

@@ -15,6 +15,12 @@ The state is where the view starts, the user's window, zoom and pan work on top 
   fractions of the displayed area as first shown, so they are children of the camera.
 The list ("No presentation state", then label — description — date, newest first) is a combo
 box at the top of the viewport, shown when the image has any state.
+
+A state not read yet is read on the layer's reader thread (viewer.gui.tasks): the image shows
+as its header says until the state arrives, then again with it. Every arrival is checked against
+what the viewport wants now (a generation number, bumped whenever another state is awaited or
+none is): one read for an image scrolled past is kept for later but never applied to the image
+shown instead.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ from viewer.dicom.shutters import DisplayShutter
 from viewer.gui.imageview import Label
 from viewer.gui.measurements import Kind, Point
 from viewer.gui.presentation_source import NONE, ListedState, PresentationSource
+from viewer.gui.tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
     from viewer.gui.viewport import Viewport
@@ -102,10 +109,16 @@ class PresentationLayer(QObject):
     """Attach with `PresentationLayer(viewport, source)`; the viewport calls `frame_info`
     before it renders a frame, `shown` after, and `clear` when its stack changes."""
 
-    def __init__(self, viewport: Viewport, source: PresentationSource) -> None:
+    def __init__(self, viewport: Viewport, source: PresentationSource,
+                 reader: TaskRunner | None = None) -> None:
         super().__init__(viewport)
         self.viewport = viewport
         self.source = source
+        # reads state files (one thread: one file at a time, the newest wish first)
+        self.reader = reader or TaskRunner(threads=1, parent=self)
+        self.awaited: ListedState | None = None  # the state being read for this image
+        self._generation = 0
+        self._reading: Task | None = None
         self.choice: str | None = None  # None: the setting; NO_STATE; or a SOP Instance UID
         self.listed: list[ListedState] = []
         self.applied: Applied | None = None
@@ -201,6 +214,7 @@ class PresentationLayer(QObject):
         """Another stack (or none): nothing listed or drawn until its first frame."""
         self._key, self._uid, self._info, self.applied, self.listed = None, None, None, None, []
         self._view_of, self._filled = None, ()
+        self._await(None)
         self._remove_items()
         self.combo.hide()
 
@@ -223,19 +237,54 @@ class PresentationLayer(QObject):
         self.listed = self.source.states_for(uid, frame) if uid else []
         wanted = self._wanted()
         self.applied = None
-        if wanted is not None and uid is not None:
-            try:
-                self.applied = Applied(wanted, self.source.load(wanted), uid, frame)
-            except PresentationStateError as exc:  # listed, not applied: said in the corner
-                # by its label: the store path the log names means nothing on screen
-                reason = str(exc).removeprefix(f"{wanted.path}: ")
-                self.problem = f"{wanted.label or wanted.sop_instance_uid}: not applied, {reason}"
+        known = self.source.parsed(wanted) if wanted is not None and uid is not None else None
+        self._await(wanted if known is None and uid is not None else None)
+        if isinstance(known, PresentationStateError):  # listed, not applied: said in the corner
+            assert wanted is not None
+            # by its label: the store path the log names means nothing on screen
+            reason = str(known).removeprefix(f"{wanted.path}: ")
+            self.problem = f"{wanted.label or wanted.sop_instance_uid}: not applied, {reason}"
+        elif known is not None:
+            assert wanted is not None and uid is not None
+            self.applied = Applied(wanted, known, uid, frame)
         self._fill_combo()
         now = self.applied.listed.sop_instance_uid if self.applied else None
         if now != self._view_of:
             self._view_of = now
             self._view_pending = True
             vp.state = DisplayState()  # the state's (or the file's) window, not the last one
+
+    def _await(self, wanted: ListedState | None) -> None:
+        """Read `wanted` off the GUI thread unless it is being read already; None: nothing is
+        awaited any more (a read still queued is cancelled)."""
+        if wanted is not None and self.awaited is not None \
+                and wanted.sop_instance_uid == self.awaited.sop_instance_uid:
+            return  # the series shares its state: the read under way serves every image
+        if self._reading is not None and self._reading.running:
+            self._reading.cancel()  # stops it if still queued; a running read is kept
+        self._generation += 1
+        self.awaited, self._reading = wanted, None
+        if wanted is None:
+            return
+        generation, source = self._generation, self.source
+        task = self.reader.start(lambda _progress, _cancel: source.read(wanted),
+                                 "presentation state")
+        task.succeeded.connect(lambda result: self._arrived(wanted, result, generation))
+        task.failed.connect(lambda text: self._arrived(  # not a DICOM problem: the disk's
+            wanted, PresentationStateError(f"{wanted.path}: {text}"), generation))
+        self._reading = task
+
+    def _arrived(self, listed: ListedState,
+                 result: PresentationStateFile | PresentationStateError, generation: int) -> None:
+        """A read came back (GUI thread): kept in any case; shown only if the viewport still
+        waits for exactly this read."""
+        self.source.keep(listed, result)
+        if generation != self._generation:
+            return
+        self.awaited, self._reading = None, None
+        self._key = None  # choose again: the state is known now
+        if self.viewport.frame is not None:
+            self.viewport.redisplay()
 
     def _wanted(self) -> ListedState | None:
         if not self.listed:
@@ -259,7 +308,8 @@ class PresentationLayer(QObject):
         self.choose(str(self.combo.itemData(index)))
 
     def _fill_combo(self) -> None:
-        current = self.applied.listed.sop_instance_uid if self.applied else NO_STATE
+        shown = self.applied.listed if self.applied else self.awaited  # the one coming, too
+        current = shown.sop_instance_uid if shown else NO_STATE
         filled = (current, *(s.sop_instance_uid for s in self.listed))
         if filled == self._filled:  # scrolling a series that shares its states
             return

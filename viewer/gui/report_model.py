@@ -119,8 +119,10 @@ def _image_paths(uids: set[str], archive: Archive | None,
                 found[uid] = str(archive.store.absolute(row.store_path))
             except ValueError:  # a tampered store path: not followed
                 continue
+    if len(found) == len(uids):
         return found
-    from pydicom import dcmread  # files opened without an archive: their UIDs from headers
+    # files opened outside the archive (`view PATH`): their UIDs from their headers
+    from pydicom import dcmread
 
     for path in dict.fromkeys(shown_files):
         if len(found) == len(uids):
