@@ -78,6 +78,9 @@ class WorklistItem:
     step_description: str
     performing_physician_name: str
     warnings: tuple[str, ...] = ()
+    # the answer's Specific Character Set (terms joined by "\\"): what DICOMization writes
+    # the item's text in, so that a name keeps its source's encoding
+    specific_character_set: str = ""
 
     def as_json(self) -> dict[str, str]:
         """DICOM keywords as keys (CLI.md)."""
@@ -197,4 +200,13 @@ def _item(answer: Dataset) -> WorklistItem:
         step_description=value(step, "ScheduledProcedureStepDescription"),
         performing_physician_name=value(step, "ScheduledPerformingPhysicianName"),
         warnings=tuple(warnings),
+        specific_character_set="\\".join(_charset_terms(answer.get("SpecificCharacterSet"))),
     )
+
+
+def _charset_terms(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(term) for term in value]
