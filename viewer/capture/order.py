@@ -63,18 +63,41 @@ class WorklistEntry(Protocol):
     """What `order_from_worklist` reads of viewer.net.worklist.WorklistItem (this room does not
     import the network room)."""
 
-    patient_name: str
-    patient_id: str
-    patient_birth_date: str
-    patient_sex: str
-    accession_number: str
-    requested_procedure_id: str
-    requested_procedure_description: str
-    study_instance_uid: str
-    referring_physician_name: str
-    step_id: str
-    step_description: str
-    specific_character_set: str
+    @property
+    def patient_name(self) -> str: ...
+
+    @property
+    def patient_id(self) -> str: ...
+
+    @property
+    def patient_birth_date(self) -> str: ...
+
+    @property
+    def patient_sex(self) -> str: ...
+
+    @property
+    def accession_number(self) -> str: ...
+
+    @property
+    def requested_procedure_id(self) -> str: ...
+
+    @property
+    def requested_procedure_description(self) -> str: ...
+
+    @property
+    def study_instance_uid(self) -> str: ...
+
+    @property
+    def referring_physician_name(self) -> str: ...
+
+    @property
+    def step_id(self) -> str: ...
+
+    @property
+    def step_description(self) -> str: ...
+
+    @property
+    def specific_character_set(self) -> str: ...
 
 
 def order_from_worklist(item: WorklistEntry, today: datetime.datetime | None = None) -> Order:

@@ -5,8 +5,9 @@ refused (the whole call then imports nothing).
   baseline 8-bit bitstream (SOF0) is kept as it is; a progressive (SOF2, whose transfer
   syntax PS3.5 has retired) or 8-bit extended (SOF1) one is decoded and its pixels stored
   uncompressed, marked as lossy compressed once already; 12-bit, lossless, arithmetic-coded,
-  hierarchical and CMYK JPEGs are refused (no photo camera writes them, and VL images are 8-bit). Every JPEG is decoded
-  once by Pillow: a truncated or damaged file is refused here, not in a viewer later.
+  hierarchical and CMYK JPEGs are refused (no photo camera writes them, and VL images are
+  8-bit). Every JPEG is decoded once by Pillow: a truncated or damaged file is refused here,
+  not in a viewer later.
 - PNG: decoded by Pillow to 8-bit greyscale or RGB (alpha dropped against white, 16-bit
   greyscale kept at 16 bits).
 - PDF: "%PDF-" at the start and "%%EOF" in its last 1024 bytes (ISO 32000-1 7.5.2, 7.5.5);
