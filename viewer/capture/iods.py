@@ -164,8 +164,10 @@ def _secondary_capture(ds: Dataset, now: datetime.datetime) -> None:
 
 def _jpeg_baseline(ds: Dataset, source: Examined) -> None:
     """The camera's JPEG as the one fragment of the Pixel Data; the Image Pixel attributes
-    from its frame header (PS3.5 8.2.1: YBR_FULL_422 when chrominance is subsampled, YBR_FULL
-    when not, RGB when the Adobe marker says the components are not transformed)."""
+    from its frame header. Colour is YBR_FULL_422 even when chrominance is not subsampled: the
+    VL Image module's enumerated values (PS3.3 C.8.12.1.1.3) have no YBR_FULL, DCMTK's img2dcm
+    does the same, and decoders take the sampling from the bitstream; RGB when the Adobe marker
+    says the components are not transformed."""
     info = source.jpeg
     assert info is not None
     data = source.path.read_bytes()
@@ -182,7 +184,7 @@ def _jpeg_baseline(ds: Dataset, source: Examined) -> None:
         if info.adobe_transform == 0:
             ds.PhotometricInterpretation = "RGB"
         else:
-            ds.PhotometricInterpretation = "YBR_FULL_422" if info.subsampled else "YBR_FULL"
+            ds.PhotometricInterpretation = "YBR_FULL_422"
     ds.LossyImageCompression = "01"
     ds.LossyImageCompressionMethod = "ISO_10918_1"
     ratio = info.rows * info.columns * info.components / max(len(data), 1)

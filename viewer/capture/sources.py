@@ -55,7 +55,6 @@ class JpegInfo:
     rows: int
     columns: int
     components: int
-    subsampled: bool  # chrominance sampled at less than the luminance's rate
     adobe_transform: int | None  # APP14 "Adobe" colour transform: 0 RGB, 1 YCbCr
     exif_orientation: int  # 1 when none
 
@@ -77,7 +76,7 @@ def examine(path: Path) -> Examined:
     try:
         size = path.stat().st_size
         with path.open("rb") as stream:
-            head = stream.read(8)
+            head = stream.read(32)
     except OSError as exc:
         raise InputRefused(path, f"cannot read: {exc.strerror or exc}") from None
     if not path.is_file():
@@ -87,6 +86,9 @@ def examine(path: Path) -> Examined:
     if head.startswith(b"\xff\xd8\xff"):
         return _examine_jpeg(path, size)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        if head[12:16] == b"IHDR":  # the size, before Pillow reads any more (PNG 11.2.2)
+            columns, rows = struct.unpack(">II", head[16:24])
+            _check_size(path, rows, columns)
         _check_image(path, "PNG")
         return Examined(path, Kind.PNG, size)
     if path.suffix.lower() == ".pdf" or head.startswith(b"%PDF-"):
@@ -187,12 +189,8 @@ def jpeg_info(data: bytes) -> JpegInfo:
             if len(segment) < 6:
                 raise ValueError("frame header cut short")
             precision, rows, columns, components = struct.unpack(">BHHB", segment[:6])
-            factors = [segment[6 + 3 * i + 1] for i in range(components)
-                       if len(segment) >= 6 + 3 * i + 3]
-            subsampled = components == 3 and len(factors) == 3 and (
-                factors[1] != factors[0] or factors[2] != factors[0])
-            return JpegInfo(marker & 0x0F, precision, rows, columns, components, subsampled,
-                            adobe, orientation)
+            return JpegInfo(marker & 0x0F, precision, rows, columns, components, adobe,
+                            orientation)
         elif marker == 0xDA:
             break
         pos += 2 + length
