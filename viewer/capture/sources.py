@@ -31,6 +31,14 @@ MAX_PIXELS = 100_000_000  # 100 megapixels: above any phone or camera photo here
 MAX_SIDE = 65535
 
 
+# what a drop on the browser DICOMizes rather than imports (by name: examine() reads content)
+CAPTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".pdf"})
+
+
+def is_capture_file(path: Path) -> bool:
+    return path.suffix.lower() in CAPTURE_SUFFIXES
+
+
 class Kind(StrEnum):
     JPEG = "jpeg"
     PNG = "png"
