@@ -147,6 +147,8 @@ def _refused_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
                     ).save(good_jpeg)
     truncated_jpeg = bad / "cut.jpg"
     truncated_jpeg.write_bytes(good_jpeg.read_bytes()[:2000])
+    no_eoi = bad / "almost.jpg"  # only its end-of-image marker missing: Pillow shows it
+    no_eoi.write_bytes(good_jpeg.read_bytes()[:-2])
     huge = bad / "huge.png"
     huge.write_bytes(png_header_only(60000, 60000))
     fake_pdf = bad / "letter.pdf"
@@ -159,6 +161,7 @@ def _refused_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "text": (text, "not a JPEG, PNG or PDF"),
         "truncated_png": (truncated_png, "truncated"),
         "truncated_jpeg": (truncated_jpeg, "truncated"),
+        "no_eoi": (no_eoi, "end-of-image"),
         "huge": (huge, "megapixels"),
         "fake_pdf": (fake_pdf, "not a PDF"),
         "big_pdf": (big_pdf, "64 MiB"),
@@ -229,3 +232,19 @@ def test_cli_typed_and_study_orders(tmp_path: Path, inputs: dict[str, Path],
     assert "no such study" in capsys.readouterr().err
     assert main(["--archive", archive_dir, "dicomize", str(inputs["pdf"])]) == 2
     assert "give one of" in capsys.readouterr().err
+
+
+def test_bytes_after_the_jpeg_end_are_not_kept(tmp_path: Path, inputs: dict[str, Path]) -> None:
+    """A motion photo: a video appended after the JPEG's EOI marker. The JPEG is kept as it
+    is, the rest is left out, and the user is told."""
+    jpeg = inputs["jpeg"].read_bytes()
+    motion = tmp_path / "motion.jpg"
+    motion.write_bytes(jpeg + b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 8)
+    with Archive(tmp_path / "archive") as archive:
+        report = dicomize_files([motion], typed_order("P-1", "DOE^JANE"), archive)
+        assert len(report.warnings) == 1 and "not kept" in report.warnings[0]
+        (instance,) = report.instances
+        ds = dcmread(archive.store.absolute(instance.store_path))
+        (frame,) = generate_frames(ds.PixelData, number_of_frames=1)
+        assert jpeg.endswith(b"\xff\xd9")
+        assert frame[:len(jpeg)] == jpeg and frame[len(jpeg):] in (b"", b"\0")

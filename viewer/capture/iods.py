@@ -170,7 +170,7 @@ def _jpeg_baseline(ds: Dataset, source: Examined) -> None:
     says the components are not transformed."""
     info = source.jpeg
     assert info is not None
-    data = source.path.read_bytes()
+    data = source.path.read_bytes()[:info.end]  # up to its EOI: the JPEG, as it is
     ds.Rows, ds.Columns = info.rows, info.columns
     ds.BitsAllocated = ds.BitsStored = 8
     ds.HighBit = 7

@@ -13,7 +13,8 @@ refused (the whole call then imports nothing).
 - PDF: "%PDF-" at the start and "%%EOF" in its last 1024 bytes (ISO 32000-1 7.5.2, 7.5.5);
   at most MAX_PDF_BYTES.
 Images are refused past MAX_PIXELS or 65535 rows or columns (DICOM's Rows/Columns are US),
-read from the header before any pixel is decoded (no decompression bomb).
+read from the header before any pixel is decoded (no decompression bomb), and image files past
+MAX_IMAGE_BYTES. A baseline JPEG must end with its EOI marker; bytes after it are not kept.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 MAX_PDF_BYTES = 64 << 20  # held in memory twice (file and data set) while encapsulating
 MAX_PIXELS = 100_000_000  # 100 megapixels: above any phone or camera photo here
 MAX_SIDE = 65535
+MAX_IMAGE_BYTES = 128 << 20  # a JPEG or PNG file: read whole to be examined and stored
 
 
 # what a drop on the browser DICOMizes rather than imports (by name: examine() reads content)
@@ -65,6 +67,7 @@ class JpegInfo:
     components: int
     adobe_transform: int | None  # APP14 "Adobe" colour transform: 0 RGB, 1 YCbCr
     exif_orientation: int  # 1 when none
+    end: int  # the offset just past its end-of-image marker; 0 when there is none
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ def examine(path: Path) -> Examined:
     if head.startswith(b"\xff\xd8\xff"):
         return _examine_jpeg(path, size)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        if size > MAX_IMAGE_BYTES:
+            raise InputRefused(path, f"image file of {size / (1 << 20):.1f} MiB: larger than "
+                                     f"the {MAX_IMAGE_BYTES >> 20} MiB accepted")
         if head[12:16] == b"IHDR":  # the size, before Pillow reads any more (PNG 11.2.2)
             columns, rows = struct.unpack(">II", head[16:24])
             _check_size(path, rows, columns)
@@ -119,6 +125,9 @@ def _examine_pdf(path: Path, size: int, head: bytes) -> Examined:
 
 
 def _examine_jpeg(path: Path, size: int) -> Examined:
+    if size > MAX_IMAGE_BYTES:
+        raise InputRefused(path, f"image file of {size / (1 << 20):.1f} MiB: larger than the "
+                                 f"{MAX_IMAGE_BYTES >> 20} MiB accepted")
     try:
         info = jpeg_info(path.read_bytes())
     except ValueError as exc:
@@ -132,8 +141,13 @@ def _examine_jpeg(path: Path, size: int) -> Examined:
         raise InputRefused(path, f"JPEG with {info.components} colour components (CMYK?): "
                                  "only greyscale and colour photos are converted")
     _check_size(path, info.rows, info.columns)
+    if info.end == 0:
+        raise InputRefused(path, "truncated JPEG: no end-of-image marker")
     _check_image(path, "JPEG")
     notes: list[str] = []
+    if info.end < size and info.process == 0:
+        notes.append(f"{path}: the {size - info.end} bytes after the JPEG's end-of-image "
+                     "marker (a motion photo's video?) are not kept")
     if info.exif_orientation not in (0, 1):
         notes.append(f"{path}: its EXIF orientation ({info.exif_orientation}) asks viewers to "
                      "turn it; DICOM viewers show the pixels as stored")
@@ -198,11 +212,45 @@ def jpeg_info(data: bytes) -> JpegInfo:
                 raise ValueError("frame header cut short")
             precision, rows, columns, components = struct.unpack(">BHHB", segment[:6])
             return JpegInfo(marker & 0x0F, precision, rows, columns, components, adobe,
-                            orientation)
+                            orientation, _end_of_image(data, pos + 2 + length))
         elif marker == 0xDA:
             break
         pos += 2 + length
     raise ValueError("no frame header before the image data (cut short?)")
+
+
+def _end_of_image(data: bytes, pos: int) -> int:
+    """The offset just past the EOI marker that ends the image begun before `pos`, found by
+    walking the marker segments and the entropy-coded data of each scan (where 0xFF is
+    followed by 0x00 stuffing or a restart marker, ISO 10918-1 B.1.1.5); 0 when it is cut
+    short. What follows the EOI (a phone's appended video) is no part of the JPEG."""
+    while pos + 2 <= len(data):
+        if data[pos] != 0xFF:
+            return 0
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return pos + 2
+        if pos + 4 > len(data):
+            return 0
+        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        pos += 2 + length
+        if marker != 0xDA:
+            continue
+        while True:  # the scan's entropy-coded data, up to the next marker
+            pos = data.find(b"\xff", pos)
+            if pos < 0 or pos + 1 >= len(data):
+                return 0
+            following = data[pos + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                pos += 2
+            elif following == 0xFF:
+                pos += 1
+            else:
+                break
+    return 0
 
 
 def _exif_orientation(tiff: bytes) -> int:
