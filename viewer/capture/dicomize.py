@@ -97,7 +97,18 @@ def dicomize_files(
     """DICOMize `paths` (JPEG, PNG, PDF) for `order` into `archive` (PS3.3 A.33.4, A.8.1,
     A.45.1). Raises DicomizeRefused, with nothing imported, when any file is refused. Cancel
     stops between files: what was imported stays (each instance complete)."""
-    examined = examine_all(paths)
+    return dicomize_examined(examine_all(paths), order, archive, progress, cancel)
+
+
+def dicomize_examined(
+    examined: Sequence[Examined],
+    order: Order,
+    archive: Archive,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> DicomizeReport:
+    """`dicomize_files` for files `examine_all` has accepted already (a face that showed the
+    user what it will make need not decode every photo twice)."""
     report = DicomizeReport(order.study_instance_uid)
     for source in examined:
         report.warnings.extend(source.warnings)

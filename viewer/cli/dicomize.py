@@ -43,24 +43,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.capture.dicomize import DicomizeRefused, dicomize_files, examine_all
+    from viewer.capture.dicomize import DicomizeRefused, dicomize_examined, examine_all
 
     settings = load_config(args)
     _check_source_flags(args)
     if args.send:
         config_node(settings, args.send)  # a wrong name is exit 2 before anything is made
     try:
-        examine_all(args.files)
+        examined = examine_all(args.files)
     except DicomizeRefused as exc:
         for refused in exc.refused:
             print(f"dicom-viewer dicomize: {refused}", file=sys.stderr)
         return 2
     order = _order(args, settings)
     with open_archive(args, settings) as archive:
-        try:
-            report = dicomize_files(args.files, order, archive)
-        except DicomizeRefused as exc:  # a file changed since it was examined
-            raise CLIError(str(exc)) from None
+        report = dicomize_examined(examined, order, archive)
         files = [archive.store.absolute(i.store_path) for i in report.instances if i.store_path]
     sent = _send(args, settings, files) if args.send and files else None
     _print(args, order, report, sent)

@@ -27,7 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.archive.archive import Archive
-from viewer.capture.dicomize import DicomizeRefused, DicomizeReport, dicomize_files, examine_all
+from viewer.capture.dicomize import (
+    DicomizeRefused,
+    DicomizeReport,
+    dicomize_examined,
+    examine_all,
+)
 from viewer.capture.iods import SERIES_OF_KIND
 from viewer.capture.order import Order
 from viewer.capture.sources import Examined, Kind
@@ -58,9 +63,9 @@ class DicomizeDialog(QDialog):
         self.task: Task | None = None
         self.report: DicomizeReport | None = None
         self.refused: tuple[str, ...] = ()
-        examined: list[Examined] = []
+        self.examined: list[Examined] = []  # shown now, built on DICOMize: decoded once
         try:
-            examined = examine_all(self.paths)
+            self.examined = examine_all(self.paths)
         except DicomizeRefused as exc:
             self.refused = tuple(f"{r.path.name}: {r.reason}" for r in exc.refused)
 
@@ -81,7 +86,7 @@ class DicomizeDialog(QDialog):
             self.files_list.addItems(self.refused)
         else:
             self.files_list.addItems([f"{e.path.name}  →  {_WHAT[e.kind]} "
-                                      f"({SERIES_OF_KIND[e.kind][0]})" for e in examined])
+                                      f"({SERIES_OF_KIND[e.kind][0]})" for e in self.examined])
         layout.addWidget(self.files_list, 1)
         self.status_label = QLabel(
             self.tr("Nothing can be DICOMized: remove the files refused above.")
@@ -120,10 +125,10 @@ class DicomizeDialog(QDialog):
         """Run the core call as a Task; the dialog shows the outcome."""
         if self.refused or self.task is not None:
             return
-        paths, order, archive = self.paths, self.order, self.archive
+        examined, order, archive = self.examined, self.order, self.archive
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> DicomizeReport:
-            return dicomize_files(paths, order, archive, progress, cancel)
+            return dicomize_examined(examined, order, archive, progress, cancel)
 
         self.task = self.tasks.start(run, "dicomize")
         self.task.succeeded.connect(self._succeeded)
