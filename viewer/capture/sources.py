@@ -282,7 +282,11 @@ def decoded_pixels(path: Path) -> tuple[np.ndarray, str]:
         if mode in ("I;16", "I;16B", "I;16L", "I"):
             array = np.asarray(image, dtype=np.uint32)
             return np.clip(array, 0, 65535).astype(np.uint16), "MONOCHROME2"
-        if mode in ("1", "L"):
+        if mode == "L":
+            return np.asarray(image, dtype=np.uint8), "MONOCHROME2"
+        if mode == "RGB":  # no convert(): it copies the whole image once more
+            return np.asarray(image, dtype=np.uint8), "RGB"
+        if mode == "1":
             return np.asarray(image.convert("L"), dtype=np.uint8), "MONOCHROME2"
         if mode in ("LA", "RGBA", "PA", "P") and (mode != "P" or "transparency" in image.info):
             rgba = image.convert("RGBA")
