@@ -248,3 +248,25 @@ def test_bytes_after_the_jpeg_end_are_not_kept(tmp_path: Path, inputs: dict[str,
         (frame,) = generate_frames(ds.PixelData, number_of_frames=1)
         assert jpeg.endswith(b"\xff\xd9")
         assert frame[:len(jpeg)] == jpeg and frame[len(jpeg):] in (b"", b"\0")
+
+
+def test_send_to_a_node_that_does_not_answer_keeps_the_import(
+        tmp_path: Path, inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.net.peers import free_port, write_config
+
+    config = write_config(tmp_path / "config.toml", {"DOWN": ("NOBODY", free_port())},
+                          connect=2.0)
+    archive_dir = tmp_path / "archive"
+    common = ["--config", str(config), "--archive", str(archive_dir), "dicomize",
+              str(inputs["pdf"]), "--patient-id", "P-1", "--patient-name", "DOE^JANE"]
+    # an unknown node is bad usage: found before anything is made
+    assert main([*common, "--send", "NOSUCHNODE"]) == 2
+    assert "NOSUCHNODE" in capsys.readouterr().err
+    with Archive(archive_dir) as archive:
+        assert archive.index.search_studies() == []
+    # a node that does not answer: imported all the same, the send failure said, exit 1
+    assert main([*common, "--send", "DOWN"]) == 1
+    err = capsys.readouterr().err
+    assert "imported, but not sent" in err and "Traceback" not in err
+    with Archive(archive_dir) as archive:
+        assert len(archive.index.search_studies()) == 1
