@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from pydicom.datadict import dictionary_VR
+from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from viewer.dicom import text
@@ -141,28 +144,35 @@ def order_from_study(archive: Archive, study_uid: str) -> Order:
                 ds = read_dataset(archive.store.absolute(row.store_path), stop_before_pixels=True)
             except DicomFileError:
                 continue  # another instance of the study may still be readable
-            decoded, _ = text.decoded_dataset(ds, None)
-
-            def value(keyword: str, decoded: object = decoded) -> str:
-                raw = getattr(decoded, "get", lambda *_: "")(keyword, "")
-                if keyword.endswith("Name"):
-                    return text.person_name_value(raw)
-                return str(raw or "").strip()
-
-            return Order(
-                patient_name=value("PatientName"), patient_id=value("PatientID"),
-                study_instance_uid=study_uid,
-                patient_birth_date=value("PatientBirthDate"), patient_sex=value("PatientSex"),
-                accession_number=value("AccessionNumber"),
-                referring_physician_name=value("ReferringPhysicianName"),
-                study_date=value("StudyDate"), study_time=value("StudyTime"),
-                study_id=value("StudyID"), study_description=value("StudyDescription"),
-                specific_character_set=_terms(ds.get("SpecificCharacterSet")),
-                source="archive",
-            )
+            return _order_of_instance(ds, study_uid)
     raise OrderError(f"{study_uid}: no readable instance of the study in the archive")
 
 
+def _order_of_instance(ds: Dataset, study_uid: str) -> Order:
+    decoded, _ = text.decoded_dataset(ds, _STUDY_KEYWORDS)
+
+    def value(keyword: str) -> str:
+        raw = decoded.get(keyword, "")
+        if dictionary_VR(keyword) == "PN":
+            return text.person_name_value(raw)
+        return str(raw or "").strip()
+
+    return Order(
+        patient_name=value("PatientName"), patient_id=value("PatientID"),
+        study_instance_uid=study_uid,
+        patient_birth_date=value("PatientBirthDate"), patient_sex=value("PatientSex"),
+        accession_number=value("AccessionNumber"),
+        referring_physician_name=value("ReferringPhysicianName"),
+        study_date=value("StudyDate"), study_time=value("StudyTime"),
+        study_id=value("StudyID"), study_description=value("StudyDescription"),
+        specific_character_set=_terms(ds.get("SpecificCharacterSet")),
+        source="archive",
+    )
+
+
+_STUDY_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                   "AccessionNumber", "ReferringPhysicianName", "StudyDate", "StudyTime",
+                   "StudyID", "StudyDescription")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _SEXES = ("M", "F", "O")
 
@@ -223,8 +233,10 @@ def _terms(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         terms = value.split("\\")
+    elif isinstance(value, Iterable):  # a MultiValue of several terms
+        terms = [str(v) for v in value]
     else:
-        terms = [str(v) for v in value]  # type: ignore[attr-defined]
+        terms = [str(value)]
     terms = [t.strip() for t in terms]
     return tuple(terms) if any(terms) else ()
 
