@@ -270,3 +270,27 @@ def test_send_to_a_node_that_does_not_answer_keeps_the_import(
     assert "imported, but not sent" in err and "Traceback" not in err
     with Archive(archive_dir) as archive:
         assert len(archive.index.search_studies()) == 1
+
+
+@pytest.mark.parametrize(("source", "name", "written"), [
+    (("ISO_IR 100",), "MÜLLER^JÜRGEN", ("ISO_IR 100",)),  # fits: the source's set kept
+    (("ISO_IR 100",), "张^三", ("ISO_IR 192",)),  # cannot hold it: UTF-8
+    (("", "ISO 2022 IR 87"), "ヤマダ^タロウ=山田^太郎", ("", "ISO 2022 IR 87")),
+    ((), "DOE^JANE", ()),  # the default repertoire needs no declaration
+])
+def test_text_is_written_in_its_source_character_set(
+        tmp_path: Path, inputs: dict[str, Path], source: tuple[str, ...], name: str,
+        written: tuple[str, ...]) -> None:
+    from dataclasses import replace
+
+    from viewer.capture.order import writing_charset
+
+    order = replace(typed_order("P-1", "DOE^JANE"), patient_name=name,
+                    specific_character_set=source)
+    assert writing_charset(order) == written
+    with Archive(tmp_path / "archive") as archive:
+        (instance,) = dicomize_files([inputs["pdf"]], order, archive).instances
+        ds = dcmread(archive.store.absolute(instance.store_path))
+        declared = ds.get("SpecificCharacterSet", ())
+        assert (tuple(declared) if not isinstance(declared, str) else (declared,)) == written
+        assert ds.PatientName == name
