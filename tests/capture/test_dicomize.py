@@ -149,6 +149,11 @@ def _refused_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     truncated_jpeg.write_bytes(good_jpeg.read_bytes()[:2000])
     no_eoi = bad / "almost.jpg"  # only its end-of-image marker missing: Pillow shows it
     no_eoi.write_bytes(good_jpeg.read_bytes()[:-2])
+    huge_jpeg = bad / "huge.jpg"  # its frame header says 60000 x 60000
+    data = bytearray(good_jpeg.read_bytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = (60000).to_bytes(2, "big") * 2
+    huge_jpeg.write_bytes(bytes(data))
     huge = bad / "huge.png"
     huge.write_bytes(png_header_only(60000, 60000))
     fake_pdf = bad / "letter.pdf"
@@ -163,6 +168,7 @@ def _refused_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "truncated_jpeg": (truncated_jpeg, "truncated"),
         "no_eoi": (no_eoi, "end-of-image"),
         "huge": (huge, "megapixels"),
+        "huge_jpeg": (huge_jpeg, "megapixels"),
         "fake_pdf": (fake_pdf, "not a PDF"),
         "big_pdf": (big_pdf, "64 MiB"),
     }
