@@ -300,3 +300,19 @@ def test_text_is_written_in_its_source_character_set(
         declared = ds.get("SpecificCharacterSet", ())
         assert (tuple(declared) if not isinstance(declared, str) else (declared,)) == written
         assert ds.PatientName == name
+
+
+def test_a_turned_photo_is_kept_as_stored_and_the_user_told(tmp_path: Path) -> None:
+    """A phone's portrait photo: pixels stored landscape, EXIF Orientation 6 (turn 90°).
+    The bitstream is kept as it is, so the note says DICOM viewers will not turn it."""
+    from tests.capture.conftest import photo
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = tmp_path / "portrait.jpg"
+    Image.fromarray(photo()).save(turned, exif=exif)
+    with Archive(tmp_path / "archive") as archive:
+        report = dicomize_files([turned], typed_order("P-1", "DOE^JANE"), archive)
+        assert len(report.warnings) == 1 and "EXIF orientation (6)" in report.warnings[0]
+        ds = dcmread(archive.store.absolute(report.instances[0].store_path))
+        assert (ds.Rows, ds.Columns) == photo().shape[:2]
