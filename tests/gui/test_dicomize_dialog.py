@@ -9,7 +9,7 @@ from pathlib import Path
 from pydicom import dcmread
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.capture.conftest import inputs  # noqa: F401
@@ -23,15 +23,22 @@ from tests.gui.test_browser import (  # noqa: F401
     runner,
     screenshot,
 )
+from tests.gui.windows import archive_study_window
+from viewer.archive.archive import Archive
+from viewer.archive.importer import import_paths
+from viewer.dicom.demo import write_ct_series
 from viewer.gui.browser import StudyBrowser
 from viewer.gui.dicomize_dialog import DicomizeDialog
 
 
 def _drop(browser: StudyBrowser, paths: list[Path]) -> None:  # noqa: F811
     """A drag entering the browser's study page, then the drop (as a file manager does)."""
+    _drop_on(browser._pages.currentWidget(), paths)
+
+
+def _drop_on(target: QWidget, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    target = browser._pages.currentWidget()
     enter = QDragEnterEvent(target.rect().center(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, enter)
@@ -101,3 +108,24 @@ def test_a_drop_without_a_selected_study_says_so(
     _drop(browser, [inputs["jpeg"]])
     assert browser.dicomize_dialog is None
     assert "Select the study" in browser.status_label.text()
+
+
+def test_drop_on_the_open_study_in_the_reading_tab(
+        qtbot: QtBot, tmp_path: Path, inputs: dict[str, Path]) -> None:  # noqa: F811
+    study_uid = "1.2.826.0.1.3680043.8.498.4242"
+    write_ct_series(tmp_path / "ct", slices=3, rows=64, columns=64, patient_name="WANG^WU",
+                    patient_id="P042", study_uid=study_uid)
+    with Archive(tmp_path / "archive") as opened:
+        assert import_paths(opened, [tmp_path / "ct"]).ok
+    with archive_study_window(qtbot, tmp_path / "archive", study_uid, 3) as main:
+        assert main.open_study_uid == study_uid
+        _drop_on(main.reading.viewports[0], [inputs["jpeg"]])
+        assert main.browser is not None
+        dialog = main.browser.dicomize_dialog
+        assert isinstance(dialog, DicomizeDialog)
+        assert "P042" in dialog.patient_label.text() and study_uid in dialog.study_label.text()
+        with qtbot.waitSignal(dialog.dicomized, timeout=WAIT_MS):
+            qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+        modalities = sorted(s.modality for s in main.browser.archive.index.series(study_uid))
+        assert modalities == ["CT", "XC"]
+        dialog.close()

@@ -652,10 +652,12 @@ class StudyBrowser(QWidget):
         else:
             self.import_paths(paths)
 
-    def dicomize_into_study(self, paths: Sequence[Path]) -> DicomizeDialog | None:
-        """Photos and documents dropped: DICOMized into the current study once the user has
-        confirmed whose it is (viewer.gui.dicomize_dialog). None when no study is chosen."""
-        study_uid = self.current_study_uid()
+    def dicomize_into_study(self, paths: Sequence[Path],
+                            study_uid: str | None = None) -> DicomizeDialog | None:
+        """Photos and documents dropped: DICOMized into `study_uid` (default: the current
+        study) once the user has confirmed whose it is (viewer.gui.dicomize_dialog). None when
+        no study is chosen."""
+        study_uid = study_uid or self.current_study_uid()
         if study_uid is None:
             self.status_label.setText(self.tr(
                 "Select the study the photos or documents belong to, then drop them again."))
