@@ -2,6 +2,81 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>DicomizeDialog</name>
+    <message>
+        <source>DICOMize files</source>
+        <translation>转换为 DICOM</translation>
+    </message>
+    <message>
+        <source>These files become DICOM instances of this patient&apos;s study:</source>
+        <translation>这些文件将成为该患者检查中的 DICOM 实例：</translation>
+    </message>
+    <message>
+        <source>Patient:</source>
+        <translation>患者：</translation>
+    </message>
+    <message>
+        <source>Study:</source>
+        <translation>检查：</translation>
+    </message>
+    <message>
+        <source>Nothing can be DICOMized: remove the files refused above.</source>
+        <translation>无法转换：请移除上面被拒绝的文件。</translation>
+    </message>
+    <message>
+        <source>Each kind of file goes into one new series.</source>
+        <translation>每种文件各放入一个新序列。</translation>
+    </message>
+    <message>
+        <source>DICOMize</source>
+        <translation>转换</translation>
+    </message>
+    <message>
+        <source>{name}  (ID {id}), born {born}, sex {sex}</source>
+        <translation>{name}（ID {id}），出生 {born}，性别 {sex}</translation>
+    </message>
+    <message>
+        <source>new</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <source>accession {a}</source>
+        <translation>检查号 {a}</translation>
+    </message>
+    <message>
+        <source>from the worklist</source>
+        <translation>来自工作列表</translation>
+    </message>
+    <message>
+        <source>in the archive</source>
+        <translation>在存档中</translation>
+    </message>
+    <message>
+        <source>typed</source>
+        <translation>手工输入</translation>
+    </message>
+    <message>
+        <source>DICOMizing...</source>
+        <translation>正在转换...</translation>
+    </message>
+    <message>
+        <source>Imported {count} instance(s).</source>
+        <translation>已导入 {count} 个实例。</translation>
+    </message>
+    <message>
+        <source>Not imported: {files}</source>
+        <translation>未导入：{files}</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>DICOMize failed: {reason}</source>
+        <translation>转换失败：{reason}</translation>
+    </message>
+</context>
+<context>
     <name>ExportDialog</name>
     <message>
         <source>Export to CD/DVD</source>
@@ -335,10 +410,6 @@ Failed: {failed}</source>
     <message>
         <source>No image of this study is in the archive.</source>
         <translation>存档中没有此检查的图像。</translation>
-    </message>
-    <message>
-        <source>Files for accession {accession}: {count}</source>
-        <translation>检查号 {accession} 的文件：{count}</translation>
     </message>
     <message>
         <source>Demo study</source>
@@ -1556,6 +1627,10 @@ Studies: {count}</source>
     <message>
         <source>Delete failed: {reason}</source>
         <translation>删除失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Select the study the photos or documents belong to, then drop them again.</source>
+        <translation>请先选择照片或文档所属的检查，然后再次拖放。</translation>
     </message>
 </context>
 <context>

@@ -266,10 +266,14 @@ def test_files_dropped_on_an_item_are_for_its_order(
                           Qt.KeyboardModifier.NoModifier)
         with qtbot.waitSignal(panel.dicomize_requested, timeout=5000) as caught:
             QApplication.sendEvent(viewport, drop)
-        paths, identifier = caught.args
+        paths, item = caught.args
         assert paths == [photo]
-        assert identifier.AccessionNumber == "A2" and str(identifier.PatientName) == "张^三"
-        assert identifier.StudyInstanceUID == model.item(row).study_instance_uid
-        assert panel.selected_item() is model.item(row)  # the row it was dropped on
-        assert window.statusBar().currentMessage() == "Files for accession A2: 1"
+        assert item is model.item(row) and panel.selected_item() is item  # the row dropped on
+        assert item.accession_number == "A2" and str(item.identifier.PatientName) == "张^三"
+        # the main window opens the DICOMize dialog for that item's order: its patient, study
+        dialog = window.browser.dicomize_dialog
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.order.accession_number == "A2" and dialog.order.patient_name == "张^三"
+        assert dialog.order.study_instance_uid == item.study_instance_uid
+        dialog.reject()
         window.close()

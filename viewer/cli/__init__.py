@@ -45,6 +45,7 @@ VERBS: dict[str, str] = {
     "listen": "listen",
     "worklist": "worklist",
     "mpps": "mpps",
+    "dicomize": "dicomize",
     "print": "printing",
     "export": "export",
     "hanging": "hanging",

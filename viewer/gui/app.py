@@ -8,9 +8,17 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QCoreApplication, QMimeData, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -26,6 +34,8 @@ from PySide6.QtWidgets import (
 from viewer.archive.archive import Archive
 from viewer.archive.retention import record_view
 from viewer.archive.stacks import series_stack, study_heads, study_stacks
+from viewer.capture.order import OrderError, order_from_worklist
+from viewer.capture.sources import is_capture_file
 from viewer.config import Settings
 from viewer.decode.cache import FrameCache
 from viewer.decode.pool import DecodePool
@@ -50,6 +60,9 @@ from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
 from viewer.gui.viewport import Tool, Viewport
 from viewer.gui.worklist_panel import WorklistPanel
+
+if TYPE_CHECKING:
+    from viewer.net.worklist import WorklistItem  # viewer.net loads pynetdicom: not at start
 
 LOGGER = logging.getLogger(__name__)
 CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames: a 1,000-slice CT is 500 MiB
@@ -84,6 +97,7 @@ class MainWindow(QMainWindow):
         self.pacs: PacsPanel | None = None  # with `settings`: query/retrieve/send, Storage SCP
         self.worklist: WorklistPanel | None = None  # with `settings`: worklist, MPPS
         self._opening = ""  # the study whose series are still one-frame heads
+        self.open_study_uid = ""  # the study the reading tab shows; photos dropped join it
         # Hanging protocols and priors (`protocol_dir`: the user's protocol files)
         self.hanging: HangingSession | None = None
         self.presentations = _attach_presentations(self.reading, archive, settings,
@@ -100,6 +114,7 @@ class MainWindow(QMainWindow):
                 self.browser.archive_changed.connect(self.presentations.archive_changed)
             self.reading.load_series = lambda _study, series: series_stack(archive, series)
             self.tabs.addTab(self.browser, self.tr("Studies"))
+            self.setAcceptDrops(True)  # photos dropped on the open study (dropEvent)
             if settings is not None:
                 self.pacs = PacsPanel(settings, archive, self.tasks, self.browser)
                 self.pacs.status_message.connect(lambda text: self.statusBar().showMessage(text))
@@ -149,7 +164,7 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "dicom-viewer",
                                     self.tr("No image of this study is in the archive."))
             return
-        self._opening = study_uid
+        self._opening = self.open_study_uid = study_uid
         self.objects.clear()
         record_view(self.archive.index, study_uid)  # pruning removes least recently viewed
         # the best hanging protocol, else one series per viewport in series order
@@ -180,12 +195,17 @@ class MainWindow(QMainWindow):
         self.open_study(study_uid)
         self.reading.show_series(series_uid)
 
-    def dicomize_for_worklist_item(self, paths: list[Path], identifier: object) -> None:
-        """Files chosen or dropped on the worklist panel, for the worklist item whose C-FIND
-        identifier (a pydicom Dataset) is `identifier`: DICOMization takes them from here."""
-        accession = getattr(identifier, "AccessionNumber", "") or "-"
-        self.statusBar().showMessage(self.tr("Files for accession {accession}: {count}").format(
-            count=len(paths), accession=accession), 15000)
+    def dicomize_for_worklist_item(self, paths: list[Path], item: WorklistItem) -> None:
+        """Files chosen or dropped on the worklist panel, DICOMized for that worklist item:
+        its patient, order and Study Instance UID (viewer.capture.order_from_worklist)."""
+        if self.browser is None:
+            return
+        try:
+            order = order_from_worklist(item)
+        except OrderError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+            return
+        self.browser.dicomize_for_order(paths, order)
 
     def load_demo_study(self) -> None:
         """Write the synthetic demo CT locally (no download) and import it, off the GUI thread."""
@@ -196,6 +216,29 @@ class MainWindow(QMainWindow):
         self.browser.import_prepared(
             lambda: write_ct_series(folder, DEMO_SLICES), self.tr("Demo study")
         )
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        """Photos and documents dragged over the open study (the viewports take series)."""
+        if self._capture_drop(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = self._capture_drop(event.mimeData())
+        if not paths or self.browser is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.browser.dicomize_into_study(paths, self.open_study_uid)
+
+    def _capture_drop(self, mime: QMimeData) -> list[Path]:
+        """The JPEG/PNG/PDF files of a drag on the reading tab showing an archive study."""
+        if (self.browser is None or not self.open_study_uid
+                or self.tabs.currentWidget() is not self.reading):
+            return []
+        paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+        return paths if paths and all(is_capture_file(p) for p in paths) else []
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.reading.stop_cine()

@@ -57,8 +57,11 @@ from viewer.archive import thumbnails
 from viewer.archive.archive import Archive
 from viewer.archive.importer import ImportReport
 from viewer.archive.records import StudyRow
+from viewer.capture.order import Order, OrderError, order_from_study
+from viewer.capture.sources import is_capture_file
 from viewer.decode.pool import DecodePool
 from viewer.gui.browser_models import THUMB_SIZE, SeriesListModel, StudyTableModel
+from viewer.gui.dicomize_dialog import DicomizeDialog, open_dicomize_dialog
 from viewer.gui.import_job import ImportQueue, ImportSummary
 from viewer.gui.quota import QuotaStatus
 from viewer.gui.search_fields import COMMON_MODALITIES, date_bound, search_pattern, study_table
@@ -100,6 +103,7 @@ class StudyBrowser(QWidget):
         self.imports.cancelled.connect(self._import_cancelled)
         self._delete_task: Task | None = None
         self.summary_box: QMessageBox | None = None  # the last import summary shown
+        self.dicomize_dialog: DicomizeDialog | None = None  # the last DICOMize dialog shown
         # Add entries to the study menu (the PACS panel's "Send to"): hook(menu, study UIDs)
         self.study_menu_hooks: list[Callable[[QMenu, list[str]], None]] = []
         self._refreshing = False
@@ -643,7 +647,39 @@ class StudyBrowser(QWidget):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.import_paths(paths)
+        if all(is_capture_file(p) for p in paths):
+            self.dicomize_into_study(paths)
+        else:
+            self.import_paths(paths)
+
+    def dicomize_into_study(self, paths: Sequence[Path],
+                            study_uid: str | None = None) -> DicomizeDialog | None:
+        """Photos and documents dropped: DICOMized into `study_uid` (default: the current
+        study) once the user has confirmed whose it is (viewer.gui.dicomize_dialog). None when
+        no study is chosen."""
+        study_uid = study_uid or self.current_study_uid()
+        if study_uid is None:
+            self.status_label.setText(self.tr(
+                "Select the study the photos or documents belong to, then drop them again."))
+            return None
+        try:
+            order = order_from_study(self.archive, study_uid)
+        except OrderError as exc:
+            self.status_label.setText(str(exc))
+            return None
+        return self.dicomize_for_order(paths, order)
+
+    def dicomize_for_order(self, paths: Sequence[Path], order: Order) -> DicomizeDialog:
+        """Photos and documents DICOMized for `order` (a study's, or a worklist item's) once
+        the user has confirmed whose they are."""
+        dialog = open_dicomize_dialog(self, paths, order, self.archive, self.tasks)
+        dialog.dicomized.connect(self._dicomized)
+        self.dicomize_dialog = dialog
+        return dialog
+
+    def _dicomized(self, _report: object) -> None:
+        self.refresh()
+        self.archive_changed.emit()
 
     def set_demo_offer(self, callback: Callable[[], object] | None) -> None:
         """Show 'Load demo study' on the empty archive page; the button calls `callback`."""

@@ -420,7 +420,7 @@ class WorklistPanel(QWidget):
             return
         self._set_status(self.tr("Files to DICOMize for accession {accession}: {count}").format(
             count=len(paths), accession=item.accession_number or "-"))
-        self.dicomize_requested.emit(paths, item.identifier)
+        self.dicomize_requested.emit(paths, item)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
         if _dropped_files(event):

@@ -4,7 +4,8 @@ program negotiates with: the Storage SCP's SOP classes and transfer syntaxes
 time-outs. `python -m viewer.net.conformance --write docs/conformance-statement.md` writes it;
 tests/net/test_conformance.py fails when the file in the repository is stale.
 
-Only what works is listed: DICOMweb and media (PS3.2 section 5) come with their issues.
+Only what works is listed: DICOMweb and media (PS3.2 section 5) come with their issues. The
+SOP instances DICOMization creates are section 4 (PS3.2 A.1).
 """
 
 from __future__ import annotations
@@ -54,6 +55,22 @@ _SERVICES: tuple[tuple[str, str, str], ...] = (
     (ModalityWorklistInformationFind, "`worklist`", ""),
     (ModalityPerformedProcedureStep, "`mpps create`, `mpps set`", ""),
     (StorageCommitmentPushModel, "`send --commit`", ""),
+)
+
+
+# The SOP instances `dicomize` creates (PS3.2 A.1, "Created SOP Instances"): SOP class,
+# modality, transfer syntaxes written, from what. The network room cannot import
+# viewer.capture (a higher layer); tests/capture/test_conformance_iods.py holds the two equal.
+CREATED_IODS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("1.2.840.10008.5.1.4.1.1.77.1.4", "XC", ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.1"),
+     "a JPEG photo: a baseline bitstream encapsulated as it is (JPEG Baseline); a progressive "
+     "or extended one decoded (Explicit VR Little Endian, Lossy Image Compression 01)"),
+    ("1.2.840.10008.5.1.4.1.1.7", "OT", ("1.2.840.10008.1.2.1",),
+     "a PNG image: its pixels, 8-bit greyscale or RGB (alpha flattened on white) or 16-bit "
+     "greyscale; Conversion Type WSD"),
+    ("1.2.840.10008.5.1.4.1.1.104.1", "DOC", ("1.2.840.10008.1.2.1",),
+     "a PDF of at most 64 MiB: its bytes exactly in Encapsulated Document (one pad byte when "
+     "odd), Encapsulated Document Length the true length"),
 )
 
 
@@ -208,6 +225,30 @@ def conformance_statement() -> str:
         "(UTF-8). Defined terms understood:",
         "",
         ", ".join(f"`{term}`" for term in sorted(t for t in python_encoding if t)),
+        "",
+        "## 4 Created SOP instances",
+        "",
+        "`dicomize` (and a drop of files on the viewer's study browser) creates, from photos and "
+        "documents, one new series per kind of file in the study of the order it is given:",
+        "",
+        "| SOP Class | UID | Modality | Transfer syntaxes | Made from |",
+        "|---|---|---|---|---|",
+    ]
+    for uid, modality, syntaxes, source in CREATED_IODS:
+        lines.append(f"| {_name(uid)} | `{uid}` | {modality} | {_syntaxes(syntaxes)} | "
+                     f"{source} |")
+    lines += [
+        "",
+        "Patient, study and order attributes come from a modality worklist item found by its "
+        "Accession Number (Patient's Name, ID, Birth Date, Sex, Accession Number, Referring "
+        "Physician's Name, the item's Study Instance UID; Requested Procedure ID and "
+        "Description, Scheduled Procedure Step ID and Description in the Request Attributes "
+        "Sequence of image series), from a study in the archive (its patient and study "
+        "attributes), or typed and validated (a new study). Text is written in the Specific "
+        "Character Set of its source when every value fits in it, else in ISO_IR 192. Series "
+        "numbers follow the study's highest. Every created file is checked with `dciodvfy "
+        "-new` in the tests. Created instances are stored in the local archive and, with "
+        "`--send`, sent by C-STORE as stored.",
         "",
     ]
     return "\n".join(lines)

@@ -81,6 +81,9 @@ class WorklistItem:
     # The answer as received, text decoded with its own Specific Character Set (which it
     # keeps): what the order's attributes are copied from (DICOMization, MPPS)
     identifier: Dataset | None = field(default=None, compare=False, repr=False)
+    # the answer's Specific Character Set (terms joined by "\\"): what DICOMization writes
+    # the item's text in, so that a name keeps its source's encoding
+    specific_character_set: str = ""
 
     def as_json(self) -> dict[str, str]:
         """DICOM keywords as keys (CLI.md)."""
@@ -222,4 +225,13 @@ def _item(answer: Dataset) -> WorklistItem:
         performing_physician_name=value(step, "ScheduledPerformingPhysicianName"),
         warnings=tuple(warnings),
         identifier=decoded,
+        specific_character_set="\\".join(_charset_terms(answer.get("SpecificCharacterSet"))),
     )
+
+
+def _charset_terms(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(term) for term in value]
