@@ -157,8 +157,18 @@ class WebSession:
         if status == 403:
             raise PeerError(self.peer, f"authentication accepted but access forbidden "
                             f"(HTTP 403){detail}")
+        if status == 404 and method == "GET" and segments_root(response.url, self.service.url):
+            raise PeerError(self.peer, f"not a DICOMweb service root: GET "
+                            f"{_path_of(response)} was answered HTTP 404{detail}")
         raise PeerError(self.peer, f"{method} {_path_of(response)}: HTTP {status} "
                         f"{response.reason or ''}{detail}".rstrip())
+
+
+def segments_root(url: str, root: str) -> bool:
+    """Whether `url` is a search of the service root itself (QIDO-RS /studies): a 404 there
+    means the root is wrong, not that a study is missing."""
+    path = url.split("?", 1)[0].rstrip("/")
+    return path == root.rstrip("/") + "/studies"
 
 
 def _session(user: str, password: str, retries: int) -> requests.Session:

@@ -22,7 +22,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from viewer.archive.archive import Archive
 from viewer.archive.deferred import DeferredImport
@@ -136,9 +138,8 @@ def _read(response: object, boundary: str, archive: Archive, importer: _Importer
     def stop() -> bool:  # cancelled, or the disk is full
         return bool(cancel is not None and cancel.cancelled or retrieval.stopped)
 
-    chunks = response.iter_content(CHUNK)  # type: ignore[attr-defined]
     try:
-        parts = read_parts(chunks, boundary, open_part, stop)
+        parts = read_parts(_chunks(response.raw), boundary, open_part, stop)  # type: ignore[attr-defined]
     except MultipartCut as exc:
         retrieval.error = str(exc)
         return
@@ -155,6 +156,14 @@ def _read(response: object, boundary: str, archive: Archive, importer: _Importer
     if cancel is not None and cancel.cancelled:
         retrieval.status = CANCEL
         LOGGER.info("WADO-RS cancelled after %d part(s)", parts)
+
+
+def _chunks(raw: Any) -> Iterator[bytes]:
+    """The body as it arrives: `read1` gives whatever came (up to CHUNK), so the bytes before
+    a cut still reach the parser (a `read(CHUNK)` that hits the end of a cut body raises and
+    loses the bytes it had read)."""
+    while data := raw.read1(CHUNK):
+        yield data
 
 
 class _PartFile:
