@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,19 +239,19 @@ def load_settings(path: Path | None = None) -> Settings:
                                     DEFAULT_MAX_ASSOCIATIONS),
     )
     net = read.table(document, "network")
+    retries = net.get("retries", 2)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"{path}: [network] retries must be a whole number from 0")
     network = NetworkTimeouts(
-        **{  # type: ignore[arg-type]  # every field named here is a float
+        **{
             field: read.seconds(net, f"{field}_timeout", default)
             for field, default in (
                 ("connect", 10.0), ("acse", 30.0), ("dimse", 60.0), ("network", 60.0),
                 ("idle", 60.0),
             )
-        }
+        },
+        retries=retries,
     )
-    retries = net.get("retries", 2)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ConfigError(f"{path}: [network] retries must be a whole number from 0")
-    network = dataclasses.replace(network, retries=retries)
     nodes = []
     for name, table in read.table(document, "nodes").items():
         where = f"nodes.{name}"
