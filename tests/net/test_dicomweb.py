@@ -7,8 +7,11 @@ an HTML page, a STOW refusing some instances, and a server that decodes non-ASCI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -23,8 +26,12 @@ from tests.net.pki import make_pki
 from tests.net.web_peers import WebOrthanc, run_orthanc_web, scripted_server, send
 from viewer.archive.archive import Archive
 from viewer.cli import main
+from viewer.config import ConfigError, DicomWebService, Node, load_settings
 from viewer.dicom.demo import write_ct_series
+from viewer.jobs import CancelToken
+from viewer.net.retrieve import RetrieveProgress
 from viewer.net.store_scu import study_files
+from viewer.net.web import wado
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -346,3 +353,89 @@ def test_non_ascii_query_reaches_a_server_that_decodes_it(
     assert asked[0]["PatientName"] == ["张*"]
     result = json.loads(out)[0]
     assert result["PatientName"] == "张^伟=張^偉" and result["NumberOfStudyRelatedInstances"] == 1
+
+
+def test_retrieve_progress_and_cancel(tmp_path: Path) -> None:
+    """Cancelling after the first instance closes the connection: the first is kept, the
+    part being received is dropped, and the report says cancelled."""
+    files = _series(tmp_path, "HX-0012", "DOE^JOHN", "20240102", slices=3)
+    uid = str(dcmread(files[0]).StudyInstanceUID)
+    whole = _multipart([p.read_bytes() for p in files])
+    second = whole.index(files[1].read_bytes())
+    cancelled = threading.Event()
+
+    def respond(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        if "/studies?" in handler.path:
+            send(handler, 200, _study_json(uid, 3), "application/dicom+json")
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", 'multipart/related; type="application/dicom"; '
+                            "boundary=b0undary")
+        handler.send_header("Content-Length", str(len(whole)))
+        handler.end_headers()
+        handler.wfile.write(whole[:second + 100])  # the first instance, a bit of the second
+        handler.wfile.flush()
+        cancelled.wait(10)
+        with contextlib.suppress(OSError):  # we may have gone already
+            handler.wfile.write(whole[second + 100:])
+
+    seen: list[tuple[int, int | None]] = []
+    token = CancelToken()
+
+    def progress(p: RetrieveProgress) -> None:
+        seen.append((p.received, p.expected))
+        if p.received:
+            token.cancel()
+            cancelled.set()
+
+    with scripted_server(respond) as server, Archive(tmp_path / "archive") as archive:
+        node = Node("FAULTY", "", "", 0, None, DicomWebService(server.url))
+        report = wado.retrieve(node, archive, uid, progress=progress, cancel=token)
+        assert report.cancelled and not report.ok
+        assert [i.sop_instance_uid for i in report.imported] == [
+            str(dcmread(files[0]).SOPInstanceUID)]
+        assert len(study_files(archive, uid)) == 1
+    assert seen[0] == (1, 3)
+
+
+def test_retries_and_timeouts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = iter([503, 200, 503, 200])
+
+    def respond(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        status = next(answers, 200)
+        send(handler, status, b"[]" if status == 200 else b"busy", "application/dicom+json")
+
+    with scripted_server(respond) as server:
+        config = tmp_path / "config.toml"
+        config.write_text("[network]\nretries = 0\n")
+        _add_web(config, "ONCE", server.url)
+        code, _, err = _run(capsys, "--config", str(config), "echo", "ONCE")
+        assert code == 2 and "HTTP 503" in err  # no retry: the first answer stands
+        config.write_text("[network]\nretries = 1\n")
+        _add_web(config, "AGAIN", server.url)
+        code, out, err = _run(capsys, "--config", str(config), "echo", "AGAIN")
+        assert code == 0, err  # the 503 was tried again
+
+    def slow(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        time.sleep(2)
+        with contextlib.suppress(OSError):
+            send(handler, 200, b"[]", "application/dicom+json")
+
+    with scripted_server(slow) as server:
+        config.write_text("[network]\nretries = 0\n"
+                          f'[nodes.SLOW]\ndicomweb_url = "{server.url}"\n'
+                          "dicomweb_timeout = 0.5\n")
+        code, _, err = _run(capsys, "--config", str(config), "echo", "SLOW")
+        assert code == 2 and "SLOW" in err and "no answer within 0.5 s" in err, err
+
+
+def test_config_refuses_both_kinds_of_authentication(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[nodes.WEB]\ndicomweb_url = "http://127.0.0.1/dicom-web"\n'
+                      'dicomweb_user = "alice"\ndicomweb_password = "x"\n'
+                      'dicomweb_token_file = "/tmp/token"\n')
+    with pytest.raises(ConfigError, match="not both"):
+        load_settings(config)
+    config.write_text('[nodes.WEB]\ndicomweb_url = "ftp://127.0.0.1/dicom-web"\n')
+    with pytest.raises(ConfigError, match="service root"):
+        load_settings(config)

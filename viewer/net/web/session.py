@@ -136,6 +136,8 @@ class WebSession:
             raise PeerError(self.peer, f"cannot connect: no answer within "
                             f"{self.timeout[0]:g} s") from None
         except requests.exceptions.ConnectionError as exc:
+            if _read_timed_out(exc):  # requests calls a read time-out past the retries this
+                raise PeerError(self.peer, f"no answer within {self.timeout[1]:g} s") from None
             raise PeerError(self.peer, f"cannot connect: {_root_cause(exc)}") from None
         except requests.exceptions.Timeout:
             raise PeerError(self.peer, f"no answer within {self.timeout[1]:g} s") from None
@@ -185,6 +187,20 @@ def _session(user: str, password: str, retries: int) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def _read_timed_out(exc: BaseException) -> bool:
+    from urllib3.exceptions import ReadTimeoutError
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # a short chain: MaxRetryError -> ReadTimeoutError
+        if seen is None or isinstance(seen, ReadTimeoutError):
+            break
+        arguments = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (
+            arguments[0] if arguments else seen.__cause__ or seen.__context__)
+    return isinstance(seen, ReadTimeoutError)
 
 
 def _root_cause(exc: BaseException) -> str:
