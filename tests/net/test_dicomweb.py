@@ -48,12 +48,14 @@ class Setup:
         return str(dcmread(self.files[0], stop_before_pixels=True).StudyInstanceUID)
 
 
-def _series(folder: Path, patient_id: str, name: str, date: str, slices: int = 3
-            ) -> list[Path]:
+def _series(folder: Path, patient_id: str, name: str, date: str, slices: int = 3,
+            charset: str = "") -> list[Path]:
     files = write_ct_series(folder / patient_id, slices, 16, 16, patient_name="PLACE^HOLDER",
                             patient_id=patient_id)
     for path in files:
         ds = dcmread(path)
+        if charset:
+            ds.SpecificCharacterSet = charset  # pydicom encodes the name in it on save
         ds.PatientName, ds.StudyDate = name, date
         ds.save_as(path)
     return files
@@ -69,7 +71,8 @@ def pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     tmp = tmp_path_factory.mktemp("dicomweb")
     files = [*_series(tmp, "HX-0001", "DOE^JOHN", "20240102"),
              *_series(tmp, "HX-0002", "DOE^JANE", "20240115", slices=2),
-             *_series(tmp, "HX-0003", "SMITH^ANNA", "20231231", slices=2)]
+             *_series(tmp, "HX-0003", "SMITH^ANNA", "20231231", slices=2),
+             *_series(tmp, "HX-0004", "张^伟", "20220610", slices=1, charset="ISO_IR 192")]
     with run_orthanc_web(tmp / "orthanc") as web:
         web.orthanc.upload(*files)
         config = write_config(tmp / "config.toml", {"PACS": (web.orthanc.ae_title,
@@ -137,9 +140,10 @@ def _sorted(results: list[dict[str, object]]) -> list[dict[str, object]]:
     ("study", ["PatientName=DOE*"]),
     ("study", ["StudyDate=20240101-20240131"]),
     ("study", ["PatientID=HX-0003", "StudyDescription"]),
+    ("study", ["PatientID=HX-0004"]),  # a Chinese name (Orthanc cannot match one, FACTS.md)
     ("series", ["Modality=CT"]),
     ("image", ["PatientID=HX-0002"]),
-], ids=["name-wildcard", "date-range", "id-dash", "series", "image"])
+], ids=["name-wildcard", "date-range", "id-dash", "chinese-name", "series", "image"])
 def test_query_json_is_the_dimse_query_json(pacs: Setup, level: str, keys: list[str],
                                             capsys: pytest.CaptureFixture[str]) -> None:
     answers = []
@@ -154,6 +158,8 @@ def test_query_json_is_the_dimse_query_json(pacs: Setup, level: str, keys: list[
     assert all(isinstance(r.get("ModalitiesInStudy", []), list) for r in web)
     if level == "study":
         assert all(isinstance(r["NumberOfStudyRelatedInstances"], int) for r in web)
+    if "PatientID=HX-0004" in keys:
+        assert web[0]["PatientName"] == "张^伟"
 
 
 def test_query_patient_level_is_refused(pacs: Setup, capsys: pytest.CaptureFixture[str]
