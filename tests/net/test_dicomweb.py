@@ -189,6 +189,22 @@ def test_retrieve_is_byte_identical_and_send_stores(pacs: Setup, tmp_path: Path,
     code, out, err = _run(capsys, "--config", str(pacs.config), "--archive", str(archive),
                           "retrieve", "WEB", "1.2.3.4")
     assert code == 1 and "QIDO-RS found no match" in err
+    code, out, err = _run(capsys, "--config", str(pacs.config), "--archive", str(archive),
+                          "retrieve", "WEB", "../../etc")
+    assert code == 2 and "not a UID" in err
+
+    # what a progressive viewer asks first: the metadata, then the instance it shows
+    node = load_settings(pacs.config).node("WEB")
+    first = dcmread(pacs.files[1])
+    described = wado.metadata(node, pacs.study_uid)
+    assert sorted(str(d.SOPInstanceUID) for d in described) == sorted(
+        str(dcmread(p).SOPInstanceUID) for p in pacs.files[:3])  # the study's three
+    assert all("PixelData" not in d or not d.PixelData for d in described)
+    with Archive(tmp_path / "other") as opened:
+        one = wado.retrieve(node, opened, pacs.study_uid, str(first.SeriesInstanceUID),
+                            sop_instance_uid=str(first.SOPInstanceUID))
+        assert [i.sop_instance_uid for i in one.imported] == [str(first.SOPInstanceUID)]
+        assert dcmread(study_files(opened, pacs.study_uid)[0]).PixelData == first.PixelData
 
     # STOW-RS into a second, empty Orthanc
     with run_orthanc_web(tmp_path / "orthanc2") as second:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                               args.study_uid, args.series, progress, cancel, args.via)
             if archive.last_prune is not None:
                 print(f"quota: {archive.last_prune.summary()}", file=sys.stderr)
-    except PeerError as exc:
+    except (PeerError, ValueError) as exc:  # ValueError: a UID that is none
         raise CLIError(str(exc)) from None
     finally:
         if main_thread:

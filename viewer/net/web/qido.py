@@ -57,7 +57,7 @@ def echo(node: Node, timeouts: NetworkTimeouts | None = None) -> EchoResult:
     started = time.perf_counter()
     with WebSession(node, timeouts) as web:
         answer = web.get(["studies"], DICOM_JSON, "limit=1")
-        _matches(web, answer)
+        answer_matches(web, answer)
     return EchoResult(web.peer, 0, time.perf_counter() - started)
 
 
@@ -87,7 +87,7 @@ def find(
     started = time.perf_counter()
     with WebSession(node, timeouts) as web:
         answer = web.get(segments, DICOM_JSON, query)
-        matches = _matches(web, answer)
+        matches = answer_matches(web, answer)
     results: list[FindResult] = []
     tally = MatchTally()
     requested = [*dict.fromkeys([*wanted, *keys])]
@@ -96,7 +96,7 @@ def find(
         if cancel is not None and cancel.cancelled:
             cancelled = True
             break
-        dataset = _dataset(match)
+        dataset = dataset_of_json(match)
         if not tally.is_new_match(Dataset(), dataset):
             continue
         if dataset is None:
@@ -159,37 +159,44 @@ def _query_string(matching: Mapping[str, str | None], asked: Iterable[str]) -> s
     return "&".join(params)
 
 
-def _matches(web: WebSession, answer: WebAnswer) -> list[object]:
-    """The matches of a QIDO-RS answer (a JSON array; 204: none). PeerError for anything
+def answer_matches(web: WebSession, answer: WebAnswer) -> list[object]:
+    """The objects of a DICOM JSON answer (QIDO-RS matches, WADO-RS metadata: a JSON array;
+    204: none). PeerError for anything
     else: an HTML page (not a DICOMweb service root), JSON that cannot be read."""
     response = answer.response
     if response.status_code == 204 or not response.content.strip():
         return []
     kind = answer.content_type.split(";")[0].strip().lower()
     if kind and "json" not in kind:
-        raise PeerError(web.peer, f"not a DICOMweb service: QIDO-RS was answered with "
-                        f"{kind}, not DICOM JSON (is the URL the service root?)")
+        raise PeerError(web.peer, f"not a DICOMweb service: the answer is {kind}, not DICOM "
+                        "JSON (is the URL the service root?)")
     try:
         document = json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PeerError(web.peer, f"the QIDO-RS answer is not valid JSON ({exc})") from None
+        raise PeerError(web.peer, f"the answer is not valid JSON ({exc})") from None
     if not isinstance(document, list):
-        raise PeerError(web.peer, "the QIDO-RS answer is not DICOM JSON (no array of matches)")
+        raise PeerError(web.peer, "the answer is not DICOM JSON (not an array of datasets)")
     return document
 
 
-def _dataset(match: object) -> Dataset | None:
-    """One DICOM JSON object (PS3.18 F.2) as a Dataset; None when it is not one."""
+def dataset_of_json(match: object) -> Dataset | None:
+    """One DICOM JSON object (PS3.18 F.2) as a Dataset; None when it is not one. Bulk data
+    given by URI (a server's choice for large values) is left empty, never fetched: URLs
+    from the server are not followed (see viewer.net.web.session)."""
     if not isinstance(match, dict):
         return None
     try:
-        dataset = Dataset.from_json(match)
+        dataset = Dataset.from_json(match, bulk_data_uri_handler=_no_bulk_data)
         for element in dataset:  # from_json is lazy about some values: convert now
             _ = element.value
     except Exception as exc:  # pydicom raises many kinds for damaged DICOM JSON
         LOGGER.debug("a QIDO-RS match is not DICOM JSON: %r", exc)
         return None
     return dataset
+
+
+def _no_bulk_data(tag: str, vr: str, uri: str) -> None:
+    return None
 
 
 def _empty(keyword: str) -> str | tuple[str, ...]:

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydicom.dataset import Dataset
+
 from viewer.archive.archive import Archive
 from viewer.archive.deferred import DeferredImport
 from viewer.archive.importer import ImportReport
@@ -45,7 +47,7 @@ from viewer.net.retrieve import (
 )
 from viewer.net.web import qido
 from viewer.net.web.multipart import MultipartCut, MultipartError, boundary_of, read_parts
-from viewer.net.web.session import MULTIPART_DICOM, WebSession
+from viewer.net.web.session import DICOM_JSON, MULTIPART_DICOM, WebSession
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,23 +63,30 @@ def retrieve(
     progress: RetrieveProgressCallback | None = None,
     cancel: CancelToken | None = None,
     timeouts: NetworkTimeouts | None = None,
+    sop_instance_uid: str | None = None,
 ) -> RetrieveReport:
-    """WADO-RS retrieve of a study (or one series of it) from `node` into `archive`.
+    """WADO-RS retrieve of a study (or one series of it, or one instance of that series)
+    from `node` into `archive`.
 
-    First a QIDO-RS search tells whether the server has it and how many instances to expect
-    (an unknown study: a report with `not_found`, nothing asked). Raises PeerError when the
-    node cannot be reached, refuses us, or answers something that is not a multipart of
-    DICOM instances; a failure after instances arrived is the report's `error`.
+    First a QIDO-RS search tells whether the server has the study or series and how many
+    instances to expect (an unknown one: a report with `not_found`, nothing asked); one
+    instance is asked for straight away (a progressive viewer wants the slice shown first).
+    Raises PeerError when the node cannot be reached, refuses us, or answers something that
+    is not a multipart of DICOM instances; a failure after instances arrived is the report's
+    `error`.
     """
     started = time.perf_counter()
-    expected = _expected(node, study_uid, series_uid, timeouts)
+    if sop_instance_uid is not None and series_uid is None:
+        raise ValueError("an instance is retrieved with its series (series_uid)")
+    segments = _resource(study_uid, series_uid, sop_instance_uid)  # UIDs checked first
+    expected = (1 if sop_instance_uid is not None
+                else _expected(node, study_uid, series_uid, timeouts))
     via = "wado-rs"
     if expected is None:
         return RetrieveReport(describe(node), via, study_uid, series_uid, None, SubOperations(),
                               (), expected=0, not_found=True,
                               seconds=time.perf_counter() - started)
     retrieval = Retrieval(progress, cancel, expected)
-    segments = ["studies", study_uid, *(["series", series_uid] if series_uid else [])]
     deferred = DeferredImport(archive)
     importer = _Importer(archive, node, retrieval, deferred, expected)
     try:
@@ -108,6 +117,33 @@ def retrieve(
     LOGGER.info("WADO-RS from %s: %d received, %d imported in %.2f s", report.peer,
                 len(report.instances), len(report.imported), report.seconds)
     return report
+
+
+def metadata(node: Node, study_uid: str, series_uid: str | None = None,
+             timeouts: NetworkTimeouts | None = None) -> list[Dataset]:
+    """The instances' attributes of a study or series without their bulk data (WADO-RS
+    Retrieve Metadata, PS3.18 10.4.1.1.2): what a viewer needs to lay out a study before any
+    pixel arrives. Bulk data (Pixel Data) is left empty. Raises PeerError as `retrieve`;
+    an instance whose JSON cannot be read is left out."""
+    segments = [*_resource(study_uid, series_uid, None), "metadata"]
+    with WebSession(node, timeouts) as web:
+        answer = web.get(segments, DICOM_JSON)
+        matches = qido.answer_matches(web, answer)
+    return [ds for match in matches if (ds := qido.dataset_of_json(match)) is not None]
+
+
+def _resource(study_uid: str, series_uid: str | None, sop_instance_uid: str | None
+              ) -> list[str]:
+    """The WADO-RS resource path (PS3.18 10.4.1.1): UIDs only, never a server's URL."""
+    for uid in (study_uid, series_uid, sop_instance_uid):
+        if uid is not None and not (uid and all(c.isdigit() or c == "." for c in uid)):
+            raise ValueError(f"not a UID: {uid!r}")
+    segments = ["studies", study_uid]
+    if series_uid:
+        segments += ["series", series_uid]
+        if sop_instance_uid:
+            segments += ["instances", sop_instance_uid]
+    return segments
 
 
 def _expected(node: Node, study_uid: str, series_uid: str | None,
