@@ -197,8 +197,9 @@ def _read(response: object, boundary: str, archive: Archive, importer: _Importer
 def _chunks(raw: Any) -> Iterator[bytes]:
     """The body as it arrives: `read1` gives whatever came (up to CHUNK), so the bytes before
     a cut still reach the parser (a `read(CHUNK)` that hits the end of a cut body raises and
-    loses the bytes it had read)."""
-    while data := raw.read1(CHUNK):
+    loses the bytes it had read). Decoded: servers may gzip an answer (Orthanc does small
+    ones) whatever the multipart inside."""
+    while data := raw.read1(CHUNK, decode_content=True):
         yield data
 
 
