@@ -31,7 +31,7 @@ from viewer.dicom.demo import write_ct_series
 from viewer.jobs import CancelToken
 from viewer.net.retrieve import RetrieveProgress
 from viewer.net.store_scu import study_files
-from viewer.net.web import wado
+from viewer.net.web import stow, wado
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -347,8 +347,12 @@ def test_stow_refusals_are_listed_with_the_servers_reason(
         config = _web_config(tmp_path, server.url)
         code, out, err = _run(capsys, "--config", str(config), "send", "FAULTY",
                               *map(str, files), "--json")
+        steps: list[tuple[int, int, str]] = []
+        node = load_settings(config).node("FAULTY")
+        stow.send(node, files, lambda done, total, name: steps.append((done, total, name)))
+    assert steps == [(0, 3, ""), *((k, 3, files[k - 1].name) for k in (1, 2, 3))]
     assert code == 1
-    assert len(received) == 1  # one request, streamed from the files: each file as it is
+    assert len(received) == 2  # one request each, streamed from the files: each as it is
     assert all(p.read_bytes() in received[0] for p in files)
     report = json.loads(out)
     assert [i["status"] for i in report["instances"]] == ["success", "failure", "failure"]

@@ -20,7 +20,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,12 @@ def send(
                 stopped = "cancelled"
                 break
             batch = ready[start:start + BATCH]
+
+            def sending(k: int, name: str, before: int = done) -> None:
+                progress(before + k, total, name)  # files whose bytes have gone out
+
             try:
-                outcomes = _store(web, [h for _, h in batch])
+                outcomes = _store(web, [h for _, h in batch], sending)
             except PeerError as exc:
                 if not start:
                     raise
@@ -96,7 +100,6 @@ def send(
             for (i, _), result in zip(batch, outcomes, strict=True):
                 results[i] = result
             done += len(batch)
-            progress(done, total, batch[-1][1].path.name)
     handled = tuple(results[i] for i in range(total) if i in results)
     not_sent = tuple(str(items[i]) for i in range(total) if i not in results)
     report = SendReport(peer, handled, time.perf_counter() - started, stopped, not_sent)
@@ -107,10 +110,12 @@ def send(
     return report
 
 
-def _store(web: WebSession, headers: list[Any]) -> list[StoreResult]:
-    """One STOW-RS request for these files; their results from the answer."""
+def _store(web: WebSession, headers: list[Any], sending: Callable[[int, str], None]
+           ) -> list[StoreResult]:
+    """One STOW-RS request for these files; their results from the answer. `sending(k,
+    name)` is called as the k-th file's bytes have all been read into the request."""
     boundary = uuid.uuid4().hex
-    body = _Body([h.path for h in headers], boundary)
+    body = _Body([h.path for h in headers], boundary, sending)
     answer = web.post(["studies"], body,
                       f'multipart/related; type="application/dicom"; boundary={boundary}',
                       DICOM_JSON, len(body))
@@ -178,7 +183,9 @@ def _first(element: object) -> object:
 class _Body:
     """A multipart/related body read from files as it is sent; its length known up front."""
 
-    def __init__(self, paths: list[Path], boundary: str) -> None:
+    def __init__(self, paths: list[Path], boundary: str,
+                 sent: Callable[[int, str], None]) -> None:
+        self._sent = sent
         self._heads = [
             (b"\r\n" if i else b"") + f"--{boundary}\r\nContent-Type: application/dicom\r\n"
             f"Content-Length: {os.path.getsize(p)}\r\n\r\n".encode("ascii")
@@ -198,11 +205,12 @@ class _Body:
         yield from self._pieces
 
     def _generate(self, paths: list[Path]) -> Iterator[bytes]:
-        for head, path in zip(self._heads, paths, strict=True):
+        for number, (head, path) in enumerate(zip(self._heads, paths, strict=True), 1):
             yield head
             with open(path, "rb") as f:
                 while block := f.read(BLOCK):
                     yield block
+            self._sent(number, path.name)
         yield self._tail
 
     def read(self, size: int = -1) -> bytes:
