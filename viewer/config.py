@@ -50,14 +50,41 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
+class DicomWebService:
+    """How to reach a node over DICOMweb (PS3.18): `url` is the service root
+    ("http://host:port/dicom-web"), under which QIDO-RS, WADO-RS and STOW-RS live.
+    Authentication: HTTP basic (`user`, `password`) or a bearer token read from `token_file`
+    at each request (so that a rotated token is picked up), or none. `ca`: the CA bundle that
+    verifies an https server (empty: the system's trust store). `timeout` (seconds, for the
+    connection and for each read) and `retries` (of a GET whose connection failed or that got
+    502/503/504) override [network] for this node when set."""
+
+    url: str
+    user: str = ""
+    password: str = ""
+    token_file: str = ""
+    ca: str = ""
+    timeout: float | None = None
+    retries: int | None = None
+
+    @property
+    def auth(self) -> str:
+        """"basic", "bearer" or "" (none)."""
+        return "basic" if self.user else "bearer" if self.token_file else ""
+
+
+@dataclass(frozen=True)
 class Node:
-    """A remote DICOM application entity: a PACS, a modality, a printer."""
+    """A remote DICOM node: a PACS, a modality, a printer. A DIMSE node has an AE title, host
+    and port; a DICOMweb node has `dicomweb` (and may have the DIMSE fields too, unused by the
+    verbs, which pick DICOMweb when it is set)."""
 
     name: str
     ae_title: str
     host: str
     port: int
     tls: TlsFiles | None = None
+    dicomweb: DicomWebService | None = None
 
 
 DEFAULT_MAX_ASSOCIATIONS = 16
@@ -89,6 +116,7 @@ class NetworkTimeouts:
     dimse: float = 60.0
     network: float = 60.0
     idle: float = 60.0
+    retries: int = 2  # DICOMweb: GETs retried on a failed connection or 502/503/504
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,9 @@ class Settings:
     dimse_timeout = 60
     network_timeout = 60
     idle_timeout = 60            # our SCP aborts an association whose peer is silent this long
+    retries = 2                  # DICOMweb: a GET whose connection failed, or that got 502, 503
+                                 # or 504, is tried again this many times (0: never)
+                                 # DICOMweb uses connect_timeout and network_timeout (per read)
 
     [nodes.PACS]                 # `nodes add PACS ORTHANC pacs.example.org 4242 [--tls ...]`
     ae_title = "ORTHANC"
@@ -123,6 +154,17 @@ class Settings:
     tls_ca = ""                  # CA that signed the peer's certificate (empty: system store)
     tls_cert = ""                # our client certificate and key, when the peer asks for one
     tls_key = ""
+
+    [nodes.WEB]                  # `nodes add WEB --dicomweb URL [--auth-basic U:P|--token-file F]`
+    dicomweb_url = "https://pacs.example.org/dicom-web"   # the service root (PS3.18)
+    dicomweb_user = ""           # HTTP basic authentication: user and password. A config file
+    dicomweb_password = ""       # holding a password is written with mode 0600 (owner only);
+                                 # prefer a token file where the server takes bearer tokens
+    dicomweb_token_file = ""     # a file holding a bearer token, read at each request
+    dicomweb_ca = ""             # CA bundle verifying the https server (empty: system store)
+    dicomweb_timeout = 60        # overrides [network] connect_timeout and network_timeout
+    dicomweb_retries = 2         # overrides [network] retries
+                                 # (ae_title, host and port are not needed for a DICOMweb node)
 
     [archive]                    # a bounded local cache (viewer.archive.retention)
     quota_gb = 500               # the store's limit in GB (10^9 bytes); absent: no limit. Past
@@ -166,7 +208,8 @@ class Settings:
         """The AE titles whose storage commitment lets a study leave the cache: those of
         `commit_nodes`, or of every configured node when none are named."""
         named = set(self.commit_nodes)
-        return frozenset(n.ae_title for n in self.nodes if not named or n.name in named)
+        return frozenset(n.ae_title for n in self.nodes
+                         if n.ae_title and (not named or n.name in named))
 
     def node(self, name: str) -> Node:
         """The configured node `name` (case-sensitive); ConfigError naming the known ones."""
@@ -209,6 +252,9 @@ def load_settings(path: Path | None = None) -> Settings:
                                     DEFAULT_MAX_ASSOCIATIONS),
     )
     net = read.table(document, "network")
+    retries = net.get("retries", 2)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigError(f"{path}: [network] retries must be a whole number from 0")
     network = NetworkTimeouts(
         **{
             field: read.seconds(net, f"{field}_timeout", default)
@@ -216,13 +262,17 @@ def load_settings(path: Path | None = None) -> Settings:
                 ("connect", 10.0), ("acse", 30.0), ("dimse", 60.0), ("network", 60.0),
                 ("idle", 60.0),
             )
-        }
+        },
+        retries=retries,
     )
     nodes = []
     for name, table in read.table(document, "nodes").items():
         where = f"nodes.{name}"
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{where}] must be a table")
+        if "dicomweb_url" in table:
+            nodes.append(read.web_node(name, table, where))
+            continue
         if "host" not in table or "port" not in table or "ae_title" not in table:
             raise ConfigError(f"{path}: [{where}] needs ae_title, host and port")
         tls = table.get("tls", False)
@@ -259,6 +309,25 @@ def ae_title_problem(title: str) -> str:
         return f"an AE title has at most 16 characters ({title!r} has {len(title)})"
     if any(c == "\\" or not (" " <= c <= "~") for c in title):
         return f"an AE title holds only printable ASCII without backslash ({title!r})"
+    return ""
+
+
+def dicomweb_url_problem(url: str) -> str:
+    """Why `url` cannot be a DICOMweb service root; "" when it can. Credentials belong in
+    --auth-basic / --token-file, never in the URL (which errors and `nodes list` show)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.username or parts.password:
+        return "credentials do not go in the URL: use --auth-basic or --token-file"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"a service root is http(s)://host[:port]/path, not {url!r}"
+    if parts.query or parts.fragment:
+        return "a service root has no query (?) or fragment (#)"
     return ""
 
 
@@ -341,6 +410,38 @@ class _Reader:
             raise ConfigError(f"{self.path}: [reading] prior_retrieve must be \"get\" or "
                               f"\"move\", not {via!r}")
         return node, via
+
+    def web_node(self, name: str, table: dict[str, object], where: str) -> Node:
+        url = self.text(table, where, "dicomweb_url", "")
+        if problem := dicomweb_url_problem(url):
+            raise ConfigError(f"{self.path}: [{where}] dicomweb_url: {problem}")
+        user = self.text(table, where, "dicomweb_user", "")
+        token_file = self.text(table, where, "dicomweb_token_file", "")
+        if user and token_file:
+            raise ConfigError(f"{self.path}: [{where}] has both dicomweb_user and "
+                              "dicomweb_token_file: basic or bearer authentication, not both")
+        timeout = table.get("dicomweb_timeout")
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, int | float) or timeout <= 0):
+            raise ConfigError(f"{self.path}: [{where}] dicomweb_timeout must be a positive "
+                              "number of seconds")
+        retries = table.get("dicomweb_retries")
+        if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
+                                    or retries < 0):
+            raise ConfigError(f"{self.path}: [{where}] dicomweb_retries must be a whole number "
+                              "from 0")
+        password = table.get("dicomweb_password", "")
+        if not isinstance(password, str):  # not stripped: spaces may belong to a password
+            raise ConfigError(f"{self.path}: [{where}] dicomweb_password must be text")
+        service = DicomWebService(
+            url=url.rstrip("/"), user=user, password=password, token_file=token_file,
+            ca=self.text(table, where, "dicomweb_ca", ""),
+            timeout=None if timeout is None else float(timeout), retries=retries,
+        )
+        # a DICOMweb node may keep DIMSE fields beside its URL; they are not used
+        port = self.port(table, where, 0) if "port" in table else 0
+        return Node(name, self.text(table, where, "ae_title", ""),
+                    self.text(table, where, "host", ""), port, None, service)
 
     def tls(self, table: dict[str, object], where: str, enabled: bool) -> TlsFiles | None:
         if not enabled:

@@ -1,8 +1,9 @@
 """`dicom-viewer dicomize FILE.jpg|FILE.png|FILE.pdf... [--worklist NODE --accession A |
 --study STUDY_UID | --patient-id ID --patient-name N] [--send NODE] [--json]`: photos and
 documents into DICOM for a patient's order (viewer.capture), imported into the archive, and
-sent when asked (viewer.net.store_scu). Every file is examined before the order is looked up;
-one refused file (or an accession the worklist lacks) is exit 2 with nothing imported."""
+sent when asked (C-STORE, or STOW-RS to a DICOMweb node). Every file is examined before the
+order is looked up; one refused file (or an accession the worklist lacks) is exit 2 with
+nothing imported."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     who.add_argument("--patient-name", metavar="N", help="typed: Family^Given")
     who.add_argument("--patient-birth-date", metavar="YYYYMMDD", default="")
     who.add_argument("--patient-sex", metavar="M|F|O", default="")
-    p.add_argument("--send", metavar="NODE", help="then C-STORE the new instances to NODE")
+    p.add_argument("--send", metavar="NODE",
+                   help="then send the new instances to NODE (C-STORE, or STOW-RS)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
@@ -120,11 +122,12 @@ def _worklist_order(settings: Settings, node_name: str, accession: str) -> Order
 
 def _send(args: argparse.Namespace, settings: Settings, files: list[Path]) -> SendReport:
     from viewer.net.association import Local, PeerError
-    from viewer.net.store_scu import SendInterrupted, send_files
+    from viewer.net.store_scu import SendInterrupted
+    from viewer.net.transport import send
 
-    try:
-        return send_files(config_node(settings, args.send),
-                          Local(settings.local, settings.network), files)
+    try:  # C-STORE, or STOW-RS to a DICOMweb node
+        return send(config_node(settings, args.send), Local(settings.local, settings.network),
+                    files)
     except SendInterrupted as exc:
         return exc.report
     except PeerError as exc:  # imported already: say so, and that the send failed

@@ -12,7 +12,7 @@ from viewer.cli import CLIError, config_node, load_config
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "query", help="C-FIND a configured node",
+        "query", help="C-FIND a configured node (DICOMweb: QIDO-RS)",
         description="KEY=VALUE matches a DICOM keyword: wildcards * and ?, date ranges "
                     "YYYYMMDD-YYYYMMDD; KEY= (or KEY alone) asks for KEY to be returned.",
     )
@@ -56,7 +56,8 @@ def parse_keys(items: list[str]) -> dict[str, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     from viewer.net.association import Local, PeerError
-    from viewer.net.query import default_keys, find
+    from viewer.net.query import default_keys
+    from viewer.net.transport import find
 
     settings = load_config(args)
     node = config_node(settings, args.node)

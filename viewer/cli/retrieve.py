@@ -1,6 +1,7 @@
 """`dicom-viewer retrieve NODE STUDY_UID [--series UID] [--via move|get] [--json]`: C-MOVE (the
-default, CLI.md) or C-GET a study or series into the archive. For C-MOVE the command listens on
-our `nodes local` port for the duration, unless a `listen` already runs there."""
+default, CLI.md) or C-GET a study or series into the archive; WADO-RS from a DICOMweb node.
+For C-MOVE the command listens on our `nodes local` port for the duration, unless a `listen`
+already runs there."""
 
 from __future__ import annotations
 
@@ -18,20 +19,22 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("retrieve", help="C-GET / C-MOVE a study or series into the archive")
+    p = sub.add_parser("retrieve", help="C-GET / C-MOVE (DICOMweb: WADO-RS) a study or series "
+                       "into the archive")
     p.add_argument("node", help="a node name from `nodes list`")
     p.add_argument("study_uid", help="Study Instance UID")
     p.add_argument("--series", metavar="UID", help="only this Series Instance UID")
     p.add_argument("--via", choices=["move", "get"], default="move",
                    help="C-MOVE to our Storage SCP (default; the node must know our AE title "
-                   "as a move destination) or C-GET on the same association")
+                   "as a move destination) or C-GET on the same association; a DICOMweb node "
+                   "is always read by WADO-RS")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     from viewer.jobs import CancelToken
     from viewer.net.association import Local, PeerError
-    from viewer.net.retrieve import get, move
+    from viewer.net.transport import retrieve
 
     from .progress import TerminalProgress
 
@@ -51,12 +54,11 @@ def run(args: argparse.Namespace) -> int:
         else None
     try:
         with open_archive(args, settings) as archive:
-            retrieve = move if args.via == "move" else get
             report = retrieve(node, Local(settings.local, settings.network), archive,
-                              args.study_uid, args.series, progress, cancel)
+                              args.study_uid, args.series, progress, cancel, args.via)
             if archive.last_prune is not None:
                 print(f"quota: {archive.last_prune.summary()}", file=sys.stderr)
-    except PeerError as exc:
+    except (PeerError, ValueError) as exc:  # ValueError: a UID that is none
         raise CLIError(str(exc)) from None
     finally:
         if main_thread:
@@ -102,8 +104,9 @@ def _print(report: RetrieveReport, as_json: bool) -> int:
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
+        service = "WADO-RS" if report.via == "wado-rs" else f"C-{report.via.upper()}"
         print(
-            f"{report.peer}: C-{report.via.upper()} {what}: "
+            f"{report.peer}: {service} {what}: "
             f"{counts.completed} completed, {counts.failed} failed, {counts.warning} warning; "
             f"imported {len(report.imported)}, already present {len(report.already_present)}, "
             f"conflicts {len(report.conflicts)}, failed {len(report.failed)} "
@@ -113,7 +116,8 @@ def _print(report: RetrieveReport, as_json: bool) -> int:
         print(f"{report.peer}: {instance.sop_instance_uid}: {instance.outcome.value}: "
               f"{instance.reason}", file=sys.stderr)
     if report.not_found:
-        print(f"{report.peer}: no {what} there (C-FIND found no match); nothing retrieved",
+        search = "QIDO-RS" if report.via == "wado-rs" else "C-FIND"
+        print(f"{report.peer}: no {what} there ({search} found no match); nothing retrieved",
               file=sys.stderr)
     elif report.nothing_found:
         print(f"{report.peer}: the peer had no instances of {what} to send", file=sys.stderr)

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "send",
-        help="C-STORE studies from the archive, files or folders to a configured node",
+        help="C-STORE (DICOMweb: STOW-RS) studies from the archive, files or folders to a "
+        "configured node",
         description="Each file goes in its stored transfer syntax when the node accepts it, "
         "otherwise decompressed to explicit or implicit VR little endian. Exit 0 when every "
         "file was stored (warnings included), 1 when some failed, 2 when nothing could be sent.",
@@ -39,16 +40,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     from viewer.net.association import Local, PeerError
-    from viewer.net.store_scu import SendInterrupted, send_files
+    from viewer.net.store_scu import SendInterrupted
+    from viewer.net.transport import is_dicomweb, send
 
     from .progress import TerminalProgress
 
     settings = load_config(args)
     node = config_node(settings, args.node)
+    if args.commit and is_dicomweb(node):
+        raise CLIError(f"{node.name}: storage commitment is a DIMSE service; a DICOMweb node "
+                       "cannot be asked for it")
     files, from_archive = _resolve(args)
     try:
-        report = send_files(node, Local(settings.local, settings.network), files,
-                            TerminalProgress("send"))
+        report = send(node, Local(settings.local, settings.network), files,
+                      TerminalProgress("send"))
     except SendInterrupted as exc:
         _print(args, exc.report)
         print(f"{exc}", file=sys.stderr)

@@ -49,7 +49,10 @@ class PeerError(Exception):
 
 
 def describe(node: Node) -> str:
-    """How errors name a node: its configured name, AE title and address."""
+    """How errors name a node: its configured name, and its AE title and address (a
+    DICOMweb node: its service root, which never holds credentials)."""
+    if node.dicomweb is not None:
+        return f"{node.name} ({node.dicomweb.url})"
     return f"{node.name} ({node.ae_title}@{node.host}:{node.port})"
 
 

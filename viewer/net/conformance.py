@@ -4,8 +4,9 @@ program negotiates with: the Storage SCP's SOP classes and transfer syntaxes
 time-outs. `python -m viewer.net.conformance --write docs/conformance-statement.md` writes it;
 tests/net/test_conformance.py fails when the file in the repository is stale.
 
-Only what works is listed: DICOMweb and media (PS3.2 section 5) come with their issues. The
-SOP instances DICOMization creates are section 4 (PS3.2 A.1).
+Only what works is listed: media (PS3.2 section 5) comes with its issue. DICOMweb (section 4 of
+the statement) is generated from viewer.net.web's own constants; the SOP instances
+DICOMization creates are section 5 (PS3.2 A.1).
 """
 
 from __future__ import annotations
@@ -226,7 +227,8 @@ def conformance_statement() -> str:
         "",
         ", ".join(f"`{term}`" for term in sorted(t for t in python_encoding if t)),
         "",
-        "## 4 Created SOP instances",
+        *_dicomweb_section(),
+        "## 5 Created SOP instances",
         "",
         "`dicomize` (and a drop of files on the viewer's study browser) creates, from photos and "
         "documents, one new series per kind of file in the study of the order it is given:",
@@ -252,6 +254,75 @@ def conformance_statement() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _dicomweb_section() -> list[str]:
+    """PS3.2 section 4 (web services): what we ask of a DICOMweb node, as a user agent."""
+    from viewer.net.query import default_keys
+    from viewer.net.web.session import DICOM_JSON, MULTIPART_DICOM
+    from viewer.net.web.stow import BATCH
+
+    timeouts = NetworkTimeouts()
+
+    def keys(level: str) -> str:
+        return ", ".join(f"`{k}`" for k in default_keys(level, "study"))
+
+    return [
+        "## 4 DICOMweb (PS3.18), user agent",
+        "",
+        "A node added with `nodes add NAME --dicomweb URL` is reached over HTTP(S) at its "
+        "service root URL; `echo`, `query`, `retrieve` and `send` then use these services. "
+        "No origin-server role.",
+        "",
+        "| Service | Resource | Request | Used by |",
+        "|---|---|---|---|",
+        f"| QIDO-RS Search | `{{root}}/studies?limit=1` | GET, Accept `{DICOM_JSON}` | `echo` "
+        "(a probe: the root must answer DICOM JSON) |",
+        f"| QIDO-RS Search | `{{root}}/studies`, `{{root}}[/studies/{{uid}}]/series`, "
+        f"`{{root}}[/studies/{{uid}}[/series/{{uid}}]]/instances` | GET, Accept `{DICOM_JSON}` "
+        "| `query --level study/series/image`; `retrieve` (how many instances to expect) |",
+        f"| WADO-RS Retrieve Study / Series | `{{root}}/studies/{{uid}}[/series/{{uid}}]` | "
+        f"GET, Accept `{MULTIPART_DICOM}` | `retrieve` |",
+        "| STOW-RS Store Instances | `{root}/studies` | POST, Content-Type `multipart/related; "
+        f"type=\"application/dicom\"`, Accept `{DICOM_JSON}`; at most {BATCH} instances per "
+        "request | `send` |",
+        "",
+        "QIDO-RS: the matching keys of the command line (`*` and `?` wildcards, date and time "
+        "ranges, UID lists sent comma-separated) and one `includefield` per return key, by "
+        "tag; the return keys are those of a C-FIND at the same level: study "
+        f"{keys('study')}; series {keys('series')}; image {keys('image')}. A return key the "
+        "server leaves out is reported empty, as a C-FIND SCP returns it; other attributes of "
+        "its answer are not shown. The patient level does not exist in QIDO-RS. Query values "
+        "are sent as typed where the URL allows (`*`, `?`, `-`, `.`, `^`, `,` unescaped), "
+        "text outside ASCII percent-encoded in UTF-8; answers are decoded with their Specific "
+        "Character Set.",
+        "",
+        "WADO-RS: `transfer-syntax=*` asks for each instance as the server stores it, never "
+        "transcoded. The multipart answer is read part by part, each part written to the "
+        "archive's work folder as it arrives and imported as a C-GET's instances are: "
+        "validated and stored at once, durable and indexed in batches. A response cut short "
+        "keeps the instances completed before the cut; the part being received is dropped.",
+        "",
+        "STOW-RS: files are sent as stored (PS3.10 files, their own transfer syntax), read "
+        "from disk while the request is sent. Each file's outcome comes from the answer's "
+        "Referenced SOP Sequence (with Warning Reason) and Failed SOP Sequence (with Failure "
+        "Reason, reported with its PS3.4 B.2.3 meaning); a file it does not mention is "
+        "reported failed. Storage commitment is not available over DICOMweb.",
+        "",
+        "Retrieve URLs and other URLs in the server's answers are never followed: every "
+        "request is built from the configured service root.",
+        "",
+        "Security and time-outs: HTTPS verified against the node's CA bundle (`--ca`) or the "
+        "system's trust store; HTTP basic authentication (`--auth-basic`, kept in the config "
+        "file, written with mode 0600) or a bearer token read from a file at each request "
+        "(`--token-file`). A 401 answer is reported as authentication needed (no credentials "
+        "configured) or refused. Connection time-out "
+        f"{timeouts.connect:g} s and read time-out {timeouts.network:g} s (`[network] "
+        "connect_timeout`, `network_timeout`, or the node's `dicomweb_timeout`); a GET whose "
+        "connection failed or that was answered 502, 503 or 504 is retried "
+        f"{timeouts.retries} times (`[network] retries`, the node's `dicomweb_retries`).",
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

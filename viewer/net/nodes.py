@@ -17,15 +17,20 @@ from viewer.config import (
     Node,
     ae_title_problem,
     default_config_file,
+    dicomweb_url_problem,
     load_settings,
 )
 
 
 def add_node(node: Node, path: Path | None = None) -> None:
-    """Add or replace the node `node.name` in the config file."""
-    _check(node.ae_title, node.port)
+    """Add or replace the node `node.name` in the config file (a DICOMweb node when
+    `node.dicomweb` is set: then AE title, host and port are not needed)."""
     if not node.name or not node.name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"a node name is letters, digits, - and _ ({node.name!r})")
+    if node.dicomweb is not None:
+        _add_web_node(node, path)
+        return
+    _check(node.ae_title, node.port)
     if not node.host:
         raise ConfigError(f"node {node.name}: a host is needed")
 
@@ -43,6 +48,36 @@ def add_node(node: Node, path: Path | None = None) -> None:
             table["tls_cert"] = node.tls.cert
             table["tls_key"] = node.tls.key
         nodes[node.name] = table
+
+    _edit(path, change)
+
+
+def _add_web_node(node: Node, path: Path | None) -> None:
+    service = node.dicomweb
+    assert service is not None
+    if problem := dicomweb_url_problem(service.url):
+        raise ConfigError(f"node {node.name}: {problem}")
+    if service.user and service.token_file:
+        raise ConfigError(f"node {node.name}: basic or bearer authentication, not both")
+
+    def change(document: Any) -> None:
+        import tomlkit
+
+        nodes = document.setdefault("nodes", tomlkit.table(is_super_table=True))
+        table = tomlkit.table()
+        table["dicomweb_url"] = service.url.rstrip("/")
+        if service.user:
+            table["dicomweb_user"] = service.user
+            table["dicomweb_password"] = service.password
+        if service.token_file:
+            table["dicomweb_token_file"] = service.token_file
+        if service.ca:
+            table["dicomweb_ca"] = service.ca
+        if service.timeout is not None:
+            table["dicomweb_timeout"] = service.timeout
+        if service.retries is not None:
+            table["dicomweb_retries"] = service.retries
+        nodes[node.name] = table  # replaces a node of that name, DIMSE or DICOMweb
 
     _edit(path, change)
 
@@ -120,6 +155,9 @@ def _edit(path: Path | None, change: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
     try:
+        # owner only (mkstemp's mode, said here because it matters): the file may hold a
+        # DICOMweb node's password (`nodes add --auth-basic`)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(tomlkit.dumps(document))
             f.flush()

@@ -188,7 +188,7 @@ def send_files(
     results: dict[int, StoreResult] = {}
     headers: dict[int, _Header] = {}
     for i, path in enumerate(items):
-        header = _read_header(path)
+        header = read_header(path)
         if isinstance(header, str):
             results[i] = StoreResult(str(path), "", "", "", Outcome.FAILURE, None, header)
         else:
@@ -245,7 +245,7 @@ def plan_contexts(pairs: Iterable[tuple[str, str]]) -> list[PresentationContext]
     return contexts
 
 
-def _read_header(path: Path) -> _Header | str:
+def read_header(path: Path) -> _Header | str:
     """The UIDs needed to send `path`, or why it cannot be sent."""
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
