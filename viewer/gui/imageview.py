@@ -57,15 +57,18 @@ class ImageItem(QGraphicsItem):
 
     `smooth`: bilinear scaling; off (nearest neighbour) as before.
 
-    Nearest-neighbour painting samples the picture itself: Qt's raster engine draws a scaled,
-    turned or mirrored Grayscale8 image through its generic per-pixel path split over its
-    thread pool (measured: 512x512 fitted into 512x512 device pixels, x1.14 as a displayed area
-    shows it, 0.43 ms scaled and 0.5 ms turned, against 0.10 ms at 1:1, much of it waking and
-    waiting for threads on two busy cores), and its faster RGB32 scaling path samples half a
-    pixel off (at the device pixel's edge, not its centre). So the device pixel whose centre
-    falls in image pixel (row, column) takes that pixel's value through one `numpy.take` with
-    indices kept while the placement holds (a scroll: 0.15 ms), and the result is drawn 1:1.
-    The same pixels as Qt's own path, which the tests compare against.
+    Nearest-neighbour painting samples the picture itself and hands Qt an RGB32 image to copy
+    1:1. Qt's raster engine draws a Grayscale8 image through its generic span path, split over
+    its thread pool even at 1:1 (py-spy: half of a viewport's show in drawImage, most of it in
+    pthread_cond_signal and QLatch waits); scaled or turned it costs 0.43-0.5 ms for 512x512
+    fitted at x1.14 (a presentation state's displayed area) against 0.10 ms at 1:1, and its
+    faster RGB32 scaling path samples half a pixel off (at the device pixel's edge, not its
+    centre). Here each device pixel takes the image pixel Qt's generic path would give it
+    (`_sampling`, ties and edges included): a crop at 1:1, else one `numpy.take` with indices
+    kept while the placement holds (a scroll: ~0.15 ms for 512x512; the indices take 8 bytes a
+    device pixel), and grey becomes RGB32 in two numpy passes (~0.05 ms), which Qt copies
+    without threads (0.04 ms). Bilinear (`smooth`), high-DPI devices and turns other than
+    quarters keep Qt's own path.
     """
 
     def __init__(self, parent: QGraphicsItem | None = None) -> None:
@@ -75,8 +78,8 @@ class ImageItem(QGraphicsItem):
         self._qimage: QImage | None = None
         self._rect = QRectF()
         self._sampling: _Sampling | None = None  # for the last placement on a device
-        # this picture sampled so: (the indices, the device pixels, a QImage over them)
-        self._sampled: tuple[np.ndarray, np.ndarray, QImage] | None = None
+        # this picture sampled so: (the sampling, the device pixels, a QImage over them)
+        self._sampled: tuple[_Sampling, np.ndarray, QImage] | None = None
 
     def set_image(self, picture: np.ndarray) -> None:
         picture = np.ascontiguousarray(picture)
@@ -107,79 +110,116 @@ class ImageItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
         world = painter.worldTransform()
         device = painter.device()
-        if self.smooth or device is None or device.devicePixelRatioF() != 1.0 or (
-                world.type().value <= QTransform.TransformationType.TxTranslate.value
-                and world.dx() == int(world.dx()) and world.dy() == int(world.dy())):
-            # 1:1 on whole pixels is Qt's plain copy already; bilinear and high-DPI its own
-            painter.drawImage(self._rect, self._qimage)
+        if self.smooth or device is None or device.devicePixelRatioF() != 1.0:
+            painter.drawImage(self._rect, self._qimage)  # bilinear and high-DPI: Qt's own
             return
         rows, columns = self.image.shape[:2]
         key = (world.m11(), world.m12(), world.m21(), world.m22(), world.dx(), world.dy(),
                rows, columns, device.width(), device.height())
         if self._sampling is None or self._sampling.key != key:
-            self._sampling = _sampling(key, world, rows, columns, device.width(),
-                                       device.height())
+            self._sampling = _sampling(key, world, device.width(), device.height())
         sampling = self._sampling
-        if sampling is None:  # turned by other than quarters: Qt's path
+        if not sampling.usable:  # turned by other than quarters: Qt's path
             painter.drawImage(self._rect, self._qimage)
             return
-        if sampling.index is None:  # no device pixel shows the picture
+        if sampling.empty:  # no device pixel shows the picture
             return
-        if self._sampled is None or self._sampled[0] is not sampling.index:
-            flat = self.image.reshape(rows * columns, -1)
-            picked = np.take(flat[:, 0] if flat.shape[1] == 1 else flat, sampling.index, axis=0)
-            self._sampled = (sampling.index, picked, wrap_qimage(picked))
+        if self._sampled is None or self._sampled[0] is not sampling:
+            self._sampled = (sampling, *_screen_image(sampling.pick(self.image)))
         painter.setWorldTransform(QTransform())
         painter.drawImage(sampling.left, sampling.top, self._sampled[2])
         painter.setWorldTransform(world)
 
 
 class _Sampling:
-    """Which image pixel each device pixel of a placement shows: `index` (flat row-major
-    indices into the picture, device rows x columns; None when none shows it) at device pixel
-    (`left`, `top`)."""
+    """Which image pixel each device pixel of a placement shows, from device pixel (`left`,
+    `top`): a `crop` of the picture (1:1 on whole pixels) or an `index` (flat row-major indices
+    into it, device rows x columns). Not `usable` for transforms other than quarter turns,
+    mirrors, scales and shifts; `empty` when no device pixel shows the picture."""
 
-    def __init__(self, key: tuple[float | int, ...], index: np.ndarray | None, left: int,
-                 top: int) -> None:
-        self.key, self.index, self.left, self.top = key, index, left, top
+    def __init__(self, key: tuple[float | int, ...], *, usable: bool = True,
+                 index: np.ndarray | None = None,
+                 crop: tuple[slice, slice] | None = None, left: int = 0, top: int = 0) -> None:
+        self.key, self.usable, self.index, self.crop = key, usable, index, crop
+        self.left, self.top = left, top
+        self.empty = usable and index is None and crop is None
+
+    def pick(self, picture: np.ndarray) -> np.ndarray:
+        if self.crop is not None:
+            return picture[self.crop]
+        assert self.index is not None
+        rows, columns = picture.shape[:2]
+        flat = picture.reshape(rows * columns, -1)
+        return np.take(flat[:, 0] if flat.shape[1] == 1 else flat, self.index, axis=0)
 
 
-def _sampling(key: tuple[float | int, ...], world: QTransform, rows: int, columns: int,
-              width: int, height: int) -> _Sampling | None:
-    """Nearest neighbour for an item-to-device transform that keeps the axes or swaps them
-    (quarter turns, mirrors, scales): each device pixel's centre mapped back to the picture;
-    None for any other transform."""
-    inverse, invertible = world.inverted()
+def _sampling(key: tuple[float | int, ...], world: QTransform, width: int,
+              height: int) -> _Sampling:
+    """Nearest neighbour for an item-to-device transform that keeps the axes or swaps them,
+    as Qt's raster engine computes it for an image drawn so (qpaintengine_raster.cpp,
+    qdrawhelper.cpp): the device pixels whose centres lie in the image's rectangle after
+    rounding its edges (qRound), each mapped back to the picture in 16.16 fixed point along
+    its row from where the row's span starts, 1/65536 of an image pixel before the centre
+    (QSpanData::setupMatrix). The same pixels, ties and edges included. `key` ends with the
+    picture's rows and columns."""
+    rows, columns = int(key[-4]), int(key[-3])
+    if world.type() == QTransform.TransformationType.TxTranslate or world.isIdentity():
+        # 1:1: Qt copies the image to the rounded position (a crop of it here)
+        x0, y0 = _q_round(world.dx()), _q_round(world.dy())
+        left, right = max(x0, 0), min(x0 + columns, width)
+        top, bottom = max(y0, 0), min(y0 + rows, height)
+        if left >= right or top >= bottom:
+            return _Sampling(key)
+        crop = (slice(top - y0, bottom - y0), slice(left - x0, right - x0))
+        return _Sampling(key, crop=crop, left=left, top=top)
+    shift = 1.0 / 65536
+    inverse, invertible = (QTransform.fromTranslate(shift, shift) * world).inverted()
     a, b, c, d = inverse.m11(), inverse.m12(), inverse.m21(), inverse.m22()
     turned = a == 0.0 and d == 0.0
     if not invertible or not (turned or (b == 0.0 and c == 0.0)):
-        return None
-    centres_x = np.arange(width, dtype=np.float64) + 0.5
-    centres_y = np.arange(height, dtype=np.float64) + 0.5
-    # image column and row of each device column and row (u = a x + c y + dx, v = b x + d y + dy)
+        return _Sampling(key, usable=False)
+    shown = world.mapRect(QRectF(0, 0, columns, rows))
+    left, right = max(_q_round(shown.left()), 0), min(_q_round(shown.right()), width)
+    top, bottom = max(_q_round(shown.top()), 0), min(_q_round(shown.bottom()), height)
+    if left >= right or top >= bottom:
+        return _Sampling(key)
+    xs = np.arange(left, right, dtype=np.int64)
+    ys = np.arange(top, bottom, dtype=np.int64) + 0.5
+    start = left + 0.5  # each row's span starts at the image's left edge
+    # along a row, one coordinate steps by a truncated 16.16 increment from the span's start;
+    # the other is the same all along the row (u = a x + c y + dx, v = b x + d y + dy)
     if turned:
-        column_of_y = np.floor(c * centres_y + inverse.dx())
-        row_of_x = np.floor(b * centres_x + inverse.dy())
-        xs, ys = _inside(row_of_x, rows), _inside(column_of_y, columns)
-    else:
-        column_of_x = np.floor(a * centres_x + inverse.dx())
-        row_of_y = np.floor(d * centres_y + inverse.dy())
-        xs, ys = _inside(column_of_x, columns), _inside(row_of_y, rows)
-    if xs is None or ys is None:
-        return _Sampling(key, None, 0, 0)
-    if turned:
-        index = (row_of_x[xs].astype(np.intp)[None, :] * columns
-                 + column_of_y[ys].astype(np.intp)[:, None])
-    else:
-        index = (row_of_y[ys].astype(np.intp)[:, None] * columns
-                 + column_of_x[xs].astype(np.intp)[None, :])
-    return _Sampling(key, index, xs.start, ys.start)
+        along_x = (_fixed(b * start + inverse.dy()) + (xs - left) * _fixed(b)) >> 16
+        along_y = _fixed(c * ys + inverse.dx()) >> 16
+        picked_rows, picked_columns = along_x.clip(0, rows - 1), along_y.clip(0, columns - 1)
+        index = picked_rows[None, :] * columns + picked_columns[:, None]
+        return _Sampling(key, index=index.astype(np.intp), left=left, top=top)
+    along_x = (_fixed(a * start + inverse.dx()) + (xs - left) * _fixed(a)) >> 16
+    along_y = _fixed(d * ys + inverse.dy()) >> 16
+    picked_columns, picked_rows = along_x.clip(0, columns - 1), along_y.clip(0, rows - 1)
+    index = picked_rows[:, None] * columns + picked_columns[None, :]
+    return _Sampling(key, index=index.astype(np.intp), left=left, top=top)
 
 
-def _inside(values: np.ndarray, size: int) -> slice | None:
-    """The device pixels (a run: `values` is monotonic) whose image index lies in [0, size)."""
-    found = np.flatnonzero((values >= 0) & (values < size))
-    return slice(int(found[0]), int(found[-1]) + 1) if found.size else None
+def _q_round(value: float) -> int:
+    return int(value + 0.5) if value >= 0 else int(value - 0.5)
+
+
+def _fixed(value: np.ndarray | float) -> np.ndarray:
+    """16.16 fixed point, truncated towards zero as C's int cast does."""
+    return np.trunc(np.asarray(value, dtype=np.float64) * 65536.0).astype(np.int64)
+
+
+def _screen_image(picked: np.ndarray) -> tuple[np.ndarray, QImage]:
+    """Device pixels as a QImage Qt copies as they are, and the array it reads (keep it alive
+    as long as the QImage): grey as opaque RGB32 (0xFFgggggg), RGB as RGB888."""
+    if picked.ndim == 3:
+        picked = np.ascontiguousarray(picked)
+        return picked, wrap_qimage(picked)
+    rgb32 = np.multiply(picked, np.uint32(0x010101), dtype=np.uint32)
+    np.bitwise_or(rgb32, np.uint32(0xFF000000), out=rgb32)
+    rows, columns = rgb32.shape
+    return rgb32, QImage(rgb32.data, columns, rows, columns * 4, QImage.Format.Format_RGB32)
 
 
 class Label(QGraphicsItem):
