@@ -29,6 +29,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,6 +134,9 @@ class PresentationLayer(QObject):
         self._kept: dict[object, list[QGraphicsItem]] = {}  # by what they draw
         self._hidden: OrderedDict[object, list[QGraphicsItem]] = OrderedDict()
         self._drawn: tuple[object, ...] | None = None
+        # by id of the annotations object: (it, (box, placement), plan); see _plan
+        self._plans: OrderedDict[int, tuple[GraphicAnnotations, object, list[
+            tuple[_Key, Callable[[QRectF], list[QGraphicsItem]]]]]] = OrderedDict()
         # outlines by graphic (and DISPLAY box): a scroll through images that share graphics
         # computes each once
         self._paths: dict[tuple[GraphicObject, object], QPainterPath] = {}
@@ -377,6 +381,7 @@ class PresentationLayer(QObject):
                     scene.removeItem(item)
         self._kept = {}
         self._hidden.clear()
+        self._plans.clear()
         self._items = []
         self._drawn = None
 
@@ -417,25 +422,45 @@ class PresentationLayer(QObject):
         # a state's DISPLAY-unit texts and whole-series graphics) are kept, the rest made.
         wanted: dict[object, list[QGraphicsItem]] = {}
         if found is not None and area is not None:
-            layers = {layer.name: layer for layer in found.layers}
-            box = area.getRect()
-            for graphic in found.graphics:
-                layer = layers.get(graphic.layer)
-                where = None if graphic.units is AnnotationUnits.PIXEL else box
-                key: object = ("graphic", graphic, layer, where)
-                key = key if key not in wanted else (key, len(wanted))
+            for key, make in self._plan(found, area, placed):
                 wanted[key] = (self._kept.pop(key, []) or self._shown_again(key)
-                               or self._graphic_items(graphic, layer, area))
-            for text in found.texts:
-                layer = layers.get(text.layer)
-                key = ("text", text, layer, box, placed)
-                key = key if key not in wanted else (key, len(wanted))
-                wanted[key] = (self._kept.pop(key, []) or self._shown_again(key)
-                               or self._text_items(text, layer, area))
+                               or make(area))
         self._hide_kept()  # what is no longer drawn
         self._kept = wanted
         self._items = [item for items in wanted.values() for item in items]
         self._drawn = signature
+
+    def _plan(self, found: GraphicAnnotations, area: QRectF, placed: tuple[float, ...]
+              ) -> list[tuple[_Key, Callable[[QRectF], list[QGraphicsItem]]]]:
+        """What `found` draws in `area`: each graphic's and text's key (by what it draws) and
+        how to make its items. Kept per annotations object, box and placement: a scroll back
+        and forth between images finds its keys, their hashes computed once (hashing the
+        graphics' values on every frame was a fifth of showing the annotations)."""
+        box = area.getRect()
+        kept = self._plans.get(id(found))
+        if kept is not None and kept[0] is found and kept[1] == (box, placed):
+            self._plans.move_to_end(id(found))
+            return kept[2]
+        layers = {layer.name: layer for layer in found.layers}
+        plan: list[tuple[_Key, Callable[[QRectF], list[QGraphicsItem]]]] = []
+        seen: set[_Key] = set()
+        for graphic in found.graphics:
+            layer = layers.get(graphic.layer)
+            where = None if graphic.units is AnnotationUnits.PIXEL else box
+            key = _Key(("graphic", graphic, layer, where))
+            key = key if key not in seen else _Key((key.value, len(plan)))
+            seen.add(key)
+            plan.append((key, partial(self._graphic_items, graphic, layer)))
+        for text in found.texts:
+            layer = layers.get(text.layer)
+            key = _Key(("text", text, layer, box, placed))
+            key = key if key not in seen else _Key((key.value, len(plan)))
+            seen.add(key)
+            plan.append((key, partial(self._text_items, text, layer)))
+        self._plans[id(found)] = (found, (box, placed), plan)  # found kept: its id stays its
+        while len(self._plans) > HIDDEN_KEPT:
+            self._plans.popitem(last=False)
+        return plan
 
     def _display_box(self, applied: Applied) -> QRectF:
         """The displayed area in view coordinates: what DISPLAY units are fractions of."""
@@ -507,6 +532,23 @@ class PresentationLayer(QObject):
             label.setPos(anchor + QPointF(2.0 / max(vp.zoom_factor(), 1e-6), 0.0))
             items.append(label)
         return items
+
+
+class _Key:
+    """A dictionary key whose hash is computed once (a tuple's is computed on every lookup)."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: tuple[object, ...]) -> None:
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, _Key) and self._hash == other._hash
+                                 and self.value == other.value)
 
 
 class BoxText(QGraphicsItem):
