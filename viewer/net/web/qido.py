@@ -96,12 +96,15 @@ def find(
         if cancel is not None and cancel.cancelled:
             cancelled = True
             break
-        dataset = dataset_of_json(match)
+        dataset, unreadable = dataset_of_json(match)
         if not tally.is_new_match(Dataset(), dataset):
             continue
         if dataset is None:
             continue
         result = decoded_result(level, dataset)
+        if unreadable:
+            tally.warn([f"attribute {tag} is not valid DICOM JSON; left empty"
+                        for tag in unreadable])
         # the keys asked for, as a C-FIND answers them: servers add others (Orthanc: the
         # study's attributes at series level), and one the server left out comes back empty
         values = {
@@ -179,19 +182,32 @@ def answer_matches(web: WebSession, answer: WebAnswer) -> list[object]:
     return document
 
 
-def dataset_of_json(match: object) -> Dataset | None:
-    """One DICOM JSON object (PS3.18 F.2) as a Dataset; None when it is not one. Bulk data
-    given by URI (a server's choice for large values) is left empty, never fetched: URLs
-    from the server are not followed (see viewer.net.web.session)."""
+def dataset_of_json(match: object) -> tuple[Dataset | None, tuple[str, ...]]:
+    """One DICOM JSON object (PS3.18 F.2) as a Dataset (None when it is not an object), and
+    the tags of the attributes that are not valid DICOM JSON, left out: one bad value never
+    loses a whole match. Bulk data given by URI (a server's choice for large values) is left
+    empty, never fetched: URLs from the server are not followed (viewer.net.web.session)."""
     if not isinstance(match, dict):
-        return None
+        return None, ()
     try:
-        dataset = Dataset.from_json(match, bulk_data_uri_handler=_no_bulk_data)
-        for element in dataset:  # from_json is lazy about some values: convert now
-            _ = element.value
-    except Exception as exc:  # pydicom raises many kinds for damaged DICOM JSON
-        LOGGER.debug("a QIDO-RS match is not DICOM JSON: %r", exc)
-        return None
+        return _from_json(match), ()
+    except Exception:  # pydicom raises many kinds for damaged DICOM JSON: one by one then
+        pass
+    dataset = Dataset()
+    unreadable = []
+    for tag, value in match.items():
+        try:
+            dataset.update(_from_json({tag: value}))
+        except Exception as exc:
+            LOGGER.debug("a QIDO-RS attribute %s is not DICOM JSON: %r", tag, exc)
+            unreadable.append(str(tag)[:16])
+    return dataset, tuple(unreadable)
+
+
+def _from_json(match: dict[str, object]) -> Dataset:
+    dataset = Dataset.from_json(match, bulk_data_uri_handler=_no_bulk_data)
+    for element in dataset:  # from_json is lazy about some values: convert now
+        _ = element.value
     return dataset
 
 

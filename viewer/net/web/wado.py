@@ -124,12 +124,12 @@ def metadata(node: Node, study_uid: str, series_uid: str | None = None,
     """The instances' attributes of a study or series without their bulk data (WADO-RS
     Retrieve Metadata, PS3.18 10.4.1.1.2): what a viewer needs to lay out a study before any
     pixel arrives. Bulk data (Pixel Data) is left empty. Raises PeerError as `retrieve`;
-    an instance whose JSON cannot be read is left out."""
+    an instance whose JSON cannot be read is left out, and so is an attribute."""
     segments = [*_resource(study_uid, series_uid, None), "metadata"]
     with WebSession(node, timeouts) as web:
         answer = web.get(segments, DICOM_JSON)
         matches = qido.answer_matches(web, answer)
-    return [ds for match in matches if (ds := qido.dataset_of_json(match)) is not None]
+    return [ds for match in matches if (ds := qido.dataset_of_json(match)[0]) is not None]
 
 
 def _resource(study_uid: str, series_uid: str | None, sop_instance_uid: str | None
