@@ -43,7 +43,7 @@ SAME_SLICE_MM = 1e-3
 GRID_TOLERANCE = 0.05
 MAX_SLICES = 4096  # a grid with more slices than this comes from a damaged file
 # The contours' grid is at most this many voxels per packed volume (its pixels grow past it).
-MAX_STRUCTURE_VOXELS = 64_000_000
+MAX_STRUCTURE_VOXELS = 32_000_000
 MIN_STRUCTURE_PIXEL_MM = 0.25
 
 
@@ -194,28 +194,41 @@ def structure_grid(structure_set: StructureSet, frame_of_reference_uid: str,
     steps = np.stack([row * pixel, column * pixel], axis=1)
     affine = _affine(steps, normal * spacing, origin)
     packed = []
-    by_roi: dict[int, list[int]] = {}
-    for index, contour in enumerate(kept):
-        by_roi.setdefault(contour.roi_number, []).append(index)
+    by_roi: dict[int, dict[int, list[np.ndarray]]] = {}  # ROI -> slot -> (N, 2) pixel x, y
+    for contour, slot in zip(kept, slots, strict=True):
+        xy = np.stack([(contour.points @ row - u0) / pixel,
+                       (contour.points @ column - v0) / pixel], axis=1)
+        by_roi.setdefault(contour.roi_number, {}).setdefault(int(slot), []).append(xy)
     present = [n for n in numbers_all if n in by_roi]
     for start_at in range(0, len(present), BITS):
         numbers = tuple(present[start_at:start_at + BITS])
         bits = np.zeros((count, rows, columns), dtype=np.uint16)
         for b, number in enumerate(numbers):
-            bit = np.uint16(1 << b)
-            inside = np.zeros((count, rows, columns), dtype=bool)
-            for index in by_roi[number]:
-                contour = kept[index]
-                x = (contour.points @ row - u0) / pixel
-                y = (contour.points @ column - v0) / pixel
-                inside[slots[index]] ^= fill_polygon(np.stack([x, y], axis=1), rows, columns)
-            bits[inside] |= bit
+            for slot, polygons in by_roi[number].items():
+                _rasterise(bits[slot], polygons, np.uint16(1 << b))
         volume = Volume(bits.view(np.int16), affine, frame_of_reference_uid,
                         structure_set.sop_instance_uid, padding=0.0)
         volume.filled[:] = True
         packed.append(PackedVolume(volume, numbers))
     positions = start + spacing * np.arange(count)
     return StructureGrid(tuple(packed), normal, positions, spacing, tuple(problems))
+
+
+def _rasterise(plane: np.ndarray, polygons: list[np.ndarray], bit: np.uint16) -> None:
+    """Set `bit` in `plane` where the pixel centres are inside the polygons (even-odd across
+    them too: one inside another is a hole), within their bounding box only (a contour is a
+    small part of the grid: filling the whole grid per contour cost 10x more)."""
+    points = np.concatenate(polygons)
+    left = max(int(np.floor(points[:, 0].min())), 0)
+    top = max(int(np.floor(points[:, 1].min())), 0)
+    right = min(int(np.ceil(points[:, 0].max())) + 1, plane.shape[1])
+    bottom = min(int(np.ceil(points[:, 1].max())) + 1, plane.shape[0])
+    if right <= left or bottom <= top:
+        return
+    inside = np.zeros((bottom - top, right - left), dtype=bool)
+    for xy in polygons:
+        inside ^= fill_polygon(xy - (left, top), bottom - top, right - left)
+    plane[top:bottom, left:right][inside] |= bit
 
 
 def fill_polygon(points: np.ndarray, rows: int, columns: int) -> np.ndarray:

@@ -73,7 +73,8 @@ class PreparedOverlay:
 def prepare_overlay(overlay: Overlay, volume: Volume,
                     pixel_mm: float | None = None) -> PreparedOverlay:
     """`overlay` checked against `volume`'s Frame of Reference and its grid volumes built.
-    `pixel_mm`: the RTSTRUCT rasterising grid's pixel (default: the volume's finest spacing).
+    `pixel_mm`: the RTSTRUCT rasterising grid's pixel (default: half the volume's finest
+    spacing, at most 1 mm: the outlines' steps then stay below the planes' pixels).
     OverlayMismatch (one line) for another or a missing Frame of Reference; OverlayGridError
     (overlay_grid) when the overlay's own geometry cannot form a grid."""
     ours = volume.frame_of_reference_uid
@@ -84,7 +85,7 @@ def prepare_overlay(overlay: Overlay, volume: Volume,
                                                     for r in overlay.rois)
     uids = tuple(dict.fromkeys(u for u in named if u))
     _check(ours if ours in uids else (uids[0] if uids else ""), ours, "RT Structure Set")
-    step = min(volume.spacing) if pixel_mm is None else pixel_mm
+    step = min(min(volume.spacing) / 2, 1.0) if pixel_mm is None else pixel_mm
     return PreparedOverlay(overlay, ours, structures=structure_grid(overlay, ours, step))
 
 
