@@ -13,14 +13,20 @@ import pytest
 from PIL import Image
 from pydicom import dcmread
 
-from tests.dicom.overlay_objects import Grid, RoiSpec, description, make_rtstruct, make_seg, save
+from tests.volume.overlay_phantoms import (
+    CYLINDER_RADIUS,
+    SEG_REACH,
+    SPHERE_CENTRE,
+    SPHERE_RADIUS,
+    cylinder_radial,
+    cylinder_rtstruct,
+    sphere_seg,
+)
 from tests.volume.series import write_ct_series
 from viewer.cli import main
 
 pytestmark = pytest.mark.timeout(180)
 
-CENTRE, RADIUS = np.array([6.0, -4.0, 10.0]), 18.0
-AXIS, CYLINDER = (-10.0, 8.0), 22.0
 COS30, SIN30 = math.cos(math.radians(30)), math.sin(math.radians(30))
 OBLIQUE = f"1,0,0,0,{COS30:.12f},{SIN30:.12f}"
 
@@ -32,20 +38,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("mprovl")
     files = write_ct_series(root / "ct", "axial", (20, 40, 40), 3.0, 4.0)
     sources = [dcmread(f) for f in files]
-    origin, size, frames, step = np.array([-40.0, -40.0, -30.0]), 40, 31, 2.0
-    k, j, i = np.mgrid[0:frames, 0:size, 0:size]
-    centres = origin + np.stack([i * 2.0, j * 2.0, k * step], axis=-1)
-    inside = np.linalg.norm(centres - CENTRE, axis=-1) <= RADIUS
-    grid = Grid(2.0, [tuple(origin + (0.0, 0.0, n * step)) for n in range(frames)], step)
-    seg = save(make_seg(sources, inside.astype(np.uint8), "BINARY",
-                        [description(1, "Sphere", "red")], grid=grid), root / "seg.dcm")
-    angles = np.linspace(0.0, 2 * np.pi, 90, endpoint=False)
-    contours = [("CLOSED_PLANAR", np.stack([AXIS[0] + CYLINDER * np.cos(angles),
-                                            AXIS[1] + CYLINDER * np.sin(angles),
-                                            np.full(90, z)], axis=1))
-                for z in np.arange(-24.0, 33.0, 8.0)]
-    rt = save(make_rtstruct(sources, [RoiSpec(3, "Cylinder", (0, 255, 0), contours)]),
-              root / "rt.dcm")
+    seg = sphere_seg(sources, root / "seg.dcm")
+    rt = cylinder_rtstruct(sources, root / "rt.dcm")
     return root / "ct", seg, rt
 
 
@@ -73,20 +67,20 @@ def test_oblique_plane_with_a_sphere_and_a_cylinder(
     r, c = np.mgrid[0:96, 0:96].astype(np.float64)
     points = ipp + c[..., None] * row + r[..., None] * col
     grey = (picture[..., 0] == picture[..., 1]) & (picture[..., 1] == picture[..., 2])
-    sphere = np.linalg.norm(points - CENTRE, axis=-1)
-    radial = np.hypot(points[..., 0] - AXIS[0], points[..., 1] - AXIS[1])
-    reach = math.sqrt(12) / 2 + 0.01  # half the SEG voxel's diagonal
+    sphere = np.linalg.norm(points - SPHERE_CENTRE, axis=-1)
+    radial = cylinder_radial(points)
+    reach = SEG_REACH + 0.01
     # inside the sphere and away from the cylinder's outline: blended towards red
-    inside = (sphere < RADIUS - reach) & (np.abs(radial - CYLINDER) > 2.5)
+    inside = (sphere < SPHERE_RADIUS - reach) & (np.abs(radial - CYLINDER_RADIUS) > 2.5)
     assert inside.sum() > 200
     assert not grey[inside].any()
     assert (picture[inside][:, 0] > picture[inside][:, 2]).all()
     # the cylinder's outline in its ROI Display Color, near its surface only
     green = np.all(picture == (0, 255, 0), axis=-1)
     assert green.sum() > 80
-    assert (np.abs(radial[green] - CYLINDER) < 1.5).all()
+    assert (np.abs(radial[green] - CYLINDER_RADIUS) < 1.5).all()
     # far from both: the grey plane untouched
-    away = (sphere > RADIUS + reach) & (np.abs(radial - CYLINDER) > 2.5)
+    away = (sphere > SPHERE_RADIUS + reach) & (np.abs(radial - CYLINDER_RADIUS) > 2.5)
     assert grey[away].all()
 
 

@@ -216,9 +216,10 @@ def to_plane_pixels(plane: Plane, points: np.ndarray) -> np.ndarray:
 
 
 def outline_of(inside: np.ndarray) -> np.ndarray:
-    """The pixels of `inside` with a 4-neighbour outside it (the picture's edge counts as
-    outside): a one-pixel outline, never a fill."""
-    padded = np.pad(inside, 1, constant_values=False)
+    """The pixels of `inside` with a 4-neighbour outside it: a one-pixel outline, never a
+    fill. Beyond the picture's edge counts as inside: a structure that goes on past the
+    edge is not closed there by a line that is none of its outline."""
+    padded = np.pad(inside, 1, mode="edge")
     interior = (padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
     return inside & ~interior
 
