@@ -27,7 +27,7 @@ are drawn instead (`viewer.volume.overlay_plane`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -88,6 +88,12 @@ class StructureGrid:
     positions: np.ndarray
     slice_spacing: float
     problems: tuple[str, ...]
+    # the planar contours (indices into the structure set's `contours`) parallel to `normal`,
+    # and the lowest and highest depth (mm along it) of each one's points: a plane parallel
+    # to them finds its contours with one comparison, not a pass over every point
+    planar: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    planar_low: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    planar_high: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def segmentation_grid(seg: Segmentation) -> SegmentationGrid:
@@ -211,7 +217,14 @@ def structure_grid(structure_set: StructureSet, frame_of_reference_uid: str,
         volume.filled[:] = True
         packed.append(PackedVolume(volume, numbers))
     positions = start + spacing * np.arange(count)
-    return StructureGrid(tuple(packed), normal, positions, spacing, tuple(problems))
+    planar = [n for n, c in enumerate(structure_set.contours)
+              if c.geometric_type in ("CLOSED_PLANAR", "OPEN_PLANAR")
+              and c.roi_number in numbers_all]
+    depths = [structure_set.contours[n].points @ normal for n in planar]
+    return StructureGrid(tuple(packed), normal, positions, spacing, tuple(problems),
+                         np.asarray(planar, dtype=np.int64),
+                         np.asarray([d.min() for d in depths]),
+                         np.asarray([d.max() for d in depths]))
 
 
 def _rasterise(plane: np.ndarray, polygons: list[np.ndarray], bit: np.uint16) -> None:

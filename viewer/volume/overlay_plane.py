@@ -175,14 +175,13 @@ def _contours_near(structure_set: StructureSet, grid: StructureGrid, plane: Plan
                    ) -> tuple[StructureContour, ...]:
     """The planar contours on the contour plane at `position` (mm along the grid's normal),
     in `plane`'s pixel coordinates."""
-    half = grid.slice_spacing / 2
+    half = grid.slice_spacing / 2 + 1e-6
+    near = (grid.planar_low >= position - half) & (grid.planar_high <= position + half)
     out = []
-    for contour in structure_set.contours:
+    for index in grid.planar[near]:
+        contour = structure_set.contours[int(index)]
         roi = rois.get(contour.roi_number)
-        if roi is None or contour.geometric_type not in ("CLOSED_PLANAR", "OPEN_PLANAR"):
-            continue
-        depth = contour.points @ grid.normal
-        if np.all(np.abs(depth - position) <= half + 1e-6):
+        if roi is not None:
             out.append(StructureContour(roi, contour.geometric_type,
                                         _frozen(to_plane_pixels(plane, contour.points))))
     return tuple(out)
