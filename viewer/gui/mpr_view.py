@@ -59,12 +59,17 @@ from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mpr_state import Fusion, MprController
 from viewer.gui.overlay import Overlay, OverlayContent, annotation_labels
 from viewer.gui.overlay_layers import OverlayLayer
-from viewer.gui.overlay_planes import PlacedPlane, place_plane
+from viewer.gui.overlay_planes import OverlayStyle
 from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool
 from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES
-from viewer.volume.overlay_plane import PreparedOverlay
+from viewer.volume.overlay_plane import (
+    OverlayOnPlane,
+    PreparedOverlay,
+    burn_plane_overlay,
+    overlay_on_plane,
+)
 from viewer.volume.reslice import display_values, plane_frame_info, reslice
 
 # Each plane's colour, as its crosshair line in the other views (Slicer's convention).
@@ -84,6 +89,7 @@ class _Job:
     fusion: Fusion | None = None
     fusion_key: tuple[object, ...] = ()
     overlays: tuple[PreparedOverlay, ...] = ()  # SEG / RTSTRUCT ready for this volume
+    styles: tuple[OverlayStyle, ...] = ()  # each one's visibility and opacity
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +103,7 @@ class Rendered:
     info: FrameInfo
     picture: np.ndarray
     overlay_values: np.ndarray | None = None  # the fused volume's modality values (Bq/ml)
-    placed: tuple[tuple[PreparedOverlay, PlacedPlane], ...] = ()  # SEG / RTSTRUCT on `plane`
+    placed: tuple[tuple[PreparedOverlay, OverlayOnPlane], ...] = ()  # SEG / RTSTRUCT on it
 
 
 @functools.lru_cache(maxsize=16)
@@ -120,24 +126,27 @@ class _Cache:
     values: np.ndarray | None = None
     overlay_key: tuple[object, ...] | None = None
     overlay: np.ndarray | None = None
-    placed: dict[tuple[Plane, int], tuple[PreparedOverlay, PlacedPlane]] | None = None
+    placed: dict[tuple[Plane, int], tuple[PreparedOverlay, OverlayOnPlane]] | None = None
 
 
 def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
     rendered = _render_picture(volume, job, cache)
     if not job.overlays:
         return rendered
-    # SEG / RTSTRUCT on the very plane the picture was cut on, after it (it reaches the
-    # screen no later for them); a window or fusion change finds them here
+    # SEG / RTSTRUCT cut on the very plane the picture was cut on and blended into it
+    # (gui/overlay_planes.py says why); a window, fusion or style change finds the cuts here
     old = cache.placed or {}
     cache.placed = {}
-    for prepared in job.overlays:
+    picture = rendered.picture
+    for prepared, style in zip(job.overlays, job.styles, strict=True):
         key = (rendered.plane, id(prepared))
         found = old.get(key)
         if found is None or found[0] is not prepared:
-            found = (prepared, place_plane(prepared, rendered.plane))
+            found = (prepared, overlay_on_plane(prepared, rendered.plane))
         cache.placed[key] = found
-    return replace(rendered, placed=tuple(cache.placed.values()))
+        picture = burn_plane_overlay(picture, found[1], style.opacity, style.hidden,
+                                     contours=False)
+    return replace(rendered, picture=picture, placed=tuple(cache.placed.values()))
 
 
 def _render_picture(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
@@ -263,10 +272,12 @@ class MprView(QWidget):
             self._probe_text = ""
         self.frame.setTransform(self._placement(plane))
         fusion = c.fusion
-        overlays = tuple(prepared for layer in self.layers if isinstance(layer, OverlayLayer)
-                         if (prepared := layer.prepared_for(c.volume)) is not None)
+        ready = [(prepared, layer.style()) for layer in self.layers
+                 if isinstance(layer, OverlayLayer)
+                 if (prepared := layer.prepared_for(c.volume)) is not None]
         job = _Job(plane, c.interacting, c.volume.revision, c.window(), c.state.invert, fusion,
-                   fusion.key() if fusion is not None else (), overlays)
+                   fusion.key() if fusion is not None else (),
+                   tuple(p for p, _ in ready), tuple(s for _, s in ready))
         # A point moved within this plane changes only its crosshair: no new picture.
         if job != self._latest:
             self._request(job)

@@ -39,7 +39,7 @@ from viewer.dicom.overlay_raster import DEFAULT_OPACITY, Overlay, overlay_on_fra
 from viewer.dicom.rtstruct import StructureSet
 from viewer.dicom.segmentation import Segmentation
 from viewer.gui.imageview import path_item
-from viewer.gui.overlay_planes import PlaneOverlay
+from viewer.gui.overlay_planes import ContourPaths, OverlayStyle, PlaneOverlay
 from viewer.gui.viewport import Viewport
 from viewer.volume.model import Volume
 from viewer.volume.overlay_plane import PreparedOverlay
@@ -211,6 +211,7 @@ class OverlayLayer(QObject):
         self._pixmaps: OrderedDict[FrameKey, tuple[PlacedFrame, list[QPixmap]]] = OrderedDict()
         self._placed.connect(self._on_placed)
         self.planes = PlaneOverlay(overlay, executor, self._plane_ready.emit)
+        self._contour_paths = ContourPaths()
         self._plane_ready.connect(self._on_plane_ready)
 
     # -- the panel's settings -------------------------------------------------------------
@@ -292,14 +293,20 @@ class OverlayLayer(QObject):
         """This overlay ready for `volume`'s planes, None while being prepared or refused."""
         return self.planes.prepared(volume)
 
+    def style(self) -> OverlayStyle:
+        """The panel's settings, as an MPR view's render job blends the overlay with them."""
+        return OverlayStyle(frozenset(n for n, shown in self.visible.items() if not shown),
+                            self.opacity)
+
     def plane_items(self, view: MprView) -> list[QGraphicsItem]:
+        """Contours on a plane parallel to them (the rest is blended into the picture)."""
         rendered = view.rendered
         if rendered is None:
             return []
         prepared = self.planes.prepared(view.controller.volume)
-        for ready, placed in rendered.placed:
+        for ready, on in rendered.placed:
             if ready is prepared:
-                return self.planes.items(placed, view.image, self.visible, self.opacity)
+                return self._contour_paths.items(on, view.image, self.visible)
         return []
 
     def plane_notes(self, volume: Volume) -> list[str]:

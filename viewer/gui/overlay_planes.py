@@ -6,15 +6,17 @@ the MPR views, with the same overlay panel settings (segment and ROI visibility,
   Reference (a refusal is kept and shown as a note in every MPR view and once in the status
   bar: never drawn in the wrong place) and builds the overlay's grid volumes;
 - per plane, in the MPR view's own render job (mpr_view._render), right after the picture:
-  `place_plane` cuts the prepared overlay on the very plane the picture was cut on (coarse
-  while dragging, as the picture), so a stale plane is dropped with its picture and the
-  overlay is never out of step with the image under it. The masks are cropped to premultiplied
-  colour there, off the GUI thread;
-- on the GUI thread, items only: the crops' pixmaps are made once per placed plane.
-Items are children of the view's picture item, in the pixels of the plane it shows (0,0 the
-top left pixel's corner): segments as alpha layers at the panel's opacity, outlines of ROIs
-cut by the plane as opaque one-pixel layers in their ROI Display Color, contours on planes
-parallel to them as polylines through their exact points.
+  the prepared overlay is cut on the very plane the picture was cut on (coarse while
+  dragging, as the picture) and its segments and outlines are blended into the picture there,
+  off the GUI thread, with the panel's visibility and opacity (`OverlayStyle`, part of the
+  job: a change re-blends the kept cut, nothing is resliced). A stale plane is dropped with
+  its picture, and the overlay is never out of step with the image under it.
+  Why blended rather than drawn as items like the 2D viewports' layers: three views of a
+  SEG and an RTSTRUCT of 13 segments and ROIs made 39 alpha pixmaps per picture for the GUI
+  thread to convert and paint; with them the longest event-loop stall while dragging the
+  crosshair on a 512x512x300 CT went from 48-78 ms to 83-120 ms (`benchmark_mpr`);
+- on the GUI thread, only the contours of a plane parallel to them: polylines through their
+  exact points (children of the view's picture item, in its pixels), sharp at any zoom.
 """
 
 from __future__ import annotations
@@ -25,54 +27,34 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QColor, QPixmap
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from viewer.dicom.overlay_frame import OverlayMismatch
 from viewer.dicom.overlay_raster import Overlay
-from viewer.gui.imageview import path_item
-from viewer.volume.model import Plane, Volume
+from viewer.dicom.rtstruct import StructureContour
+from viewer.volume.model import Volume
 from viewer.volume.overlay_grid import OverlayGridError
-from viewer.volume.overlay_plane import PreparedOverlay, overlay_on_plane, prepare_overlay
-
-if TYPE_CHECKING:
-    from viewer.gui.overlay_layers import ContourLine, SegmentLayer
+from viewer.volume.overlay_plane import OverlayOnPlane, PreparedOverlay, prepare_overlay
 
 LOGGER = logging.getLogger(__name__)
-PIXMAPS_KEPT = 6  # placed planes whose pixmaps stay made (three views, and the one before)
+PATHS_KEPT = 8  # placed planes whose contour paths stay made (three views, and a few before)
 
 
-@dataclass(frozen=True, eq=False)
-class PlacedPlane:
-    """An overlay on one plane, ready to draw (pixel coordinates of `plane`)."""
+@dataclass(frozen=True)
+class OverlayStyle:
+    """What the overlay panel says of one overlay: the entries hidden and the segments'
+    opacity."""
 
-    plane: Plane
-    segments: tuple[SegmentLayer, ...]
-    outlines: tuple[SegmentLayer, ...]
-    contours: tuple[ContourLine, ...]
-
-
-def place_plane(prepared: PreparedOverlay, plane: Plane) -> PlacedPlane:
-    """`prepared` on `plane` as crops and lines (any thread)."""
-    from viewer.gui.overlay_layers import ContourLine, segment_layer  # noqa: PLC0415 - a cycle
-
-    on = overlay_on_plane(prepared, plane)
-    segments = tuple(layer for m in on.masks
-                     if (layer := segment_layer(m.segment.number, m.mask, m.segment.color)))
-    outlines = tuple(layer for o in on.outlines
-                     if (layer := segment_layer(o.roi.number, o.mask, o.roi.color)))
-    contours = tuple(
-        ContourLine(c.roi.number, c.roi.color, tuple((float(x), float(y)) for x, y in c.points),
-                    c.closed, c.geometric_type == "POINT")
-        for c in on.contours)
-    return PlacedPlane(plane, segments, outlines, contours)
+    hidden: frozenset[int]
+    opacity: float
 
 
 class PlaneOverlay:
-    """One overlay's MPR side: its preparation per volume and its items on a view's plane.
-    `ready` is called (on the worker thread) when a preparation ends, either way."""
+    """One overlay's MPR side: its preparation per volume. `ready` is called (on the worker
+    thread) with "" or the refusal when a preparation ends."""
 
     def __init__(self, overlay: Overlay, executor: Executor, ready: Callable[[str], None]) -> None:
         self.overlay = overlay
@@ -83,7 +65,6 @@ class PlaneOverlay:
         self._done: weakref.WeakKeyDictionary[Volume, PreparedOverlay | str] = (
             weakref.WeakKeyDictionary())
         self._pending: weakref.WeakSet[Volume] = weakref.WeakSet()
-        self._pixmaps: dict[int, tuple[PlacedPlane, list[QPixmap], list[QPixmap]]] = {}
 
     def prepared(self, volume: Volume) -> PreparedOverlay | None:
         """The overlay ready for `volume`'s planes; None while it is being prepared (started
@@ -114,38 +95,49 @@ class PlaneOverlay:
             self._pending.discard(volume)
         self._ready(result if isinstance(result, str) else "")
 
-    def items(self, placed: PlacedPlane, parent: QGraphicsItem, visible: dict[int, bool],
-              opacity: float) -> list[QGraphicsItem]:
-        """Items of `placed` over `parent` (the view's picture, in `placed.plane`'s pixels)."""
-        from viewer.gui.overlay_layers import mask_item, pixmap_of  # noqa: PLC0415 - a cycle
 
-        made = self._pixmaps.get(id(placed))
-        if made is None or made[0] is not placed:
-            made = (placed, [pixmap_of(s) for s in placed.segments],
-                    [pixmap_of(s) for s in placed.outlines])
-            self._pixmaps[id(placed)] = made
-            while len(self._pixmaps) > PIXMAPS_KEPT:
-                del self._pixmaps[next(iter(self._pixmaps))]
+class ContourPaths:
+    """The contours and point markers of the planes last shown, as painter paths made once
+    (GUI thread): a view redraws its items on every crosshair move, and remaking ten ROIs'
+    polylines each time was most of an MPR view's redraw (py-spy: 12 % of the GUI thread
+    while dragging)."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[OverlayOnPlane, list[tuple[int, QColor, QPainterPath]]]] = {}
+
+    def items(self, on: OverlayOnPlane, parent: QGraphicsItem,
+              visible: dict[int, bool]) -> list[QGraphicsItem]:
+        """Items over `parent` (the view's picture, in the pixels of the plane `on` was placed
+        on): polylines through the points (pixel centres at integers), a cross per point."""
+        made = self._made.get(id(on))
+        if made is None or made[0] is not on:
+            made = (on, [(c.roi.number, QColor(*c.roi.color), _path(c)) for c in on.contours])
+            self._made[id(on)] = made
+            while len(self._made) > PATHS_KEPT:
+                del self._made[next(iter(self._made))]
         out: list[QGraphicsItem] = []
-        for segment, picture in zip(placed.segments, made[1], strict=True):
-            if visible.get(segment.number, True):
-                item = mask_item(segment, picture, parent)
-                item.setOpacity(opacity)
+        for number, colour, path in made[1]:
+            if visible.get(number, True):
+                item = QGraphicsPathItem(path, parent)
+                pen = QPen(colour)
+                pen.setCosmetic(True)
+                pen.setWidthF(1.5)
+                item.setPen(pen)
                 out.append(item)
-        for outline, picture in zip(placed.outlines, made[2], strict=True):
-            if visible.get(outline.number, True):  # outlined, never faded: as on 2D frames
-                out.append(mask_item(outline, picture, parent))
-        for contour in placed.contours:
-            if not visible.get(contour.number, True):
-                continue
-            colour = QColor(*contour.color)
-            if contour.marker:
-                for x, y in contour.points:
-                    out.append(path_item([(x - 2, y), (x + 2, y)], colour, parent))
-                    out.append(path_item([(x, y - 2), (x, y + 2)], colour, parent))
-                continue
-            points = list(contour.points)
-            if contour.closed and len(points) > 2:
-                points.append(points[0])
-            out.append(path_item(points, colour, parent))
         return out
+
+
+def _path(contour: StructureContour) -> QPainterPath:
+    path = QPainterPath()
+    points = [QPointF(float(x) + 0.5, float(y) + 0.5) for x, y in contour.points]  # centres
+    if contour.geometric_type == "POINT":
+        for p in points:
+            path.moveTo(p.x() - 2, p.y())
+            path.lineTo(p.x() + 2, p.y())
+            path.moveTo(p.x(), p.y() - 2)
+            path.lineTo(p.x(), p.y() + 2)
+        return path
+    if contour.closed and len(points) > 2:
+        points.append(points[0])
+    path.addPolygon(QPolygonF(points))
+    return path

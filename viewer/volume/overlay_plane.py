@@ -27,7 +27,6 @@ from viewer.dicom.overlay_raster import (
     DEFAULT_OPACITY,
     Overlay,
     as_rgb,
-    blend_segments,
     outline_contours,
 )
 from viewer.dicom.rtstruct import StructureContour, StructureSet, StructureSetROI
@@ -224,13 +223,38 @@ def outline_of(inside: np.ndarray) -> np.ndarray:
 
 
 def burn_plane_overlay(picture: np.ndarray, placed: OverlayOnPlane,
-                       opacity: float = DEFAULT_OPACITY) -> np.ndarray:
-    """The displayed plane (uint8 grey or RGB) as RGB: segments blended in their colours,
-    outlines and contours drawn in their ROI Display Colors (never filled)."""
-    out = blend_segments(picture, placed.masks, opacity) if placed.masks else as_rgb(picture)
+                       opacity: float = DEFAULT_OPACITY, hidden: frozenset[int] = frozenset(),
+                       contours: bool = True) -> np.ndarray:
+    """The displayed plane (uint8 grey or RGB) as a new RGB picture: each segment blended in
+    its colour (weight opacity x the mask's value, as `overlay_raster.blend_segments`, within
+    its bounding box only), outlines and (with `contours`) contours drawn in their ROI Display
+    Colors, never filled. Segments and ROIs whose numbers are in `hidden` are left out."""
+    out = as_rgb(picture)
+    for item in placed.masks:
+        if item.segment.number in hidden:
+            continue
+        box = _box(item.mask)
+        if box is None:
+            continue
+        region = out[box].astype(np.float32)
+        weight = item.mask[box].astype(np.float32) * np.float32(opacity)
+        colour = np.asarray(item.segment.color, dtype=np.float32)
+        region += weight[:, :, None] * (colour - region)
+        out[box] = np.clip(np.rint(region), 0, 255).astype(np.uint8)
     for outline in placed.outlines:
-        out[outline.mask] = outline.roi.color
-    return outline_contours(out, placed.contours)
+        if outline.roi.number not in hidden:
+            out[outline.mask] = outline.roi.color
+    if contours:
+        out = outline_contours(out, [c for c in placed.contours if c.roi.number not in hidden])
+    return out
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not rows.size:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
