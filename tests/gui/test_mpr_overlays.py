@@ -175,6 +175,7 @@ def test_another_frame_of_reference_is_refused_on_the_mpr_views(qtbot: Any, wind
     qtbot.waitUntil(lambda: bool(foreign.planes.refusal(layout.volume)), timeout=20000)
     qtbot.waitUntil(lambda: any("not shown" in n for n in view.overlay.content.notes),
                     timeout=20000)
-    assert view.rendered is not None and not view.rendered.placed
+    qtbot.waitUntil(lambda: view.idle, timeout=20000)
+    assert view.rendered is not None and not view.rendered.placed  # nothing drawn
     qtbot.waitUntil(lambda: any("Frame of Reference" in p for p in problems), timeout=20000)
     assert all("\n" not in p for p in problems)
