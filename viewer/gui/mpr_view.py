@@ -144,8 +144,10 @@ def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
         if found is None or found[0] is not prepared:
             found = (prepared, overlay_on_plane(prepared, rendered.plane))
         cache.placed[key] = found
+        # a coarse picture's contours are burnt in too: remaking their vector items for every
+        # picture while dragging cost the GUI thread more than the rest of the overlay
         picture = burn_plane_overlay(picture, found[1], style.opacity, style.hidden,
-                                     contours=False)
+                                     contours=job.coarse)
     return replace(rendered, picture=picture, placed=tuple(cache.placed.values()))
 
 

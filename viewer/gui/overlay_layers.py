@@ -299,9 +299,10 @@ class OverlayLayer(QObject):
                             self.opacity)
 
     def plane_items(self, view: MprView) -> list[QGraphicsItem]:
-        """Contours on a plane parallel to them (the rest is blended into the picture)."""
+        """Contours on a plane parallel to them, on a settled picture (the rest, and a coarse
+        picture's contours, are blended into the picture by the render job)."""
         rendered = view.rendered
-        if rendered is None:
+        if rendered is None or rendered.job.coarse:
             return []
         prepared = self.planes.prepared(view.controller.volume)
         for ready, on in rendered.placed:

@@ -15,8 +15,9 @@ the MPR views, with the same overlay panel settings (segment and ROI visibility,
   SEG and an RTSTRUCT of 13 segments and ROIs made 39 alpha pixmaps per picture for the GUI
   thread to convert and paint; with them the longest event-loop stall while dragging the
   crosshair on a 512x512x300 CT went from 48-78 ms to 83-120 ms (`benchmark_mpr`);
-- on the GUI thread, only the contours of a plane parallel to them: polylines through their
-  exact points (children of the view's picture item, in its pixels), sharp at any zoom.
+- on the GUI thread, only the contours of a settled plane parallel to them: polylines through
+  their exact points (children of the view's picture item, in its pixels), sharp at any zoom;
+  while dragging they are burnt into the coarse picture too.
 """
 
 from __future__ import annotations
