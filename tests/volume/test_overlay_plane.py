@@ -22,9 +22,10 @@ from tests.dicom.overlay_objects import (
 from viewer.dicom.overlay_frame import OverlayMismatch
 from viewer.dicom.rtstruct import StructureSet, read_structure_set
 from viewer.dicom.segmentation import Segmentation, read_segmentation
-from viewer.volume.model import Plane, Volume, orthonormal
+from viewer.volume.model import Interpolation, Plane, Volume, orthonormal
 from viewer.volume.overlay_grid import fill_polygon
 from viewer.volume.overlay_plane import burn_plane_overlay, overlay_on_plane, prepare_overlay
+from viewer.volume.reslice import reslice
 
 SPHERE_CENTRE = np.array([4.3, -7.1, 10.2])
 SPHERE_RADIUS = 14.0
@@ -117,6 +118,20 @@ def test_sphere_segmentation_on_any_plane(ct: CTSeries, name: str) -> None:
     assert mask.mask[distance < SPHERE_RADIUS - reach].all()
     assert not mask.mask[distance > SPHERE_RADIUS + reach].any()
     assert mask.mask.sum() > 100
+
+
+@pytest.mark.parametrize("name", list(PLANES))
+def test_cut_in_the_covered_rectangle_equals_the_whole_plane(ct: CTSeries, name: str) -> None:
+    """Only the part of the plane the SEG's grid covers is resliced: the same pixels as
+    reslicing the whole (large) plane."""
+    prepared = prepare_overlay(sphere_seg(ct), ct_volume(ct))
+    assert prepared.segments is not None
+    (packed,) = prepared.segments.packed
+    p = plane(name, (2.7, -5.9, 8.3), size=160, spacing=0.9)
+    whole = reslice(packed.volume, p, Interpolation.NEAREST) > 0
+    (mask,) = overlay_on_plane(prepared, p).masks
+    np.testing.assert_array_equal(mask.mask, whole)
+    assert whole.any() and not whole.all()
 
 
 def test_a_slab_shows_the_overlay_of_its_central_plane(ct: CTSeries) -> None:
