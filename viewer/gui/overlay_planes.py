@@ -13,8 +13,9 @@ the MPR views, with the same overlay panel settings (segment and ROI visibility,
   its picture, and the overlay is never out of step with the image under it.
   Why blended rather than drawn as items like the 2D viewports' layers: three views of a
   SEG and an RTSTRUCT of 13 segments and ROIs made 39 alpha pixmaps per picture for the GUI
-  thread to convert and paint; with them the longest event-loop stall while dragging the
-  crosshair on a 512x512x300 CT went from 48-78 ms to 83-120 ms (`benchmark_mpr`);
+  thread to convert and paint. Measured with `benchmark_mpr.drag_stalls` on a 512x512x300 CT
+  (3 passes each, alternating, load ~3 on 2 cores), longest event-loop stall per drag phase:
+  no overlay 17-29 ms; as items 48-120 ms; blended here 25-55 ms;
 - on the GUI thread, only the contours of a settled plane parallel to them: polylines through
   their exact points (children of the view's picture item, in its pixels), sharp at any zoom;
   while dragging they are burnt into the coarse picture too.
