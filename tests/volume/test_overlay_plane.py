@@ -23,7 +23,7 @@ from viewer.dicom.overlay_frame import OverlayMismatch
 from viewer.dicom.rtstruct import StructureSet, read_structure_set
 from viewer.dicom.segmentation import Segmentation, read_segmentation
 from viewer.volume.model import Interpolation, Plane, Volume, orthonormal
-from viewer.volume.overlay_grid import fill_polygon
+from viewer.volume.overlay_grid import OverlayGridError, fill_polygon
 from viewer.volume.overlay_plane import burn_plane_overlay, overlay_on_plane, prepare_overlay
 from viewer.volume.reslice import reslice
 
@@ -282,3 +282,29 @@ def test_burned_plane_is_coloured(ct: CTSeries, tmp_path: Path) -> None:
     assert (out[outline.mask] == (0, 255, 0)).all()
     untouched = ~mask.mask & ~outline.mask
     assert (out[untouched] == 100).all()
+
+
+def test_segmentation_frames_off_a_regular_grid_are_refused_in_one_line(ct: CTSeries) -> None:
+    origins = [(-30.0, -30.0, z) for z in (0.0, 2.5, 5.0, 6.1)]  # the last is off the 2.5 grid
+    pixels = np.zeros((4, 8, 8), dtype=np.uint8)
+    pixels[:, 2:5, 2:5] = 1
+    seg = read_segmentation(make_seg(ct.datasets, pixels, "BINARY",
+                                     [description(1, "Box", "red")],
+                                     grid=Grid(2.0, origins, 2.5)))
+    with pytest.raises(OverlayGridError, match="not evenly spaced") as caught:
+        prepare_overlay(seg, ct_volume(ct))
+    assert "\n" not in str(caught.value)
+
+
+def test_points_only_structure_set_shows_markers_near_the_plane(ct: CTSeries) -> None:
+    points = np.array([[3.0, -2.0, 4.0], [10.0, 5.0, 30.0]])
+    rt = read_structure_set(make_rtstruct(
+        ct.datasets, [RoiSpec(2, "Marks", (255, 0, 255), [("POINT", points[:1]),
+                                                        ("POINT", points[1:])])]))
+    prepared = prepare_overlay(rt, ct_volume(ct))
+    assert prepared.structures is None  # nothing to fill: no grid
+    p = plane("oblique30", (3.0, -2.0, 4.0))
+    (marker,) = overlay_on_plane(prepared, p).contours
+    assert marker.geometric_type == "POINT"
+    np.testing.assert_allclose(marker.points, [[(p.columns - 1) / 2, (p.rows - 1) / 2]],
+                               atol=1e-9)
