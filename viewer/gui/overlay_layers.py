@@ -41,11 +41,11 @@ from viewer.dicom.segmentation import Segmentation
 from viewer.gui.imageview import path_item
 from viewer.gui.overlay_planes import ContourPaths, OverlayStyle, PlaneOverlay
 from viewer.gui.viewport import Viewport
-from viewer.volume.model import Volume
-from viewer.volume.overlay_plane import PreparedOverlay
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the volume room loads with the first MPR view, not with the window
     from viewer.gui.mpr_view import MprView
+    from viewer.volume.model import Volume
+    from viewer.volume.overlay_plane import PreparedOverlay
 
 LOGGER = logging.getLogger(__name__)
 # B, G, R, A bytes are ARGB32 words only on little-endian machines; big-endian ones get

@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
@@ -36,10 +37,11 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from viewer.dicom.overlay_frame import OverlayMismatch
 from viewer.dicom.overlay_raster import Overlay
-from viewer.dicom.rtstruct import StructureContour
-from viewer.volume.model import Volume
-from viewer.volume.overlay_grid import OverlayGridError
-from viewer.volume.overlay_plane import OverlayOnPlane, PreparedOverlay, prepare_overlay
+
+if TYPE_CHECKING:  # the volume room loads with the first MPR view, not with the window
+    from viewer.dicom.rtstruct import StructureContour
+    from viewer.volume.model import Volume
+    from viewer.volume.overlay_plane import OverlayOnPlane, PreparedOverlay
 
 LOGGER = logging.getLogger(__name__)
 PATHS_KEPT = 8  # placed planes whose contour paths stay made (three views, and a few before)
@@ -76,7 +78,7 @@ class PlaneOverlay:
             if found is None and volume not in self._pending:
                 self._pending.add(volume)
                 self._executor.submit(self._prepare, volume)
-        return found if isinstance(found, PreparedOverlay) else None
+        return None if found is None or isinstance(found, str) else found
 
     def refusal(self, volume: Volume) -> str:
         with self._lock:
@@ -84,6 +86,9 @@ class PlaneOverlay:
         return found if isinstance(found, str) else ""
 
     def _prepare(self, volume: Volume) -> None:
+        from viewer.volume.overlay_grid import OverlayGridError  # noqa: PLC0415 - see above
+        from viewer.volume.overlay_plane import prepare_overlay  # noqa: PLC0415
+
         result: PreparedOverlay | str
         try:
             result = prepare_overlay(self.overlay, volume)
