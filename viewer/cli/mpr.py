@@ -1,6 +1,7 @@
 """`dicom-viewer mpr SOURCE [--plane P | --orientation RX,RY,RZ,CX,CY,CZ] [--center X,Y,Z]
 [--spacing MM] [--size COLS,ROWS] [--slab MM --mode M] [--interpolation I] [--window C W |
---preset NAME] [--fuse SOURCE2 [--colormap NAME] [--opacity F]] -o OUT.png|OUT.dcm [--json]`.
+--preset NAME] [--fuse SOURCE2 [--colormap NAME] [--opacity F]] [--overlay SEG_OR_RTSTRUCT.dcm]
+-o OUT.png|OUT.dcm [--json]`.
 
 One plane of a volume (CLI.md, issue 16 item 5): pixel (r, c) lies at
 center + (c - (COLS-1)/2)*spacing*row + (r - (ROWS-1)/2)*spacing*column (LPS mm)."""
@@ -84,6 +85,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="the overlay's range shown by the colour map: SUVbw for a PET that "
                    "has it, else modality values (default: the GUI's, "
                    "viewer.volume.fusion.default_overlay_window)")
+    p.add_argument("--overlay", type=Path, action="append", metavar="SEG_OR_RTSTRUCT.dcm",
+                   help="a Segmentation or RT Structure Set in the series' Frame of Reference "
+                   "drawn on the plane (segments blended, structures outlined): an RGB PNG; "
+                   "may be given more than once")
     p.add_argument("-o", "--output", type=Path, help="OUT.png or OUT.dcm")
     p.add_argument("--json", action="store_true",
                    help="print the plane as one JSON document (DICOM keywords)")
@@ -137,6 +142,11 @@ def _check_arguments(args: argparse.Namespace) -> Path | None:
     chosen_window(args)  # an unknown preset or a bad width, before the series is read
     if args.fuse is not None and out is not None and out.suffix.lower() == ".dcm":
         raise CLIError("--fuse makes a colour picture: write it to OUT.png, not a .dcm")
+    if args.overlay and out is not None and out.suffix.lower() == ".dcm":
+        raise CLIError("--overlay makes a colour picture: write it to OUT.png, not a .dcm")
+    for path in args.overlay or ():
+        if not path.is_file():
+            raise CLIError(f"{path}: no such file")
     if args.fuse is not None:
         from viewer.volume.fusion import COLORMAPS
 
@@ -232,6 +242,8 @@ def _write_png(args: argparse.Namespace, out: Path, source: SourceVolume, plane:
         dataset = _derived(source, plane, values, interpolation)
         stored = np.frombuffer(dataset.PixelData, "<i2").reshape(dataset.Rows, dataset.Columns)
         image = to_display(stored, frame_info(dataset), state)
+    for path in args.overlay or ():
+        image = _with_overlay(path, source, plane, image)
     try:
         write_png(image, out)
     except OSError as exc:
@@ -260,6 +272,39 @@ def _fused(args: argparse.Namespace, source: SourceVolume, plane: Plane,
     except ValueError as exc:  # VolumeError, FusionError: one line
         raise CLIError(f"{args.fuse}: {exc}") from None
     return image
+
+
+def _with_overlay(path: Path, source: SourceVolume, plane: Plane,
+                  image: np.ndarray) -> np.ndarray:
+    """`image` (the plane, grey or fused) with the SEG's segments blended and the RTSTRUCT's
+    structures outlined on it (viewer.volume.overlay_plane); one line naming both for an
+    overlay that cannot be placed in this volume."""
+    import sys
+
+    from viewer.dicom.files import DicomFileError, read_dataset
+    from viewer.dicom.overlay_frame import OverlayMismatch
+    from viewer.dicom.overlay_raster import OverlayError, read_overlay
+    from viewer.dicom.rtstruct import StructureSet
+    from viewer.dicom.text import pydicom_warnings
+    from viewer.volume.overlay_grid import OverlayGridError
+    from viewer.volume.overlay_plane import burn_plane_overlay, overlay_on_plane, prepare_overlay
+
+    try:
+        with pydicom_warnings():
+            overlay = read_overlay(read_dataset(path))
+    except DicomFileError as exc:
+        raise CLIError(str(exc)) from None
+    except OverlayError as exc:
+        raise CLIError(f"{path}: {exc}") from None
+    try:
+        prepared = prepare_overlay(overlay, source.volume)
+    except (OverlayMismatch, OverlayGridError) as exc:
+        raise CLIError(f"{path}: cannot be drawn on {source.name}: {exc}") from None
+    if isinstance(overlay, StructureSet):
+        grid = prepared.structures
+        for problem in (*overlay.problems, *(grid.problems if grid is not None else ())):
+            print(f"{path}: {problem}", file=sys.stderr)
+    return burn_plane_overlay(image, overlay_on_plane(prepared, plane))
 
 
 def _vector(values: tuple[float, ...]) -> str:

@@ -19,10 +19,14 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from viewer.volume.model import Volume
+
+if TYPE_CHECKING:
+    from viewer.gui.layers import PlaneLayer
 
 MOVE_MS = 8  # a mouse reports a move every 8 ms (125 Hz) while dragging
 DRAG_SECONDS = 3.0  # each phase
@@ -38,16 +42,30 @@ class MprDrag:
 
 
 def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS,
-                while_open: Callable[[], None] | None = None) -> list[MprDrag]:
+                while_open: Callable[[], None] | None = None,
+                layers: list[PlaneLayer] | None = None) -> list[MprDrag]:
     """The MPR layout on `volume` in a `size`x`size` window (needs a QApplication); per
     phase, the longest heartbeat gap while dragging. `while_open()` runs after the drags,
-    with the layout still open and settled (to measure its memory)."""
+    with the layout still open and settled (to measure its memory). `layers`: drawn on the
+    planes (SEG / RTSTRUCT overlays, SR regions), each settled picture waiting for them."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QPointF, Qt, QTimer
     from PySide6.QtGui import QMouseEvent
 
     from viewer.gui.mpr_layout import MprLayout
+    from viewer.gui.overlay_layers import OverlayLayer
 
     layout = MprLayout(volume)
+    for view in layout.views:
+        view.layers = layers or []
+        view.update_plane()
+    overlays = [layer for layer in layers or [] if isinstance(layer, OverlayLayer)]
+
+    def redraw() -> None:  # an overlay ready for this volume (objects.py does it in a window)
+        for view in layout.views:
+            view.redraw_layers()
+
+    for overlay in overlays:
+        overlay.changed.connect(redraw)
     layout.resize(size, size)
     layout.show()
     loop = QEventLoop()
@@ -58,7 +76,9 @@ def drag_stalls(volume: Volume, size: int = 1024, seconds: float = DRAG_SECONDS,
             loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
 
     def settled() -> bool:
-        return not layout.controller.interacting and all(v.idle for v in layout.views)
+        return not layout.controller.interacting and all(
+            v.idle and v.rendered is not None
+            and len(v.rendered.placed) == len(overlays) for v in layout.views)
 
     pump_until(settled, 120)  # first pictures (and any compilation of the reslice kernel)
     axial = layout.views[0]

@@ -37,5 +37,6 @@ class ViewportLayer(Protocol):
 class PlaneLayer(Protocol):
     def plane_items(self, view: MprView) -> list[QGraphicsItem]:
         """New items for the MPR view's plane (children of `view.frame`: full-resolution
-        plane pixels, 0,0 the top left pixel's corner)."""
+        plane pixels, 0,0 the top left pixel's corner; or of `view.image`, the pixels of the
+        plane the picture shown was cut on, coarser while dragging)."""
         ...

@@ -58,10 +58,18 @@ from viewer.gui.measure_text import measurement_text, probe_text
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mpr_state import Fusion, MprController
 from viewer.gui.overlay import Overlay, OverlayContent, annotation_labels
+from viewer.gui.overlay_layers import OverlayLayer
+from viewer.gui.overlay_planes import OverlayStyle
 from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool
 from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES
+from viewer.volume.overlay_plane import (
+    OverlayOnPlane,
+    PreparedOverlay,
+    burn_plane_overlay,
+    overlay_on_plane,
+)
 from viewer.volume.reslice import display_values, plane_frame_info, reslice
 
 # Each plane's colour, as its crosshair line in the other views (Slicer's convention).
@@ -80,6 +88,8 @@ class _Job:
     invert: bool = False
     fusion: Fusion | None = None
     fusion_key: tuple[object, ...] = ()
+    overlays: tuple[PreparedOverlay, ...] = ()  # SEG / RTSTRUCT ready for this volume
+    styles: tuple[OverlayStyle, ...] = ()  # each one's visibility and opacity
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +103,7 @@ class Rendered:
     info: FrameInfo
     picture: np.ndarray
     overlay_values: np.ndarray | None = None  # the fused volume's modality values (Bq/ml)
+    placed: tuple[tuple[PreparedOverlay, OverlayOnPlane], ...] = ()  # SEG / RTSTRUCT on it
 
 
 @functools.lru_cache(maxsize=16)
@@ -115,9 +126,32 @@ class _Cache:
     values: np.ndarray | None = None
     overlay_key: tuple[object, ...] | None = None
     overlay: np.ndarray | None = None
+    placed: dict[tuple[Plane, int], tuple[PreparedOverlay, OverlayOnPlane]] | None = None
 
 
 def _render(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
+    rendered = _render_picture(volume, job, cache)
+    if not job.overlays:
+        return rendered
+    # SEG / RTSTRUCT cut on the very plane the picture was cut on and blended into it
+    # (gui/overlay_planes.py says why); a window, fusion or style change finds the cuts here
+    old = cache.placed or {}
+    cache.placed = {}
+    picture = rendered.picture
+    for prepared, style in zip(job.overlays, job.styles, strict=True):
+        key = (rendered.plane, id(prepared))
+        found = old.get(key)
+        if found is None or found[0] is not prepared:
+            found = (prepared, overlay_on_plane(prepared, rendered.plane))
+        cache.placed[key] = found
+        # a coarse picture's contours are burnt in too: remaking their vector items for every
+        # picture while dragging cost the GUI thread more than the rest of the overlay
+        picture = burn_plane_overlay(picture, found[1], style.opacity, style.hidden,
+                                     contours=job.coarse)
+    return replace(rendered, picture=picture, placed=tuple(cache.placed.values()))
+
+
+def _render_picture(volume: Volume, job: _Job, cache: _Cache) -> Rendered:
     plane = coarse_plane(job.plane) if job.coarse else job.plane
     interpolation = Interpolation.NEAREST if job.coarse else Interpolation.LINEAR
     key = (plane, interpolation, job.revision)
@@ -240,8 +274,12 @@ class MprView(QWidget):
             self._probe_text = ""
         self.frame.setTransform(self._placement(plane))
         fusion = c.fusion
+        ready = [(prepared, layer.style()) for layer in self.layers
+                 if isinstance(layer, OverlayLayer)
+                 if (prepared := layer.prepared_for(c.volume)) is not None]
         job = _Job(plane, c.interacting, c.volume.revision, c.window(), c.state.invert, fusion,
-                   fusion.key() if fusion is not None else ())
+                   fusion.key() if fusion is not None else (),
+                   tuple(p for p, _ in ready), tuple(s for _, s in ready))
         # A point moved within this plane changes only its crosshair: no new picture.
         if job != self._latest:
             self._request(job)
@@ -319,7 +357,9 @@ class MprView(QWidget):
         if self.rendered is not None:
             content.scale_bar = corner_text.scale_bar(scale, self.zoom_factor(),
                                                       max(40.0, self.width() / 4))
-        content.notes = [self._title(), *volume.warnings, *self.controller.load_errors()]
+        content.notes = [self._title(), *volume.warnings, *self.controller.load_errors(),
+                         *(note for layer in self.layers if isinstance(layer, OverlayLayer)
+                           for note in layer.plane_notes(volume))]
         content.probe = self._probe_text
         if self.error:
             content.problem = self.tr("Cannot reslice: %1").replace("%1", self.error)
@@ -361,8 +401,9 @@ class MprView(QWidget):
             self._draw_measurement(m)
 
     def redraw_layers(self) -> None:
-        """A plane layer was added or removed."""
-        self._draw_items()
+        """A plane layer was added, removed or changed (an overlay became ready for this
+        volume: a new job places it; visibility or opacity: only the items change)."""
+        self.update_plane()
 
     def _draw_measurement(self, m: Measurement) -> None:
         outline = m.outline()

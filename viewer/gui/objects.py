@@ -159,6 +159,7 @@ class ReadingObjects(QObject):
         layer.refused.connect(self.problem.emit)
         self.overlays.append(layer)
         self.reading.layers.append(layer)
+        self.reading.plane_layers.append(layer)
         self.overlay_panel.add(layer)
         self.overlay_dock.show()
         self.redraw()
@@ -177,6 +178,7 @@ class ReadingObjects(QObject):
         if layer in self.overlays:
             self.overlays.remove(layer)
             self.reading.layers.remove(layer)
+            self.reading.plane_layers.remove(layer)
             self.overlay_panel.remove(layer)
             if not self.overlays:
                 self.overlay_dock.hide()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -38,7 +39,13 @@ from viewer.dicom.overlay_raster import DEFAULT_OPACITY, Overlay, overlay_on_fra
 from viewer.dicom.rtstruct import StructureSet
 from viewer.dicom.segmentation import Segmentation
 from viewer.gui.imageview import path_item
+from viewer.gui.overlay_planes import ContourPaths, OverlayStyle, PlaneOverlay
 from viewer.gui.viewport import Viewport
+
+if TYPE_CHECKING:  # the volume room loads with the first MPR view, not with the window
+    from viewer.gui.mpr_view import MprView
+    from viewer.volume.model import Volume
+    from viewer.volume.overlay_plane import PreparedOverlay
 
 LOGGER = logging.getLogger(__name__)
 # B, G, R, A bytes are ARGB32 words only on little-endian machines; big-endian ones get
@@ -120,33 +127,39 @@ def place_frame(overlay: Overlay, header: Dataset, frame: int) -> PlacedFrame:
         return PlacedFrame(refused=str(exc))
     except IndexError as exc:
         return PlacedFrame(refused=str(exc))
-    segments = []
-    for item in placed.masks:
-        mask = item.mask
-        rows = np.flatnonzero(mask.any(axis=1))
-        cols = np.flatnonzero(mask.any(axis=0))
-        if not rows.size:
-            continue
-        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        crop = mask[top:bottom, left:right]
-        if crop.dtype == np.bool_:
-            alpha = crop.astype(np.float32)
-        else:  # FRACTIONAL: the colour in proportion to the value
-            alpha = np.clip(crop, 0.0, 1.0).astype(np.float32)
-        # premultiplied BGRA (QImage's ARGB32_Premultiplied in memory on little-endian
-        # machines): the raster engine blends it as it is, without a conversion per paint
-        rgba = np.empty((*crop.shape, 4), dtype=np.uint8)
-        red, green, blue = item.segment.color
-        order = (blue, green, red) if sys.byteorder == "little" else (red, green, blue)
-        for channel, value in enumerate(order):
-            rgba[..., channel] = np.rint(alpha * value).astype(np.uint8)
-        rgba[..., 3] = np.rint(alpha * 255).astype(np.uint8)
-        segments.append(SegmentLayer(item.segment.number, rgba, int(left), int(top)))
+    segments = [layer for item in placed.masks
+                if (layer := segment_layer(item.segment.number, item.mask, item.segment.color))
+                is not None]
     contours = tuple(
         ContourLine(c.roi.number, c.roi.color, tuple((float(x), float(y)) for x, y in c.points),
                     c.closed, c.geometric_type == "POINT")
         for c in placed.contours)
     return PlacedFrame(tuple(segments), contours)
+
+
+def segment_layer(number: int, mask: np.ndarray,
+                  color: tuple[int, int, int]) -> SegmentLayer | None:
+    """A mask (bool, or float 0..1) cropped to its bounding box as premultiplied colour
+    (`SegmentLayer`); None when it is empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = mask[top:bottom, left:right]
+    if crop.dtype == np.bool_:
+        alpha = crop.astype(np.float32)
+    else:  # FRACTIONAL: the colour in proportion to the value
+        alpha = np.clip(crop, 0.0, 1.0).astype(np.float32)
+    # premultiplied BGRA (QImage's ARGB32_Premultiplied in memory on little-endian
+    # machines): the raster engine blends it as it is, without a conversion per paint
+    rgba = np.empty((*crop.shape, 4), dtype=np.uint8)
+    red, green, blue = color
+    order = (blue, green, red) if sys.byteorder == "little" else (red, green, blue)
+    for channel, value in enumerate(order):
+        rgba[..., channel] = np.rint(alpha * value).astype(np.uint8)
+    rgba[..., 3] = np.rint(alpha * 255).astype(np.uint8)
+    return SegmentLayer(number, rgba, int(left), int(top))
 
 
 def mask_item(layer: SegmentLayer, picture: QPixmap, parent: QGraphicsItem) -> QGraphicsItem:
@@ -174,6 +187,7 @@ class OverlayLayer(QObject):
     changed = Signal()
     refused = Signal(str)  # the first full reason this overlay is not drawn somewhere
     _placed = Signal(object)  # a FrameKey whose PlacedFrame is in the cache (worker -> GUI)
+    _plane_ready = Signal(str)  # prepared for a volume's planes, or why not (worker -> GUI)
 
     def __init__(self, overlay: Overlay, name: str, executor: Executor,
                  read_header: Callable[[Path], Dataset]) -> None:
@@ -196,6 +210,9 @@ class OverlayLayer(QObject):
         self._told = False  # `refused` is emitted once
         self._pixmaps: OrderedDict[FrameKey, tuple[PlacedFrame, list[QPixmap]]] = OrderedDict()
         self._placed.connect(self._on_placed)
+        self.planes = PlaneOverlay(overlay, executor, self._plane_ready.emit)
+        self._contour_paths = ContourPaths()
+        self._plane_ready.connect(self._on_plane_ready)
 
     # -- the panel's settings -------------------------------------------------------------
     def set_visible(self, number: int, shown: bool) -> None:
@@ -270,6 +287,42 @@ class OverlayLayer(QObject):
             return None
         with self._lock:
             return self._cache.get(key)
+
+    # -- PlaneLayer: the MPR views (overlay_planes.py) ----------------------------------------
+    def prepared_for(self, volume: Volume) -> PreparedOverlay | None:
+        """This overlay ready for `volume`'s planes, None while being prepared or refused."""
+        return self.planes.prepared(volume)
+
+    def style(self) -> OverlayStyle:
+        """The panel's settings, as an MPR view's render job blends the overlay with them."""
+        return OverlayStyle(frozenset(n for n, shown in self.visible.items() if not shown),
+                            self.opacity)
+
+    def plane_items(self, view: MprView) -> list[QGraphicsItem]:
+        """Contours on a plane parallel to them, on a settled picture (the rest, and a coarse
+        picture's contours, are blended into the picture by the render job)."""
+        rendered = view.rendered
+        if rendered is None or rendered.job.coarse:
+            return []
+        prepared = self.planes.prepared(view.controller.volume)
+        for ready, on in rendered.placed:
+            if ready is prepared:
+                return self._contour_paths.items(on, view.image, self.visible)
+        return []
+
+    def plane_notes(self, volume: Volume) -> list[str]:
+        reason = self.planes.refusal(volume)
+        if not reason:
+            return []
+        why = self.tr("another Frame of Reference") if "Frame of Reference" in reason else (
+            reason if len(reason) <= NOTE_CHARS else reason[:NOTE_CHARS - 1] + "…")
+        return [self.tr("%1 not shown: %2").replace("%1", self.name).replace("%2", why)]
+
+    def _on_plane_ready(self, reason: str) -> None:
+        if reason and not self._told:
+            self._told = True
+            self.refused.emit(f"{self.name}: {reason}")
+        self.changed.emit()
 
     # -- placing off the GUI thread -----------------------------------------------------------
     def _for(self, viewport: Viewport) -> PlacedFrame | None:

@@ -438,6 +438,7 @@ class ReadingArea(QWidget):
         layout.set_tool(self.tool)
         for view in layout.views:
             view.layers = self.plane_layers
+            view.update_plane()  # overlays open already start preparing for this volume
         layout.planes_changed.connect(self._update_reference_lines)
         layout.close_requested.connect(self.close_mpr)
         layout.save_requested.connect(self.mpr_save_requested.emit)

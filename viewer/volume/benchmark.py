@@ -165,6 +165,11 @@ def _plane_rows(result: VolumeBenchmark, volume: Volume, passes: int) -> None:
     if "seconds" in first:
         result.notes.append(f"first reslice in this process (kernels loaded): "
                             f"{first['seconds']:.2f} s")
+    for kind in ("seg", "rtstruct"):
+        prepared = measured.get(f"prepare-{kind}", {})
+        if "seconds" in prepared:
+            result.notes.append(f"{kind.upper()} of the overlay cases prepared for the volume "
+                                f"(once, off the GUI thread): {prepared['seconds']:.2f} s")
     if "before" in load and "after" in load:
         result.notes.append(f"load average during the planes: {load['before']:.1f} before, "
                             f"{load['after']:.1f} after (2 cores)")

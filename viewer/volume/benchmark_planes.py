@@ -16,6 +16,12 @@ from collections.abc import Callable
 import numpy as np
 
 from viewer.volume.model import PLANES, Interpolation, Plane, SlabMode, Volume, orthonormal
+from viewer.volume.overlay_plane import (
+    PreparedOverlay,
+    burn_plane_overlay,
+    overlay_on_plane,
+    prepare_overlay,
+)
 from viewer.volume.reslice import display_plane, reslice
 
 # (name, target in ms or None, what it measures); the targets are the issue's
@@ -31,6 +37,13 @@ CASES: tuple[tuple[str, float | None, str], ...] = (
     ("oblique-dragging", 12.0,
      "the MPR view's dragging path: double-oblique at half resolution (256x256, twice the "
      "spacing), nearest, display pipeline included"),
+    # the same two with a SEG (3 segments, on a grid of its own) and an RTSTRUCT (10 ROIs)
+    # cut on the plane and blended into the picture, as an MPR view does with both open
+    # (viewer.gui.mpr_view._render, viewer.volume.overlay_plane; benchmark_overlays)
+    ("oblique-dragging-overlays", 12.0,
+     "oblique-dragging with a SEG and an RTSTRUCT cut on the plane and blended in"),
+    ("oblique-overlays", 25.0,
+     "double-oblique 512x512 trilinear, display pipeline and a SEG and an RTSTRUCT blended in"),
     ("slab-axial", 15.0, "20 mm MIP slab, axial 512x512"),
     ("slab-coronal", 15.0, "20 mm MIP slab, coronal 512x512"),
     ("slab-sagittal", 15.0, "20 mm MIP slab, sagittal 512x512"),
@@ -100,6 +113,7 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
     results["first_call"] = {"seconds": time.perf_counter() - started}
     results["load"] = {"before": os.getloadavg()[0]}
     out = np.empty((512, 512), dtype=np.float32)
+    overlays = _prepared_overlays(volume, results)
     jobs: dict[str, Callable[[], object]] = {
         "axial": lambda: display_plane(volume, planes["axial"], out=out),
         "coronal": lambda: display_plane(volume, planes["coronal"], out=out),
@@ -112,6 +126,10 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
         "oblique-dragging": lambda: display_plane(
             volume, planes["oblique-half"], interpolation=Interpolation.NEAREST
         ),
+        "oblique-dragging-overlays": lambda: _with_overlays(
+            volume, planes["oblique-half"], Interpolation.NEAREST, overlays),
+        "oblique-overlays": lambda: _with_overlays(
+            volume, planes["oblique"], Interpolation.LINEAR, overlays),
         "slab-axial": lambda: reslice(volume, _slab(planes["axial"]), out=out),
         "slab-coronal": lambda: reslice(volume, _slab(planes["coronal"]), out=out),
         "slab-sagittal": lambda: reslice(volume, _slab(planes["sagittal"]), out=out),
@@ -135,6 +153,32 @@ def measure_planes(volume: Volume, passes: int = 5) -> dict[str, dict[str, objec
         }
     results["load"]["after"] = os.getloadavg()[0]
     return results
+
+
+def _prepared_overlays(volume: Volume,
+                       results: dict[str, dict[str, object]]) -> list[PreparedOverlay]:
+    """The synthetic SEG and RTSTRUCT ready for the volume's planes; the time each took to
+    prepare (once per volume, on the overlays' worker in the GUI) goes in `results`."""
+    from viewer.volume.benchmark_overlays import (
+        synthetic_segmentation,
+        synthetic_structure_set,
+    )
+
+    prepared = []
+    for name, overlay in (("seg", synthetic_segmentation(volume)),
+                          ("rtstruct", synthetic_structure_set(volume))):
+        started = time.perf_counter()
+        prepared.append(prepare_overlay(overlay, volume))
+        results[f"prepare-{name}"] = {"seconds": time.perf_counter() - started}
+    return prepared
+
+
+def _with_overlays(volume: Volume, plane: Plane, interpolation: Interpolation,
+                   overlays: list[PreparedOverlay]) -> np.ndarray:
+    picture = display_plane(volume, plane, interpolation=interpolation)
+    for prepared in overlays:
+        picture = burn_plane_overlay(picture, overlay_on_plane(prepared, plane))
+    return picture
 
 
 def _numpy_baselines(volume: Volume) -> dict[str, Callable[[], object]]:
