@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     window = chosen_window(args)
     options = ExportOptions(args.image_format, DisplayState(window=window), args.fps,
                             args.annotations, patient_text=not args.no_patient_text)
-    stack = resolve_stack(args, args.source)
+    unreadable: list[str] = []  # files of SOURCE that are not images: each one failure
+    stack = resolve_stack(args, args.source, unreadable)
     out: Path = args.output
     try:
         result = export_stack(stack, out, options, progress=TerminalProgress("export-images"))
@@ -67,11 +68,11 @@ def run(args: argparse.Namespace) -> int:
     for failure in report.failed:
         print(f"{failure.item}: {failure.reason}", file=sys.stderr)
     if options.image_format in ("mp4", "gif"):
-        frames = len(stack.frames) - len(report.failed)
+        frames = len(stack.frames) - len(report.failed)  # a bad frame is left out
         print(f"wrote {out}: {frames} frame(s) at {result.rate:g} frames per second "
               f"({result.rate_source})")
     else:
         print(f"wrote {len(report.done)} picture(s), {len(report.failed)} frame(s) failed")
     if not report.done:
         return 2
-    return 1 if report.failed else 0
+    return 1 if report.failed or unreadable else 0
