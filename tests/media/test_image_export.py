@@ -206,3 +206,28 @@ def test_a_cancelled_video_leaves_nothing(series: Path, tmp_path: Path) -> None:
         export_stack(stack, out, ExportOptions("mp4", DisplayState()), progress=progress,
                      cancel=token)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_source_by_series_uid_in_the_archive(series: Path, tmp_path: Path) -> None:
+    from pydicom import dcmread
+
+    archive = tmp_path / "archive"
+    assert main(["--archive", str(archive), "import", str(series)]) == 0
+    uid = str(dcmread(sorted(series.iterdir())[0], stop_before_pixels=True).SeriesInstanceUID)
+    out = tmp_path / "pngs"
+    assert main(["--archive", str(archive), "export-images", uid, "--format", "png",
+                 "-o", str(out)]) == 0
+    assert len(list(out.iterdir())) == SLICES
+    first = sorted(series.iterdir())[0]
+    assert main(["render", str(first), "-o", str(tmp_path / "r.png")]) == 0
+    np.testing.assert_array_equal(_pixels(out / "0001.png"), _pixels(tmp_path / "r.png"))
+
+
+def test_a_file_in_the_way_of_the_folder_is_one_line_exit_2(
+        series: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "pngs"
+    blocker.write_text("not a folder")
+    code = main(["export-images", str(series), "--format", "png", "-o", str(blocker)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and str(blocker) in err[0]

@@ -173,7 +173,11 @@ def _export_stills(
     result = ExportResult()
     targets = still_targets(out, options.image_format, wanted)
     folder = out if targets != [out] else out.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission: nothing can be written
+        result.report.fail(str(folder), exc.strerror or str(exc))
+        return result
     for done, (position, target) in enumerate(zip(wanted, targets, strict=True)):
         token.raise_if_cancelled()
         progress(done, len(wanted), target.name)
@@ -182,6 +186,9 @@ def _export_stills(
                                           labels)
         except DicomFileError as exc:
             result.report.fail(_frame_name(stack, position), exc.reason)
+            continue
+        except OSError as exc:  # the file went away (or became unreadable) since listed
+            result.report.fail(_frame_name(stack, position), exc.strerror or str(exc))
             continue
         try:
             write_picture(picture, target, options.image_format)
@@ -225,7 +232,10 @@ def _export_video(
     except DicomFileError:
         header = None  # its frames will say why; the rate falls back to --fps
     result.rate, result.rate_source = chosen_rate(header, options.fps)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VideoError(f"cannot create {out.parent}: {exc.strerror or exc}") from None
     writer: VideoWriter | None = None
     try:
         for done, position in enumerate(wanted):
@@ -236,6 +246,9 @@ def _export_video(
                                               labels)
             except DicomFileError as exc:
                 result.report.fail(_frame_name(stack, position), exc.reason)
+                continue
+            except OSError as exc:
+                result.report.fail(_frame_name(stack, position), exc.strerror or str(exc))
                 continue
             if writer is None:
                 rows, columns = picture.shape[:2]
