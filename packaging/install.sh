@@ -13,6 +13,9 @@ DEBIAN_PACKAGES=(
   gcc libc6-dev
   # dciodvfy checks the derived images of mpr / save as series against their IODs
   dicom3tools
+  # export-images encodes MP4/GIF with ffmpeg, run as a separate program (never bundled: Debian
+  # builds it with GPL libx264); the tests check the videos with its ffprobe
+  ffmpeg
   # what PySide6's Qt libraries and platform plugins link against (ldd of libqoffscreen.so,
   # libqxcb.so and libQt6{Core,Gui,Widgets,OpenGL,DBus}.so.6)
   libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libfreetype6 libglib2.0-0

@@ -286,6 +286,93 @@
     </message>
 </context>
 <context>
+    <name>ImageExportMenu</name>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>With annotations</source>
+        <translation>带注释</translation>
+    </message>
+    <message>
+        <source>With the patient&apos;s name and IDs</source>
+        <translation>包含患者姓名和标识</translation>
+    </message>
+    <message>
+        <source>Off for teaching files: the name, ID, birth date, institution and study date are left out</source>
+        <translation>用于教学文件时关闭：不导出姓名、ID、出生日期、机构和检查日期</translation>
+    </message>
+    <message>
+        <source>Viewport as {format}…</source>
+        <translation>视口导出为 {format}…</translation>
+    </message>
+    <message>
+        <source>All viewports as PNG…</source>
+        <translation>所有视口导出为 PNG…</translation>
+    </message>
+    <message>
+        <source>Series as PNG pictures…</source>
+        <translation>序列导出为 PNG 图片…</translation>
+    </message>
+    <message>
+        <source>Series as MP4 video…</source>
+        <translation>序列导出为 MP4 视频…</translation>
+    </message>
+    <message>
+        <source>Series as GIF animation…</source>
+        <translation>序列导出为 GIF 动画…</translation>
+    </message>
+    <message>
+        <source>Copy viewport to clipboard</source>
+        <translation>复制视口到剪贴板</translation>
+    </message>
+    <message>
+        <source>Viewport copied to the clipboard</source>
+        <translation>视口已复制到剪贴板</translation>
+    </message>
+    <message>
+        <source>Exporting the series…</source>
+        <translation>正在导出序列…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Export cancelled</source>
+        <translation>导出已取消</translation>
+    </message>
+    <message>
+        <source>Exported {count} file(s)</source>
+        <translation>已导出 {count} 个文件</translation>
+    </message>
+    <message>
+        <source>{count} frame(s) could not be read: {first}</source>
+        <translation>{count} 帧无法读取：{first}</translation>
+    </message>
+    <message>
+        <source>Export failed: {reason}</source>
+        <translation>导出失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Export viewport</source>
+        <translation>导出视口</translation>
+    </message>
+    <message>
+        <source>Export viewports to</source>
+        <translation>导出视口到</translation>
+    </message>
+    <message>
+        <source>Export series to</source>
+        <translation>导出序列到</translation>
+    </message>
+    <message>
+        <source>Export series</source>
+        <translation>导出序列</translation>
+    </message>
+</context>
+<context>
     <name>ImportSummary</name>
     <message>
         <source>Imported: {imported}
@@ -538,6 +625,10 @@ Failed: {failed}</source>
     <message>
         <source>Print…</source>
         <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
     </message>
     <message>
         <source>Key image</source>

@@ -48,6 +48,7 @@ VERBS: dict[str, str] = {
     "dicomize": "dicomize",
     "print": "printing",
     "export": "export",
+    "export-images": "export_images",
     "hanging": "hanging",
     "bench": "bench",
 }

@@ -42,13 +42,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "cached frames against one ndarray.copy(), planes and slabs, a fused PET/CT "
             "frame, MPR memory, 3D on software GL; each row PASS/FAIL against its target. "
             "presentation: issue 17's targets: a GSPS applied to a 512x512 frame, hanging a "
-            "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL."
+            "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL. "
+            "quality: issue 19's targets: export-images --format mp4 of a 300-frame CT "
+            "against ffmpeg encoding the same frames from PNGs; each row PASS/FAIL."
         ),
     )
     parser.add_argument(
         "suite",
         choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz", "volume",
-                 "presentation"],
+                 "presentation", "quality"],
         help="which benchmark"
     )
     parser.add_argument(
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--slices must be at least 1")
     if args.repeat is None:
         args.repeat = 5 if args.suite in ("decode", "import", "start", "net", "volume",
-                                                  "presentation") else 3
+                                                  "presentation", "quality") else 3
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
     if args.suite == "start":
@@ -115,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_volume(args)
     if args.suite == "presentation":
         return _run_presentation(args)
+    if args.suite == "quality":
+        return _run_quality(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -227,6 +231,30 @@ def _run_presentation(args: argparse.Namespace) -> int:
     rows = measure_rows(args.repeat, _progress("presentation"))
     print(to_json(rows) if args.json else table(rows, args.repeat))
     return 1 if args.strict and any(row.met is False for row in rows) else 0
+
+
+def _run_quality(args: argparse.Namespace) -> int:
+    """`bench quality`: issue 19's rows; with --strict, exit 1 on a FAIL."""
+    import json
+    import tempfile
+
+    from viewer.cli import CLIError
+    from viewer.media.benchmark_export import measure_mp4_export
+    from viewer.media.video import VideoError
+
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as scratch:
+        work = args.workdir or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            rows = [measure_mp4_export(work, args.slices or 300, args.repeat,
+                                       _progress("quality"))]
+        except (RuntimeError, VideoError) as exc:
+            raise CLIError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"rows": [row.to_dict() for row in rows]}, indent=2))
+    else:
+        print("\n".join(row.row() for row in rows))
+    return 1 if args.strict and not all(row.met for row in rows) else 0
 
 
 def _run_fuzz(args: argparse.Namespace) -> int:

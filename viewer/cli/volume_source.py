@@ -29,10 +29,12 @@ class SourceVolume:
     name: str
 
 
-def resolve_stack(args: argparse.Namespace, items: Sequence[str]) -> Stack:
+def resolve_stack(args: argparse.Namespace, items: Sequence[str],
+                  unreadable: list[str] | None = None) -> Stack:
     """The one series `items` name: existing files and folders (sorted by `build_stacks`), or a
     single Series Instance UID in the archive. CLIError (exit 2) when there is no image, or
-    several series (listed, so the user can pick one by UID)."""
+    several series (listed, so the user can pick one by UID). Files left out (not images) are
+    one line each on stderr, and their paths are added to `unreadable` when given."""
     from viewer.archive.stacks import series_stack
     from viewer.dicom.stack import build_stacks
     from viewer.net.store_scu import expand_paths
@@ -43,6 +45,8 @@ def resolve_stack(args: argparse.Namespace, items: Sequence[str]) -> Stack:
         stacks, errors = build_stacks(expand_paths(paths))
         for error in errors:  # not an image: said, and the series is read without it
             print(f"{error.path}: {error.reason}", file=sys.stderr)
+            if unreadable is not None:
+                unreadable.append(str(error.path))
         if not stacks:
             raise CLIError(f"{name}: no image to read")
         if len(stacks) > 1:

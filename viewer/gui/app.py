@@ -375,6 +375,11 @@ class MainWindow(QMainWindow):
         print_films.setShortcut(QKeySequence("Ctrl+P"))
         print_films.triggered.connect(self.open_print_dialog)
         bar.addAction(print_films)
+        from viewer.gui.image_export_menu import ImageExportMenu
+
+        self.image_export = ImageExportMenu(self.reading, self.tasks, self)
+        self.image_export.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        bar.addWidget(_menu_button(self.tr("Export"), self.image_export.menu))
 
     def _build_key_image_actions(self, bar: QToolBar) -> None:
         """K flags the active image; the menu saves the flags and shows the key images."""
