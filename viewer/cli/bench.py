@@ -239,11 +239,12 @@ def _run_web(args: argparse.Namespace) -> int:
     """`bench web`: the table of issue 18's targets; with --strict, exit 1 on a FAIL."""
     from viewer.cli import CLIError
     from viewer.cli.bench_web import measure_rows, table, to_json
+    from viewer.net.association import PeerError
 
     images = args.slices or 300
     try:
         rows = measure_rows(images, args.repeat, args.workdir, _progress("web"))
-    except RuntimeError as exc:
+    except (RuntimeError, PeerError, OSError) as exc:  # a peer missing, failing or refusing
         raise CLIError(str(exc)) from None
     print(to_json(rows, images) if args.json else table(rows, images, args.repeat))
     return 1 if args.strict and not all(row.met for row in rows) else 0
