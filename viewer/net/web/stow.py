@@ -11,8 +11,9 @@ IN_FLIGHT requests go at once, each on a connection of its own: a server answers
 request only once it has stored all of it (Orthanc reads the whole body, then stores and fsyncs
 each instance), so with one request at a time the wire idles while the server stores, and the
 server idles while the next body is sent. Two at once overlap the two: 300 CT images into
-Orthanc on loopback took 0.6x the time of one at a time (3 rounds on the shared 2-core VM,
-December 2026). Results are still taken in the order of the files.
+Orthanc on loopback took 0.6x the time of one at a time in a first run (3 rounds) and 0.89x in
+a second (medians of 5 alternating rounds, 2.37 s against 2.66 s; storescu 2.96 s), both on the
+shared 2-core VM under load, December 2026. Results are still taken in the order of the files.
 
 The answer (PS3.18 10.5.3.2, DICOM JSON): the Referenced SOP Sequence lists what was stored
 (with a Warning Reason when stored with changes), the Failed SOP Sequence what was not, with
