@@ -1,6 +1,6 @@
-"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation`: benchmarks,
-as ratios against a baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command
-line never imports Qt."""
+"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation|web`:
+benchmarks, as ratios against a baseline of the same run. `gui` execs `viewer.gui.benchmark`:
+the command line never imports Qt."""
 
 from __future__ import annotations
 
@@ -44,13 +44,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "presentation: issue 17's targets: a GSPS applied to a 512x512 frame, hanging a "
             "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL. "
             "quality: issue 19's targets: export-images --format mp4 of a 300-frame CT "
-            "against ffmpeg encoding the same frames from PNGs; each row PASS/FAIL."
+            "against ffmpeg encoding the same frames from PNGs; each row PASS/FAIL. "
+            "web: issue 18's targets against Orthanc with its DICOMweb plugin, started here "
+            "with --slices CT images (300) stored: WADO-RS retrieve against C-GET, STOW-RS "
+            "send against storescu, the memory of a STOW-RS sender (the study and one twice "
+            "its size), the first image of a study opened from the DICOMweb node (the "
+            "reading window's benchmark, when built); each row PASS/FAIL."
         ),
     )
     parser.add_argument(
         "suite",
         choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz", "volume",
-                 "presentation", "quality"],
+                 "presentation", "quality", "web"],
         help="which benchmark"
     )
     parser.add_argument(
@@ -59,7 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--slices", type=int,
-        help="slices in the series (decode: 300, gui: 1000, volume: 1000)"
+        help="slices in the series (decode: 300, gui: 1000, volume: 1000, web: 300)"
     )
     parser.add_argument(
         "--files", type=int, default=1000, help="import: files in the folder (1000)"
@@ -72,10 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--workdir", type=Path, help="keep the generated series here (reused when present)"
     )
     parser.add_argument(
-        "--repeat", type=int,
-        help="passes per measurement: decode, import, start, net, volume 5 (the median "
-        "counts), "
-        "others 3 (the best counts)",
+        "--repeat", "--passes", type=int, dest="repeat",
+        help="passes per measurement: decode, import, start, net, volume, presentation, web 5 "
+        "(the median counts), others 3 (the best counts)",
     )
     parser.add_argument(
         "--seconds", type=float, default=60.0, help="fuzz: how long to run, in seconds (60)"
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--slices must be at least 1")
     if args.repeat is None:
         args.repeat = 5 if args.suite in ("decode", "import", "start", "net", "volume",
-                                                  "presentation", "quality") else 3
+                                                  "presentation", "quality", "web") else 3
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
     if args.suite == "start":
@@ -119,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_presentation(args)
     if args.suite == "quality":
         return _run_quality(args)
+    if args.suite == "web":
+        return _run_web(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -254,6 +260,21 @@ def _run_quality(args: argparse.Namespace) -> int:
         print(json.dumps({"rows": [row.to_dict() for row in rows]}, indent=2))
     else:
         print("\n".join(row.row() for row in rows))
+    return 1 if args.strict and not all(row.met for row in rows) else 0
+
+
+def _run_web(args: argparse.Namespace) -> int:
+    """`bench web`: the table of issue 18's targets; with --strict, exit 1 on a FAIL."""
+    from viewer.cli import CLIError
+    from viewer.cli.bench_web import measure_rows, table, to_json
+    from viewer.net.association import PeerError
+
+    images = args.slices or 300
+    try:
+        rows = measure_rows(images, args.repeat, args.workdir, _progress("web"))
+    except (RuntimeError, PeerError, OSError) as exc:  # a peer missing, failing or refusing
+        raise CLIError(str(exc)) from None
+    print(to_json(rows, images) if args.json else table(rows, images, args.repeat))
     return 1 if args.strict and not all(row.met for row in rows) else 0
 
 

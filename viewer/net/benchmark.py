@@ -253,7 +253,7 @@ def _passes(
 def _into_storescp(folder: Path, files: tuple[Path, ...], peer_max_pdu: int) -> float:
     """Seconds for DCMTK storescu to send `files` into a new storescp writing to `folder`."""
     with storescp(folder, peer_max_pdu) as port:
-        seconds = _storescu("STORESCP", port, files)
+        seconds = storescu_send("STORESCP", port, files)
     if _received(folder) != len(files):
         raise RuntimeError(f"storescp stored {_received(folder)} of {len(files)}")
     return seconds
@@ -300,7 +300,7 @@ def _into_receive_only_scp(archive: Path, files: tuple[Path, ...]) -> float:
     local = Local(LocalNode(ae_title="BENCHSCP", port=0))
     with StorageSCP(archive, local, port=0, import_one=receive_only) as scp:
         os.sync()  # after the new archive's index is created
-        seconds = _storescu("BENCHSCP", scp.port, files)
+        seconds = storescu_send("BENCHSCP", scp.port, files)
         counts = scp.received.summary().counts
     if counts.get("imported", 0) != len(files):
         raise RuntimeError(f"our Storage SCP: {counts} of {len(files)} files")
@@ -320,7 +320,7 @@ def _into_listen(archive: Path, files: tuple[Path, ...]) -> float:
         try:
             port = _listening_port(process)
             os.sync()  # after the new archive's index is created
-            seconds = _storescu("BENCHSCP", port, files)
+            seconds = storescu_send("BENCHSCP", port, files)
         finally:
             process.send_signal(signal.SIGTERM)
             _, errors = process.communicate(timeout=60)
@@ -353,7 +353,7 @@ def measure_listen(context: BenchContext) -> Measurement:
     def orthanc(folder: Path) -> float:
         with _orthanc(folder, {}) as port:
             os.sync()  # after Orthanc's start-up writes
-            return _storescu("ORTHANC", port, files)
+            return storescu_send("ORTHANC", port, files)
 
     runs = _passes(context, "listen", orthanc, lambda f: _into_listen(f, files))
     return Measurement.of_passes("listen", "storescu -> Orthanc", runs, 1.0, 1.0)
@@ -388,7 +388,7 @@ def measure_retrieve(context: BenchContext) -> Measurement:
                     "VIEWER": ["BENCHVIEW", "127.0.0.1", our_port]}
     with _orthanc(context.scratch / "orthanc", destinations) as port:
         context.progress("loading the study into Orthanc")
-        _storescu("ORTHANC", port, files)
+        storescu_send("ORTHANC", port, files)
         node = Node("PACS", "ORTHANC", "127.0.0.1", port, None)
         local = Local(LocalNode("BENCHVIEW", our_port))
 
@@ -450,7 +450,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _storescu(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
+def storescu_send(called_ae: str, port: int, files: tuple[Path, ...]) -> float:
     """Seconds for DCMTK storescu to send `files` over one association."""
     command = ["storescu", "-aet", "BENCH", "-aec", called_ae, "127.0.0.1", str(port),
                *map(str, files)]
