@@ -169,10 +169,15 @@ class Viewport(QWidget):
     def complete_stack(self, full: Stack) -> None:
         """Replace a one-frame head (Stack.expected_frames) by the whole series, in place."""
         head = self.stack
-        if head is None or not full.frames or head.frames[:1] != full.frames[:1]:
+        # The head is usually the series' first frame; a DICOMweb study shows first whichever
+        # instance the server listed first: it stays on screen, at its place in the series.
+        shown = head.frames[self.position] if head is not None and head.frames else None
+        at = full.frames.index(shown) if shown is not None and shown in full.frames else None
+        if at is None:
             self.set_stack(full)  # not the head of this series: show it from the start
             return
         self.stack = full
+        self.position = at
         if not self._first_pending:  # the first image is there: neighbours, then the rest
             self._request_visible()
             self._request_background()
