@@ -53,6 +53,8 @@ class WebStudyOpener(QObject):
         self.study_uid = ""
         self._signals: StreamSignals | None = None
         self._stopping: list[StudyStream] = []  # cancelled, maybe still indexing
+        self._expected = 0  # instances the layout holds
+        self._arrivals = 0  # arrived since the layout (the status line counts them)
 
     @property
     def streaming(self) -> bool:
@@ -73,6 +75,7 @@ class WebStudyOpener(QObject):
                              on_layout=signals.layout.emit, on_arrived=signals.arrived.emit,
                              on_finished=signals.finished.emit, timeouts=self.timeouts)
         self.stream, self.node, self.study_uid, self._signals = stream, node, study_uid, signals
+        self._expected = self._arrivals = 0
         self.bridge.pending = stream.pending
         self.bridge.wanted = stream.want
         self.status.emit(self.tr("Opening the study from {node}...").format(node=node.name))
@@ -115,11 +118,21 @@ class WebStudyOpener(QObject):
             self.reading.open_stacks(layout.stacks)
         else:
             self.reading.complete_stacks(layout.stacks)
-        self.status.emit(self.tr("{node}: {count} images, arriving...").format(
-            node=self._node_name(), count=len(layout.instances)))
+        self._expected = len(layout.instances)
+        stream = self.stream
+        self._arrivals = sum(not stream.pending(p) for p in layout.instances) if stream else 0
+        self._show_arrivals()
 
     def _arrived(self, path: str) -> None:
         self.bridge.arrived(path)
+        if self._expected:
+            self._arrivals += 1
+            self._show_arrivals()
+
+    def _show_arrivals(self) -> None:
+        self.status.emit(self.tr("{node}: {arrived} of {count} images arrived...").format(
+            node=self._node_name(), arrived=min(self._arrivals, self._expected),
+            count=self._expected))
 
     def _finished(self, outcome: StreamOutcome) -> None:
         self.stream = None
