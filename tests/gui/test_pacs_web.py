@@ -256,10 +256,12 @@ def test_open_shows_the_first_image_then_the_series_as_it_arrives(
     check_consistent(tmp_path / "archive", capsys)
 
 
-def _cutting_proxy(target: str, cut_series: bool) -> AbstractContextManager[ScriptedServer]:
+def _proxy(target: str, cut_series: bool = False, delay_series_s: float = 0.0
+           ) -> AbstractContextManager[ScriptedServer]:
     """A DICOMweb server in front of `target` (Orthanc's root) that answers everything as
-    Orthanc does, except a series' WADO-RS (the background stream): half its body, then the
-    connection closes, as a server going away mid-way."""
+    Orthanc does, except a series' WADO-RS (the background stream): `cut_series`, half its
+    body, then the connection closes, as a server going away mid-way; `delay_series_s`, only
+    after that many seconds, as a busy server."""
 
     def respond(handler: BaseHTTPRequestHandler, _body: bytes) -> None:
         root = handler.path.split("/dicom-web", 1)[1]
@@ -269,6 +271,8 @@ def _cutting_proxy(target: str, cut_series: bool) -> AbstractContextManager[Scri
             body, kind = answer.read(), answer.headers["Content-Type"]
         path = root.split("?", 1)[0].rstrip("/")
         series_bulk = path.count("/") == 4 and "/series/" in path  # /studies/S/series/X
+        if series_bulk:
+            time.sleep(delay_series_s)
         handler.send_response(200)
         handler.send_header("Content-Type", kind)
         handler.send_header("Content-Length", str(len(body)))
@@ -281,11 +285,45 @@ def _cutting_proxy(target: str, cut_series: bool) -> AbstractContextManager[Scri
     return scripted_server(respond)
 
 
+def test_the_slice_scrolled_to_comes_before_the_rest(
+    qtbot: QtBot, tmp_path: Path, pool: DecodePool, web: WebOrthanc, ct: list[Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The background stream waits DELAY s at the server: the slices the reader scrolls to
+    show before it starts, each fetched alone, the one looked at first."""
+    delay = 6.0
+    with _proxy(web.url, delay_series_s=delay) as proxy:
+        settings = web_settings(tmp_path, proxy.url)
+        with Archive(tmp_path / "archive") as archive:
+            window, panel = open_window(qtbot, pool, archive, settings)
+            search_all(qtbot, panel)
+            select_row(qtbot, panel, 0)
+            qtbot.waitUntil(panel.open_button.isEnabled, timeout=WAIT_MS)
+            started = time.perf_counter()
+            click(qtbot, panel.open_button)
+            viewport = window.reading.viewports[0]
+            qtbot.waitUntil(lambda: viewport.frame_count == SLICES, timeout=WAIT_MS)
+            for position in (SLICES - 1, SLICES // 2, 3):
+                viewport.set_position(position)
+                qtbot.waitUntil(lambda: viewport.frame is not None
+                                and viewport.frame.key == viewport.current_key,
+                                timeout=WAIT_MS)
+            assert time.perf_counter() - started < delay  # before the bulk's first byte
+            alone = [p for m, p in proxy.requests if m == "GET" and "/instances/" in p
+                     and not p.endswith("/metadata") and "?" not in p]
+            shown = {str(dcmread(viewport.stack.frames[n][0]).SOPInstanceUID)
+                     for n in (SLICES - 1, SLICES // 2, 3)} if viewport.stack else set()
+            asked = {p.rsplit("/", 1)[1] for p in alone}
+            assert shown <= asked, (shown, asked)
+            window.close()
+    check_consistent(tmp_path / "archive", capsys)
+
+
 def test_a_server_gone_mid_way_is_one_line_and_what_arrived_stays(
     qtbot: QtBot, tmp_path: Path, pool: DecodePool, web: WebOrthanc,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with _cutting_proxy(web.url, cut_series=True) as proxy:
+    with _proxy(web.url, cut_series=True) as proxy:
         settings = web_settings(tmp_path, proxy.url)
         with Archive(tmp_path / "archive") as archive:
             window, panel = open_window(qtbot, pool, archive, settings)

@@ -7,10 +7,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from viewer.decode.pool import DecodePool
 from viewer.decode.requests import Frame, FrameRequest
+
+# Held requests below this priority (the visible frames, their neighbours, the thumbnails) are
+# fetched alone, at once; the background load (viewport.BACKGROUND_PRIORITY and after) comes
+# with the stream's bulk retrieve anyway, and fetching it alone as well would send it twice.
+URGENT_BELOW = 1000
 
 
 class FrameBridge(QObject):
@@ -22,12 +27,14 @@ class FrameBridge(QObject):
     A study opened from a DICOMweb node shows frames whose files are still on their way:
     while `pending(path)` says so, a request for it is held (its future waits; cancelling it
     drops it) and `wanted` is told the held paths, most wanted (lowest priority number) first,
-    so that the instance of the visible slice is fetched next; `arrived(path)` hands the held
+    so that the instance of the visible slice is fetched next (those below URGENT_BELOW only);
+    `arrived(path)` hands the held
     requests to the pool, `give_up(reason)` fails them.
     """
 
     frame_ready = Signal(object, object)  # FrameRequest, Frame
     frame_failed = Signal(object, str)  # FrameRequest, reason
+    _held_changed = Signal()  # from any thread: a held future ended
 
     def __init__(self, pool: DecodePool) -> None:
         super().__init__()
@@ -39,6 +46,9 @@ class FrameBridge(QObject):
         self._rewant.setSingleShot(True)
         self._rewant.setInterval(0)
         self._rewant.timeout.connect(self._tell_wanted)
+        # A held future ends on the thread that ends it (the pool's, for one handed on): the
+        # timer is started on the GUI thread.
+        self._held_changed.connect(self._rewant.start, Qt.ConnectionType.QueuedConnection)
 
     def request(self, requests: list[FrameRequest]) -> list[Future[Frame]]:
         pending = self.pending
@@ -49,7 +59,7 @@ class FrameBridge(QObject):
         for request in requests:
             if id(request) in held:
                 future: Future[Frame] = Future()
-                future.add_done_callback(lambda _f: self._rewant.start())  # cancelled
+                future.add_done_callback(lambda _f: self._held_changed.emit())
                 self._held.setdefault(request.path, []).append((request, future))
             else:
                 future = next(submitted)
@@ -91,10 +101,10 @@ class FrameBridge(QObject):
         best: dict[str, int] = {}
         for path, entries in list(self._held.items()):
             live = [r.priority for r, f in entries if not f.cancelled()]
-            if live:
-                best[path] = min(live)
-            else:
+            if not live:
                 del self._held[path]
+            elif min(live) < URGENT_BELOW:
+                best[path] = min(live)
         self.wanted(sorted(best, key=best.__getitem__))
 
     def _done(self, request: FrameRequest, future: Future[Frame]) -> None:

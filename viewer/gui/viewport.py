@@ -47,7 +47,7 @@ from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
-from viewer.gui.bridge import FrameBridge
+from viewer.gui.bridge import URGENT_BELOW, FrameBridge
 from viewer.gui.imageview import ImageView, Label, path_item
 from viewer.gui.layers import ViewportLayer
 from viewer.gui.measure_text import calibration_note, measurement_text, probe_text
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 WHEEL_NOTCH = 120  # angleDelta of one wheel notch (Qt: eighths of a degree)
 PREFETCH = 8  # neighbours requested on each side of the visible frame, before the rest
-BACKGROUND_PRIORITY = 1000  # the rest of the series loads behind every visible request
+BACKGROUND_PRIORITY = URGENT_BELOW  # the rest of the series loads behind every visible request
 MEASURE_PEN = QColor(255, 220, 0)
 REFERENCE_PEN = QColor(60, 200, 255)
 
