@@ -49,6 +49,7 @@ pytestmark = pytest.mark.timeout(240)
 SCREENS = Path("/tmp/screens")
 WAIT_MS = 60_000
 CT_STUDY = "1.2.826.0.1.3680043.8.498.7101"
+TWO_SERIES_STUDY = "1.2.826.0.1.3680043.8.498.7102"
 SLICES = 40
 
 
@@ -66,9 +67,21 @@ def ct(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory, ct: list[Path]) -> Iterator[WebOrthanc]:
+def two_series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A study of two series (6 and 4 slices), the second with another description."""
+    root = tmp_path_factory.mktemp("two")
+    common = {"patient_name": "TWO^SERIES", "patient_id": "W002",
+              "study_uid": TWO_SERIES_STUDY, "study_description": "CT and scout"}
+    return [*write_ct_series(root / "a", 6, 64, 64, series_number=1, **common),  # type: ignore[arg-type]
+            *write_ct_series(root / "b", 4, 64, 64, series_number=2, seed=3,
+                             series_description="Axial 5 mm", **common)]  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory, ct: list[Path], two_series: list[Path]
+        ) -> Iterator[WebOrthanc]:
     with run_orthanc_web(tmp_path_factory.mktemp("orthanc")) as served:
-        served.orthanc.upload(*ct)
+        served.orthanc.upload(*ct, *two_series)
         yield served
 
 
@@ -110,6 +123,13 @@ def search_all(qtbot: QtBot, panel: PacsPanel) -> None:
 
 
 def select_row(qtbot: QtBot, panel: PacsPanel, row: int) -> None:
+    rect = panel.table.visualRect(panel.model.index(row, QueryResultModel.ID))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, rect.center())
+
+
+def select_study(qtbot: QtBot, panel: PacsPanel, study_uid: str) -> None:
+    row = next(r for r in range(panel.model.rowCount()) if panel.model.study_uid(r) == study_uid)
     rect = panel.table.visualRect(panel.model.index(row, QueryResultModel.ID))
     qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, rect.center())
@@ -215,7 +235,7 @@ def test_open_shows_the_first_image_then_the_series_as_it_arrives(
     with Archive(tmp_path / "archive") as archive:
         window, panel = open_window(qtbot, pool, archive, settings)
         search_all(qtbot, panel)
-        select_row(qtbot, panel, 0)
+        select_study(qtbot, panel, CT_STUDY)
         qtbot.waitUntil(panel.open_button.isEnabled, timeout=WAIT_MS)
         viewport = window.reading.viewports[0]
         shown: list[float] = []
@@ -251,7 +271,37 @@ def test_open_shows_the_first_image_then_the_series_as_it_arrives(
         assert all(dcmread(p).PixelData == originals[str(dcmread(p).SOPInstanceUID)]
                    for p in study_files(archive, CT_STUDY))
         window.tabs.setCurrentWidget(panel)
-        assert panel.model.data(panel.model.index(0, QueryResultModel.LOCAL)) == str(SLICES)
+        row = next(r for r in range(panel.model.rowCount())
+                   if panel.model.study_uid(r) == CT_STUDY)
+        assert panel.model.data(panel.model.index(row, QueryResultModel.LOCAL)) == str(SLICES)
+        window.close()
+    check_consistent(tmp_path / "archive", capsys)
+
+
+def test_a_study_of_two_series_opens_one_per_viewport(
+    qtbot: QtBot, tmp_path: Path, pool: DecodePool, web: WebOrthanc, two_series: list[Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = web_settings(tmp_path, web.url)
+    with Archive(tmp_path / "archive") as archive:
+        window, panel = open_window(qtbot, pool, archive, settings)
+        search_all(qtbot, panel)
+        select_study(qtbot, panel, TWO_SERIES_STUDY)
+        qtbot.waitUntil(panel.open_button.isEnabled, timeout=WAIT_MS)
+        click(qtbot, panel.open_button)
+        reading = window.reading
+        qtbot.waitUntil(lambda: reading.layout_shape == (2, 1) and all(
+            v.stack is not None and v.frame is not None for v in reading.viewports),
+            timeout=WAIT_MS)
+        assert [v.frame_count for v in reading.viewports] == [6, 4]
+        assert [v.stack.description for v in reading.viewports if v.stack] == [
+            "Axial 1.0 mm", "Axial 5 mm"]
+        assert reading.strip.count() == 2
+        opener = window.web_open
+        assert opener is not None
+        qtbot.waitUntil(lambda: not opener.streaming, timeout=WAIT_MS)
+        screenshot(window, "web-open-two-series.png")
+        assert archive.index.get_study(TWO_SERIES_STUDY).number_of_instances == 10
         window.close()
     check_consistent(tmp_path / "archive", capsys)
 
@@ -297,7 +347,7 @@ def test_the_slice_scrolled_to_comes_before_the_rest(
         with Archive(tmp_path / "archive") as archive:
             window, panel = open_window(qtbot, pool, archive, settings)
             search_all(qtbot, panel)
-            select_row(qtbot, panel, 0)
+            select_study(qtbot, panel, CT_STUDY)
             qtbot.waitUntil(panel.open_button.isEnabled, timeout=WAIT_MS)
             started = time.perf_counter()
             click(qtbot, panel.open_button)
@@ -328,7 +378,7 @@ def test_a_server_gone_mid_way_is_one_line_and_what_arrived_stays(
         with Archive(tmp_path / "archive") as archive:
             window, panel = open_window(qtbot, pool, archive, settings)
             search_all(qtbot, panel)
-            select_row(qtbot, panel, 0)
+            select_study(qtbot, panel, CT_STUDY)
             qtbot.waitUntil(panel.open_button.isEnabled, timeout=WAIT_MS)
             click(qtbot, panel.open_button)
             opener = window.web_open
@@ -355,7 +405,7 @@ def test_closing_the_window_cancels_the_stream_nothing_half_written(
     with Archive(tmp_path / "archive") as archive:
         window, panel = open_window(qtbot, pool, archive, settings)
         search_all(qtbot, panel)
-        select_row(qtbot, panel, 0)
+        select_study(qtbot, panel, CT_STUDY)
         qtbot.waitUntil(panel.open_button.isEnabled, timeout=WAIT_MS)
         click(qtbot, panel.open_button)
         opener = window.web_open

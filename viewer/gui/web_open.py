@@ -25,7 +25,8 @@ from viewer.archive.archive import Archive
 from viewer.config import NetworkTimeouts, Node
 from viewer.dicom.stack import build_stacks
 from viewer.gui.bridge import FrameBridge, StreamSignals
-from viewer.gui.reading import ReadingArea
+from viewer.gui.layers import OBJECT_MODALITIES
+from viewer.gui.reading import ReadingArea, layout_for
 
 if TYPE_CHECKING:
     from viewer.net.web.progressive import StreamOutcome, StudyLayout, StudyStream
@@ -118,6 +119,10 @@ class WebStudyOpener(QObject):
             self.reading.open_stacks(layout.stacks)
         else:
             self.reading.complete_stacks(layout.stacks)
+            images = [s for s in layout.stacks if s.info.modality not in OBJECT_MODALITIES]
+            if len(images) > 1 and self.reading.layout_shape == (1, 1):
+                # one series per viewport, as an archive study opens; the head's stays put
+                self.reading.set_layout(layout_for(len(images)))
         self._expected = len(layout.instances)
         stream = self.stream
         self._arrivals = sum(not stream.pending(p) for p in layout.instances) if stream else 0
