@@ -129,10 +129,13 @@ def select_row(qtbot: QtBot, panel: PacsPanel, row: int) -> None:
 
 
 def select_study(qtbot: QtBot, panel: PacsPanel, study_uid: str) -> None:
+    """Click the study's row; wait for its series (the panel asks for them at once)."""
     row = next(r for r in range(panel.model.rowCount()) if panel.model.study_uid(r) == study_uid)
     rect = panel.table.visualRect(panel.model.index(row, QueryResultModel.ID))
     qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, rect.center())
+    qtbot.waitUntil(lambda: panel.series_model.study_uid == study_uid
+                    and panel._series_task is None, timeout=WAIT_MS)
 
 
 def check_consistent(archive_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -365,6 +368,34 @@ def test_the_slice_scrolled_to_comes_before_the_rest(
                      for n in (SLICES - 1, SLICES // 2, 3)} if viewport.stack else set()
             asked = {p.rsplit("/", 1)[1] for p in alone}
             assert shown <= asked, (shown, asked)
+            window.close()
+    check_consistent(tmp_path / "archive", capsys)
+
+
+def test_cancel_a_dicomweb_retrieve_keeps_what_arrived(
+    qtbot: QtBot, tmp_path: Path, pool: DecodePool, web: WebOrthanc,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Cancel during a WADO-RS retrieve (the server answers after 2 s): the retrieve stops at
+    the next chunk, says so, and keeps the instances completed before."""
+    with _proxy(web.url, delay_series_s=2.0) as proxy:
+        settings = web_settings(tmp_path, proxy.url)
+        with Archive(tmp_path / "archive") as archive:
+            window, panel = open_window(qtbot, pool, archive, settings)
+            search_all(qtbot, panel)
+            select_study(qtbot, panel, CT_STUDY)
+            qtbot.waitUntil(lambda: panel.series_model.rowCount() == 1, timeout=WAIT_MS)
+            panel.series_table.selectRow(0)
+            click(qtbot, panel.retrieve_series_button)  # the series: the delayed resource
+            assert panel.busy and panel.cancel_button.isVisible()
+            click(qtbot, panel.cancel_button)
+            qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
+            text = panel.status_label.text()
+            assert text.startswith("Retrieve cancelled") and "what arrived is kept" in text
+            kept = archive.index.get_study(CT_STUDY)
+            count = kept.number_of_instances if kept is not None else 0
+            assert count < SLICES
+            assert len(study_files(archive, CT_STUDY)) == count
             window.close()
     check_consistent(tmp_path / "archive", capsys)
 
