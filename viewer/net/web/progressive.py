@@ -220,8 +220,9 @@ class StudyStream:
                 self._fetch(series_uid, sop_uid)
         except PeerError as exc:
             self._fail(str(exc))
-        except Exception as exc:  # a worker thread must end by telling the viewer why
-            LOGGER.exception("priority fetch")
+        except Exception as exc:  # a worker thread must end by telling the viewer why, in
+            # one line (after a cancel, the archive may be closed under it: nothing to tell)
+            LOGGER.debug("priority fetch", exc_info=True)
             self._fail(f"{self.node.name}: {exc}")
         finally:
             self._first.set()
@@ -287,8 +288,9 @@ class StudyStream:
                 self._keep(report)
         except PeerError as exc:
             self._fail(str(exc))
-        except Exception as exc:  # a worker thread must end by telling the viewer why
-            LOGGER.exception("bulk fetch")
+        except Exception as exc:  # a worker thread must end by telling the viewer why, in
+            # one line (after a cancel, the archive may be closed under it: nothing to tell)
+            LOGGER.debug("bulk fetch", exc_info=True)
             self._fail(f"{self.node.name}: {exc}")
         finally:
             with self._lock:
