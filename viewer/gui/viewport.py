@@ -168,10 +168,9 @@ class Viewport(QWidget):
 
     def complete_stack(self, full: Stack) -> None:
         """Replace a one-frame head (Stack.expected_frames) by the whole series, in place."""
-        head = self.stack
-        # The head is usually the series' first frame; a DICOMweb study shows first whichever
-        # instance the server listed first: it stays on screen, at its place in the series.
-        shown = head.frames[self.position] if head is not None and head.frames else None
+        # The head may be any frame of the series (a DICOMweb study's first instance listed):
+        # it stays on screen, at its place in the series.
+        shown = self.current_key
         at = full.frames.index(shown) if shown is not None and shown in full.frames else None
         if at is None:
             self.set_stack(full)  # not the head of this series: show it from the start
