@@ -803,8 +803,8 @@ Failed: {failed}</source>
 <context>
     <name>PacsPanel</name>
     <message>
-        <source>No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT</source>
-        <translation>尚未配置 PACS。添加方法：  dicom-viewer nodes add 名称 AET 主机 端口</translation>
+        <source>No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT  (a DICOMweb service:  dicom-viewer nodes add NAME --dicomweb URL)</source>
+        <translation>尚未配置 PACS。添加方法：  dicom-viewer nodes add NAME AET HOST PORT  （DICOMweb 服务：  dicom-viewer nodes add NAME --dicomweb URL）</translation>
     </message>
 </context>
 <context>
@@ -820,6 +820,10 @@ Failed: {failed}</source>
     <message>
         <source>Node:</source>
         <translation>节点：</translation>
+    </message>
+    <message>
+        <source>QIDO-RS probe: is the DICOMweb service there and does it answer?</source>
+        <translation>QIDO-RS 探测：DICOMweb 服务是否在线并能应答？</translation>
     </message>
     <message>
         <source>Patient name (* ?)</source>
@@ -965,8 +969,20 @@ Failed: {failed}</source>
         <translation>获取</translation>
     </message>
     <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Show the selected study now, without retrieving it first: the image you look at arrives first, the rest in the background into the archive (DICOMweb nodes)</source>
+        <translation>立即显示所选检查，无需先获取：正在查看的图像最先到达，其余在后台存入本地存档（DICOMweb 节点）</translation>
+    </message>
+    <message>
         <source>Retrieve with:</source>
         <translation>获取方式：</translation>
+    </message>
+    <message>
+        <source>Retrieve with: WADO-RS</source>
+        <translation>获取方式：WADO-RS</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -1993,6 +2009,37 @@ Studies: {count}</source>
     <message>
         <source>D</source>
         <translation>天</translation>
+    </message>
+</context>
+<context>
+    <name>WebStudyOpener</name>
+    <message>
+        <source>Opening the study from {node}...</source>
+        <translation>正在从 {node} 打开检查...</translation>
+    </message>
+    <message>
+        <source>{node}: the first instance cannot be shown: {reason}</source>
+        <translation>{node}：无法显示第一个实例：{reason}</translation>
+    </message>
+    <message>
+        <source>{node}: the study has no image to show</source>
+        <translation>{node}：该检查没有可显示的图像</translation>
+    </message>
+    <message>
+        <source>{node}: {arrived} of {count} images arrived...</source>
+        <translation>{node}：已到达 {arrived} / {count} 幅图像...</translation>
+    </message>
+    <message>
+        <source>the image did not arrive</source>
+        <translation>图像未到达</translation>
+    </message>
+    <message>
+        <source>{error} ({arrived} of {expected} images arrived; kept)</source>
+        <translation>{error}（已到达 {arrived} / {expected} 幅图像，已保留）</translation>
+    </message>
+    <message>
+        <source>{node}: all {count} images in the archive</source>
+        <translation>{node}：全部 {count} 幅图像已存入本地存档</translation>
     </message>
 </context>
 <context>

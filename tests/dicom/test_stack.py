@@ -285,3 +285,33 @@ def test_objects_without_pixels_become_their_own_stacks(tmp_path: Path, ct: list
     (sr,) = objects
     assert sr.info.modality == "SR" and sr.series_uid == str(first_ds.SeriesInstanceUID)
     assert sr.frames == [(str(second), 0), (str(first), 0)]  # by Instance Number
+
+
+def test_stacks_of_headers_as_from_files_and_from_dicom_json(ct: list[Path]) -> None:
+    """What a viewer lays out from a server's metadata (DICOM JSON, bulk data left out) before
+    any file arrives is what build_stacks makes of the files: same order, geometry, values and
+    decoded facts; headers without an image are left out."""
+    from viewer.dicom.stack import stacks_of_headers
+
+    shuffled = list(ct)
+    random.Random(5).shuffle(shuffled)
+    expected, errors = build_stacks(shuffled)
+    assert not errors
+    described = []
+    for path in shuffled:
+        ds = dcmread(path)
+        as_json = ds.to_json_dict(bulk_data_threshold=64,
+                                  bulk_data_element_handler=lambda _e: "http://x/bulk")
+        json_only = Dataset.from_json(as_json, bulk_data_uri_handler=lambda *_a: None)
+        assert not json_only.PixelData  # bulk data by URI: not fetched
+        described.append((str(path), json_only))
+    report = Dataset()
+    report.Modality, report.SeriesInstanceUID = "SR", "1.2.3.4"
+    described.append(("report.dcm", report))
+    made = stacks_of_headers(described)
+    assert len(made) == 1
+    assert made[0].frames == expected[0].frames
+    assert made[0].geometry == expected[0].geometry
+    assert made[0].values == expected[0].values
+    assert made[0].info == expected[0].info
+    assert made[0].info.patient_name == expected[0].info.patient_name != ""

@@ -160,13 +160,41 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
                 continue
         for message in messages:
             LOGGER.debug("%s: %s", path, message)
-        first = geometry[0] if geometry else None
-        uid = str(ds.get("SeriesInstanceUID", "") or str(path))
-        entry = _Entry(
-            str(path), uid, geometry, values, _along(first), _instance_number(ds),
-            Path(path).name,
-        )
-        series.setdefault(uid, _Series()).add(entry, ds)
+        _add_entry(series, str(path), ds, geometry, values)
+    return _sorted_stacks(series), errors
+
+
+def stacks_of_headers(headers: Iterable[tuple[str, Dataset]]) -> list[Stack]:
+    """`build_stacks` for headers already read, each with the path its file has (or will
+    have: a viewer lays out a study from a server's metadata before the files arrive).
+    Headers without Rows, Columns or Pixel Data facts (reports, presentation states) are left
+    out; Number of Frames says how many frames a header's file holds."""
+    series: dict[str, _Series] = {}
+    for path, ds in headers:
+        with text.pydicom_warnings():
+            try:
+                if not ds.get("Rows") or not ds.get("Columns"):
+                    continue
+                frames = max(_int(ds.get("NumberOfFrames")) or 1, 1)
+                geometry = _frame_geometries(ds, frames)
+                values = frame_values(ds, frames)
+            except Exception as exc:  # a damaged value pydicom converts only now
+                LOGGER.debug("%s: header left out: %r", path, exc)
+                continue
+        _add_entry(series, path, ds, geometry, values)
+    return _sorted_stacks(series)
+
+
+def _add_entry(series: dict[str, _Series], path: str, ds: Dataset,
+               geometry: list[SliceGeometry | None], values: list[FrameValues]) -> None:
+    first = geometry[0] if geometry else None
+    uid = str(ds.get("SeriesInstanceUID", "") or path)
+    entry = _Entry(path, uid, geometry, values, _along(first), _instance_number(ds),
+                   Path(path).name)
+    series.setdefault(uid, _Series()).add(entry, ds)
+
+
+def _sorted_stacks(series: dict[str, _Series]) -> list[Stack]:
     stacks = []
     for uid, members in series.items():
         by_position = members.by_position
@@ -179,7 +207,7 @@ def build_stacks(paths: Iterable[Path]) -> tuple[list[Stack], list[DicomFileErro
             stack.geometry.extend(e.geometry)
             stack.values.extend(e.values)
         stacks.append(stack)
-    return stacks, errors
+    return stacks
 
 
 # Objects about images that carry no pixel data: structured reports, key object selections,

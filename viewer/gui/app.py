@@ -59,6 +59,7 @@ from viewer.gui.reading import LAYOUTS, ReadingArea
 from viewer.gui.tags import TagBrowser
 from viewer.gui.tasks import TaskRunner
 from viewer.gui.viewport import Tool, Viewport
+from viewer.gui.web_open import WebStudyOpener
 from viewer.gui.worklist_panel import WorklistPanel
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 CACHE_BUDGET = 1 << 30  # 1 GiB of decoded frames: a 1,000-slice CT is 500 MiB
 DEMO_SLICES = 80
+WEB_STOP_S = 10.0  # a cancelled DICOMweb stream ends its read and indexes what arrived
 COMPLETE_AFTER_MS = 150  # read the whole series by then even if the first image is late
 
 
@@ -96,6 +98,8 @@ class MainWindow(QMainWindow):
         self.tag_browser: TagBrowser | None = None
         self.pacs: PacsPanel | None = None  # with `settings`: query/retrieve/send, Storage SCP
         self.worklist: WorklistPanel | None = None  # with `settings`: worklist, MPPS
+        # with `settings`: a DICOMweb node's study opened without retrieving it first
+        self.web_open: WebStudyOpener | None = None
         self._opening = ""  # the study whose series are still one-frame heads
         self.open_study_uid = ""  # the study the reading tab shows; photos dropped join it
         # Hanging protocols and priors (`protocol_dir`: the user's protocol files)
@@ -119,6 +123,11 @@ class MainWindow(QMainWindow):
                 self.pacs = PacsPanel(settings, archive, self.tasks, self.browser)
                 self.pacs.status_message.connect(lambda text: self.statusBar().showMessage(text))
                 self.tabs.addTab(self.pacs, self.tr("PACS"))
+                self.web_open = WebStudyOpener(self.reading, bridge, archive,
+                                               settings.network, self)
+                self.web_open.status.connect(self.statusBar().showMessage)
+                self.web_open.finished.connect(lambda _outcome: self._streamed_in())
+                self.pacs.open_requested.connect(self.open_web_study)
                 if settings.storage_scp:
                     self.pacs.storage.start()
                 self.worklist = WorklistPanel(settings, archive, self.tasks)
@@ -159,6 +168,8 @@ class MainWindow(QMainWindow):
         """
         if self.archive is None:
             return
+        if self.web_open is not None:
+            self.web_open.cancel()  # its held frame requests belong to the study it showed
         heads = study_heads(self.archive, study_uid)
         if not heads:
             QMessageBox.information(self, "dicom-viewer",
@@ -176,6 +187,28 @@ class MainWindow(QMainWindow):
         first.frame_shown.connect(self._first_image_shown,
                                   Qt.ConnectionType.SingleShotConnection)
         QTimer.singleShot(COMPLETE_AFTER_MS, lambda: self._complete_study(study_uid))
+
+    def open_web_study(self, node_name: str, study_uid: str) -> None:
+        """A study of DICOMweb node `node_name`, shown as it arrives (viewer.gui.web_open):
+        the image the reader looks at first, the rest in the background into the archive."""
+        if self.web_open is None or self.settings is None:
+            return
+        node = next((n for n in self.settings.nodes if n.name == node_name), None)
+        if node is None or node.dicomweb is None:
+            return
+        self._opening = ""
+        self.open_study_uid = study_uid
+        self.objects.clear()
+        self.reading.open_stacks([])
+        self.tabs.setCurrentWidget(self.reading)
+        self.web_open.open(node, study_uid)
+
+    def _streamed_in(self) -> None:
+        """A DICOMweb study finished arriving: the browser and the PACS tab count it."""
+        if self.pacs is not None:
+            self.pacs.refresh_archive()
+        elif self.browser is not None:
+            self.browser.refresh()
 
     def _first_image_shown(self, _viewport: object) -> None:
         study_uid = self._opening
@@ -242,6 +275,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.reading.stop_cine()
+        if self.web_open is not None:
+            self.web_open.cancel()  # what arrived whole stays, indexed before the archive closes
+            if not self.web_open.wait(WEB_STOP_S):
+                LOGGER.warning("a DICOMweb study was still arriving when the window closed")
         self.objects.shutdown()
         if self.hanging is not None:
             self.hanging.shutdown()

@@ -42,7 +42,8 @@ class PacsPanel(PacsTransfer):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(self._build_node_row())
         self.no_nodes_label = QLabel(self.tr(
-            "No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT"
+            "No PACS is configured. Add one with:  dicom-viewer nodes add NAME AET HOST PORT  "
+            "(a DICOMweb service:  dicom-viewer nodes add NAME --dicomweb URL)"
         ))
         self.no_nodes_label.setWordWrap(True)
         self.no_nodes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -77,6 +78,7 @@ class PacsPanel(PacsTransfer):
         has_nodes = bool(self.settings.nodes)
         self.no_nodes_label.setVisible(not has_nodes)
         self.node_combo.setEnabled(has_nodes)
+        self._node_changed()
         self._update_buttons()
 
     def _show_scp_status(self) -> None:

@@ -2,8 +2,11 @@
 the series of the study selected, and the status line.
 
 Every network call runs as a Task (viewer.gui.tasks), never on the GUI thread; this class only
-builds the keys, routes the results and draws. The network itself is viewer.net's (this module
-imports neither pynetdicom nor sqlite3). viewer.gui.pacs_transfer adds retrieving and sending.
+builds the keys, routes the results and draws. The network itself is viewer.net's, through
+viewer.net.transport as for the command line: a DICOMweb node is echoed with a QIDO-RS probe
+and searched with QIDO-RS, with the same keys, columns and one-line errors as a DIMSE node
+(this module imports neither pynetdicom nor sqlite3). viewer.gui.pacs_transfer adds
+retrieving and sending.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -83,16 +86,25 @@ class PacsQuery(QWidget):
         self.node_combo = QComboBox()
         self.node_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for node in self.settings.nodes:
-            self.node_combo.addItem(f"{node.name}  ({node.ae_title}@{node.host}:{node.port})",
-                                    node.name)
+            self.node_combo.addItem(node_label(node), node.name)
+            self.node_combo.setItemData(self.node_combo.count() - 1, node_address(node),
+                                        Qt.ItemDataRole.ToolTipRole)
+        self.node_combo.currentIndexChanged.connect(self._node_changed)
         self.echo_button = self._button(self.tr("Echo"), self.echo)
-        self.echo_button.setToolTip(self.tr("C-ECHO: is the node there and does it answer?"))
         self.echo_label = QLabel()
         row.addWidget(QLabel(self.tr("Node:")))
         row.addWidget(self.node_combo)
         row.addWidget(self.echo_button)
         row.addWidget(self.echo_label, 1)
         return row
+
+    def _node_changed(self, *_: object) -> None:
+        """What Echo does, said for the node's transport; subclasses add theirs."""
+        node = self.node()
+        web = node is not None and node.dicomweb is not None
+        self.echo_button.setToolTip(
+            self.tr("QIDO-RS probe: is the DICOMweb service there and does it answer?") if web
+            else self.tr("C-ECHO: is the node there and does it answer?"))
 
     def _build_query(self) -> QGridLayout:
         grid = QGridLayout()
@@ -224,6 +236,11 @@ class PacsQuery(QWidget):
         details = self.tr("What was wrong in the answers of {peer}:").format(peer=report.peer)
         return notes, "\n".join([details, *report.warnings])
 
+    def refresh_archive(self) -> None:
+        """The archive changed elsewhere (a study streamed in for the viewer): the "In
+        archive" columns and the browser follow."""
+        self._archive_changed()
+
     def _archive_changed(self) -> None:
         self._update_local_counts()
         self._update_series_local_counts()
@@ -241,7 +258,7 @@ class PacsQuery(QWidget):
         settings = self.settings
 
         def run(_progress: ProgressCallback, _cancel: CancelToken) -> EchoResult:
-            from viewer.net.echo import echo
+            from viewer.net.transport import echo
 
             return echo(node, local_ae(settings))
 
@@ -311,7 +328,7 @@ class PacsQuery(QWidget):
         settings = self.settings
 
         def run(_progress: ProgressCallback, cancel: CancelToken) -> FindReport:
-            from viewer.net.query import find
+            from viewer.net.transport import find
 
             return find(node, local_ae(settings), "study", keys, model="study", cancel=cancel)
 
@@ -381,7 +398,7 @@ class PacsQuery(QWidget):
         settings = self.settings
 
         def run(_progress: ProgressCallback, cancel: CancelToken) -> FindReport:
-            from viewer.net.query import find
+            from viewer.net.transport import find
 
             return find(node, local_ae(settings), "series", {"StudyInstanceUID": study_uid},
                         model="study", cancel=cancel)
@@ -421,6 +438,20 @@ class PacsQuery(QWidget):
             row.series_instance_uid: row.number_of_instances
             for row in self.archive.index.series(study_uid)
         })
+
+
+def node_label(node: Node) -> str:
+    """A node as the lists name it: its name, transport and address."""
+    if node.dicomweb is not None:
+        return f"{node.name}  (DICOMweb {node.dicomweb.url})"
+    return f"{node.name}  (DIMSE {node.ae_title}@{node.host}:{node.port})"
+
+
+def node_address(node: Node) -> str:
+    """Where the node is reached: its service root, or AE title, host and port."""
+    if node.dicomweb is not None:
+        return node.dicomweb.url
+    return f"{node.ae_title}@{node.host}:{node.port}"
 
 
 def answers_with_text_problems(warnings: Sequence[str]) -> tuple[int, int]:

@@ -1,9 +1,11 @@
 """The transfer half of the PACS panel: retrieve studies or single series from a node (C-MOVE
-or C-GET) into the archive, send local studies to a node (C-STORE), with progress, Cancel and a
-summary of what went wrong.
+or C-GET; a DICOMweb node: WADO-RS) into the archive, send local studies to a node (C-STORE;
+STOW-RS), with progress, Cancel and a summary of what went wrong; and "Open", which shows a
+study of a DICOMweb node in the viewer without retrieving it first (viewer.gui.web_open).
 
 Every transfer runs as a Task (viewer.gui.tasks), never on the GUI thread, one at a time; what
-it moves goes through viewer.net and, received, through the archive's import.
+it moves goes through viewer.net.transport, as for the command line, and, received, through
+the archive's import.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -29,7 +31,7 @@ from viewer.archive.archive import Archive
 from viewer.config import Settings
 from viewer.gui.browser import StudyBrowser
 from viewer.gui.pacs_models import QueryResultModel
-from viewer.gui.pacs_query import ERROR_STYLE, OK_STYLE, PacsQuery
+from viewer.gui.pacs_query import ERROR_STYLE, OK_STYLE, PacsQuery, node_label
 from viewer.gui.storage_service import local_ae
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
@@ -53,7 +55,10 @@ class StudyOutcome:
 
 class PacsTransfer(PacsQuery):
     """Retrieve (the studies or series selected) and send (the browser's studies) on top of the
-    query: the Retrieve buttons, the progress bar and Cancel, the summary box."""
+    query: the Retrieve buttons, the progress bar and Cancel, the summary box; Open (a DICOMweb
+    node's study, straight into the viewer: `open_requested`)."""
+
+    open_requested = Signal(str, str)  # node name, Study Instance UID
 
     def __init__(self, settings: Settings, archive: Archive, tasks: TaskRunner,
                  browser: StudyBrowser | None = None, parent: QWidget | None = None) -> None:
@@ -90,10 +95,27 @@ class PacsTransfer(PacsQuery):
             "destination). C-GET: the images come back on the same connection."
         ))
         self.retrieve_button = self._button(self.tr("Retrieve"), self.retrieve_selected)
-        row.addWidget(QLabel(self.tr("Retrieve with:")))
+        self.open_button = self._button(self.tr("Open"), self.open_selected)
+        self.open_button.setToolTip(self.tr(
+            "Show the selected study now, without retrieving it first: the image you look at "
+            "arrives first, the rest in the background into the archive (DICOMweb nodes)"))
+        self.via_label = QLabel(self.tr("Retrieve with:"))
+        row.addWidget(self.via_label)
         row.addWidget(self.via_combo)
         row.addWidget(self.retrieve_button)
+        row.addWidget(self.open_button)
         return row
+
+    def _node_changed(self, *_: object) -> None:
+        """A DICOMweb node retrieves by WADO-RS (no C-MOVE or C-GET to choose) and opens."""
+        super()._node_changed()
+        node = self.node()
+        web = node is not None and node.dicomweb is not None
+        self.via_combo.setVisible(not web)
+        self.via_label.setText(self.tr("Retrieve with: WADO-RS") if web
+                               else self.tr("Retrieve with:"))
+        self.open_button.setVisible(web)
+        self._update_buttons()
 
     def _build_status_row(self) -> QHBoxLayout:
         """The status line, with the progress bar and Cancel of a retrieve or a send."""
@@ -122,6 +144,9 @@ class PacsTransfer(PacsQuery):
         self.retrieve_series_button.setEnabled(
             has_node and not self.busy and bool(self.selected_series_rows())
         )
+        node = self.node()
+        self.open_button.setEnabled(node is not None and node.dicomweb is not None
+                                    and len(self.selected_rows()) == 1)
 
     def _show_progress(self, shown: bool) -> None:
         self.progress_bar.setVisible(shown)
@@ -145,6 +170,12 @@ class PacsTransfer(PacsQuery):
             self._retrieve([(study_uid, self.series_model.series_uid(r), self._series_label(r))
                             for r in rows], series=True)
 
+    def open_selected(self) -> None:
+        """The selected study of a DICOMweb node, shown in the viewer as it arrives."""
+        node, rows = self.node(), self.selected_rows()
+        if node is not None and node.dicomweb is not None and len(rows) == 1:
+            self.open_requested.emit(node.name, self.model.study_uid(rows[0]))
+
     def _retrieve(self, targets: list[tuple[str, str | None, str]], series: bool) -> None:
         """Retrieve each (Study Instance UID, Series Instance UID or None, label) in turn."""
         node = self.node()
@@ -156,9 +187,8 @@ class PacsTransfer(PacsQuery):
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> list[StudyOutcome]:
             from viewer.net.association import PeerError
-            from viewer.net.retrieve import get, move
+            from viewer.net.transport import retrieve
 
-            retrieve = get if via == "get" else move
             local = local_ae(settings)
             outcomes: list[StudyOutcome] = []
             for n, (uid, series_uid, label) in enumerate(targets):
@@ -170,7 +200,7 @@ class PacsTransfer(PacsQuery):
 
                 try:
                     report = retrieve(node, local, archive, uid, series_uid, progress=forward,
-                                      cancel=cancel)
+                                      cancel=cancel, via=via)
                 except PeerError as exc:
                     # The node is unreachable or refuses us: so it will for the next study.
                     outcomes.append(StudyOutcome(label, None, str(exc)))
@@ -276,14 +306,15 @@ class PacsTransfer(PacsQuery):
         send = menu.addMenu(self.tr("Send to"))
         send.setEnabled(bool(study_uids) and bool(self.settings.nodes) and not self.busy)
         for node in self.settings.nodes:
-            action = send.addAction(f"{node.name}  ({node.ae_title}@{node.host}:{node.port})")
+            action = send.addAction(node_label(node))
             action.triggered.connect(
                 lambda _=False, name=node.name: self.send_studies(study_uids, name)
             )
 
     def send_studies(self, study_uids: Sequence[str], node_name: str) -> None:
-        """C-STORE every stored file of the studies to the node over one association, as a
-        Task with progress and Cancel; a summary lists the files that failed and why."""
+        """C-STORE every stored file of the studies to the node over one association (a
+        DICOMweb node: STOW-RS), as a Task with progress and Cancel; a summary lists the files
+        that failed and why."""
         node = next((n for n in self.settings.nodes if n.name == node_name), None)
         uids = list(study_uids)
         if node is None or not uids or self.busy:
@@ -291,12 +322,13 @@ class PacsTransfer(PacsQuery):
         settings, archive = self.settings, self.archive
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> tuple[SendReport, str]:
-            from viewer.net.store_scu import SendInterrupted, send_files, study_files
+            from viewer.net.store_scu import SendInterrupted, study_files
+            from viewer.net.transport import send
 
             local = local_ae(settings)
             files = [path for uid in uids for path in study_files(archive, uid)]
             try:
-                return send_files(node, local, files, progress, cancel), ""
+                return send(node, local, files, progress, cancel), ""
             except SendInterrupted as exc:
                 return exc.report, str(exc)
 

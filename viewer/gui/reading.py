@@ -179,7 +179,7 @@ class ReadingArea(QWidget):
         self.strip.set_series(stacks, stacks[0].info.study_instance_uid if stacks else "")
         images = [s for s in stacks if s.info.modality not in OBJECT_MODALITIES]
         if layout is None:
-            layout = _layout_for(len(images))
+            layout = layout_for(len(images))
         self.set_layout(layout, rehang=False)
         shown = images if cells is None else cells
         for n, viewport in enumerate(self.viewports):
@@ -530,7 +530,8 @@ def _date_text(date: str) -> str:
     return f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else date
 
 
-def _layout_for(count: int) -> tuple[int, int]:
+def layout_for(count: int) -> tuple[int, int]:
+    """The default grid (columns, rows) for `count` image series, one per viewport."""
     return {0: (1, 1), 1: (1, 1), 2: (2, 1), 3: (3, 1), 4: (2, 2)}.get(
         count, (3, 2) if count <= 6 else (3, 3)
     )

@@ -47,7 +47,7 @@ from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
-from viewer.gui.bridge import FrameBridge
+from viewer.gui.bridge import URGENT_BELOW, FrameBridge
 from viewer.gui.imageview import ImageView, Label, path_item
 from viewer.gui.layers import ViewportLayer
 from viewer.gui.measure_text import calibration_note, measurement_text, probe_text
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 WHEEL_NOTCH = 120  # angleDelta of one wheel notch (Qt: eighths of a degree)
 PREFETCH = 8  # neighbours requested on each side of the visible frame, before the rest
-BACKGROUND_PRIORITY = 1000  # the rest of the series loads behind every visible request
+BACKGROUND_PRIORITY = URGENT_BELOW  # the rest of the series loads behind every visible request
 MEASURE_PEN = QColor(255, 220, 0)
 REFERENCE_PEN = QColor(60, 200, 255)
 
@@ -168,11 +168,15 @@ class Viewport(QWidget):
 
     def complete_stack(self, full: Stack) -> None:
         """Replace a one-frame head (Stack.expected_frames) by the whole series, in place."""
-        head = self.stack
-        if head is None or not full.frames or head.frames[:1] != full.frames[:1]:
+        # The head may be any frame of the series (a DICOMweb study's first instance listed):
+        # it stays on screen, at its place in the series.
+        shown = self.current_key
+        at = full.frames.index(shown) if shown is not None and shown in full.frames else None
+        if at is None:
             self.set_stack(full)  # not the head of this series: show it from the start
             return
         self.stack = full
+        self.position = at
         if not self._first_pending:  # the first image is there: neighbours, then the rest
             self._request_visible()
             self._request_background()

@@ -282,7 +282,16 @@ def _dicomweb_section() -> list[str]:
         f"`{{root}}[/studies/{{uid}}[/series/{{uid}}]]/instances` | GET, Accept `{DICOM_JSON}` "
         "| `query --level study/series/image`; `retrieve` (how many instances to expect) |",
         f"| WADO-RS Retrieve Study / Series | `{{root}}/studies/{{uid}}[/series/{{uid}}]` | "
-        f"GET, Accept `{MULTIPART_DICOM}` | `retrieve` |",
+        f"GET, Accept `{MULTIPART_DICOM}` | `retrieve`; the viewer's Open (each series, in "
+        "the background) |",
+        f"| QIDO-RS Search | `{{root}}/studies/{{uid}}/series/{{uid}}/instances?limit=1` | GET, "
+        f"Accept `{DICOM_JSON}` | the viewer's Open (an instance to show first) |",
+        f"| WADO-RS Retrieve Metadata | `{{root}}/studies/{{uid}}/series/{{uid}}/metadata` | "
+        f"GET, Accept `{DICOM_JSON}`; bulk data URIs are not followed | the viewer's Open "
+        "(the series laid out before its pixels arrive) |",
+        f"| WADO-RS Retrieve Instance | `{{root}}/studies/{{uid}}/series/{{uid}}/instances/"
+        f"{{uid}}` | GET, Accept `{MULTIPART_DICOM}` | the viewer's Open (the slice looked at "
+        "and its neighbours, before the rest) |",
         "| STOW-RS Store Instances | `{root}/studies` | POST, Content-Type `multipart/related; "
         f"type=\"application/dicom\"`, Accept `{DICOM_JSON}`; at most {BATCH} instances per "
         "request | `send` |",

@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ def retrieve(
     cancel: CancelToken | None = None,
     timeouts: NetworkTimeouts | None = None,
     sop_instance_uid: str | None = None,
+    arrived: Callable[[str], None] | None = None,
 ) -> RetrieveReport:
     """WADO-RS retrieve of a study (or one series of it, or one instance of that series)
     from `node` into `archive`.
@@ -73,7 +74,9 @@ def retrieve(
     instance is asked for straight away (a progressive viewer wants the slice shown first).
     Raises PeerError when the node cannot be reached, refuses us, or answers something that
     is not a multipart of DICOM instances; a failure after instances arrived is the report's
-    `error`.
+    `error`. `arrived` is called (on the import thread) with the SOP Instance UID of each
+    instance as soon as its file is in the store (linked into place, indexed later): a
+    viewer may decode it then.
     """
     started = time.perf_counter()
     if sop_instance_uid is not None and series_uid is None:
@@ -88,7 +91,7 @@ def retrieve(
                               seconds=time.perf_counter() - started)
     retrieval = Retrieval(progress, cancel, expected)
     deferred = DeferredImport(archive)
-    importer = _Importer(archive, node, retrieval, deferred, expected)
+    importer = _Importer(archive, node, retrieval, deferred, expected, arrived)
     try:
         with WebSession(node, timeouts) as web:
             answer = web.get(segments, MULTIPART_DICOM, stream=True)
@@ -226,8 +229,10 @@ class _Importer:
     """The thread importing received parts, in order, while the next ones arrive."""
 
     def __init__(self, archive: Archive, node: Node, retrieval: Retrieval,
-                 deferred: DeferredImport, expected: int) -> None:
+                 deferred: DeferredImport, expected: int,
+                 arrived: Callable[[str], None] | None = None) -> None:
         self._archive = archive
+        self._arrived = arrived
         self._node = node
         self._retrieval = retrieval
         self._deferred = deferred
@@ -276,6 +281,9 @@ class _Importer:
             self._completed += 1
         self._retrieval.suboperations = self.counts()
         self._retrieval.record(sop_instance_uid, report)
+        if self._arrived is not None and sop_instance_uid and not (report.failed
+                                                                   or report.stopped):
+            self._arrived(sop_instance_uid)
 
 
 def _sop_instance_uid(received: ReceivingFile) -> str:
