@@ -79,9 +79,11 @@ def one_instance(node: Node, study_uid: str, series_uid: str,
                          DICOM_JSON, "limit=1&includefield=00080018")
         matches = qido.answer_matches(web, answer)
     for match in matches:
-        ds = qido.dataset_of_json(match)
-        uid = str(ds.get("SOPInstanceUID", "") or "") if ds is not None else ""
-        if uid and all(str(ds.get(k, "")) in ("", v) for k, v in keys.items()):  # type: ignore[union-attr]
+        ds, _ = qido.dataset_of_json(match)
+        if ds is None:
+            continue
+        uid = str(ds.get("SOPInstanceUID", "") or "")
+        if uid and all(str(ds.get(k, "")) in ("", v) for k, v in keys.items()):
             return uid
     return ""
 
