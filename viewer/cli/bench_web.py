@@ -2,15 +2,13 @@
 
 The network rows come from viewer.net.benchmark_web (Orthanc with DICOMweb started here, the
 study stored once). The first image of a study opened from a DICOMweb node is the reading
-window's: `python -m viewer.gui.benchmark_web --passes N --url URL` runs as a child (the
-command line never imports Qt) against the same Orthanc and prints
-{"passes_s": [...], "target_s": 0.5}; while that module is not built the row says so and fails.
+window's: `python -m viewer.gui.benchmark_web --passes N --url URL --study UID --warm-up FILE`
+runs as a child (the command line never imports Qt) against the same Orthanc and prints
+{"passes_s": [...], "target_s": 0.5, ...}.
 """
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import subprocess
@@ -48,18 +46,18 @@ def measure_rows(images: int, passes: int, workdir: Path | None,
             if pacs.instances() != images:  # the first image is of the study alone
                 raise RuntimeError(f"Orthanc holds {pacs.instances()} instances, not {images}")
             progress("first image from the DICOMweb node")
-            rows.append(first_image_row(pacs.url, passes))
+            rows.append(first_image_row(pacs.url, passes, pacs.study_uid, pacs.files[0]))
     return rows
 
 
-def first_image_row(url: str, passes: int) -> Row:
+def first_image_row(url: str, passes: int, study_uid: str, warm_up: Path) -> Row:
     """The reading window's first image from the DICOMweb node at `url`, measured by
-    viewer.gui.benchmark_web in a child process; "not built" (a FAIL) while it does not exist,
-    and a FAIL naming the reason when it fails: never a number it did not measure."""
-    if not gui_benchmark_exists():
-        return Row(FIRST_IMAGE, "s", (), FIRST_IMAGE_TARGET_S, note="not built")
+    viewer.gui.benchmark_web in a child process (`warm_up`: one of the study's files, which
+    the child's decode worker reads before the clock starts); a FAIL naming the reason when it
+    fails: never a number it did not measure."""
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    command = [sys.executable, "-m", GUI_MODULE, "--passes", str(passes), "--url", url]
+    command = [sys.executable, "-m", GUI_MODULE, "--passes", str(passes), "--url", url,
+               "--study", study_uid, "--warm-up", str(warm_up)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False,
                               timeout=900)
@@ -80,16 +78,6 @@ def first_image_row(url: str, passes: int) -> Row:
     if not seconds:
         return Row(FIRST_IMAGE, "s", (), target, note=f"{GUI_MODULE} measured no pass")
     return Row(FIRST_IMAGE, "s", seconds, target)
-
-
-def gui_benchmark_exists() -> bool:
-    """Whether viewer/gui/benchmark_web.py exists, found without importing viewer.gui (whose
-    package the command line must not load)."""
-    gui = importlib.util.find_spec("viewer.gui")
-    locations = gui.submodule_search_locations if gui is not None else None
-    if not locations:
-        return False
-    return importlib.machinery.PathFinder.find_spec("benchmark_web", list(locations)) is not None
 
 
 def table(rows: list[Row], images: int, passes: int) -> str:
