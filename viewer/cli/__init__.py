@@ -49,6 +49,7 @@ VERBS: dict[str, str] = {
     "print": "printing",
     "export": "export",
     "hanging": "hanging",
+    "validate": "validate",
     "bench": "bench",
 }
 
