@@ -1,6 +1,6 @@
-"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation`: benchmarks,
-as ratios against a baseline of the same run. `gui` execs `viewer.gui.benchmark`: the command
-line never imports Qt."""
+"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation|quality`:
+benchmarks, as ratios against a baseline of the same run. `gui` execs `viewer.gui.benchmark`:
+the command line never imports Qt."""
 
 from __future__ import annotations
 
@@ -42,13 +42,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "cached frames against one ndarray.copy(), planes and slabs, a fused PET/CT "
             "frame, MPR memory, 3D on software GL; each row PASS/FAIL against its target. "
             "presentation: issue 17's targets: a GSPS applied to a 512x512 frame, hanging a "
-            "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL."
+            "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL. "
+            "quality: issue 19's targets: validate on a CT of --files 512x512 slices (1000) "
+            "per file, as a process and in process, against dciodvfy alone; each row PASS/FAIL."
         ),
     )
     parser.add_argument(
         "suite",
         choices=["decode", "import", "net", "print", "export", "start", "gui", "fuzz", "volume",
-                 "presentation"],
+                 "presentation", "quality"],
         help="which benchmark"
     )
     parser.add_argument(
@@ -60,7 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="slices in the series (decode: 300, gui: 1000, volume: 1000)"
     )
     parser.add_argument(
-        "--files", type=int, default=1000, help="import: files in the folder (1000)"
+        "--files", type=int, default=1000,
+        help="import: files in the folder; quality: slices of the CT (1000)"
     )
     parser.add_argument(
         "--studies", type=int, default=2000,
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--slices must be at least 1")
     if args.repeat is None:
         args.repeat = 5 if args.suite in ("decode", "import", "start", "net", "volume",
-                                                  "presentation") else 3
+                                                  "presentation", "quality") else 3
     if args.repeat < 1:
         raise CLIError("--repeat must be at least 1")
     if args.suite == "start":
@@ -115,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_volume(args)
     if args.suite == "presentation":
         return _run_presentation(args)
+    if args.suite == "quality":
+        return _run_quality(args)
     args.slices = args.slices or 300
     from viewer.decode.benchmark import format_table, run_decode_benchmark
     from viewer.dicom.demo import TranscodeError
@@ -225,6 +230,23 @@ def _run_presentation(args: argparse.Namespace) -> int:
     from viewer.cli.bench_presentation import measure_rows, table, to_json
 
     rows = measure_rows(args.repeat, _progress("presentation"))
+    print(to_json(rows) if args.json else table(rows, args.repeat))
+    return 1 if args.strict and any(row.met is False for row in rows) else 0
+
+
+def _run_quality(args: argparse.Namespace) -> int:
+    """`bench quality`: the table of issue 19's targets; with --strict, exit 1 on a FAIL."""
+    from viewer.cli import CLIError
+    from viewer.cli.bench_presentation import to_json
+    from viewer.cli.bench_quality import measure_rows, table
+    from viewer.quality.dciodvfy import ToolMissing
+
+    if args.files < 3:
+        raise CLIError("--files must be at least 3")
+    try:
+        rows = measure_rows(args.repeat, args.files, args.workdir, _progress("quality"))
+    except (ToolMissing, RuntimeError) as exc:
+        raise CLIError(str(exc)) from None
     print(to_json(rows) if args.json else table(rows, args.repeat))
     return 1 if args.strict and any(row.met is False for row in rows) else 0
 
