@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataset import Dataset
 
-from viewer.dicom.files import DicomFileError, read_dataset
+from viewer.dicom.files import read_dataset
 from viewer.dicom.geometry import plane_name, same_orientation, sort_slices
 from viewer.quality.files import InstanceFacts
 from viewer.quality.findings import (
@@ -122,33 +124,49 @@ def duplicate_findings(facts: list[InstanceFacts]) -> list[StudyFinding]:
 
 
 def _same_content(a: InstanceFacts, b: InstanceFacts) -> bool:
-    """Data sets equal, element by element (file meta aside); in another transfer syntax, the
-    header equal and the decoded pixels equal."""
+    """Every attribute's value equal (file meta and trailing padding aside), and the pixels:
+    the same bytes in one transfer syntax, the same decoded values across two."""
     try:
         first, second = read_dataset(a.path), read_dataset(b.path)
-    except DicomFileError:
+        if not _same_values(first, second, top=True):
+            return False
+        if a.transfer_syntax_uid == b.transfer_syntax_uid:
+            return all(first.get(k) == second.get(k) for k in _PIXELS)
+        if not any(k in first for k in _PIXELS):
+            return not any(k in second for k in _PIXELS)
+        return bool(np.array_equal(first.pixel_array, second.pixel_array))
+    except Exception as exc:  # a codec missing or a damaged value: not shown to be the same
+        LOGGER.debug("%s and %s not compared: %r", a.path, b.path, exc)
         return False
-    if a.transfer_syntax_uid == b.transfer_syntax_uid:
-        return bool(first == second)
-    pixels = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-    for ds in (first, second):
-        for keyword in pixels:
-            ds.pop(keyword, None)
-    if first != second:
-        return False
-    try:
-        return bool(np.array_equal(read_dataset(a.path).pixel_array,
-                                   read_dataset(b.path).pixel_array))
-    except Exception as exc:  # a codec missing or a damaged frame: not shown to be the same
-        LOGGER.debug("pixels of %s and %s not compared: %r", a.path, b.path, exc)
-        return False
+
+
+_PIXELS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_PADDING = 0xFFFCFFFC  # Data Set Trailing Padding (PS3.10 7.2): no content
+
+
+def _same_values(first: Dataset, second: Dataset, top: bool = False) -> bool:
+    skip = {_PADDING, *(tag_for_keyword(k) for k in _PIXELS)} if top else {_PADDING}
+    tags = [t for t in {*first.keys(), *second.keys()} if t not in skip]
+    for tag in tags:
+        if tag not in first or tag not in second:
+            return False
+        one, other = first[tag], second[tag]
+        if one.VR == "SQ" and other.VR == "SQ":
+            if len(one.value) != len(other.value) or not all(
+                    _same_values(x, y) for x, y in zip(one.value, other.value, strict=True)):
+                return False
+        elif one.value != other.value:
+            return False
+    return True
 
 
 def series_findings(study_uid: str, series_uid: str,
                     series: list[InstanceFacts]) -> list[StudyFinding]:
     """The geometry of one series' images (PS3.3 C.7.6.2): one Frame of Reference, Pixel
     Spacing where lengths are measured, one orientation, evenly spaced slices without gaps."""
-    images = [f for f in series if f.is_image]
+    # one instance stored twice is one slice (duplicate_findings reports the copies)
+    images = list({f.sop_instance_uid or f.path: f for f in reversed(series)
+                   if f.is_image}.values())[::-1]
     if not images:
         return []
 
