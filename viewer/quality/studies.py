@@ -39,6 +39,11 @@ LOGGER = logging.getLogger(__name__)
 # Projection radiography: a length needs Pixel Spacing or Imager Pixel Spacing as much as a
 # cross-sectional image needs Pixel Spacing.
 _PROJECTION = frozenset({"CR", "DX", "MG", "XA", "RF", "IO", "PX"})
+# A step this many common steps long or more has at least one slice missing (as viewer.volume).
+_GAP_STEPS = 1.5
+# sort_slices' own tolerances: a step this close to the common step is even
+_TOLERANCE_MM = 0.01
+_RELATIVE_TOLERANCE = 0.05
 _IDENTITY: tuple[tuple[str, str, Callable[[InstanceFacts], str]], ...] = (
     ("Patient ID", "PatientID", lambda f: f.patient_id),
     ("Patient's Name", "PatientName", lambda f: f.patient_name),
@@ -234,21 +239,26 @@ def _spacing(images: list[InstanceFacts]) -> list[tuple[str, str]]:
         return []
     out = []
     along = order.positions
-    if order.gaps and order.spacing:
-        step = order.spacing
-        first = order.gaps[0]
-        missing = sum(round((along[i + 1] - along[i]) / step) - 1 for i in order.gaps)
-        out.append((GAP, f"{len(order.gaps)} gap(s) in the slices, about {missing} slice(s) "
+    step = order.spacing or 0.0
+    # sort_slices calls any step past the tolerance a gap; a user means missing slices
+    gaps = [i for i in order.gaps if along[i + 1] - along[i] >= _GAP_STEPS * step]
+    if gaps:
+        first = gaps[0]
+        missing = sum(round((along[i + 1] - along[i]) / step) - 1 for i in gaps)
+        out.append((GAP, f"{len(gaps)} gap(s) in the slices, about {missing} slice(s) "
                          f"missing: e.g. {along[first + 1] - along[first]:.2f} mm between "
                          f"{along[first]:.2f} and {along[first + 1]:.2f} mm along the normal "
                          f"where the series steps {step:.2f} mm"))
     if order.duplicates:
         out.append((SPACING, f"{len(order.duplicates)} slice(s) share a position with another "
                              "(several acquisitions or phases in one series?)"))
-    elif not order.uniform and not order.gaps:
+    else:
         steps = np.diff(np.asarray(along))
-        out.append((SPACING, f"uneven spacing: steps between slices range from "
-                             f"{steps.min():.2f} to {steps.max():.2f} mm (median "
-                             f"{order.spacing or 0:.2f} mm); distances across slices and "
-                             "reformatted planes are distorted"))
+        allowed = max(_TOLERANCE_MM, _RELATIVE_TOLERANCE * step)
+        uneven = [s for i, s in enumerate(steps) if i not in gaps and abs(s - step) > allowed]
+        if uneven:
+            out.append((SPACING, f"uneven spacing: {len(uneven)} step(s) between slices differ "
+                                 f"from the series' {step:.2f} mm (from {min(uneven):.2f} to "
+                                 f"{max(uneven):.2f} mm): distances across slices and "
+                                 "reformatted planes are distorted"))
     return out
