@@ -129,7 +129,7 @@ def _finding(severity_word: str, path: str, body: str, iod: str) -> Finding:
         keyword = step["keyword"] or keyword_for_tag(value) or ""
         name = _description(value) or keyword or f"private attribute {tag}"
     where = _within(steps[:-1])
-    subject = f"{name}{where}" if name else "The file"
+    subject = f"{name}{where}"
     message = _message(subject, text.strip(), module, iod, tag)
     said = f"{severity_word} - </{path}> - {body}" if path else f"{severity_word} - {body}"
     return Finding(severity, tag, keyword, module, message, said)
@@ -138,6 +138,8 @@ def _finding(severity_word: str, path: str, body: str, iod: str) -> Finding:
 def _message(subject: str, text: str, module: str, iod: str, tag: str) -> str:
     """dciodvfy's text as a sentence about the attribute; its text itself when we have no
     better wording (the finding's `detail` keeps it word for word anyway)."""
+    if not tag:  # about the whole file: dciodvfy's sentence is all there is
+        return text
     in_module = f"the {module} module" if module else "its module"
     type_match = re.match(r"(Missing attribute|Empty attribute \(no value\)) for Type "
                           r"(?P<type>\w+) (Required|Conditional)", text)
@@ -178,8 +180,19 @@ def _message(subject: str, text: str, module: str, iod: str, tag: str) -> str:
                         r"\[(?P<vr>\w\w)\] Dictionary \[(?P<want>\w\w)\]", text)
     if explicit:
         return f"{subject} is encoded as {explicit['vr']}; the standard's VR is {explicit['want']}"
-    if not tag and text.startswith(subject):
-        return text
+    term = re.match(r"Unrecognized defined term = <(?P<value>.*)>", text)
+    if term:
+        return f"{subject} is '{term['value']}', not a term the standard defines for it"
+    root = re.match(r"Illegal root for UID = <(?P<value>.*)>", text)
+    if root:
+        return f"{subject} '{root['value']}' does not begin with a registered UID root"
+    present = re.match(r"Attribute present when condition unsatisfied.*for Type (?P<type>\w+)",
+                       text)
+    if present:
+        return (f"{subject} is present although the condition for it is not met "
+                f"(Type {present['type']})")
+    if text.startswith("is ") or text.startswith("has "):  # dciodvfy's sentence about it
+        return f"{subject} {text}"
     return f"{subject}: {text}"
 
 
