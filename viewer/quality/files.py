@@ -21,7 +21,7 @@ from pydicom.valuerep import CUSTOMIZABLE_CHARSET_VR
 from viewer.dicom.files import DicomFileError, read_dataset
 from viewer.dicom.pixels import PIXEL_DATA_TAGS, check_pixel_layout, read_header
 from viewer.dicom.stack import SliceGeometry, frame_geometries
-from viewer.dicom.text import decoded_values, person_name_text
+from viewer.dicom.text import decoded_values, person_name_text, pydicom_warnings
 from viewer.quality.dciodvfy import check_file
 from viewer.quality.findings import ERROR, WARNING, FileResult, Finding
 
@@ -58,7 +58,8 @@ def inspect_file(path: Path, tool: str | None = None) -> tuple[FileResult, Insta
         ds = read_header(path)
     except DicomFileError as exc:
         return FileResult(str(path), "", "", "", (_unreadable(exc.reason),)), None
-    facts, values = _facts(path, ds)
+    with pydicom_warnings():  # what pydicom warns of (a malformed value), dciodvfy reports
+        facts, values = _facts(path, ds)
     check = check_file(path, tool)
     if check.unparsed:
         reason = _our_reason(path, ds)
