@@ -127,3 +127,23 @@ def test_two_frames_of_reference_in_one_series(ct_series: list[Path]) -> None:
 @pytest.mark.parametrize("missing", [0, 5])
 def test_dropping_an_end_slice_is_no_gap(ct_series: list[Path], missing: int) -> None:
     assert _study([p for i, p in enumerate(ct_series) if i != missing]) == []
+
+
+def test_study_and_series_attributes_that_differ_between_files(ct_series: list[Path]) -> None:
+    # dcentvfy's entity check: one file's Study Date and Series Number disagree with the rest
+    _rewrite(ct_series[2], lambda ds: (setattr(ds, "StudyDate", "20240103"),
+                                       setattr(ds, "SeriesNumber", 7)))
+    findings = [f for f in _study(ct_series) if f.kind == "consistency"]
+    assert {f.severity for f in findings} == {ERROR}
+    by_entity = {f.message.split(" differs")[0]: f for f in findings}
+    assert set(by_entity) == {"Study Date", "Series Number"}
+    assert by_entity["Study Date"].series_instance_uid == ""
+    assert by_entity["Series Number"].series_instance_uid == str(
+        dcmread(ct_series[0]).SeriesInstanceUID)
+    assert "'20240103' in CT0003.dcm" in by_entity["Study Date"].message
+
+
+def test_patient_identity_is_reported_once_not_by_dcentvfy_too(tmp_path: Path) -> None:
+    first, other = _two_series(tmp_path, patient_name="ROE^JANE")
+    kinds = [f.kind for f in _study([*first, *other])]
+    assert kinds == ["identity"]

@@ -59,9 +59,13 @@ def test_json_of_a_folder_with_defects(tmp_path: Path) -> None:
                                                                 "StudyDate")
     assert "2026-12-01" in date["message"]
     assert files[4]["iod"] == "" and files[4]["findings"][0]["severity"] == "error"
-    (gap,) = answer["study_findings"]
-    assert set(gap) == _STUDY_KEYS
-    assert (gap["kind"], gap["severity"]) == ("gap", "warning")
+    for finding in answer["study_findings"]:
+        assert set(finding) == _STUDY_KEYS
+    by_kind = {f["kind"]: f for f in answer["study_findings"]}
+    assert set(by_kind) == {"gap", "consistency"}  # the Study Date of one file differs too
+    assert by_kind["consistency"]["message"].startswith("Study Date differs")
+    gap = by_kind["gap"]
+    assert gap["severity"] == "warning"
     assert gap["StudyInstanceUID"] == str(ds.StudyInstanceUID)
     assert gap["SeriesInstanceUID"] == str(ds.SeriesInstanceUID)
 

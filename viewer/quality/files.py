@@ -9,7 +9,7 @@ findings about the part it read, which blame attributes the damage hid).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ class InstanceFacts:
     patient_sex: str
     is_image: bool
     geometry: tuple[SliceGeometry | None, ...]  # one per frame; empty when not an image
+    # dciodvfy read the file to its end: dcentvfy, which reads it too, would stumble otherwise
+    whole: bool = True
 
 
 def inspect_file(path: Path, tool: str | None = None) -> tuple[FileResult, InstanceFacts | None]:
@@ -67,7 +69,7 @@ def inspect_file(path: Path, tool: str | None = None) -> tuple[FileResult, Insta
             ERROR, "", "", "", f"the IOD could not be checked: {check.unparsed}"))
         result = FileResult(str(path), facts.sop_instance_uid, facts.sop_class_uid, "",
                             (finding,))
-        return result, facts
+        return result, replace(facts, whole=False)
     findings = list(check.findings)
     if check.unknown_sop_class:
         findings.insert(0, _unknown_sop_class(facts.sop_class_uid))
