@@ -50,6 +50,7 @@ VERBS: dict[str, str] = {
     "export": "export",
     "export-images": "export_images",
     "hanging": "hanging",
+    "validate": "validate",
     "bench": "bench",
 }
 

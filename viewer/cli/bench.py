@@ -1,4 +1,4 @@
-"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation|web`:
+"""`dicom-viewer bench decode|import|net|print|export|start|gui|volume|presentation|quality|web`:
 benchmarks, as ratios against a baseline of the same run. `gui` execs `viewer.gui.benchmark`:
 the command line never imports Qt."""
 
@@ -43,13 +43,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "frame, MPR memory, 3D on software GL; each row PASS/FAIL against its target. "
             "presentation: issue 17's targets: a GSPS applied to a 512x512 frame, hanging a "
             "6-series CT with 2 priors, opening a 5,000-item SR; each row PASS/FAIL. "
-            "quality: issue 19's targets: export-images --format mp4 of a 300-frame CT "
-            "against ffmpeg encoding the same frames from PNGs; each row PASS/FAIL. "
+            "quality: issue 19's targets: validate on a CT of --files 512x512 slices (1000) "
+            "per file, as a process and in process, against dciodvfy alone; export-images "
+            "--format mp4 of a 300-frame CT against ffmpeg encoding the same frames from "
+            "PNGs; each row PASS/FAIL. "
             "web: issue 18's targets against Orthanc with its DICOMweb plugin, started here "
             "with --slices CT images (300) stored: WADO-RS retrieve against C-GET, STOW-RS "
             "send against storescu, the memory of a STOW-RS sender (the study and one twice "
-            "its size), the first image of a study opened from the DICOMweb node (the "
-            "reading window's benchmark, when built); each row PASS/FAIL."
+            "its size), the first image of a study opened from the DICOMweb node; each row "
+            "PASS/FAIL."
         ),
     )
     parser.add_argument(
@@ -64,10 +66,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--slices", type=int,
-        help="slices in the series (decode: 300, gui: 1000, volume: 1000, web: 300)"
+        help="slices in the series (decode: 300, gui: 1000, volume: 1000, web: 300, "
+             "quality: frames of the MP4, 300)"
     )
     parser.add_argument(
-        "--files", type=int, default=1000, help="import: files in the folder (1000)"
+        "--files", type=int, default=1000,
+        help="import: files in the folder; quality: slices of the CT (1000)"
     )
     parser.add_argument(
         "--studies", type=int, default=2000,
@@ -240,27 +244,22 @@ def _run_presentation(args: argparse.Namespace) -> int:
 
 
 def _run_quality(args: argparse.Namespace) -> int:
-    """`bench quality`: issue 19's rows; with --strict, exit 1 on a FAIL."""
-    import json
-    import tempfile
-
+    """`bench quality`: the table of issue 19's targets; with --strict, exit 1 on a FAIL."""
     from viewer.cli import CLIError
-    from viewer.media.benchmark_export import measure_mp4_export
+    from viewer.cli.bench_presentation import to_json
+    from viewer.cli.bench_quality import Sizes, measure_rows, table
     from viewer.media.video import VideoError
+    from viewer.quality.dciodvfy import ToolMissing
 
-    with tempfile.TemporaryDirectory(prefix="bench-quality-") as scratch:
-        work = args.workdir or Path(scratch)
-        work.mkdir(parents=True, exist_ok=True)
-        try:
-            rows = [measure_mp4_export(work, args.slices or 300, args.repeat,
-                                       _progress("quality"))]
-        except (RuntimeError, VideoError) as exc:
-            raise CLIError(str(exc)) from None
-    if args.json:
-        print(json.dumps({"rows": [row.to_dict() for row in rows]}, indent=2))
-    else:
-        print("\n".join(row.row() for row in rows))
-    return 1 if args.strict and not all(row.met for row in rows) else 0
+    if args.files < 3:
+        raise CLIError("--files must be at least 3")
+    try:
+        rows = measure_rows(args.repeat, Sizes(args.files, args.slices or 300), args.workdir,
+                            _progress("quality"))
+    except (ToolMissing, VideoError, RuntimeError) as exc:
+        raise CLIError(str(exc)) from None
+    print(to_json(rows) if args.json else table(rows, args.repeat))
+    return 1 if args.strict and any(row.met is False for row in rows) else 0
 
 
 def _run_web(args: argparse.Namespace) -> int:

@@ -403,6 +403,7 @@ def _ct_template(
     ds.SeriesInstanceUID = series_uid
     ds.StudyID = "1"
     ds.SeriesNumber = series_number
+    ds.AcquisitionNumber = 1  # Type 2 in the CT Image module: without it dciodvfy reports an error
     ds.FrameOfReferenceUID = generate_uid()
     ds.PositionReferenceIndicator = ""
     ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
