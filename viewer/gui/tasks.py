@@ -48,6 +48,7 @@ class Task(QObject):
         self.outcome = ""  # "", then "ok", "failed" or "cancelled" once finished
         self.result: Any = None
         self.error = ""
+        self.dropped = False  # its runner shut down: what the job still reports is not delivered
         queued = Qt.ConnectionType.QueuedConnection
         self._progress_from_worker.connect(self._deliver_progress, queued)
         self._end_from_worker.connect(self._deliver_end, queued)
@@ -62,12 +63,14 @@ class Task(QObject):
 
     @Slot(int, int, str)
     def _deliver_progress(self, done: int, total: int, label: str) -> None:
-        if self.running:
+        if self.running and not self.dropped:
             self.progress.emit(done, total, label)
 
     @Slot(str, object)
     def _deliver_end(self, outcome: str, payload: object) -> None:
         self.outcome = outcome
+        if self.dropped:  # its handlers may use what is closed by now (the archive)
+            return
         if outcome == "ok":
             self.result = payload
             self.succeeded.emit(payload)
@@ -136,9 +139,14 @@ class TaskRunner(QObject):
         return bool(self._pool.waitForDone(timeout_ms))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel every job and wait for them: call before closing the archive they use."""
+        """Cancel every job and wait for them: call before closing the archive they use.
+        Their results, still queued for the event loop, are dropped: a handler run after the
+        window closed would touch a closed archive."""
         self.cancel_all()
-        return self.wait(timeout_ms)
+        done = self.wait(timeout_ms)
+        for task in self._active:  # kept alive: a job past the timeout still reports to it
+            task.dropped = True
+        return done
 
     def _forget(self, task: Task) -> None:
         if task in self._active:
