@@ -214,6 +214,7 @@ class PacsTransfer(PacsQuery):
         self._job = task
         task.progress.connect(self._retrieve_progress)
         task.succeeded.connect(self._retrieve_done)
+        task.cancelled.connect(lambda: self._retrieve_done([]))  # before the job began
         task.failed.connect(self._job_failed)
         task.finished.connect(self._job_finished)
         if series:
@@ -262,7 +263,9 @@ class PacsTransfer(PacsQuery):
         problems: list[str] = []
         for outcome in outcomes:
             problems += self._retrieve_problems(outcome)
-        cancelled = any(o.report is not None and o.report.cancelled for o in outcomes)
+        # cancelled in the job, or before it began or between studies (no report says so)
+        cancelled = (self._job is not None and self._job.token.cancelled) or any(
+            o.report is not None and o.report.cancelled for o in outcomes)
         summary = self.tr(
             "Retrieve finished: {imported} images imported, {present} already present"
         ).format(imported=imported, present=present)
