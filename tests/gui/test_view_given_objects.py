@@ -23,9 +23,9 @@ from PySide6.QtGui import QColor  # noqa: E402
 
 from tests.gui.given_objects import BODY, LIVER, GivenFolder, given_folder  # noqa: E402
 from tests.gui.test_report_panel import _region_items  # noqa: E402
-from viewer.decode.batch import files_under  # noqa: E402
 from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
+from viewer.dicom.files import files_under  # noqa: E402
 from viewer.gui.app import MainWindow  # noqa: E402
 from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.gui.launch import Given, gather  # noqa: E402

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from viewer.dicom.demo import write_ct_series
+from viewer.dicom.files import expand_paths
 from viewer.jobs import CancelToken
 from viewer.quality.findings import FileResult
-from viewer.quality.validate import expand, validate_files
+from viewer.quality.validate import validate_files
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_folders_are_searched_recursively(tmp_path: Path) -> None:
     write_ct_series(tmp_path / "one" / "deep", slices=2, rows=8, columns=8)
     write_ct_series(tmp_path / "two", slices=3, rows=8, columns=8)
     (tmp_path / "DICOMDIR").write_bytes(b"")
-    assert len(expand([tmp_path])) == 5
+    assert len(expand_paths([tmp_path])) == 5
 
 
 @pytest.mark.slow

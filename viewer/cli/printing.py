@@ -118,8 +118,8 @@ def _resolve(args: argparse.Namespace) -> tuple[list[tuple[str, int]], list[tupl
     """(path, frame) in reading order for every item: files and folders as build_stacks sorts
     them, series from the archive index; and the files that are no image, with the reason."""
     from viewer.archive.stacks import series_stack
+    from viewer.dicom.files import expand_paths
     from viewer.dicom.stack import build_stacks
-    from viewer.net.store_scu import expand_paths
 
     frames: list[tuple[str, int]] = []
     unreadable: list[tuple[str, str]] = []

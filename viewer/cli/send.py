@@ -103,7 +103,8 @@ def _resolve(args: argparse.Namespace) -> tuple[list[Path], set[str]]:
     """Files to send, in the order given: paths as they are (folders expanded), anything else
     looked up as a study in the archive; and which of them are the archive's own files.
     Exit 2 naming the first item that is neither."""
-    from viewer.net.store_scu import expand_paths, study_files
+    from viewer.dicom.files import expand_paths
+    from viewer.net.store_scu import study_files
 
     files: list[Path] = []
     from_archive: set[str] = set()

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _resolve(args: argparse.Namespace) -> list[Path]:
-    from viewer.quality.validate import expand, study_paths
+    from viewer.dicom.files import expand_paths
+    from viewer.quality.validate import study_paths
 
     files: list[Path] = []
     archive = None
@@ -58,7 +59,7 @@ def _resolve(args: argparse.Namespace) -> list[Path]:
         for item in args.items:
             path = Path(item)
             if path.exists():
-                files.extend(expand([path]))
+                files.extend(expand_paths([path]))
                 continue
             if archive is None:
                 archive = open_archive(args)

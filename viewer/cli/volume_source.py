@@ -36,8 +36,8 @@ def resolve_stack(args: argparse.Namespace, items: Sequence[str],
     several series (listed, so the user can pick one by UID). Files left out (not images) are
     one line each on stderr, and their paths are added to `unreadable` when given."""
     from viewer.archive.stacks import series_stack
+    from viewer.dicom.files import expand_paths
     from viewer.dicom.stack import build_stacks
-    from viewer.net.store_scu import expand_paths
 
     paths = [Path(item) for item in items]
     name = " ".join(items)

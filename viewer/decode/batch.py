@@ -6,18 +6,14 @@ parent only hands out jobs and collects one short result per file.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from viewer.decode.requests import WorkerCrashed
 from viewer.dicom.display import DisplayState, render_file
-from viewer.dicom.files import DicomFileError
+from viewer.dicom.files import DicomFileError, files_under
 from viewer.jobs import CancelToken, ProgressCallback, Report, no_progress
-
-SKIPPED_NAMES = frozenset({"DICOMDIR"})  # the media directory, not an image
 
 
 @dataclass(frozen=True)
@@ -27,16 +23,6 @@ class RenderJob:
     path: str
     out_stem: str
     frames: tuple[int, ...] | None = None
-
-
-def files_under(root: Path) -> Iterator[Path]:
-    """Every regular file below `root` in a stable order, DICOMDIR and hidden files excluded."""
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith(".") or name.upper() in SKIPPED_NAMES:
-                continue
-            yield Path(folder) / name
 
 
 def folder_jobs(root: Path, out_dir: Path) -> list[RenderJob]:

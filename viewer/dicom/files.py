@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydicom import dcmread
@@ -24,6 +25,29 @@ _UNDEFINED_LENGTH = 0xFFFFFFFF
 _MAX_REASON = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel, Float, Double Float Pixel Data
+
+
+# Not instances: the media directory (it describes a file-set), and hidden files (".DS_Store",
+# macOS "._" resource forks on CDs written by Macs).
+SKIPPED_NAMES = frozenset({"DICOMDIR"})
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    """Every regular file below `root` in a stable order, DICOMDIR and hidden files excluded."""
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or name.upper() in SKIPPED_NAMES:
+                continue
+            yield Path(folder) / name
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files given, and the files under the folders given (`files_under`)."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(files_under(path) if path.is_dir() else [path])
+    return files
 
 
 class DicomFileError(Exception):

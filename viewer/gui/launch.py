@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from viewer.config import default_archive_dir
-from viewer.decode.batch import files_under
+from viewer.dicom.files import files_under
 from viewer.dicom.stack import Stack, build_stacks, object_stacks
 from viewer.gui.layers import OBJECT_MODALITIES
 

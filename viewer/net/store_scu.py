@@ -440,19 +440,6 @@ def _decompress(ds: Dataset, stored: Any) -> None:
     raise _CannotConvert(f"cannot decompress {stored.name}: {'; '.join(errors)}")
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files given, and the files under folders given (recursive, sorted; DICOMDIR skipped:
-    it describes a file-set and is not an instance to store)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.name.upper() != "DICOMDIR"))
-        else:
-            files.append(path)
-    return files
-
-
 def study_files(archive: Archive, study_uid: str) -> list[Path]:
     """The stored files of a study in the archive, series by series (empty when unknown)."""
     return [

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viewer.dicom.demo import write_ct_series
+from viewer.dicom.files import expand_paths
 from viewer.quality.dciodvfy import tool_path
-from viewer.quality.validate import expand, validate_files
+from viewer.quality.validate import validate_files
 
 TARGET_MS_PER_FILE = 15.0
 
@@ -42,7 +43,7 @@ def measure_validate(
     """Validate a synthetic 512x512 CT series of `files` slices `passes` times each way."""
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as scratch:
         folder = (workdir or Path(scratch)) / f"ct-{files}"
-        paths = expand([folder]) if folder.is_dir() else []
+        paths = expand_paths([folder]) if folder.is_dir() else []
         if len(paths) != files:
             progress(f"writing a {files}-slice CT")
             paths = write_ct_series(folder, slices=files)

@@ -12,7 +12,7 @@ files in flight. dcentvfy then runs once per study (~1 ms a file).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,19 +82,6 @@ def consistency_findings(facts: Sequence[InstanceFacts]) -> list[StudyFinding]:
     """Every study and series finding over these files' facts (from `inspect_file`): our
     checks (studies.py), then dcentvfy's attributes that differ within an entity."""
     return [*study_findings(facts), *entity_findings([f for f in facts if f.whole])]
-
-
-def expand(paths: Iterable[Path]) -> list[Path]:
-    """Files given, and every file under the folders given (recursive, sorted; a DICOMDIR
-    describes a file-set and is no instance)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.name.upper() != "DICOMDIR"))
-        else:
-            files.append(path)
-    return files
 
 
 def study_paths(archive: Archive, study_uid: str) -> list[Path]:
