@@ -18,19 +18,16 @@ prints one JSON document: `measure_first_image`'s dict.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 FIRST_IMAGE_TARGET_S = 0.5
-PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 PASS_TIMEOUT_S = 120.0
 
 
@@ -44,10 +41,7 @@ def measure_first_image(passes: int = 5, images: int = 300,
     `images` generated CT images."""
     from PySide6.QtWidgets import QApplication
 
-    from viewer.config import DicomWebService, LocalNode, Node
-    from viewer.dicom.demo import write_ct_series
-    from viewer.net.association import Local
-    from viewer.net.transport import send
+    from viewer.config import DicomWebService, Node
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     scratch = Path(tempfile.mkdtemp(prefix="bench-web-"))
@@ -66,18 +60,11 @@ def measure_first_image(passes: int = 5, images: int = 300,
     try:
         if served is not None:
             measure(*served)
-        else:
-            files = write_ct_series(scratch / "ct", images)
-            from pydicom import dcmread
+        else:  # bench web's Orthanc, started here with the study stored
+            from viewer.net.benchmark_web import web_pacs
 
-            study_uid = str(dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
-            with _orthanc_web(scratch / "orthanc") as url:
-                node = Node("BENCHWEB", "", "", 0, dicomweb=DicomWebService(url))
-                stored = send(node, Local(LocalNode()), files)
-                if len(stored.succeeded) != len(files):
-                    raise RuntimeError(f"STOW-RS stored {len(stored.succeeded)} of "
-                                       f"{len(files)}")
-                measure(url, study_uid, files[0])
+            with web_pacs(scratch, images, lambda _message: None) as pacs:
+                measure(pacs.url, pacs.study_uid, pacs.files[0])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     median = statistics.median(first)
@@ -137,30 +124,6 @@ def _one_pass(app: Any, node: Any, archive_root: Path, study_uid: str,
             return marks["shown"] - started, marks["done"] - started
     finally:
         pool.close()
-
-
-@contextlib.contextmanager
-def _orthanc_web(folder: Path) -> Iterator[str]:
-    """Orthanc with its DICOMweb plugin in `folder`; yields the service root URL."""
-    from viewer.net.benchmark import free_port, serving
-
-    exe = shutil.which("Orthanc")
-    if exe is None:
-        raise RuntimeError("Orthanc not found on PATH (Debian package orthanc)")
-    if not PLUGIN.is_file():
-        raise RuntimeError(f"{PLUGIN} not found (Debian package orthanc-dicomweb)")
-    folder.mkdir(parents=True)
-    port, http_port = free_port(), free_port()
-    config = {
-        "Name": "bench-web", "DicomAet": "ORTHANC", "DicomPort": port, "HttpPort": http_port,
-        "StorageDirectory": str(folder / "storage"), "IndexDirectory": str(folder / "index"),
-        "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-        "Plugins": [str(PLUGIN)], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-    }
-    (folder / "orthanc.json").write_text(json.dumps(config))
-    with open(folder / "orthanc.log", "wb") as log, \
-            serving([exe, str(folder / "orthanc.json")], http_port, "Orthanc", log):
-        yield f"http://127.0.0.1:{http_port}/dicom-web"
 
 
 def main(argv: list[str] | None = None) -> int:
