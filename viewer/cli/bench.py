@@ -236,18 +236,19 @@ def _run_volume(args: argparse.Namespace) -> int:
 
 def _run_presentation(args: argparse.Namespace) -> int:
     """`bench presentation`: the table of issue 17's targets; with --strict, exit 1 on a FAIL."""
-    from viewer.cli.bench_presentation import measure_rows, table, to_json
+    from viewer.cli.bench_presentation import measure_rows
+    from viewer.cli.bench_rows import table, to_json
 
     rows = measure_rows(args.repeat, _progress("presentation"))
-    print(to_json(rows) if args.json else table(rows, args.repeat))
+    print(to_json(rows) if args.json else table("presentation", rows, args.repeat))
     return 1 if args.strict and any(row.met is False for row in rows) else 0
 
 
 def _run_quality(args: argparse.Namespace) -> int:
     """`bench quality`: the table of issue 19's targets; with --strict, exit 1 on a FAIL."""
     from viewer.cli import CLIError
-    from viewer.cli.bench_presentation import to_json
-    from viewer.cli.bench_quality import Sizes, measure_rows, table
+    from viewer.cli.bench_quality import Sizes, measure_rows
+    from viewer.cli.bench_rows import table, to_json
     from viewer.media.video import VideoError
     from viewer.quality.dciodvfy import ToolMissing
 
@@ -258,7 +259,7 @@ def _run_quality(args: argparse.Namespace) -> int:
                             _progress("quality"))
     except (ToolMissing, VideoError, RuntimeError) as exc:
         raise CLIError(str(exc)) from None
-    print(to_json(rows) if args.json else table(rows, args.repeat))
+    print(to_json(rows) if args.json else table("quality", rows, args.repeat))
     return 1 if args.strict and any(row.met is False for row in rows) else 0
 
 

@@ -15,30 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
-
-@dataclass(frozen=True)
-class Row:
-    """One measured quantity: `passes` in run order, in `unit` (ms or s); `target` the issue's
-    limit, None for a row shown for information."""
-
-    name: str
-    unit: str
-    passes: list[float]
-    target: float | None = None
-
-    @property
-    def median(self) -> float:
-        return float(statistics.median(self.passes))
-
-    @property
-    def met(self) -> bool | None:
-        return None if self.target is None else self.median <= self.target
+from viewer.cli.bench_rows import Row
 
 
 def measure_rows(passes: int, progress: Callable[[str], None]) -> list[Row]:
@@ -87,25 +68,3 @@ def _reading_window_rows(passes: int) -> list[Row]:
     rows += [Row(f"hang to every first image, {hung['layout']} ({hung['protocol'][:16]})", "s",
                  hung["passes_s"], hanging["target_s"]) for hung in hanging["hangings"]]
     return rows
-
-
-def table(rows: list[Row], passes: int) -> str:
-    lines = [f"presentation: median of {passes} pass(es), every pass in run order",
-             f"{'measure':<52} {'median':>10} {'target':>11}  result  passes"]
-    for row in rows:
-        result = {None: "-", True: "PASS", False: "FAIL"}[row.met]
-        target = "" if row.target is None else f"<= {_value(row.target, row.unit)}"
-        shown = " ".join(_value(p, row.unit, bare=True) for p in row.passes)
-        lines.append(f"{row.name:<52} {_value(row.median, row.unit):>10} {target:>11}  "
-                     f"{result:<6}  {shown}")
-    return "\n".join(lines)
-
-
-def to_json(rows: list[Row]) -> str:
-    return json.dumps({"rows": [{**asdict(row), "median": row.median, "met": row.met}
-                                for row in rows]})
-
-
-def _value(value: float, unit: str, bare: bool = False) -> str:
-    text = f"{value:.3f}" if unit == "s" else f"{value:.2f}"
-    return text if bare else f"{text} {unit}"

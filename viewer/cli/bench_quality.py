@@ -2,7 +2,7 @@
 
 A row maker takes the passes, the sizes (`--files` slices of the CT to validate, `--slices`
 frames of the video), `--workdir` and a progress callback, and
-returns its rows (viewer.cli.bench_presentation's `Row`: passes in run order, unit, target);
+returns its rows (viewer.cli.bench_rows's `Row`: passes in run order, unit, target);
 `ROW_MAKERS` lists them in table order. Another quality target (image export, import with
 validation on) is one more maker appended to it; the table, JSON and --strict follow.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from viewer.cli.bench_presentation import Row
+from viewer.cli.bench_rows import Row
 
 Progress = Callable[[str], None]
 
@@ -70,15 +70,3 @@ ROW_MAKERS: list[RowMaker] = [validate_rows, mp4_export_rows]
 def measure_rows(passes: int, sizes: Sizes, workdir: Path | None, progress: Progress
                  ) -> list[Row]:
     return [row for make in ROW_MAKERS for row in make(passes, sizes, workdir, progress)]
-
-
-def table(rows: list[Row], passes: int) -> str:
-    lines = [f"quality: median of {passes} pass(es), every pass in run order",
-             f"{'measure':<64} {'median':>10} {'target':>11}  result  passes"]
-    for row in rows:
-        result = {None: "-", True: "PASS", False: "FAIL"}[row.met]
-        target = "" if row.target is None else f"<= {row.target:.2f} {row.unit}"
-        shown = " ".join(f"{p:.2f}" for p in row.passes)
-        lines.append(f"{row.name:<64} {f'{row.median:.2f} {row.unit}':>10} {target:>11}  "
-                     f"{result:<6}  {shown}")
-    return "\n".join(lines)
