@@ -18,8 +18,8 @@ pytest.importorskip("pytestqt")
 
 from PIL import Image  # noqa: E402
 from pydicom import dcmread  # noqa: E402
-from scipy.ndimage import binary_dilation  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
+from scipy.ndimage import binary_dilation  # noqa: E402
 
 from tests.gui.test_presentation_view import _gsps, _image, _settled, _window  # noqa: E402
 from viewer.archive.archive import Archive  # noqa: E402
@@ -153,13 +153,17 @@ def test_viewport_picture_with_a_presentation_state(qtbot: Any, tmp_path: Path) 
             _look("viewports-layout", everything)
             host = main.reading.grid_host
             assert everything.shape[:2] == (host.height(), host.width())
+            assert len(shown) >= 1
             for one in shown:
                 one.set_active(False)
-                alone = picture_array(viewport_picture(one, PictureOptions()))  # type: ignore[arg-type]
+                alone_picture = viewport_picture(one, PictureOptions())
+                assert alone_picture is not None
+                alone = np.atleast_3d(picture_array(alone_picture))
                 at = one.view.viewport().mapTo(host, one.view.viewport().rect().topLeft())
-                part = everything[at.y():at.y() + alone.shape[0], at.x():at.x() + alone.shape[1]]
-                np.testing.assert_array_equal(part.reshape(alone.shape) if part.ndim == alone.ndim
-                                              else part[..., 0], alone)
+                part = np.atleast_3d(everything)[at.y():at.y() + alone.shape[0],
+                                                 at.x():at.x() + alone.shape[1]]
+                np.testing.assert_array_equal(np.broadcast_to(part, (*part.shape[:2], 3)),
+                                              np.broadcast_to(alone, (*alone.shape[:2], 3)))
             main.close()
     finally:
         pool.close()

@@ -103,17 +103,20 @@ def layout_picture(viewports: Sequence[Viewport], host: QWidget,
                    options: PictureOptions) -> QImage | None:
     """The viewports of a layout as one picture, as on screen: each at its place in `host`
     (the reading grid), the grid's background between them; None when none shows an image."""
-    shown = [v for v in viewports if v.isVisible() and v.image.image is not None]
-    if not shown:
+    visible = [v for v in viewports if v.isVisible()]
+    if not any(v.image.image is not None for v in visible):
         return None
     screen = replace(options, size=PictureSize.SCREEN)
-    places = [(v.view.viewport().mapTo(host, QPoint(0, 0)), viewport_picture(v, screen))
-              for v in shown]
     picture = QImage(host.width(), host.height(), QImage.Format.Format_RGB32)
     picture.fill(GRID_BACKGROUND)
     painter = QPainter(picture)
-    for place, part in places:
-        if part is not None:
+    for viewport in visible:
+        area = viewport.view.viewport()
+        place = area.mapTo(host, QPoint(0, 0))
+        part = viewport_picture(viewport, screen)
+        if part is None:  # an empty viewport: black, as on screen
+            painter.fillRect(place.x(), place.y(), area.width(), area.height(), BACKGROUND)
+        else:
             painter.drawImage(place, part)
     painter.end()
     return picture
@@ -193,11 +196,16 @@ def overlay_content(viewport: Viewport, options: PictureOptions, zoom: float,
 
 def _paint_overlay(viewport: Viewport, options: PictureOptions, painter: QPainter, width: int,
                    height: int, zoom: float) -> None:
+    overlay = Overlay(viewport.view)
     if options.size is PictureSize.SCREEN:
         width_for_bar = viewport.width()  # the viewport sizes its bar by its own width
     else:
+        # the text in proportion to the picture, as the core's annotate does (~13 px on a
+        # 512 image): at the screen's size it would cover a small image
         width_for_bar = width
-    overlay = Overlay(viewport.view)
+        font = overlay.font()
+        font.setPixelSize(max(8, round(min(width, height) / 40)))
+        overlay.setFont(font)
     try:
         overlay.hide()
         overlay.resize(width, height)
