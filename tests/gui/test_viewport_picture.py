@@ -141,6 +141,20 @@ def test_viewport_picture_with_a_presentation_state(qtbot: Any, tmp_path: Path) 
             assert differs[: rows // 4, : columns // 3].any()  # the patient's corner changed
             assert not differs[rows // 2:, :].any()  # the lower half did not
 
+            # the series from the Export menu, through the core: the state's turn, shutter and
+            # LUTs too (annotations off: the picture alone, as render's where it draws none)
+            menu = main.image_export
+            menu.annotate.setChecked(False)
+            frames = tmp_path / "series"
+            frames.mkdir()  # a folder: the one frame goes in it as 0001.png
+            with qtbot.waitSignal(menu.finished, timeout=WAIT_MS):
+                assert menu.export_series(viewport, frames, "png") is not None
+            with Image.open(frames / "0001.png") as opened:
+                exported_frame = np.asarray(opened).astype(int)
+            assert exported_frame.shape == rendered.shape
+            assert np.abs(exported_frame - rendered)[clear].max() <= 2
+            menu.annotate.setChecked(True)
+
             # all viewports as one picture: each at its place in the grid
             main.reading.set_layout((2, 1))
             qtbot.waitUntil(main.all_loaded, timeout=WAIT_MS)

@@ -5,9 +5,9 @@ the clipboard, with or without annotations (and without the patient's text, for 
 A viewport (one, all of them, or on the clipboard) is exported as it is seen
 (`viewport_picture`: its scene painted again, WYSIWYG), as on screen or at the image's
 resolution. A series calls `viewer.media.image_export` as `export-images` does: the viewport's
-window through the one display pipeline, one image pixel per picture pixel, upright (the core
-takes no rotation, flip or presentation state: the progress dialog says so when the viewport
-has any), the corner texts, orientation markers and the viewport's measurements burned in on
+window, turns, mirrors and presentation state (for the images it references) through the one
+display pipeline, one image pixel per picture pixel, not zoomed or panned (the progress dialog
+says so), the corner texts, orientation markers and the viewport's measurements burned in on
 request. Files are written by Tasks off the GUI thread; a series shows a progress dialog whose
 Cancel stops it (a cancelled video leaves no file).
 """
@@ -126,10 +126,16 @@ class ImageExportMenu(QObject):
 
     # -- what the user chose ----------------------------------------------------------------
     def options(self, viewport: Viewport, image_format: str) -> ExportOptions:
-        """The viewport's window and the menu's annotation choices, for `image_format` (the
-        series' export through the core, frames at image size)."""
+        """The viewport's window, turns, mirrors and presentation state and the menu's
+        annotation choices, for `image_format` (a series, through the core: frames at the
+        image's size)."""
+        layer = viewport.presentation
+        applied = layer.applied if layer is not None else None
         return ExportOptions(image_format, viewport.state, annotations=self.annotate.isChecked(),
-                             patient_text=self.patient_text.isChecked())
+                             patient_text=self.patient_text.isChecked(),
+                             quarter_turns=viewport.quarter_turns, flip_h=viewport.flip_h,
+                             flip_v=viewport.flip_v,
+                             presentation=applied.file if applied is not None else None)
 
     def picture_options(self) -> PictureOptions:
         """The menu's size and annotation choices for a viewport's picture."""
@@ -213,15 +219,14 @@ class ImageExportMenu(QObject):
                            self._series_caveat(viewport))
 
     def _series_caveat(self, viewport: Viewport) -> str:
-        """What a series export leaves out of what the viewport shows: the core exports frames
-        at image size with the viewport's window only."""
-        turned = viewport.quarter_turns or viewport.flip_h or viewport.flip_v
-        state = viewport.presentation is not None and viewport.presentation.applied is not None
-        if not (turned or state):
-            return ""
-        return self.tr("The frames are exported upright at the image's size with this "
-                       "viewport's window: its rotation, flip and presentation state are "
-                       "not applied.")
+        """What a series export does not take from the viewport."""
+        text = self.tr("The frames are exported at the image's size (a presentation state's "
+                       "displayed area), turned as shown, not zoomed or panned.")
+        layer = viewport.presentation
+        if layer is not None and layer.applied is not None:
+            text += " " + self.tr("Images the presentation state does not reference are "
+                                  "exported without it.")
+        return text
 
     def _watch(self, task: Task, whole_series: bool, caveat: str = "") -> Task:
         self.task = task
