@@ -8,6 +8,7 @@ patient's fields leave the corner texts on request; all viewports as one picture
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,15 @@ from pydicom import dcmread  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from scipy.ndimage import binary_dilation  # noqa: E402
 
+from tests.gui.test_overlay_layers import LIVER, SIZE, Study, _open, study, window  # noqa: E402
 from tests.gui.test_presentation_view import _gsps, _image, _settled, _window  # noqa: E402
 from viewer.archive.archive import Archive  # noqa: E402
 from viewer.archive.importer import import_paths  # noqa: E402
 from viewer.cli import main as cli  # noqa: E402
 from viewer.decode.cache import FrameCache  # noqa: E402
 from viewer.decode.pool import DecodePool  # noqa: E402
+from viewer.gui.app import MainWindow  # noqa: E402
+from viewer.gui.measurements import Kind, Measurement  # noqa: E402
 from viewer.gui.viewport_picture import (  # noqa: E402
     PictureOptions,
     PictureSize,
@@ -40,6 +44,7 @@ pytestmark = pytest.mark.timeout(300)
 
 SCREENS = Path(os.environ.get("VIEWER_SCREENSHOTS", "/tmp/screens"))
 WAIT_MS = 60_000
+__all__ = ["study", "window"]  # test_overlay_layers' fixtures, used here
 
 
 def _array(image: QImage) -> np.ndarray:
@@ -181,3 +186,35 @@ def test_viewport_picture_with_a_presentation_state(qtbot: Any, tmp_path: Path) 
             main.close()
     finally:
         pool.close()
+
+
+def test_segmentation_stays_without_annotations(qtbot: Any, window: MainWindow,
+                                                study: Study) -> None:
+    """A SEG over the CT is part of the image as displayed: in the picture with or without
+    annotations; a measurement only with them."""
+    viewport = window.reading.viewports[0]
+    _open(qtbot, window, study.seg_series)
+    key = viewport.current_key
+    assert key is not None
+    viewport.measurements.add(key, Measurement(Kind.LENGTH, [(20.0, 32.0), (44.0, 32.0)]))
+    qtbot.wait(50)
+    # four picture pixels per image pixel: room for the corner texts on a 64 x 64 image
+    options = PictureOptions(PictureSize.IMAGE, annotations=False, scale=4.0)
+    liver = (slice(LIVER[0].start * 4, LIVER[0].stop * 4), slice(LIVER[1].start * 4,
+                                                               LIVER[1].stop * 4))
+    bare_picture = viewport_picture(viewport, options)
+    assert bare_picture is not None
+    bare = np.atleast_3d(picture_array(bare_picture)).astype(int)
+    _look("viewport-seg-plain", bare.astype(np.uint8))
+    assert bare.shape[:2] == (SIZE * 4, SIZE * 4)
+    assert (bare[liver][..., 0] > bare[liver][..., 1] + 40).all()  # tinted red
+    yellow = (bare[..., 0] > 200) & (bare[..., 1] > 180) & (bare[..., 2] < 80)
+    assert not yellow.any()  # the measurement left out
+    marked_picture = viewport_picture(viewport, replace(options, annotations=True))
+    assert marked_picture is not None
+    marked = np.atleast_3d(picture_array(marked_picture)).astype(int)
+    _look("viewport-seg-annotated", marked.astype(np.uint8))
+    yellow = (marked[..., 0] > 200) & (marked[..., 1] > 180) & (marked[..., 2] < 80)
+    assert yellow[32 * 4 + 2, 20 * 4 + 4:44 * 4].all()  # along the length's row
+    lower = (slice(liver[0].start + 20, liver[0].stop), liver[1])  # below the corner text
+    assert (marked[lower][..., 0] > marked[lower][..., 1] + 40).all()
