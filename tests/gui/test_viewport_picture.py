@@ -218,3 +218,31 @@ def test_segmentation_stays_without_annotations(qtbot: Any, window: MainWindow,
     assert yellow[32 * 4 + 2, 20 * 4 + 4:44 * 4].all()  # along the length's row
     lower = (slice(liver[0].start + 20, liver[0].stop), liver[1])  # below the corner text
     assert (marked[lower][..., 0] > marked[lower][..., 1] + 40).all()
+
+
+def test_zoomed_viewport_at_the_image_resolution_is_not_resampled(qtbot: Any,
+                                                                   tmp_path: Path) -> None:
+    """1:1 pixels about the centre of a 900x700 window: at the image's resolution the picture
+    is what the view shows, and the image in it is `render`'s, pixel for pixel."""
+    from tests.gui.windows import reading_window
+    from viewer.dicom.demo import write_ct_series
+
+    files = write_ct_series(tmp_path / "ct", 2, 256, 256)
+    with reading_window(qtbot, files, 1) as main:
+        viewport = main.reading.viewports[0]
+        viewport.actual_pixels()
+        viewport.view.translate_by(-40.25, 30.5)  # a pan by fractions of a pixel
+        qtbot.wait(20)
+        shown = viewport_picture(viewport, PictureOptions(PictureSize.IMAGE, annotations=False))
+        assert shown is not None
+        picture = picture_array(shown)
+        target = viewport.view.shown_target()
+        assert picture.shape == (round(target.height()), round(target.width()))
+        rendered = tmp_path / "render.png"
+        assert cli(["render", viewport.stack.frames[0][0], "-o", str(rendered)]) == 0  # type: ignore[union-attr]
+        with Image.open(rendered) as opened:
+            expected = np.asarray(opened)
+        # the image's corner lands on the nearest whole pixel (Qt rounds a translation)
+        left, top = (int(np.floor(-v + 0.5)) for v in (target.left(), target.top()))
+        np.testing.assert_array_equal(picture[top:top + 256, left:left + 256], expected)
+        assert not picture[:top].any() and not picture[:, :left].any()  # black around it
