@@ -308,8 +308,12 @@
         <translation>视口导出为 {format}…</translation>
     </message>
     <message>
-        <source>All viewports as PNG…</source>
-        <translation>所有视口导出为 PNG…</translation>
+        <source>All viewports as one PNG…</source>
+        <translation>所有视口导出为一张 PNG…</translation>
+    </message>
+    <message>
+        <source>All viewports as PNG files…</source>
+        <translation>所有视口分别导出为 PNG 文件…</translation>
     </message>
     <message>
         <source>Series as PNG pictures…</source>
@@ -328,8 +332,28 @@
         <translation>复制视口到剪贴板</translation>
     </message>
     <message>
+        <source>Size as on screen</source>
+        <translation>尺寸：与屏幕显示相同</translation>
+    </message>
+    <message>
+        <source>Size: one image pixel per picture pixel</source>
+        <translation>尺寸：每个图像像素对应一个图片像素</translation>
+    </message>
+    <message>
+        <source>Size: twice the image&apos;s pixels</source>
+        <translation>尺寸：图像像素的两倍</translation>
+    </message>
+    <message>
         <source>Viewport copied to the clipboard</source>
         <translation>视口已复制到剪贴板</translation>
+    </message>
+    <message>
+        <source>The frames are exported at the image&apos;s size (a presentation state&apos;s displayed area), turned as shown, not zoomed or panned.</source>
+        <translation>各帧按图像尺寸（显示状态的显示区域）导出，按显示方向旋转，不含缩放和平移。</translation>
+    </message>
+    <message>
+        <source>Images the presentation state does not reference are exported without it.</source>
+        <translation>显示状态未引用的图像将不带该显示状态导出。</translation>
     </message>
     <message>
         <source>Exporting the series…</source>
@@ -358,6 +382,10 @@
     <message>
         <source>Export viewport</source>
         <translation>导出视口</translation>
+    </message>
+    <message>
+        <source>Export all viewports</source>
+        <translation>导出所有视口</translation>
     </message>
     <message>
         <source>Export viewports to</source>

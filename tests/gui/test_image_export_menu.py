@@ -53,6 +53,8 @@ def test_viewport_png_and_annotations(qtbot: QtBot, series: list[Path], tmp_path
         viewport.set_window(-600, 1500)
         qtbot.waitUntil(lambda: viewport.loaded, timeout=WAIT_MS)
 
+        # at the image's resolution, upright and fitted: one image pixel per picture pixel
+        menu.size_choice.actions()[1].setChecked(True)
         menu.annotate.setChecked(False)
         plain = tmp_path / "plain.png"
         with qtbot.waitSignal(menu.finished, timeout=WAIT_MS):

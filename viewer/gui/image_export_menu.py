@@ -2,11 +2,14 @@
 TIFF, the active viewport's series as pictures or as an MP4/GIF cine loop, and the viewport on
 the clipboard, with or without annotations (and without the patient's text, for teaching).
 
-Every export calls `viewer.media.image_export` as `export-images` does: the viewport's window
-through the one display pipeline, one image pixel per picture pixel, the corner texts,
-orientation markers and the viewport's measurements burned in on request. Exports run as
-Tasks off the GUI thread; a series shows a progress dialog whose Cancel stops it (a cancelled
-video leaves no file).
+A viewport (one, all of them, or on the clipboard) is exported as it is seen
+(`viewport_picture`: its scene painted again, WYSIWYG), as on screen or at the image's
+resolution. A series calls `viewer.media.image_export` as `export-images` does: the viewport's
+window, turns, mirrors and presentation state (for the images it references) through the one
+display pipeline, one image pixel per picture pixel, not zoomed or panned (the progress dialog
+says so), the corner texts, orientation markers and the viewport's measurements burned in on
+request. Files are written by Tasks off the GUI thread; a series shows a progress dialog whose
+Cancel stops it (a cancelled video leaves no file).
 """
 
 from __future__ import annotations
@@ -16,16 +19,22 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog, QWidget
 
 from viewer.dicom import measure
-from viewer.gui.imageview import wrap_qimage
 from viewer.gui.measure_text import measurement_text
 from viewer.gui.overlay import annotation_labels
 from viewer.gui.reading import ReadingArea
 from viewer.gui.tasks import Task, TaskRunner
 from viewer.gui.viewport import Viewport
+from viewer.gui.viewport_picture import (
+    PictureOptions,
+    PictureSize,
+    layout_picture,
+    picture_array,
+    viewport_picture,
+)
 from viewer.jobs import CancelToken, ProgressCallback
 from viewer.media.annotate import MeasurementMark
 from viewer.media.image_export import (
@@ -33,7 +42,7 @@ from viewer.media.image_export import (
     ExportOptions,
     ExportResult,
     export_stack,
-    render_export_frame,
+    write_picture,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -84,7 +93,10 @@ class ImageExportMenu(QObject):
         for fmt, name in (("png", "PNG"), ("jpeg", "JPEG"), ("tiff", "TIFF")):
             menu.addAction(self.tr("Viewport as {format}…").format(format=name)).triggered.connect(
                 lambda _=False, f=fmt: self._ask_viewport(f))
-        menu.addAction(self.tr("All viewports as PNG…")).triggered.connect(self._ask_viewports)
+        menu.addAction(self.tr("All viewports as one PNG…")).triggered.connect(
+            self._ask_layout)
+        menu.addAction(self.tr("All viewports as PNG files…")).triggered.connect(
+            self._ask_viewports)
         menu.addSeparator()
         menu.addAction(self.tr("Series as PNG pictures…")).triggered.connect(
             lambda: self._ask_series("png"))
@@ -100,86 +112,127 @@ class ImageExportMenu(QObject):
         menu.addSeparator()
         menu.addAction(self.annotate)
         menu.addAction(self.patient_text)
+        menu.addSeparator()
+        # the size of a viewport's picture; a series is always exported at the image's size
+        self.size_choice = QActionGroup(menu)
+        for text, data in ((self.tr("Size as on screen"), ("screen", 1.0)),
+                           (self.tr("Size: one image pixel per picture pixel"), ("image", 1.0)),
+                           (self.tr("Size: twice the image's pixels"), ("image", 2.0))):
+            action = QAction(text, menu, checkable=True)
+            action.setData(data)
+            self.size_choice.addAction(action)
+            menu.addAction(action)
+        self.size_choice.actions()[0].setChecked(True)
 
     # -- what the user chose ----------------------------------------------------------------
     def options(self, viewport: Viewport, image_format: str) -> ExportOptions:
-        """The viewport's window and the menu's annotation choices, for `image_format`."""
+        """The viewport's window, turns, mirrors and presentation state and the menu's
+        annotation choices, for `image_format` (a series, through the core: frames at the
+        image's size)."""
+        layer = viewport.presentation
+        applied = layer.applied if layer is not None else None
         return ExportOptions(image_format, viewport.state, annotations=self.annotate.isChecked(),
-                             patient_text=self.patient_text.isChecked())
+                             patient_text=self.patient_text.isChecked(),
+                             quarter_turns=viewport.quarter_turns, flip_h=viewport.flip_h,
+                             flip_v=viewport.flip_v,
+                             presentation=applied.file if applied is not None else None)
+
+    def picture_options(self) -> PictureOptions:
+        """The menu's size and annotation choices for a viewport's picture."""
+        size, scale = self.size_choice.checkedAction().data()
+        return PictureOptions(PictureSize(size), annotations=self.annotate.isChecked(),
+                              patient_text=self.patient_text.isChecked(), scale=scale)
 
     def picture(self, viewport: Viewport) -> np.ndarray | None:
-        """The active frame of `viewport` as exported (None without an image)."""
-        stack = viewport.stack
-        if stack is None or not stack.frames:
-            return None
-        return render_export_frame(stack, viewport.position, self.options(viewport, "png"),
-                                   viewport_marks(viewport), annotation_labels())
+        """What `viewport` shows, as exported (None without an image)."""
+        shown = viewport_picture(viewport, self.picture_options())
+        return None if shown is None else picture_array(shown)
 
     # -- the exports --------------------------------------------------------------------------
     def export_viewport(self, viewport: Viewport, target: Path, image_format: str) -> Task | None:
-        """The viewport's current frame as one picture at `target`."""
-        return self._start([(viewport, target)], image_format, whole_series=False)
+        """What the viewport shows, as one picture at `target`."""
+        picture = self.picture(viewport)
+        return None if picture is None else self._write([(picture, target)], image_format)
 
     def export_viewports(self, folder: Path, image_format: str = "png") -> Task | None:
-        """Each viewport showing an image, its current frame as `viewport-N.ext` in `folder`."""
-        shown = [v for v in self.reading.viewports if v.stack is not None and v.stack.frames]
+        """Each viewport showing an image, as it shows it, as `viewport-N.ext` in `folder`."""
         suffix = SUFFIXES[image_format]
-        pairs = [(v, folder / f"viewport-{n}{suffix}") for n, v in enumerate(shown, 1)]
-        return self._start(pairs, image_format, whole_series=False)
+        pictures = [p for v in self.reading.viewports if (p := self.picture(v)) is not None]
+        return self._write([(p, folder / f"viewport-{n}{suffix}")
+                            for n, p in enumerate(pictures, 1)], image_format)
+
+    def export_layout(self, target: Path, image_format: str = "png") -> Task | None:
+        """The layout as one picture, as on screen: every viewport at its place."""
+        shown = layout_picture(self.reading.viewports, self.reading.grid_host,
+                               self.picture_options())
+        return None if shown is None else self._write([(picture_array(shown), target)],
+                                                      image_format)
 
     def export_series(self, viewport: Viewport, target: Path, image_format: str) -> Task | None:
         """The viewport's whole series: pictures in the folder `target`, or one video."""
-        return self._start([(viewport, target)], image_format, whole_series=True)
+        return self._start(viewport, target, image_format)
 
     def copy_viewport(self) -> bool:
-        """The active viewport's frame, as it would be exported, on the clipboard."""
+        """The active viewport, as it would be exported, on the clipboard."""
         viewport = self.reading.active
-        if viewport is None:
+        shown = None if viewport is None else viewport_picture(viewport, self.picture_options())
+        if shown is None:
             return False
-        from viewer.dicom.files import DicomFileError
-
-        try:
-            picture = self.picture(viewport)
-        except DicomFileError as exc:
-            self.failed.emit(str(exc))
-            return False
-        if picture is None:
-            return False
-        # copy(): the QImage wraps `picture`'s memory, which goes when this function returns
-        QGuiApplication.clipboard().setImage(wrap_qimage(picture).copy())
+        QGuiApplication.clipboard().setImage(shown)
         self.message.emit(self.tr("Viewport copied to the clipboard"))
         return True
 
-    def _start(self, pairs: list[tuple[Viewport, Path]], image_format: str,
-               whole_series: bool) -> Task | None:
-        if self.task is not None or not pairs:
+    def _write(self, pictures: list[tuple[np.ndarray, Path]], image_format: str) -> Task | None:
+        """Write pictures rendered on the GUI thread (a scene is painted there) off it."""
+        if self.task is not None or not pictures:
             return None
-        labels = annotation_labels()  # translated on the GUI thread, used by the job
-        jobs = []
-        for viewport, target in pairs:
-            stack = viewport.stack
-            if stack is None or not stack.frames:
-                continue
-            marks = {viewport.position: viewport_marks(viewport)}
-            positions = None if whole_series else [viewport.position]
-            jobs.append((stack, target, self.options(viewport, image_format), positions, marks))
 
         def job(progress: ProgressCallback, cancel: CancelToken) -> ExportResult:
-            total = ExportResult()
-            for stack, target, options, positions, marks in jobs:
-                result = export_stack(stack, target, options, positions=positions,
-                                      measurements=marks, labels=labels, progress=progress,
-                                      cancel=cancel)
-                total.report.done += result.report.done
-                total.report.failed += result.report.failed
-                total.rate, total.rate_source = result.rate, result.rate_source
-            return total
+            result = ExportResult()
+            for done, (picture, target) in enumerate(pictures):
+                cancel.raise_if_cancelled()
+                progress(done, len(pictures), target.name)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    write_picture(picture, target, image_format)
+                except OSError as exc:
+                    result.report.fail(str(target), exc.strerror or str(exc))
+                    continue
+                result.report.done.append(str(target))
+            return result
 
-        task = self.tasks.start(job, "export images")
+        return self._watch(self.tasks.start(job, "export images"), whole_series=False)
+
+    def _start(self, viewport: Viewport, target: Path, image_format: str) -> Task | None:
+        stack = viewport.stack
+        if self.task is not None or stack is None or not stack.frames:
+            return None
+        labels = annotation_labels()  # translated on the GUI thread, used by the job
+        marks = {viewport.position: viewport_marks(viewport)}
+        options = self.options(viewport, image_format)
+
+        def job(progress: ProgressCallback, cancel: CancelToken) -> ExportResult:
+            return export_stack(stack, target, options, measurements=marks, labels=labels,
+                                progress=progress, cancel=cancel)
+
+        return self._watch(self.tasks.start(job, "export images"), True,
+                           self._series_caveat(viewport))
+
+    def _series_caveat(self, viewport: Viewport) -> str:
+        """What a series export does not take from the viewport."""
+        text = self.tr("The frames are exported at the image's size (a presentation state's "
+                       "displayed area), turned as shown, not zoomed or panned.")
+        layer = viewport.presentation
+        if layer is not None and layer.applied is not None:
+            text += " " + self.tr("Images the presentation state does not reference are "
+                                  "exported without it.")
+        return text
+
+    def _watch(self, task: Task, whole_series: bool, caveat: str = "") -> Task:
         self.task = task
         if whole_series:
-            dialog = QProgressDialog(self.tr("Exporting the series…"), self.tr("Cancel"), 0, 0,
-                                     self.window)
+            text = self.tr("Exporting the series…") + (f"\n{caveat}" if caveat else "")
+            dialog = QProgressDialog(text, self.tr("Cancel"), 0, 0, self.window)
             dialog.setMinimumDuration(300)
             dialog.canceled.connect(task.cancel)
             task.progress.connect(self._progress)
@@ -226,6 +279,12 @@ class ImageExportMenu(QObject):
             FILTERS[image_format])
         if name:
             self.export_viewport(viewport, Path(name), image_format)
+
+    def _ask_layout(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self.window, self.tr("Export all viewports"),
+                                              "viewports.png", FILTERS["png"])
+        if name:
+            self.export_layout(Path(name))
 
     def _ask_viewports(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, self.tr("Export viewports to"))

@@ -373,6 +373,11 @@ class PresentationLayer(QObject):
         self.viewport.redisplay()
 
     # -- annotations ------------------------------------------------------------------------
+    def annotation_groups(self) -> list[QGraphicsItem]:
+        """The parents of every graphic and text the state draws (an export without
+        annotations hides them)."""
+        return [self._pixel_group, self._display_group]
+
     def _remove_items(self) -> None:
         scene = self.viewport.view.scene()
         for items in (*self._kept.values(), *self._hidden.values()):

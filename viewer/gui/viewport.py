@@ -122,6 +122,7 @@ class Viewport(QWidget):
         self._drawing: Measurement | None = None
         self._probe_text = ""
         self._items: list[QGraphicsItem] = []
+        self._layer_items = 0  # how many of _items the layers drew (first)
         # Lines added to the corner text for the shown frame (key image flag...), set by the
         # reading area: each gives "" when it has nothing to say about that frame.
         self.frame_notes: list[Callable[[FrameKey], str]] = []
@@ -542,6 +543,7 @@ class Viewport(QWidget):
             return
         for layer in self.layers:  # under the lines and measurements
             self._items.extend(layer.items(self))
+        self._layer_items = len(self._items)  # the rest are marks (drawn_marks)
         for a, b in self.reference_lines:
             self._add_path([a, b], REFERENCE_PEN, dashed=True)
         shown = self.measurements.on(key)
@@ -549,6 +551,10 @@ class Viewport(QWidget):
             shown.append(self._drawing)
         for m in shown:
             self._draw_measurement(m)
+
+    def drawn_marks(self) -> list[QGraphicsItem]:
+        """The measurement and reference-line items over the image (not the layers')."""
+        return self._items[self._layer_items:]
 
     def redraw_layers(self) -> None:
         """A layer has new content for this viewport (computed off the GUI thread)."""

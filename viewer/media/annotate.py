@@ -74,15 +74,17 @@ def frame_annotations(
     patient_text: bool = True,
     measurements: Sequence[MeasurementMark] = (),
     labels: Mapping[str, str] | None = None,
+    turns: tuple[int, bool] = (0, False),
 ) -> Annotations:
     """The annotations of frame `index` of a `total`-frame series shown with `window` (center,
-    width; None: the frame's own, unknown here, so no W/L line). An export is drawn one image
-    pixel per output pixel, so there is no zoom line."""
+    width; None: the frame's own, unknown here, so no W/L line), turned by `turns` (quarter
+    turns clockwise, then a horizontal mirror) for the orientation markers. An export is drawn
+    one image pixel per output pixel, so there is no zoom line."""
     shown = info if patient_text else without_patient_text(info)
     corners = four_corners(shown, geometry, frame, index, total, window, math.nan, labels)
     edges = None
     if geometry is not None and geometry.orientation is not None:
-        edges = oriented_edge_labels(geometry.orientation, 0, False, False)
+        edges = oriented_edge_labels(geometry.orientation, turns[0], turns[1], False)
     return Annotations(corners, edges, tuple(measurements))
 
 
