@@ -282,6 +282,8 @@ class MainWindow(QMainWindow):
         self.objects.shutdown()
         if self.hanging is not None:
             self.hanging.shutdown()
+        if self.browser is not None:
+            self.browser.quality.stop()  # the background validation reads the archive
         self.tasks.shutdown()  # before the archive closes: no job may outlive it
         if self.pacs is not None:
             self.pacs.shutdown()

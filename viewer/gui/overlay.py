@@ -30,6 +30,8 @@ class OverlayContent:
     probe: str = ""
     problem: str = ""  # e.g. "cannot decode: <reason>", shown in the middle
     notes: list[str] = field(default_factory=list)  # e.g. which calibration lengths use
+    # what is shown depends on a defective attribute (viewport_warnings): top centre, amber
+    warnings: list[str] = field(default_factory=list)
     active: bool = False  # the viewport that has the keyboard focus gets a frame
 
 
@@ -85,6 +87,9 @@ class Overlay(QWidget):
             if left_block_right + MARGIN > w / 2 - c.scale_bar.length_px_on_screen / 2:
                 y = min(y, left_block_top - line * 0.6)
             self._scale_bar(painter, c.scale_bar, w, y, line)
+        if c.warnings:
+            self._warnings(painter, c.warnings, w, MARGIN + line * (2.4 if c.markers else 1.0),
+                           line)
         if c.problem:
             painter.setPen(WARNING)
             box = QRectF(MARGIN * 4, h / 3, w - MARGIN * 8, h / 3)
@@ -94,6 +99,20 @@ class Overlay(QWidget):
             painter.setPen(QPen(QColor(80, 140, 230), 2))
             painter.drawRect(QRectF(1, 1, w - 2, h - 2))
         painter.end()
+
+    def _warnings(self, painter: QPainter, lines: list[str], w: float, top: float,
+                  step: float) -> None:
+        """Each warning centred under the top marker, amber on a dark band: it must be seen
+        over any image, and not taken for a corner's annotation."""
+        metrics = QFontMetricsF(self.font())
+        for n, text in enumerate(lines):
+            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, w - MARGIN * 4)
+            width = metrics.horizontalAdvance(shown)
+            y = top + n * (step + 2)
+            painter.fillRect(QRectF(w / 2 - width / 2 - 4, y, width + 8, step + 1),
+                             QColor(0, 0, 0, 170))
+            painter.setPen(WARNING)
+            painter.drawText(QPointF(w / 2 - width / 2, y + metrics.ascent()), shown)
 
     def _block(self, painter: QPainter, lines: tuple[str, ...] | list[str], x: float, y: float,
                step: float, right: bool) -> None:
