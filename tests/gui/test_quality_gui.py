@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
 from pydicom.dataelem import DataElement  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from tests.gui.windows import reading_window  # noqa: E402
@@ -140,10 +140,18 @@ def test_panel_sorts_revalidates_and_exports(qtbot: QtBot, browser: StudyBrowser
     shown = dialog.shown_rows()
     severities = [r.severity for r in shown]
     assert severities == sorted(severities, key={"error": 0, "warning": 1}.__getitem__)
-    for column, key in ((FindingsModel.FILE, "file"), (FindingsModel.KEYWORD, "keyword")):
-        dialog.table.sortByColumn(column, Qt.SortOrder.AscendingOrder)
-        values = [getattr(r, key).casefold() for r in dialog.shown_rows()]
-        assert values == sorted(values)
+    dialog.table.sortByColumn(FindingsModel.KEYWORD, Qt.SortOrder.AscendingOrder)
+    keywords = [r.keyword.casefold() for r in dialog.shown_rows()]
+    assert keywords == sorted(keywords)
+    # files in reading order: series by series, images by number, a series' own findings first
+    dialog.table.sortByColumn(FindingsModel.FILE, Qt.SortOrder.AscendingOrder)
+    keys = dialog.model.sort_keys
+    order = [keys[r.sop_instance_uid or r.series_instance_uid] for r in dialog.shown_rows()
+             if r.sop_instance_uid or r.series_instance_uid]
+    assert order == sorted(order)
+    shown = [dialog.proxy.index(n, FindingsModel.FILE).data()
+             for n in range(dialog.proxy.rowCount())]
+    assert shown.index("Series 1") < shown.index("Series 2")
     dialog.table.sortByColumn(FindingsModel.SEVERITY, Qt.SortOrder.AscendingOrder)
     dialog.resize(1100, 420)
     SCREENS.mkdir(exist_ok=True)
@@ -153,7 +161,7 @@ def test_panel_sorts_revalidates_and_exports(qtbot: QtBot, browser: StudyBrowser
     with qtbot.waitSignal(dialog.revalidated, timeout=WAIT_MS):
         task = dialog.validate_again()
         assert not dialog.validate_button.isEnabled() and task.running
-    qtbot.waitUntil(lambda: dialog.validate_button.isEnabled(), timeout=WAIT_MS)
+    qtbot.waitUntil(dialog.validate_button.isEnabled, timeout=WAIT_MS)
     assert sorted(dialog.model.rows, key=str) == sorted(expected, key=str)
 
     # CSV: every row, in the order shown; HTML: DICOM text escaped
@@ -223,3 +231,48 @@ def test_clean_series_shows_no_warning(qtbot: QtBot, tmp_path: Path) -> None:
         viewport = main.reading.viewports[0]
         viewport.redisplay()
         assert viewport.overlay.content.warnings == []
+
+
+def test_a_study_there_before_is_validated_when_its_panel_opens(
+        qtbot: QtBot, tmp_path: Path, media: dict[str, list[Path]]) -> None:
+    """Studies already in the archive are not all validated when the window opens (that would
+    compete with reading them); their panel validates them, and their badge follows."""
+    from viewer.archive import importer
+
+    with Archive(tmp_path / "archive") as archive:
+        importer.import_paths(archive, media["damaged"])
+    runner = TaskRunner()
+    with Archive(tmp_path / "archive") as archive:
+        browser = StudyBrowser(archive, runner)
+        qtbot.addWidget(browser)
+        assert not browser.quality.busy()
+        assert name_cell(browser, DAMAGED, Qt.ItemDataRole.DecorationRole) is None
+        assert "not validated" in str(name_cell(browser, DAMAGED, Qt.ItemDataRole.ToolTipRole))
+        with qtbot.waitSignal(browser.quality.study_done, timeout=WAIT_MS):
+            dialog = browser.show_quality(DAMAGED)
+        qtbot.addWidget(dialog)
+        assert dialog.model.rowCount() >= 5
+        counts = browser.quality.counts(DAMAGED)
+        assert counts is not None and counts.errors >= 2
+        assert name_cell(browser, DAMAGED, Qt.ItemDataRole.DecorationRole) is not None
+        runner.shutdown()
+
+
+def test_reading_window_opens_the_findings_of_its_study(qtbot: QtBot, tmp_path: Path,
+                                                        media: dict[str, list[Path]]) -> None:
+    from tests.gui.windows import archive_study_window
+    from viewer.archive import importer
+
+    with Archive(tmp_path / "archive") as archive:
+        importer.import_paths(archive, media["damaged"])
+    with archive_study_window(qtbot, tmp_path / "archive", DAMAGED, 5) as main:
+        action = next(a for a in main.reading_tools.actions() if a.text() == "Data quality…")
+        action.trigger()
+        assert main.browser is not None
+        dialog = main.browser.quality_dialog
+        assert dialog is not None and dialog.study_uid == DAMAGED
+        qtbot.waitUntil(lambda: dialog.model.rowCount() >= 5, timeout=WAIT_MS)
+        labels = {dialog.model.index(r, FindingsModel.FILE).data()
+                  for r in range(dialog.model.rowCount())}
+        assert {"Series 1", "Series 2"} <= labels  # series findings, by number
+        assert any(str(label).startswith("Series 2, image ") for label in labels)

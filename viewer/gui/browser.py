@@ -106,7 +106,7 @@ class StudyBrowser(QWidget):
         self._delete_task: Task | None = None
         self.summary_box: QMessageBox | None = None  # the last import summary shown
         # Data quality: badges, validation of what the archive gains, the findings panel
-        self.quality = QualityBadges(archive, self)
+        self.quality = QualityBadges(archive, tasks, self)
         self.quality.study_done.connect(self._quality_done)
         self.quality_dialog: QualityDialog | None = None  # the last findings panel opened
         self._summary_studies: set[str] = set()  # the last import's studies being validated

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -48,11 +49,13 @@ from viewer.quality.report_table import (
 from viewer.quality.store_view import study_report, validate_stored
 
 SEVERITY_ORDER = {"error": 0, "warning": 1}
+_UNKNOWN_FILE = 1 << 40  # files not in the archive's index sort last
 
 
 class FindingsModel(RowsTableModel):
-    """Rows of report_table.finding_rows; the file column shows the file's name (its path in
-    the tooltip); sorted by the proxy on the sort role."""
+    """Rows of report_table.finding_rows; the file column shows `labels` (series and image
+    numbers, by SOP Instance or Series Instance UID) else the file's name, its path in the
+    tooltip; sorted by the proxy on the sort role."""
 
     SEVERITY, FILE, TAG, KEYWORD, MODULE, MESSAGE = range(6)
     SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -60,6 +63,8 @@ class FindingsModel(RowsTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[FindingRow] = []
+        self.labels: dict[str, str] = {}
+        self.sort_keys: dict[str, int] = {}
         self._headers = [self.tr("Severity"), self.tr("File"), self.tr("Tag"),
                          self.tr("Keyword"), self.tr("Module"), self.tr("Message")]
 
@@ -78,18 +83,46 @@ class FindingsModel(RowsTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == self.FILE and row.sop_instance_uid:
-                return Path(row.file).name
-            return row.cells()[column]
+            return self._file(row) if column == self.FILE else row.cells()[column]
         if role == self.SORT_ROLE:
             if column == self.SEVERITY:
                 return SEVERITY_ORDER.get(row.severity, 2)
+            if column == self.FILE:  # by series, then image number, as it reads
+                # an int: a Python tuple reaches the proxy as an opaque, unordered value
+                return self.sort_keys.get(row.sop_instance_uid or row.series_instance_uid,
+                                          _UNKNOWN_FILE)
             return row.cells()[column].casefold()
         if role == Qt.ItemDataRole.ToolTipRole and column in (self.FILE, self.MESSAGE):
             return row.cells()[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == self.SEVERITY:
             return QBrush(ERROR_COLOUR if row.severity == "error" else WARNING_COLOUR)
         return None
+
+
+    def _file(self, row: FindingRow) -> str:
+        label = self.labels.get(row.sop_instance_uid or row.series_instance_uid)
+        if label:
+            return label
+        return Path(row.file).name if row.sop_instance_uid else row.file
+
+
+def archive_labels(archive: Archive, study_uid: str) -> tuple[dict[str, str], dict[str, int]]:
+    """'Series 2, image 14' per SOP Instance UID and 'Series 2' per Series Instance UID of a
+    stored study (store file names are hashes: they tell a reader nothing), and the keys
+    sorting them in reading order."""
+    labels: dict[str, str] = {}
+    keys: dict[str, int] = {}
+    for n, series in enumerate(archive.index.series(study_uid)):
+        number = "" if series.series_number is None else f" {series.series_number}"
+        name = QCoreApplication.translate("QualityDialog", "Series%1").replace("%1", number)
+        labels[series.series_instance_uid] = name
+        keys[series.series_instance_uid] = n << 20
+        for m, row in enumerate(archive.index.instances(series.series_instance_uid)):
+            image = "" if row.instance_number is None else str(row.instance_number)
+            labels[row.sop_instance_uid] = QCoreApplication.translate(
+                "QualityDialog", "%1, image %2").replace("%1", name).replace("%2", image)
+            keys[row.sop_instance_uid] = (n << 20) + m + 1
+    return labels, keys
 
 
 class QualityDialog(QDialog):
@@ -107,6 +140,7 @@ class QualityDialog(QDialog):
         self.task: Task | None = None
         self.setWindowTitle(self.tr("Data quality — %1").replace("%1", title or study_uid))
         self.model = FindingsModel(self)
+        self.model.labels, self.model.sort_keys = archive_labels(archive, study_uid)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(FindingsModel.SORT_ROLE)
@@ -141,7 +175,10 @@ class QualityDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(980, 460)
         self._running(False)
-        self.show_report(study_report(archive, study_uid))
+        report = study_report(archive, study_uid)
+        self.show_report(report)
+        if not report.files:  # a study there before the browser opened: validate it now
+            self.validate_again()
 
     def _button(self, label: str, slot: Callable[[], object]) -> QPushButton:
         button = QPushButton(label)
@@ -151,7 +188,7 @@ class QualityDialog(QDialog):
     def show_report(self, report: ValidationReport) -> None:
         self.model.set_rows(finding_rows(report))
         if not report.files:
-            self.summary.setText(self.tr("Not validated yet."))
+            self.summary.setText(self.tr("Not validated yet: validating..."))
         else:
             self.summary.setText(self.tr("%1 files checked: %2").replace(
                 "%1", str(len(report.files))).replace("%2", summary_text(report)))

@@ -20,7 +20,8 @@ COLUMNS = ("Severity", "File", "Tag", "Keyword", "Module", "Message")
 @dataclass(frozen=True)
 class FindingRow:
     """One finding as a row; `file` is the file's path, or "Series <UID>" / "Study <UID>" for
-    a consistency finding; `sop_instance_uid` is "" for those."""
+    a consistency finding; `sop_instance_uid` is "" for those, `series_instance_uid` is
+    that of a series finding ("" otherwise)."""
 
     severity: str
     file: str
@@ -29,6 +30,7 @@ class FindingRow:
     module: str
     message: str
     sop_instance_uid: str = ""
+    series_instance_uid: str = ""
 
     def cells(self) -> tuple[str, ...]:
         return (self.severity, self.file, self.tag, self.keyword, self.module, self.message)
@@ -42,7 +44,8 @@ def finding_rows(report: ValidationReport) -> list[FindingRow]:
     for s in report.study_findings:
         where = (f"Series {s.series_instance_uid}" if s.series_instance_uid
                  else f"Study {s.study_instance_uid}")
-        rows.append(FindingRow(s.severity, where, "", "", s.kind, s.message))
+        rows.append(FindingRow(s.severity, where, "", "", s.kind, s.message,
+                               series_instance_uid=s.series_instance_uid))
     return rows
 
 
