@@ -276,3 +276,23 @@ def test_reading_window_opens_the_findings_of_its_study(qtbot: QtBot, tmp_path: 
                   for r in range(dialog.model.rowCount())}
         assert {"Series 1", "Series 2"} <= labels  # series findings, by number
         assert any(str(label).startswith("Series 2, image ") for label in labels)
+
+
+def test_mpr_warns_of_the_gap_it_filled(qtbot: QtBot, tmp_path: Path) -> None:
+    """The MPR's planes cross the slices: a gap filled by interpolation is said in amber over
+    every plane, not in a corner note."""
+    paths = write_ct_series(tmp_path / "ct", slices=12, rows=32, columns=32)
+    paths[5].unlink()
+    paths = [p for p in paths if p.exists()]
+    with reading_window(qtbot, paths, 1) as main:
+        assert main.reading.open_mpr() == ""
+        layout = main.reading.mpr
+        assert layout is not None
+        qtbot.waitUntil(lambda: not layout.controller.interacting
+                        and all(v.idle for v in layout.views), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: any("gap of 2.0 mm" in w
+                                    for w in layout.views[1].overlay.content.warnings),
+                        timeout=WAIT_MS)
+        assert not any("gap of" in n for n in layout.views[1].overlay.content.notes)
+        SCREENS.mkdir(exist_ok=True)
+        assert main.grab().save(str(SCREENS / "quality_mpr_warning.png"))

@@ -88,8 +88,10 @@ class Overlay(QWidget):
                 y = min(y, left_block_top - line * 0.6)
             self._scale_bar(painter, c.scale_bar, w, y, line)
         if c.warnings:
-            self._warnings(painter, c.warnings, w, MARGIN + line * (2.4 if c.markers else 1.0),
-                           line)
+            corner_lines = max(len(c.corners.top_left), len(c.corners.top_right)) if c.corners \
+                else 0
+            self._warnings(painter, c.warnings, w, MARGIN + line * max(corner_lines + 0.3,
+                                                                       2.4 if c.markers else 1.0))
         if c.problem:
             painter.setPen(WARNING)
             box = QRectF(MARGIN * 4, h / 3, w - MARGIN * 8, h / 3)
@@ -100,19 +102,20 @@ class Overlay(QWidget):
             painter.drawRect(QRectF(1, 1, w - 2, h - 2))
         painter.end()
 
-    def _warnings(self, painter: QPainter, lines: list[str], w: float, top: float,
-                  step: float) -> None:
-        """Each warning centred under the top marker, amber on a dark band: it must be seen
-        over any image, and not taken for a corner's annotation."""
+    def _warnings(self, painter: QPainter, lines: list[str], w: float, top: float) -> None:
+        """Each warning centred below the top corners, amber on a dark band, wrapped (never
+        cut: the reader needs all of it), so it is seen over any image and not taken for a
+        corner's annotation."""
         metrics = QFontMetricsF(self.font())
-        for n, text in enumerate(lines):
-            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, w - MARGIN * 4)
-            width = metrics.horizontalAdvance(shown)
-            y = top + n * (step + 2)
-            painter.fillRect(QRectF(w / 2 - width / 2 - 4, y, width + 8, step + 1),
-                             QColor(0, 0, 0, 170))
+        flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap)
+        y = top
+        for text in lines:
+            box = metrics.boundingRect(QRectF(0, 0, max(w - MARGIN * 6, 40.0), 1e4), flags, text)
+            band = QRectF(w / 2 - box.width() / 2 - 4, y, box.width() + 8, box.height() + 2)
+            painter.fillRect(band, QColor(0, 0, 0, 170))
             painter.setPen(WARNING)
-            painter.drawText(QPointF(w / 2 - width / 2, y + metrics.ascent()), shown)
+            painter.drawText(band.adjusted(4, 1, -4, -1), flags, text)
+            y += band.height() + 2
 
     def _block(self, painter: QPainter, lines: tuple[str, ...] | list[str], x: float, y: float,
                step: float, right: bool) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 
 from viewer.dicom.calibration import Basis, Calibration
-from viewer.dicom.stack import SliceGeometry, Stack
+from viewer.dicom.stack import SliceGeometry, Stack, StackInfo
 from viewer.quality.findings import GAP, SPACING
 from viewer.quality.studies import PROJECTION_MODALITIES, slice_spacing_problems
 
@@ -36,11 +36,14 @@ def stack_warnings(stack: Stack) -> list[str]:
         if SPACING in kinds:
             out.append(_tr("Uneven slice spacing: distances across slices and reformats "
                            "are distorted"))
-    for line in stack.info.text_warnings:
-        keyword = line.split(":", 1)[0]
-        out.append(_tr("%1 may be shown wrongly: not in its declared character set").replace(
-            "%1", keyword))
-    return out
+    return [*out, *text_warnings(stack.info)]
+
+
+def text_warnings(info: StackInfo) -> list[str]:
+    """One line per text of the annotations the declared Specific Character Set could not
+    decode (PS3.5 6.1): the name shown may be mojibake."""
+    return [_tr("%1 may be shown wrongly: not in its declared character set").replace(
+        "%1", line.split(":", 1)[0]) for line in info.text_warnings]
 
 
 def frame_warnings(stack: Stack, geometry: SliceGeometry | None,
