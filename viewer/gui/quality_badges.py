@@ -52,16 +52,15 @@ def badge_colour(counts: FindingCounts | None) -> QColor | None:
 
 
 def badge_tooltip(counts: FindingCounts | None) -> str:
-    def tr(text: str) -> str:
-        return QCoreApplication.translate("QualityBadges", text)
-
+    translate = QCoreApplication.translate
     if counts is None:
-        return tr("Data quality: not validated (its Data quality panel validates it)")
+        return translate("QualityBadges",
+                         "Data quality: not validated (its Data quality panel validates it)")
     if counts.pending:
-        return tr("Data quality: being validated")
+        return translate("QualityBadges", "Data quality: being validated")
     if not counts.errors and not counts.warnings:
-        return tr("Data quality: no findings")
-    return tr("Data quality: %1 error(s), %2 warning(s)").replace(
+        return translate("QualityBadges", "Data quality: no findings")
+    return translate("QualityBadges", "Data quality: %1 error(s), %2 warning(s)").replace(
         "%1", str(counts.errors)).replace("%2", str(counts.warnings))
 
 

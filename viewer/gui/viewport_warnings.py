@@ -17,10 +17,6 @@ from viewer.quality.findings import GAP, SPACING
 from viewer.quality.studies import PROJECTION_MODALITIES, slice_spacing_problems
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ViewportWarnings", text)
-
-
 def stack_warnings(stack: Stack) -> list[str]:
     """Warnings over the whole stack: missing slices, uneven steps (as the series check sees
     them: a stack in more than one orientation is not checked), undecodable text."""
@@ -31,19 +27,22 @@ def stack_warnings(stack: Stack) -> list[str]:
         positions = list(dict.fromkeys(g.position for g in frames if g.position is not None))
         kinds = {kind for kind, _ in slice_spacing_problems(positions, orientations.pop())}
         if GAP in kinds:
-            out.append(_tr("Slices missing in this series: distances across slices and "
-                           "reformats are wrong"))
+            out.append(QCoreApplication.translate(
+                "ViewportWarnings",
+                "Slices missing in this series: distances across slices and reformats are wrong"))
         if SPACING in kinds:
-            out.append(_tr("Uneven slice spacing: distances across slices and reformats "
-                           "are distorted"))
+            out.append(QCoreApplication.translate(
+                "ViewportWarnings",
+                "Uneven slice spacing: distances across slices and reformats are distorted"))
     return [*out, *text_warnings(stack.info)]
 
 
 def text_warnings(info: StackInfo) -> list[str]:
     """One line per text of the annotations the declared Specific Character Set could not
     decode (PS3.5 6.1): the name shown may be mojibake."""
-    return [_tr("%1 may be shown wrongly: not in its declared character set").replace(
-        "%1", line.split(":", 1)[0]) for line in info.text_warnings]
+    text = QCoreApplication.translate(
+        "ViewportWarnings", "%1 may be shown wrongly: not in its declared character set")
+    return [text.replace("%1", line.split(":", 1)[0]) for line in info.text_warnings]
 
 
 def frame_warnings(stack: Stack, geometry: SliceGeometry | None,
@@ -53,7 +52,8 @@ def frame_warnings(stack: Stack, geometry: SliceGeometry | None,
     cross_sectional = geometry is not None and geometry.orientation is not None
     measured = cross_sectional or stack.info.modality in PROJECTION_MODALITIES
     if measured and calibration.basis is Basis.NONE:
-        return [_tr("Pixel Spacing missing: lengths and areas are in pixels, not mm")]
+        return [QCoreApplication.translate(
+            "ViewportWarnings", "Pixel Spacing missing: lengths and areas are in pixels, not mm")]
     return []
 
 
