@@ -149,9 +149,9 @@ def test_panel_sorts_revalidates_and_exports(qtbot: QtBot, browser: StudyBrowser
     order = [keys[r.sop_instance_uid or r.series_instance_uid] for r in dialog.shown_rows()
              if r.sop_instance_uid or r.series_instance_uid]
     assert order == sorted(order)
-    shown = [dialog.proxy.index(n, FindingsModel.FILE).data()
-             for n in range(dialog.proxy.rowCount())]
-    assert shown.index("Series 1") < shown.index("Series 2")
+    labels = [str(dialog.proxy.index(n, FindingsModel.FILE).data())
+              for n in range(dialog.proxy.rowCount())]
+    assert labels.index("Series 1") < labels.index("Series 2")
     dialog.table.sortByColumn(FindingsModel.SEVERITY, Qt.SortOrder.AscendingOrder)
     dialog.resize(1100, 420)
     SCREENS.mkdir(exist_ok=True)
