@@ -296,3 +296,18 @@ def test_mpr_warns_of_the_gap_it_filled(qtbot: QtBot, tmp_path: Path) -> None:
         assert not any("gap of" in n for n in layout.views[1].overlay.content.notes)
         SCREENS.mkdir(exist_ok=True)
         assert main.grab().save(str(SCREENS / "quality_mpr_warning.png"))
+
+
+def test_validation_waits_for_the_import_to_end(qtbot: QtBot, browser: StudyBrowser,
+                                                tmp_path: Path) -> None:
+    """The browser refreshes while an import runs (studies appear as they are indexed); the
+    validation of what it imports starts only after the import committed."""
+    paths = write_ct_series(tmp_path / "big", slices=200, rows=32, columns=32, study_uid=CLEAN)
+    busy_while_importing: list[bool] = []
+    browser.imports.progress.connect(
+        lambda *_: busy_while_importing.append(browser.quality.busy()))
+    browser._live_timer.setInterval(1)  # refresh as often as the event loop allows
+    import_and_validate(qtbot, browser, paths, {CLEAN})
+    assert busy_while_importing and not any(busy_while_importing)
+    counts = browser.quality.counts(CLEAN)
+    assert counts is not None and not counts.pending and counts.errors == 0

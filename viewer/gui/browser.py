@@ -345,7 +345,8 @@ class StudyBrowser(QWidget):
             self._restore_selection(selected, current)
         finally:
             self._refreshing = False
-        self._import_studies.update(self.quality.watch(rows))
+        if not self.imports.running:  # validating a study still growing would slow the import
+            self._import_studies.update(self.quality.watch(rows))
         row = self.model.row_of(current) if current else None
         self._show_series(self.model.study(row) if row is not None else None)
         empty = not rows and not self.archive.index.search_studies(limit=1)
