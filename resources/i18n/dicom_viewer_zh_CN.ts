@@ -192,6 +192,33 @@
     </message>
 </context>
 <context>
+    <name>FindingsModel</name>
+    <message>
+        <source>Severity</source>
+        <translation>严重程度</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Tag</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <source>Keyword</source>
+        <translation>关键字</translation>
+    </message>
+    <message>
+        <source>Module</source>
+        <translation>模块</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>说明</translation>
+    </message>
+</context>
+<context>
     <name>FusionBar</name>
     <message>
         <source>Fuse</source>
@@ -637,6 +664,10 @@ Failed: {failed}</source>
     <message>
         <source>Tags</source>
         <translation>标签</translation>
+    </message>
+    <message>
+        <source>Data quality…</source>
+        <translation>数据质量…</translation>
     </message>
     <message>
         <source>Reset view</source>
@@ -1286,6 +1317,88 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     </message>
 </context>
 <context>
+    <name>QualityBadges</name>
+    <message>
+        <source>Data quality: not validated (its Data quality panel validates it)</source>
+        <translation>数据质量：未校验（打开其数据质量面板即校验）</translation>
+    </message>
+    <message>
+        <source>Data quality: being validated</source>
+        <translation>数据质量：正在校验</translation>
+    </message>
+    <message>
+        <source>Data quality: no findings</source>
+        <translation>数据质量：未发现问题</translation>
+    </message>
+    <message>
+        <source>Data quality: %1 error(s), %2 warning(s)</source>
+        <translation>数据质量：%1 个错误，%2 个警告</translation>
+    </message>
+    <message>
+        <source>Data quality: %1</source>
+        <translation>数据质量：%1</translation>
+    </message>
+</context>
+<context>
+    <name>QualityDialog</name>
+    <message>
+        <source>Series%1</source>
+        <translation>序列%1</translation>
+    </message>
+    <message>
+        <source>%1, image %2</source>
+        <translation>%1，图像 %2</translation>
+    </message>
+    <message>
+        <source>Data quality — %1</source>
+        <translation>数据质量 — %1</translation>
+    </message>
+    <message>
+        <source>Validate again</source>
+        <translation>重新校验</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Export CSV...</source>
+        <translation>导出 CSV...</translation>
+    </message>
+    <message>
+        <source>Export HTML...</source>
+        <translation>导出 HTML...</translation>
+    </message>
+    <message>
+        <source>Not validated yet: validating...</source>
+        <translation>尚未校验：正在校验...</translation>
+    </message>
+    <message>
+        <source>%1 files checked: %2</source>
+        <translation>已检查 %1 个文件：%2</translation>
+    </message>
+    <message>
+        <source>Validation failed: %1</source>
+        <translation>校验失败：%1</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>HTML (*.html)</source>
+        <translation>HTML (*.html)</translation>
+    </message>
+    <message>
+        <source>Export findings</source>
+        <translation>导出检查结果</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+</context>
+<context>
     <name>QueryResultModel</name>
     <message>
         <source>Patient name</source>
@@ -1682,6 +1795,10 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
         <translation>导出到 CD/DVD...</translation>
     </message>
     <message>
+        <source>Data quality...</source>
+        <translation>数据质量...</translation>
+    </message>
+    <message>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
@@ -1724,6 +1841,10 @@ dicom-viewer nodes add NAME AE_TITLE HOST PORT</translation>
     <message>
         <source>Import cancelled; the files stored before cancelling are kept.</source>
         <translation>导入已取消；取消前已存储的文件会保留。</translation>
+    </message>
+    <message>
+        <source>Data quality: validating {count} studies...</source>
+        <translation>数据质量：正在校验 {count} 个检查...</translation>
     </message>
     <message>
         <source>(no name)</source>
@@ -2037,6 +2158,25 @@ Studies: {count}</source>
     <message>
         <source>D</source>
         <translation>天</translation>
+    </message>
+</context>
+<context>
+    <name>ViewportWarnings</name>
+    <message>
+        <source>Slices missing in this series: distances across slices and reformats are wrong</source>
+        <translation>此序列缺少层面：跨层距离和重建图像不正确</translation>
+    </message>
+    <message>
+        <source>Uneven slice spacing: distances across slices and reformats are distorted</source>
+        <translation>层间距不均匀：跨层距离和重建图像有畸变</translation>
+    </message>
+    <message>
+        <source>%1 may be shown wrongly: not in its declared character set</source>
+        <translation>%1 可能显示错误：不在其声明的字符集中</translation>
+    </message>
+    <message>
+        <source>Pixel Spacing missing: lengths and areas are in pixels, not mm</source>
+        <translation>缺少像素间距：长度和面积以像素计，而非毫米</translation>
     </message>
 </context>
 <context>

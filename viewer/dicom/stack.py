@@ -58,6 +58,9 @@ class StackInfo:
     modality: str = ""
     institution_name: str = ""
     study_instance_uid: str = ""
+    # What could not be decoded with the declared Specific Character Set (decoded_values'
+    # warnings, "Keyword: reason"): the viewer warns that these texts may be shown wrongly.
+    text_warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -299,6 +302,7 @@ def _stack_info(ds: Dataset) -> StackInfo:
         series_description=string("SeriesDescription"),
         modality=string("Modality"),
         institution_name=string("InstitutionName"),
+        text_warnings=tuple(warnings),
     )
 
 

@@ -282,6 +282,8 @@ class MainWindow(QMainWindow):
         self.objects.shutdown()
         if self.hanging is not None:
             self.hanging.shutdown()
+        if self.browser is not None:
+            self.browser.quality.stop()  # the background validation reads the archive
         self.tasks.shutdown()  # before the archive closes: no job may outlive it
         if self.pacs is not None:
             self.pacs.shutdown()
@@ -398,6 +400,10 @@ class MainWindow(QMainWindow):
         tags.setShortcut(QKeySequence("Ctrl+T"))
         tags.triggered.connect(self.show_tags)
         bar.addAction(tags)
+        if self.browser is not None:  # the open study's findings (files given: `validate`)
+            quality = QAction(self.tr("Data quality…"), self)
+            quality.triggered.connect(self.show_quality)
+            bar.addAction(quality)
         self._build_key_image_actions(bar)
         reset = QAction(self.tr("Reset view"), self)
         reset.setShortcut(QKeySequence("Ctrl+R"))
@@ -431,6 +437,11 @@ class MainWindow(QMainWindow):
         menu.addAction(self.tr("Key images only")).triggered.connect(
             self.key_images.show_key_images_only)
         bar.addWidget(_menu_button(self.tr("Key images"), menu))
+    def show_quality(self) -> None:
+        """The findings panel of the study the reading tab shows."""
+        if self.browser is not None and self.open_study_uid:
+            self.browser.show_quality(self.open_study_uid)
+
     def reset_view(self) -> None:
         from viewer.gui.presentation_layer import reset_view
 

@@ -63,6 +63,8 @@ from viewer.decode.pool import DecodePool
 from viewer.gui.browser_models import THUMB_SIZE, SeriesListModel, StudyTableModel
 from viewer.gui.dicomize_dialog import DicomizeDialog, open_dicomize_dialog
 from viewer.gui.import_job import ImportQueue, ImportSummary
+from viewer.gui.quality_badges import QualityBadges
+from viewer.gui.quality_panel import QualityDialog
 from viewer.gui.quota import QuotaStatus
 from viewer.gui.search_fields import COMMON_MODALITIES, date_bound, search_pattern, study_table
 from viewer.gui.series_thumbnails import SeriesThumbnails
@@ -103,6 +105,13 @@ class StudyBrowser(QWidget):
         self.imports.cancelled.connect(self._import_cancelled)
         self._delete_task: Task | None = None
         self.summary_box: QMessageBox | None = None  # the last import summary shown
+        # Data quality: badges, validation of what the archive gains, the findings panel
+        self.quality = QualityBadges(archive, tasks, self)
+        self.quality.study_done.connect(self._quality_done)
+        self.quality_dialog: QualityDialog | None = None  # the last findings panel opened
+        self._summary_studies: set[str] = set()  # the last import's studies being validated
+        self._import_studies: set[str] = set()  # studies queued since the import began
+        self._summarised: list[str] = []  # the studies the import summary's findings are of
         self.dicomize_dialog: DicomizeDialog | None = None  # the last DICOMize dialog shown
         # Add entries to the study menu (the PACS panel's "Send to"): hook(menu, study UIDs)
         self.study_menu_hooks: list[Callable[[QMenu, list[str]], None]] = []
@@ -234,6 +243,7 @@ class StudyBrowser(QWidget):
 
     def _build_table_page(self) -> QWidget:
         self.model = StudyTableModel(self)
+        self.model.badges = self.quality
         self.table = study_table(
             self, self.model, StudyTableModel.DESCRIPTION,
             ((0, 24), (1, 12), (2, 11), (3, 17), (5, 10), (6, 7), (7, 7), (8, 9)),
@@ -335,6 +345,8 @@ class StudyBrowser(QWidget):
             self._restore_selection(selected, current)
         finally:
             self._refreshing = False
+        if not self.imports.running:  # validating a study still growing would slow the import
+            self._import_studies.update(self.quality.watch(rows))
         row = self.model.row_of(current) if current else None
         self._show_series(self.model.study(row) if row is not None else None)
         empty = not rows and not self.archive.index.search_studies(limit=1)
@@ -429,6 +441,8 @@ class StudyBrowser(QWidget):
             delete = menu.addAction(self.tr("Delete..."), self.delete_selected)
             delete.setEnabled(not self.busy)
             menu.addAction(self.tr("Export to CD/DVD..."), self.export_selected)
+            uid = self.model.study(index.row()).study_instance_uid
+            menu.addAction(self.tr("Data quality..."), lambda: self.show_quality(uid))
             for hook in self.study_menu_hooks:
                 hook(menu, self.selected_study_uids())
             menu.addSeparator()
@@ -461,6 +475,7 @@ class StudyBrowser(QWidget):
             return
         self.thumbnails.cancel()
         self.series_model.set_series(uid, rows, self.thumbnails.icons)
+        self.series_model.set_quality(self.quality.series(uid) if study else {})
         for row in rows:
             if not self.series_model.has_thumbnail(row.series_instance_uid):
                 self.thumbnails.request(row.series_instance_uid)
@@ -512,6 +527,8 @@ class StudyBrowser(QWidget):
         return self.imports.running or self._delete_task is not None
 
     def _import_started(self, label: str) -> None:
+        if not self.imports.total.imported:  # the queue's first import: a new summary
+            self._import_studies.clear()
         self.progress_label.setText(self.tr("{label}: looking for files...").format(label=label))
         self.progress_bar.setRange(0, 0)  # busy until the walk knows the total
         self._show_progress(True)
@@ -548,8 +565,38 @@ class StudyBrowser(QWidget):
             self.summary_box.deleteLater()
         box = ImportSummary(report, self)
         self.summary_box = box
+        self._summary_studies = set(self._import_studies)
+        self._summarised = sorted(self._import_studies)
+        self._import_studies.clear()
+        if self._summary_studies:
+            box.set_quality(self.tr("Data quality: validating {count} studies...").format(
+                count=len(self._summary_studies)))
         box.show()
         return box
+
+    # --- data quality --------------------------------------------------------------------------
+
+    def show_quality(self, study_uid: str) -> QualityDialog:
+        """The findings panel of a study (non-modal; returned for tests)."""
+        row = self.model.row_of(study_uid)
+        title = self.model.study(row).patient_name_text if row is not None else ""
+        if self.quality_dialog is not None:
+            self.quality_dialog.close()
+        dialog = QualityDialog(self.archive, self.tasks, study_uid, title, self)
+        dialog.revalidated.connect(self.quality.reload)
+        self.quality_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _quality_done(self, study_uid: str) -> None:
+        self.model.quality_changed(study_uid)
+        if study_uid == self.series_model.study_uid:
+            self.series_model.set_quality(self.quality.series(study_uid))
+        waiting = self._summary_studies
+        if study_uid in waiting and self.summary_box is not None:
+            waiting.discard(study_uid)
+            if not waiting and isinstance(self.summary_box, ImportSummary):
+                self.summary_box.set_quality(self.quality.import_summary(self._summarised))
 
     # --- deleting ------------------------------------------------------------------------------
 

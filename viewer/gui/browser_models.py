@@ -12,6 +12,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPointF,
     Qt,
 )
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -20,7 +21,15 @@ from viewer.archive import thumbnails
 from viewer.archive.records import SeriesRow, StudyRow
 from viewer.dicom import text
 from viewer.gui.mime import SERIES_MIME, series_mime
+from viewer.gui.quality_badges import (
+    BADGE_SIZE,
+    QualityBadges,
+    badge_colour,
+    badge_tooltip,
+    paint_badge,
+)
 from viewer.gui.quota import data_size
+from viewer.quality.store_view import FindingCounts
 
 THUMB_SIZE = thumbnails.SIZE
 
@@ -55,6 +64,7 @@ class StudyTableModel(RowsTableModel):
         self._rows: list[StudyRow] = []
         self._where: dict[str, int] = {}  # Study Instance UID -> row
         self._sort: tuple[int, Qt.SortOrder] = (self.DATE, Qt.SortOrder.DescendingOrder)
+        self.badges: QualityBadges | None = None  # data-quality badge before the name
         self._headers = [
             self.tr("Patient name"), self.tr("Patient ID"), self.tr("Birth date"),
             self.tr("Study date"), self.tr("Description"), self.tr("Modalities"),
@@ -76,6 +86,14 @@ class StudyTableModel(RowsTableModel):
     def _reindex(self) -> None:
         self._where = {s.study_instance_uid: n for n, s in enumerate(self._rows)}
 
+    def quality_changed(self, study_uid: str) -> None:
+        """Redraw the study's badge (its validation ended)."""
+        row = self._where.get(study_uid)
+        if row is not None:
+            where = self.index(row, self.NAME)
+            self.dataChanged.emit(where, where, [Qt.ItemDataRole.DecorationRole,
+                                                 Qt.ItemDataRole.ToolTipRole])
+
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
             return None
@@ -83,6 +101,13 @@ class StudyTableModel(RowsTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(study, column)
+        badges = self.badges
+        if badges is not None and column == self.NAME:
+            counts = badges.counts(study.study_instance_uid)
+            if role == Qt.ItemDataRole.DecorationRole:
+                return badges.icon(counts)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{self._display(study, column)}\n{badge_tooltip(counts)}"
         if role == Qt.ItemDataRole.ToolTipRole and column in (self.NAME, self.DESCRIPTION):
             return self._display(study, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= self.SERIES:
@@ -149,6 +174,20 @@ class SeriesListModel(QAbstractListModel):
         self._rows: list[SeriesRow] = []
         self._icons: dict[str, QIcon] = {}
         self._placeholders: dict[str, QIcon] = {}
+        # data-quality counts per series (empty: not validated yet); badged icons made of them
+        self._quality: dict[str, FindingCounts] = {}
+        self._badged: dict[str, QIcon] = {}
+
+    def set_quality(self, counts: dict[str, FindingCounts]) -> None:
+        """The series' counts (viewer.quality's series_counts): their badges redrawn."""
+        self._quality = dict(counts)
+        self._badged.clear()
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
+                                  [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
+
+    def quality(self, series_uid: str) -> FindingCounts | None:
+        return self._quality.get(series_uid)
 
     def set_series(self, study_uid: str, rows: list[SeriesRow], icons: dict[str, QIcon]) -> None:
         self.beginResetModel()
@@ -156,6 +195,8 @@ class SeriesListModel(QAbstractListModel):
         self._rows = list(rows)
         self._icons = {r.series_instance_uid: icons[r.series_instance_uid]
                        for r in rows if r.series_instance_uid in icons}
+        self._quality = {}
+        self._badged.clear()
         self.endResetModel()
 
     def series(self, row: int) -> SeriesRow:
@@ -171,6 +212,7 @@ class SeriesListModel(QAbstractListModel):
         for n, row in enumerate(self._rows):
             if row.series_instance_uid == series_uid:
                 self._icons[series_uid] = icon
+                self._badged.pop(series_uid, None)
                 where = self.index(n)
                 self.dataChanged.emit(where, where, [Qt.ItemDataRole.DecorationRole])
 
@@ -184,9 +226,10 @@ class SeriesListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return "\n".join(self._lines(row))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(self._lines(row))
+            counts = self._quality.get(row.series_instance_uid)
+            return "\n".join([*self._lines(row), badge_tooltip(counts)])
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._icons.get(row.series_instance_uid) or self._placeholder(row.modality)
+            return self._decoration(row)
         if role == Qt.ItemDataRole.UserRole:
             return row.series_instance_uid
         return None
@@ -212,6 +255,23 @@ class SeriesListModel(QAbstractListModel):
             count=count
         )
         return [f"{number}{row.modality}".strip(), row.series_description, images]
+
+    def _decoration(self, row: SeriesRow) -> QIcon:
+        """The thumbnail (or placeholder) with the series' data-quality badge in its corner."""
+        uid = row.series_instance_uid
+        icon = self._icons.get(uid) or self._placeholder(row.modality)
+        colour = badge_colour(self._quality.get(uid))
+        if colour is None:
+            return icon
+        if uid not in self._badged:
+            pixmap = icon.pixmap(THUMB_SIZE, THUMB_SIZE).copy()
+            painter = QPainter(pixmap)
+            radius = BADGE_SIZE / 2 + 2
+            paint_badge(painter, QPointF(pixmap.width() - radius, radius), colour,
+                        BADGE_SIZE + 2)
+            painter.end()
+            self._badged[uid] = QIcon(pixmap)
+        return self._badged[uid]
 
     def _placeholder(self, modality: str) -> QIcon:
         """A dark square with the modality while the thumbnail is being made."""

@@ -160,11 +160,18 @@ class ImportSummary(QMessageBox):
             informative.append(self.tr("... and {count} more (see the details)").format(
                 count=len(problems) - SHOWN_PROBLEMS
             ))
-        self.setInformativeText("\n".join(informative))
+        self._informative = "\n".join(informative)
+        self.setInformativeText(self._informative)
         if details:
             self.setDetailedText(details)
         self.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.setWindowModality(Qt.WindowModality.NonModal)
+        self.quality_line = ""  # the findings of the imported studies (set_quality)
+
+    def set_quality(self, line: str) -> None:
+        """Add (or replace) the line on the imported studies' findings, once they are known."""
+        self.quality_line = line
+        self.setInformativeText("\n".join(t for t in (line, self._informative) if t))
 
 
 def _file_name(item: str) -> str:

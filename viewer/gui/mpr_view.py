@@ -61,6 +61,7 @@ from viewer.gui.overlay import Overlay, OverlayContent, annotation_labels
 from viewer.gui.overlay_layers import OverlayLayer
 from viewer.gui.overlay_planes import OverlayStyle
 from viewer.gui.viewport import MEASURE_PEN, REFERENCE_PEN, WHEEL_NOTCH, Tool
+from viewer.gui.viewport_warnings import text_warnings
 from viewer.volume.fusion import fuse, overlay_plane
 from viewer.volume.model import Interpolation, Plane, Volume
 from viewer.volume.navigation import VIEW_NAMES
@@ -357,7 +358,10 @@ class MprView(QWidget):
         if self.rendered is not None:
             content.scale_bar = corner_text.scale_bar(scale, self.zoom_factor(),
                                                       max(40.0, self.width() / 4))
-        content.notes = [self._title(), *volume.warnings, *self.controller.load_errors(),
+        # how the volume was made from defective geometry (gaps filled, uneven spacing
+        # resampled...) and text the character set could not decode: amber, top centre
+        content.warnings = [*volume.warnings, *text_warnings(volume.info)]
+        content.notes = [self._title(), *self.controller.load_errors(),
                          *(note for layer in self.layers if isinstance(layer, OverlayLayer)
                            for note in layer.plane_notes(volume))]
         content.probe = self._probe_text

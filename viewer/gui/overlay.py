@@ -30,6 +30,8 @@ class OverlayContent:
     probe: str = ""
     problem: str = ""  # e.g. "cannot decode: <reason>", shown in the middle
     notes: list[str] = field(default_factory=list)  # e.g. which calibration lengths use
+    # what is shown depends on a defective attribute (viewport_warnings): top centre, amber
+    warnings: list[str] = field(default_factory=list)
     active: bool = False  # the viewport that has the keyboard focus gets a frame
 
 
@@ -85,6 +87,11 @@ class Overlay(QWidget):
             if left_block_right + MARGIN > w / 2 - c.scale_bar.length_px_on_screen / 2:
                 y = min(y, left_block_top - line * 0.6)
             self._scale_bar(painter, c.scale_bar, w, y, line)
+        if c.warnings:
+            corner_lines = max(len(c.corners.top_left), len(c.corners.top_right)) if c.corners \
+                else 0
+            self._warnings(painter, c.warnings, w, MARGIN + line * max(corner_lines + 0.3,
+                                                                       2.4 if c.markers else 1.0))
         if c.problem:
             painter.setPen(WARNING)
             box = QRectF(MARGIN * 4, h / 3, w - MARGIN * 8, h / 3)
@@ -94,6 +101,21 @@ class Overlay(QWidget):
             painter.setPen(QPen(QColor(80, 140, 230), 2))
             painter.drawRect(QRectF(1, 1, w - 2, h - 2))
         painter.end()
+
+    def _warnings(self, painter: QPainter, lines: list[str], w: float, top: float) -> None:
+        """Each warning centred below the top corners, amber on a dark band, wrapped (never
+        cut: the reader needs all of it), so it is seen over any image and not taken for a
+        corner's annotation."""
+        metrics = QFontMetricsF(self.font())
+        flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap)
+        y = top
+        for text in lines:
+            box = metrics.boundingRect(QRectF(0, 0, max(w - MARGIN * 6, 40.0), 1e4), flags, text)
+            band = QRectF(w / 2 - box.width() / 2 - 4, y, box.width() + 8, box.height() + 2)
+            painter.fillRect(band, QColor(0, 0, 0, 170))
+            painter.setPen(WARNING)
+            painter.drawText(band.adjusted(4, 1, -4, -1), flags, text)
+            y += band.height() + 2
 
     def _block(self, painter: QPainter, lines: tuple[str, ...] | list[str], x: float, y: float,
                step: float, right: bool) -> None:

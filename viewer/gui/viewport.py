@@ -54,6 +54,7 @@ from viewer.gui.measure_text import calibration_note, measurement_text, probe_te
 from viewer.gui.measurements import Kind, Measurement, MeasurementStore, Point
 from viewer.gui.mime import dropped_series
 from viewer.gui.overlay import Overlay, OverlayContent, annotation_labels, orientation_markers
+from viewer.gui.viewport_warnings import StackWarnings, frame_warnings
 
 if TYPE_CHECKING:
     from viewer.gui.presentation_layer import PresentationLayer
@@ -121,6 +122,7 @@ class Viewport(QWidget):
         self._drag: tuple[str, QPointF, tuple[float, ...]] | None = None
         self._drawing: Measurement | None = None
         self._probe_text = ""
+        self._stack_warnings = StackWarnings()
         self._items: list[QGraphicsItem] = []
         self._layer_items = 0  # how many of _items the layers drew (first)
         # Lines added to the corner text for the shown frame (key image flag...), set by the
@@ -516,9 +518,14 @@ class Viewport(QWidget):
                 )
             # Which calibration lengths use (PS3.3 10.7.1.3, C.8.5.5); before the frame is
             # decoded only the stack's spacing is known, so the note waits for the frame.
-            note = calibration_note(calibration) if self.frame is not None else ""
-            if note:
-                content.notes.append(note)
+            # Where lengths should be in mm and are not, a warning says so instead of the note.
+            content.warnings = self._stack_warnings.of(self.stack)
+            if self.frame is not None:
+                missing = frame_warnings(self.stack, self.geometry_now, calibration)
+                content.warnings = [*missing, *content.warnings]
+                note = "" if missing else calibration_note(calibration)
+                if note:
+                    content.notes.append(note)
             key = self.stack.frames[self.position]
             content.notes += [text for note_of in self.frame_notes if (text := note_of(key))]
             if self.presentation is not None and self.presentation.problem:

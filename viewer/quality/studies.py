@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ LOGGER = logging.getLogger(__name__)
 
 # Projection radiography: a length needs Pixel Spacing or Imager Pixel Spacing as much as a
 # cross-sectional image needs Pixel Spacing.
-_PROJECTION = frozenset({"CR", "DX", "MG", "XA", "RF", "IO", "PX"})
+PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "XA", "RF", "IO", "PX"})
 # A step this many common steps long or more has at least one slice missing (as viewer.volume).
 _GAP_STEPS = 1.5
 # sort_slices' own tolerances: a step this close to the common step is even
@@ -211,7 +211,7 @@ def series_findings(study_uid: str, series_uid: str,
 def _measured(fact: InstanceFacts) -> bool:
     first = fact.geometry[0] if fact.geometry else None
     cross_sectional = first is not None and first.orientation is not None
-    return cross_sectional or fact.modality in _PROJECTION
+    return cross_sectional or fact.modality in PROJECTION_MODALITIES
 
 
 def _plane(orientation: tuple[float, ...]) -> str:
@@ -231,7 +231,17 @@ def _spacing(images: list[InstanceFacts]) -> list[tuple[str, str]]:
                                        if g is not None and g.position is not None))
         orientation = orientation or next(
             (g.orientation for g in fact.geometry if g is not None and g.orientation), None)
-    if orientation is None or len(positions) < 3:
+    if orientation is None:
+        return []
+    return slice_spacing_problems(positions, orientation)
+
+
+def slice_spacing_problems(positions: Sequence[tuple[float, float, float]],
+                           orientation: Sequence[float]) -> list[tuple[str, str]]:
+    """(kind, message) for gaps, slices sharing a position and uneven steps among these Image
+    Positions (Patient) of one orientation (PS3.3 C.7.6.2); the series check and the viewer's
+    warning over a stack both ask this."""
+    if len(positions) < 3:
         return []
     try:
         order = sort_slices(np.asarray(positions), orientation)
