@@ -211,7 +211,7 @@ def test_viewport_warns_about_defective_attributes(qtbot: QtBot, tmp_path: Path)
         warnings = viewport.overlay.content.warnings
         assert any("Pixel Spacing missing" in w for w in warnings), warnings
         assert any("Slices missing" in w for w in warnings), warnings
-        assert any("PatientName may be shown wrongly" in w for w in warnings), warnings
+        assert any("Patient's Name may be shown wrongly" in w for w in warnings), warnings
         assert not any("No pixel spacing" in n for n in viewport.overlay.content.notes)
         SCREENS.mkdir(exist_ok=True)
         assert main.grab().save(str(SCREENS / "quality_viewport_warning.png"))

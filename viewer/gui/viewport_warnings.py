@@ -42,7 +42,16 @@ def text_warnings(info: StackInfo) -> list[str]:
     decode (PS3.5 6.1): the name shown may be mojibake."""
     text = QCoreApplication.translate(
         "ViewportWarnings", "%1 may be shown wrongly: not in its declared character set")
-    return [text.replace("%1", line.split(":", 1)[0]) for line in info.text_warnings]
+    return [text.replace("%1", _attribute_name(line.split(":", 1)[0]))
+            for line in info.text_warnings]
+
+
+def _attribute_name(keyword: str) -> str:
+    """"Patient's Name" for PatientName: the standard's name, as a reader knows it."""
+    from pydicom.datadict import dictionary_description, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    return dictionary_description(tag) if tag is not None else keyword
 
 
 def frame_warnings(stack: Stack, geometry: SliceGeometry | None,
