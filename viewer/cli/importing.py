@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         pruned = archive.last_prune
         summary = None
         if settings.validate_on_import and not args.no_validate:
-            summary = _validate_imported(archive, sorted(report.study_uids))
+            summary = validate_imported(archive, sorted(report.study_uids))
     if args.json:
         document = {
             "imported": report.imported,
@@ -86,9 +86,10 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _validate_imported(archive: Archive, study_uids: list[str]) -> FindingsSummary:
+def validate_imported(archive: Archive, study_uids: list[str]) -> FindingsSummary:
     """Validate the studies just committed (the background validator's work, waited for
-    here: the command's answer includes their findings) and summarise their counts."""
+    here: the command's answer includes their findings) and summarise their counts.
+    `import` and `retrieve` call it once what they stored is committed."""
     from viewer.quality.background import ImportValidator
     from viewer.quality.store import findings_summary
 

@@ -35,7 +35,7 @@ class ImportValidator:
     study could not be validated (dciodvfy missing, the index failing), "" when none."""
 
     def __init__(self, archive: Archive, on_study: OnStudy | None = None) -> None:
-        self._archive = archive
+        self.archive = archive
         self._on_study = on_study
         self._queue: list[str] = []
         self._busy = False
@@ -85,7 +85,7 @@ class ImportValidator:
                 study_uid = self._queue.pop(0)
                 self._busy = True
             try:
-                validate_stored(self._archive, [study_uid], cancel=self._cancel,
+                validate_stored(self.archive, [study_uid], cancel=self._cancel,
                                 on_study=self._validated)
             except ToolMissing as exc:
                 self._failed(study_uid, str(exc))
