@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pydicom import dcmread
@@ -109,7 +111,7 @@ def test_import_json_summarises_the_findings_stored_for_the_browser(
         assert Path(stored.path).is_relative_to(archive.root)
         assert any(s.kind == "identity" and s.severity == ERROR for s in report.study_findings)
 
-        first, second = defective["series"]  # type: ignore[misc]
+        first, second = cast("tuple[str, str]", defective["series"])
         per_series = series_counts(archive, _STUDY)
         assert set(per_series) == {first, second}
         assert per_series[first].errors >= 2 and not per_series[first].pending
@@ -247,3 +249,57 @@ def test_a_5000_file_study_does_not_block_an_import_and_close_cancels_it(
         assert seen == []  # cancelled: no study reported validated
         assert validator.validated == {}
         assert study_counts(archive, [big_uid])[big_uid].pending  # to be validated again
+
+
+def test_the_validator_reports_each_study_once_validated(
+        defective: dict[str, object]) -> None:
+    seen: list[tuple[str, FindingCounts]] = []
+    with Archive(Path(str(defective["archive"]))) as archive:
+        report = import_paths(archive, [Path(str(defective["folder"]))])
+        assert report.study_uids == {_STUDY}
+        validator = ImportValidator(archive, on_study=lambda uid, c: seen.append((uid, c)))
+        try:
+            validator.queue(report.study_uids)
+            validator.queue(report.study_uids)  # queued twice while waiting: validated once
+            assert validator.wait(120)
+        finally:
+            validator.close()
+        assert validator.problem == ""
+        assert seen == [(_STUDY, study_counts(archive, [_STUDY])[_STUDY])]
+        assert not seen[0][1].pending and seen[0][1].errors >= 3
+
+
+def test_listen_validates_what_it_received_in_the_background(
+        defective: dict[str, object], tmp_path: Path) -> None:
+    from tests.net.peers import LOOPBACK, free_port, write_config
+    from tests.peers import require_tool
+
+    storescu = require_tool("storescu", "dcmtk")
+    port = free_port()
+    config = write_config(tmp_path / "config.toml", {}, local_port=port, local_ae="CLISCP")
+    root = Path(str(defective["archive"]))
+    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "viewer", "--config", str(config), "--archive", str(root),
+         "listen"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        assert "listening as CLISCP" in process.stderr.readline()
+        files = sorted(str(p) for p in Path(str(defective["folder"])).rglob("*.dcm"))
+        subprocess.run([storescu, "-aec", "CLISCP", LOOPBACK, str(port), *files],
+                       check=True, timeout=60, capture_output=True,
+                       env={**os.environ, "TCP_NODELAY": "1"})
+        deadline = time.monotonic() + 120
+        counts: dict[str, FindingCounts] = {}
+        while time.monotonic() < deadline:
+            with Archive(root, recover=False) as archive:
+                counts = study_counts(archive, [_STUDY])
+            if _STUDY in counts and not counts[_STUDY].pending:
+                break
+            time.sleep(0.2)
+        assert _STUDY in counts and not counts[_STUDY].pending
+        assert counts[_STUDY].errors >= 3
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err

@@ -235,23 +235,15 @@ def pending_studies(index: Index) -> list[str]:
         (PENDING,))]
 
 
-def mark_pending(index: Index, study_uids: Sequence[str] | None = None) -> int:
-    """Mark studies "pending" (all of them when None), keeping their findings until a new
-    validation replaces them; `check --repair` after it changed what the index holds.
-    Returns how many were marked."""
+def mark_pending(index: Index, study_uids: Sequence[str]) -> None:
+    """Mark these studies "pending", keeping their findings until a new validation replaces
+    them: `check --repair` after it changed which of their files are in the store."""
     with index.transaction() as cur:
-        before = cur.connection.total_changes
-        if study_uids is None:
+        for part in _chunks(list(study_uids)):
             cur.execute(
-                """INSERT INTO study_validation (study_ref) SELECT id FROM studies WHERE true
-                   ON CONFLICT (study_ref) DO UPDATE SET state = 'pending'""")
-        else:
-            for part in _chunks(list(study_uids)):
-                cur.execute(
-                    f"""INSERT INTO study_validation (study_ref) SELECT id FROM studies
-                        WHERE study_uid IN ({','.join('?' * len(part))})
-                        ON CONFLICT (study_ref) DO UPDATE SET state = 'pending'""", part)
-        return int(cur.connection.total_changes - before)
+                f"""INSERT INTO study_validation (study_ref) SELECT id FROM studies
+                    WHERE study_uid IN ({','.join('?' * len(part))})
+                    ON CONFLICT (study_ref) DO UPDATE SET state = 'pending'""", part)
 
 
 def _instance_ids(cur: sqlite3.Cursor, study_ref: int, uids: Sequence[str]) -> dict[str, int]:
