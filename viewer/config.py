@@ -183,6 +183,11 @@ class Settings:
     [worklist]                   # the worklist panel (viewer.gui.worklist_panel)
     node = "RIS"                 # the configured node asked for scheduled procedure steps
     mpps_node = ""               # where MPPS N-CREATE / N-SET go; "": the worklist node
+
+    [quality]                    # data quality (viewer.quality)
+    validate_on_import = true    # every imported, received or retrieved study is validated in
+                                 # the background after it is committed; its findings are stored
+                                 # in the index (false: studies stay "pending" until validated)
     """
 
     language: str = ""
@@ -197,6 +202,7 @@ class Settings:
     presentation_state: str = "newest"
     worklist_node: str = ""
     mpps_node: str = ""
+    validate_on_import: bool = True
     # the file these were read from (the GUI writes its choices back); not a setting itself
     path: Path | None = dataclasses.field(default=None, compare=False)
 
@@ -295,9 +301,12 @@ def load_settings(path: Path | None = None) -> Settings:
     worklist = read.table(document, "worklist")
     worklist_node = read.node_name(worklist, "worklist", "node", nodes)
     mpps_node = read.node_name(worklist, "worklist", "mpps_node", nodes)
+    validate_on_import = read.table(document, "quality").get("validate_on_import", True)
+    if not isinstance(validate_on_import, bool):
+        raise ConfigError(f"{path}: [quality] validate_on_import must be true or false")
     return Settings(language.strip(), local, network, tuple(nodes), storage_scp, quota_gb,
                     commit_nodes, prior_node, prior_retrieve, presentation_state,
-                    worklist_node, mpps_node, path)
+                    worklist_node, mpps_node, validate_on_import, path)
 
 
 def ae_title_problem(title: str) -> str:

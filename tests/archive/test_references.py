@@ -29,8 +29,10 @@ from tests.dicom.referencing import (
 from viewer.archive.archive import INDEX_NAME, Archive
 from viewer.archive.check import check_archive
 from viewer.archive.importer import import_file, import_paths
-from viewer.archive.index import Index
+from viewer.archive.index import Index, default_schema_dir, schema_steps
 from viewer.cli import main
+
+NEWEST = schema_steps(default_schema_dir())[-1].version  # an upgrade ends at the newest step
 
 
 @dataclass
@@ -204,11 +206,15 @@ def test_recovery_of_a_dead_writer(tmp_path: Path, study: Study, mode: str) -> N
 
 
 def as_main_left_it(root: Path) -> None:
-    """Turn the index back into schema 004, as main's code (deedaa7) writes it: 005 only adds
-    two tables, so dropping them and the version leaves what that code would have indexed."""
+    """Turn the index back into schema 004, as main's code (deedaa7) writes it: 005 and 006
+    only add tables (and 006 a trigger), so dropping them and the version leaves what that
+    code would have indexed."""
     db = sqlite3.connect(root / INDEX_NAME)
     try:
-        db.executescript("""DROP TABLE object_references; DROP TABLE referencing_objects;
+        db.executescript("""DROP TRIGGER instances_pending_validation;
+                            DROP TABLE instance_findings; DROP TABLE study_findings;
+                            DROP TABLE study_validation;
+                            DROP TABLE object_references; DROP TABLE referencing_objects;
                             PRAGMA user_version = 4;""")
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables == {"patients", "studies", "series", "instances", "commitments"}
@@ -222,7 +228,7 @@ def test_upgrade_back_fills_from_stored_files(archive: Archive, study: Study) ->
     archive.close()
     as_main_left_it(root)
     with Archive(root) as upgraded:
-        assert upgraded.index.schema_version == 5
+        assert upgraded.index.schema_version == NEWEST
         check_queries(upgraded.index, study)
         assert snapshot(upgraded.index, study) == before
         assert check_archive(upgraded).consistent
@@ -238,7 +244,7 @@ def test_a_file_missing_during_the_upgrade_is_indexed_by_repair(
     aside = tmp_path / "aside.dcm"
     (root / kos_path).rename(aside)
     with Archive(root) as upgraded:  # the upgrade goes on without it
-        assert upgraded.index.schema_version == 5
+        assert upgraded.index.schema_version == NEWEST
         assert upgraded.index.key_images(study.uid) == []
         assert upgraded.index.objects_without_references() == [
             (study.kos.SOPInstanceUID, kos_path)]

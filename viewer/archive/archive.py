@@ -75,3 +75,22 @@ class Archive:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def committed_instances(root: Path) -> int:
+    """How many instances the index of the archive in `root` holds, as another process sees
+    them committed (a read-only peek, taking no lock: a benchmark timing when an import's
+    rows are visible); 0 when there is no index yet or it cannot be read now."""
+    path = Path(root) / INDEX_NAME
+    if not path.is_file():
+        return 0
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.1)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
+    except sqlite3.Error:  # being created, or its schema being applied
+        return 0
+    finally:
+        db.close()

@@ -5,7 +5,9 @@ differs from their row, temporary files left by dead writers, and presentation s
 SEG or RTSTRUCT objects whose references are not indexed (their file was missing when the index
 was upgraded to schema 005). Repair re-indexes orphans from their own header (references
 included), marks rows without files 'missing', indexes the missing references from the stored
-files, and removes dead writers' temporary files.
+files, and removes dead writers' temporary files. Data-quality findings (schema 006) are derived
+data and are never rebuilt here: a study whose instances repair changed (re-indexed, marked
+missing, restored) is marked "pending", and validating it again restores its findings.
 A checksum mismatch is only reported: the file may be the only copy, so nothing is deleted.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viewer.archive.archive import Archive
+from viewer.archive.findings_index import mark_pending
 from viewer.archive.journal import add_from_file, replay
 from viewer.archive.records import STATUS_MISSING, STATUS_OK
 from viewer.archive.reference_index import backfill_references
@@ -140,6 +143,11 @@ def check_archive(archive: Archive, repair: bool = False) -> CheckReport:
     report.unindexed_references = [
         uid for uid, _ in index.objects_without_references() if uid not in problems]
     if repair:
+        touched = {row.study_instance_uid for row in map(index.get_instance,
+                                                          report.marked_missing
+                                                          + report.restored) if row}
+        if touched:  # re-indexed orphans are made pending by the index as they are added
+            mark_pending(index, sorted(touched))
         for path in report.orphans:
             reason = add_from_file(archive, path)
             if reason is None:

@@ -70,6 +70,8 @@ class ImportReport:
     failed: list[Failure] = field(default_factory=list)
     warnings: list[Failure] = field(default_factory=list)
     stopped: str = ""  # why the import stopped early (disk full), else ""
+    # Study Instance UIDs of the instances imported (what a validator after it is given)
+    study_uids: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -460,6 +462,7 @@ def _index(archive: Archive, batch: list[_Stored], report: ImportReport) -> None
     for item, duplicate in zip(batch, outcomes, strict=True):
         if duplicate is None:
             report.imported.append(item.label)
+            report.study_uids.add(item.record.study_instance_uid)
             report.warnings.extend(Failure(item.label, w) for w in _warnings_of(item.warnings))
             continue
         # a concurrent import, or the same file twice

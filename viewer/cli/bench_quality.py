@@ -64,7 +64,25 @@ def mp4_export_rows(passes: int, sizes: Sizes, workdir: Path | None,
     ]
 
 
-ROW_MAKERS: list[RowMaker] = [validate_rows, mp4_export_rows]
+def import_validation_rows(passes: int, sizes: Sizes, workdir: Path | None,
+                           progress: Progress) -> list[Row]:
+    """`import DIR` of a `sizes.files`-slice CT with validation on against off, in time to
+    commit (viewer.quality.benchmark_import): the ratio per pass (alternating), both sides'
+    seconds, and when the findings were stored."""
+    from viewer.quality.benchmark_import import TARGET_RATIO, measure_import_validation
+
+    measured = measure_import_validation(passes, sizes.files, workdir, progress)
+    name = f"import DIR, {measured.files:,}-file CT"
+    return [
+        Row(f"{name}: validation on / off, time to commit", "x", measured.ratios,
+            TARGET_RATIO),
+        Row(f"{name}, validation off: committed", "s", measured.off_commit),
+        Row(f"{name}, validation on: committed", "s", measured.on_commit),
+        Row(f"{name}, validation on: findings stored", "s", measured.on_findings),
+    ]
+
+
+ROW_MAKERS: list[RowMaker] = [validate_rows, mp4_export_rows, import_validation_rows]
 
 
 def measure_rows(passes: int, sizes: Sizes, workdir: Path | None, progress: Progress

@@ -16,6 +16,7 @@ from viewer.cli import CLIError, config_node, load_config, retention_policy
 
 if TYPE_CHECKING:
     from viewer.archive.importer import ImportReport
+    from viewer.quality.background import ImportValidator
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,9 +28,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from viewer.archive.archive import Archive
     from viewer.config import default_archive_dir
     from viewer.net.association import Local
     from viewer.net.storage_scp import StorageSCP, outcome_of
+    from viewer.quality.background import ImportValidator
 
     settings = load_config(args)
     allow = [config_node(settings, name) for name in args.allow]
@@ -40,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     # without the lock 16 senders' lines ran into each other
     printing = threading.Lock()
 
+    validator: ImportValidator | None = None
+
     def on_received(report: ImportReport, calling_ae: str, uid: str) -> None:
+        if validator is not None:  # after the instance's commit, never delaying its answer
+            validator.queue(report.study_uids)
         outcome, reason, _ = outcome_of(report)
         label = f"{calling_ae}: {uid}"
         line = f"received from {calling_ae}: {uid} {outcome}"
@@ -71,12 +78,19 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CLIError(f"cannot listen on {scp.address[0]}:{scp.address[1]}: "
                            f"{exc.strerror or exc}") from None
+        if settings.validate_on_import:
+            # its own connection to the index the SCP has opened (and recovered) already
+            validator = ImportValidator(
+                Archive(args.archive or default_archive_dir(), recover=False))
         host, port = scp.address
         print(f"listening as {scp.ae_title} on {host}:{port}", file=sys.stderr, flush=True)
         while not stopping.wait(1.0):
             pass
     finally:
         scp.stop()
+        if validator is not None:  # what is still queued stays pending
+            validator.close()
+            validator.archive.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     counts = scp.received.summary().counts

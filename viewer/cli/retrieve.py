@@ -13,9 +13,11 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from viewer.cli import CLIError, config_node, load_config, open_archive
+from viewer.cli.importing import validate_imported
 
 if TYPE_CHECKING:
     from viewer.net.retrieve import RetrieveProgress, RetrieveReport
+    from viewer.quality.store import FindingsSummary
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "as a move destination) or C-GET on the same association; a DICOMweb node "
                    "is always read by WADO-RS")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--no-validate", action="store_true",
+                   help="do not validate what was retrieved (it stays pending)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,12 +62,15 @@ def run(args: argparse.Namespace) -> int:
                               args.study_uid, args.series, progress, cancel, args.via)
             if archive.last_prune is not None:
                 print(f"quota: {archive.last_prune.summary()}", file=sys.stderr)
+            summary = None
+            if report.imported and settings.validate_on_import and not args.no_validate:
+                summary = validate_imported(archive, [report.study_uid])
     except (PeerError, ValueError) as exc:  # ValueError: a UID that is none
         raise CLIError(str(exc)) from None
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
-    return _print(report, args.json)
+    return _print(report, args.json, summary)
 
 
 def _cancel_then_interrupt(cancel: Any) -> Any:
@@ -75,7 +82,7 @@ def _cancel_then_interrupt(cancel: Any) -> Any:
     return handler
 
 
-def _print(report: RetrieveReport, as_json: bool) -> int:
+def _print(report: RetrieveReport, as_json: bool, summary: FindingsSummary | None) -> int:
     what = f"series {report.series_uid}" if report.series_uid else f"study {report.study_uid}"
     counts = report.suboperations
     if as_json:
@@ -101,6 +108,7 @@ def _print(report: RetrieveReport, as_json: bool) -> int:
             "FailedSOPInstanceUIDList": list(report.failed_sop_instances),
             "seconds": round(report.seconds, 3),
             "note": report.note or None,
+            "findings": None if summary is None else summary.as_json(),
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
@@ -112,6 +120,10 @@ def _print(report: RetrieveReport, as_json: bool) -> int:
             f"conflicts {len(report.conflicts)}, failed {len(report.failed)} "
             f"in {report.seconds:.1f} s"
         )
+        if summary is not None:
+            print(summary.line())
+    if summary is not None and summary.problem:
+        print(f"validate: {summary.problem}", file=sys.stderr)
     for instance in (*report.conflicts, *report.failed):
         print(f"{report.peer}: {instance.sop_instance_uid}: {instance.outcome.value}: "
               f"{instance.reason}", file=sys.stderr)
