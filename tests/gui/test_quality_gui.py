@@ -29,7 +29,7 @@ from viewer.gui.quality_badges import ERROR_COLOUR, badge_colour  # noqa: E402
 from viewer.gui.quality_panel import FindingsModel  # noqa: E402
 from viewer.gui.tasks import TaskRunner  # noqa: E402
 from viewer.quality.report_table import finding_rows  # noqa: E402
-from viewer.quality.store_view import study_report  # noqa: E402
+from viewer.quality.store import study_report  # noqa: E402
 
 SCREENS = Path("/tmp/screens")
 WAIT_MS = 90_000

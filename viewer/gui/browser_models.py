@@ -29,7 +29,7 @@ from viewer.gui.quality_badges import (
     paint_badge,
 )
 from viewer.gui.quota import data_size
-from viewer.quality.store_view import FindingCounts
+from viewer.quality.store import FindingCounts
 
 THUMB_SIZE = thumbnails.SIZE
 

@@ -5,8 +5,10 @@ Validation runs as a Task of the browser's TaskRunner (viewer.quality's validate
 a low priority), so that shutting the runner down before the archive closes stops it too; a
 study's end reaches the GUI thread queued and is dropped once its Task was cancelled. A study
 is validated when it appears in the archive after the browser opened, or when its number of
-instances changes (an import added to it); one there before is validated when its findings
-panel opens (the findings stored at import, viewer.quality.store, will be shown for those).
+instances changes (an import added to it). The findings are stored in the index
+(viewer.quality.store): a study validated before (at its import by the command line, the
+Storage SCP, a retrieve, or an earlier window) shows its stored counts; one never validated
+has no badge until its findings panel opens, which validates it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from viewer.gui.tasks import Task, TaskRunner
 from viewer.jobs import CancelToken, ProgressCallback
 from viewer.quality.findings import ValidationReport
 from viewer.quality.report_table import summary_text
-from viewer.quality.store_view import (
-    PENDING,
+from viewer.quality.store import (
     FindingCounts,
     series_counts,
     study_counts,
@@ -35,6 +36,7 @@ ERROR_COLOUR = QColor("#d03030")
 WARNING_COLOUR = QColor("#e0a000")
 PENDING_COLOUR = QColor("#8a8a8a")
 BADGE_SIZE = 12
+PENDING = FindingCounts(0, 0, True)  # being validated here
 
 
 def badge_colour(counts: FindingCounts | None) -> QColor | None:
@@ -84,6 +86,7 @@ class QualityBadges(QObject):
         self.tasks = tasks
         self._instances: dict[str, int] = {}  # study -> instances when queued last
         self._counts: dict[str, FindingCounts] = {}
+        self._unvalidated: set[str] = set()  # pending in the index, not validated here
         self._icons: dict[str, QIcon] = {}
         self._waiting: list[str] = []
         self._pending: set[str] = set()  # waiting or being validated
@@ -103,6 +106,7 @@ class QualityBadges(QObject):
             self._instances[study.study_instance_uid] = study.number_of_instances
         for uid in queued:
             self._counts.pop(uid, None)  # pending again until validated at this size
+            self._unvalidated.discard(uid)
         self._queue(queued)
         return queued
 
@@ -118,7 +122,7 @@ class QualityBadges(QObject):
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> None:
             validate_stored(archive, uids, cancel, progress,
-                            on_study=lambda uid: done.emit(uid, cancel))
+                            on_study=lambda uid, _counts: done.emit(uid, cancel))
 
         self.task = self.tasks.start(run, "validate-studies", priority=-1)
         self.task.finished.connect(self._task_ended)
@@ -140,10 +144,19 @@ class QualityBadges(QObject):
         """Its counts; pending while it waits or is validated; None when not validated here."""
         if study_uid in self._counts:
             return self._counts[study_uid]
-        return PENDING if study_uid in self._pending else None
+        if study_uid in self._pending:
+            return PENDING
+        if study_uid in self._unvalidated:
+            return None
+        stored = study_counts(self.archive, [study_uid]).get(study_uid)
+        if stored is None or stored.pending:  # not validated since its last instance came
+            self._unvalidated.add(study_uid)
+            return None
+        self._counts[study_uid] = stored
+        return stored
 
     def series(self, study_uid: str) -> dict[str, FindingCounts]:
-        if study_uid in self._counts:
+        if self.counts(study_uid) is not None and study_uid not in self._pending:
             return series_counts(self.archive, study_uid)
         if study_uid in self._pending:
             return {s.series_instance_uid: PENDING for s in self.archive.index.series(study_uid)}
@@ -190,5 +203,6 @@ class QualityBadges(QObject):
 
     def _refresh_counts(self, study_uid: str) -> None:
         self._pending.discard(study_uid)
+        self._unvalidated.discard(study_uid)
         self._counts.update(study_counts(self.archive, [study_uid]))
         self.study_done.emit(study_uid)

@@ -46,7 +46,7 @@ from viewer.quality.report_table import (
     write_csv,
     write_html,
 )
-from viewer.quality.store_view import study_report, validate_stored
+from viewer.quality.store import study_counts, study_report, validate_stored
 
 SEVERITY_ORDER = {"error": 0, "warning": 1}
 _UNKNOWN_FILE = 1 << 40  # files not in the archive's index sort last
@@ -175,9 +175,9 @@ class QualityDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(980, 460)
         self._running(False)
-        report = study_report(archive, study_uid)
-        self.show_report(report)
-        if not report.files:  # a study there before the browser opened: validate it now
+        self.show_report(study_report(archive, study_uid))
+        counts = study_counts(archive, [study_uid]).get(study_uid)
+        if counts is not None and counts.pending:  # never validated, or grown since: now
             self.validate_again()
 
     def _button(self, label: str, slot: Callable[[], object]) -> QPushButton:

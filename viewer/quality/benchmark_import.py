@@ -23,7 +23,7 @@ from pathlib import Path
 
 from viewer.archive.archive import committed_instances
 from viewer.dicom.demo import write_ct_series
-from viewer.quality.validate import expand
+from viewer.dicom.files import expand_paths
 
 TARGET_RATIO = 1.15
 _POLL_S = 0.005
@@ -51,7 +51,7 @@ def measure_import_validation(
     """Import a synthetic 512x512 CT of `files` slices `passes` times each way."""
     with tempfile.TemporaryDirectory(prefix="bench-quality-import-", dir=workdir) as scratch:
         folder = (workdir or Path(scratch)) / f"ct-{files}"
-        if len(expand([folder]) if folder.is_dir() else []) != files:
+        if len(expand_paths([folder]) if folder.is_dir() else []) != files:
             progress(f"writing a {files}-slice CT")
             shutil.rmtree(folder, ignore_errors=True)
             write_ct_series(folder, slices=files)
