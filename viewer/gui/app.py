@@ -111,6 +111,8 @@ class MainWindow(QMainWindow):
                                           protocol_dir, self)
             self.hanging.status.connect(lambda text: self.statusBar().showMessage(text, 15000))
             self.browser = StudyBrowser(archive, self.tasks, pool=bridge.pool)
+            if settings is not None:
+                self.browser.quality.validate_new = settings.validate_on_import
             self.browser.open_study.connect(self.open_study)
             self.browser.open_series.connect(self.open_series)
             self.browser.set_demo_offer(self.load_demo_study)

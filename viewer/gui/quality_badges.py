@@ -91,6 +91,9 @@ class QualityBadges(QObject):
         self._waiting: list[str] = []
         self._pending: set[str] = set()  # waiting or being validated
         self._watching = False  # the first watch only notes the studies there already
+        # [quality] validate_on_import: false leaves what arrives unvalidated (its panel
+        # still validates a study when opened)
+        self.validate_new = True
         self.task: Task | None = None
         self._validated.connect(self._study_validated, Qt.ConnectionType.QueuedConnection)
 
@@ -99,7 +102,7 @@ class QualityBadges(QObject):
         queued."""
         studies = list(studies)
         queued = [s.study_instance_uid for s in studies
-                  if self._watching
+                  if self._watching and self.validate_new
                   and self._instances.get(s.study_instance_uid) != s.number_of_instances]
         self._watching = True
         for study in studies:
