@@ -42,7 +42,6 @@ from viewer.gui.app import MainWindow  # noqa: E402
 from viewer.gui.bridge import FrameBridge  # noqa: E402
 from viewer.gui.pacs import PacsPanel  # noqa: E402
 from viewer.gui.pacs_models import QueryResultModel  # noqa: E402
-from viewer.net.store_scu import study_files  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -193,7 +192,7 @@ def test_the_pacs_tab_echoes_searches_and_retrieves_over_dicomweb(
         assert model.data(model.index(0, QueryResultModel.LOCAL)) == str(SLICES)
         # the server's bytes: pixel data byte-identical
         originals = {str(dcmread(p).SOPInstanceUID): dcmread(p).PixelData for p in ct}
-        stored = study_files(archive, CT_STUDY)
+        stored = archive.study_files(CT_STUDY)
         assert len(stored) == SLICES
         assert all(dcmread(p).PixelData == originals[str(dcmread(p).SOPInstanceUID)]
                    for p in stored)
@@ -272,7 +271,7 @@ def test_open_shows_the_first_image_then_the_series_as_it_arrives(
                             and viewport.frame.key == viewport.current_key, timeout=WAIT_MS)
         originals = {str(dcmread(p).SOPInstanceUID): dcmread(p).PixelData for p in ct}
         assert all(dcmread(p).PixelData == originals[str(dcmread(p).SOPInstanceUID)]
-                   for p in study_files(archive, CT_STUDY))
+                   for p in archive.study_files(CT_STUDY))
         window.tabs.setCurrentWidget(panel)
         row = next(r for r in range(panel.model.rowCount())
                    if panel.model.study_uid(r) == CT_STUDY)
@@ -395,7 +394,7 @@ def test_cancel_a_dicomweb_retrieve_keeps_what_arrived(
             kept = archive.index.get_study(CT_STUDY)
             count = kept.number_of_instances if kept is not None else 0
             assert count < SLICES
-            assert len(study_files(archive, CT_STUDY)) == count
+            assert len(archive.study_files(CT_STUDY)) == count
             window.close()
     check_consistent(tmp_path / "archive", capsys)
 
@@ -424,7 +423,7 @@ def test_a_server_gone_mid_way_is_one_line_and_what_arrived_stays(
         with Archive(tmp_path / "archive") as archive:
             kept = archive.index.get_study(CT_STUDY)
             assert kept is not None and 0 < kept.number_of_instances < SLICES
-            assert len(study_files(archive, CT_STUDY)) == kept.number_of_instances
+            assert len(archive.study_files(CT_STUDY)) == kept.number_of_instances
     check_consistent(tmp_path / "archive", capsys)
 
 

@@ -30,7 +30,6 @@ from viewer.config import ConfigError, DicomWebService, Node, load_settings
 from viewer.dicom.demo import write_ct_series
 from viewer.jobs import CancelToken
 from viewer.net.retrieve import RetrieveProgress
-from viewer.net.store_scu import study_files
 from viewer.net.web import stow, wado
 
 pytestmark = pytest.mark.timeout(180)
@@ -179,7 +178,7 @@ def test_retrieve_is_byte_identical_and_send_stores(pacs: Setup, tmp_path: Path,
     assert report["via"] == "wado-rs" and report["completed"] == 3
     assert [i["status"] for i in report["instances"]] == ["imported"] * 3
     with Archive(archive) as opened:
-        stored = study_files(opened, pacs.study_uid)
+        stored = opened.study_files(pacs.study_uid)
     originals = {str(dcmread(p).SOPInstanceUID): dcmread(p).PixelData for p in pacs.files}
     assert len(stored) == 3
     for path in stored:
@@ -204,7 +203,7 @@ def test_retrieve_is_byte_identical_and_send_stores(pacs: Setup, tmp_path: Path,
         one = wado.retrieve(node, opened, pacs.study_uid, str(first.SeriesInstanceUID),
                             sop_instance_uid=str(first.SOPInstanceUID))
         assert [i.sop_instance_uid for i in one.imported] == [str(first.SOPInstanceUID)]
-        assert dcmread(study_files(opened, pacs.study_uid)[0]).PixelData == first.PixelData
+        assert dcmread(opened.study_files(pacs.study_uid)[0]).PixelData == first.PixelData
 
     # STOW-RS into a second, empty Orthanc
     with run_orthanc_web(tmp_path / "orthanc2") as second:
@@ -308,7 +307,7 @@ def test_a_cut_or_malformed_multipart_keeps_only_complete_instances(
     assert [i["status"] for i in report["instances"]] == ["imported"] * expected
     assert ("cut short" if fault == "cut" else "malformed multipart") in report["error"]
     with Archive(archive) as opened:
-        assert len(study_files(opened, uid)) == expected
+        assert len(opened.study_files(uid)) == expected
     assert _run(capsys, "--archive", str(archive), "check")[0] == 0
 
 
@@ -420,7 +419,7 @@ def test_retrieve_progress_and_cancel(tmp_path: Path) -> None:
         assert report.cancelled and not report.ok
         assert [i.sop_instance_uid for i in report.imported] == [
             str(dcmread(files[0]).SOPInstanceUID)]
-        assert len(study_files(archive, uid)) == 1
+        assert len(archive.study_files(uid)) == 1
     assert seen[0] == (1, 3)
 
 

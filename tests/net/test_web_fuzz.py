@@ -27,7 +27,6 @@ from pydicom import dcmread
 from tests.net.test_dicomweb import _multipart, _run, _series, _study_json, _web_config
 from tests.net.web_peers import scripted_server, send
 from viewer.archive.archive import Archive
-from viewer.net.store_scu import study_files
 from viewer.net.web.multipart import MultipartError, read_parts
 
 pytestmark = pytest.mark.timeout(300)
@@ -204,7 +203,7 @@ def test_damaged_wado_answers_leave_the_archive_consistent(
             assert "Traceback" not in err and "Warning" not in err, context
             assert _run(capsys, "--archive", str(archive), "check")[0] == 0, context
     with Archive(archive) as opened:
-        stored = study_files(opened, uid)
+        stored = opened.study_files(uid)
     assert stored, "no mutant left an instance whole"
     for path in stored:  # whole instances only: an intact one, or a damaged one that reads
         assert path.read_bytes() in sent or dcmread(path).SOPInstanceUID

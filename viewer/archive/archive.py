@@ -65,6 +65,12 @@ class Archive:
         self.index.close()
         self.store.close()
 
+    def study_files(self, study_uid: str) -> list[Path]:
+        """The stored files of a study, series by series (empty when unknown)."""
+        return [self.store.absolute(row.store_path)
+                for series in self.index.series(study_uid)
+                for row in self.index.instances(series.series_instance_uid)]
+
     def __enter__(self) -> Archive:
         return self
 

@@ -55,6 +55,37 @@ VERBS: dict[str, str] = {
 }
 
 
+def files_or_studies(args: argparse.Namespace, items: list[str], doing: str
+                     ) -> tuple[list[Path], set[str]]:
+    """The files `items` name, in the order given: paths as they are (folders expanded),
+    anything else a study of the archive; and which of them are the archive's own files.
+    Exit 2 naming the first item that is neither, or when nothing is left to `doing`."""
+    from viewer.dicom.files import expand_paths
+
+    files: list[Path] = []
+    from_archive: set[str] = set()
+    archive = None
+    try:
+        for item in items:
+            path = Path(item)
+            if path.exists():
+                files.extend(expand_paths([path]))
+                continue
+            if archive is None:
+                archive = open_archive(args)
+            study = archive.study_files(item)
+            if not study:
+                raise CLIError(f"{item}: no such file, folder or study in the archive")
+            files.extend(study)
+            from_archive.update(str(f) for f in study)
+    finally:
+        if archive is not None:
+            archive.close()
+    if not files:
+        raise CLIError(f"nothing to {doing}: the folders given hold no files")
+    return files, from_archive
+
+
 def open_archive(args: argparse.Namespace, settings: Settings | None = None) -> Archive:
     """The archive of `--archive`, $VIEWER_ARCHIVE or the user's data folder; with `settings`,
     bounded by their `[archive] quota_gb` (imports and retrieves then prune past it)."""

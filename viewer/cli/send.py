@@ -7,10 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from viewer.cli import CLIError, config_node, load_config, open_archive
+from viewer.cli import CLIError, config_node, files_or_studies, load_config, open_archive
 
 if TYPE_CHECKING:
     from viewer.config import Node, Settings
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.commit and is_dicomweb(node):
         raise CLIError(f"{node.name}: storage commitment is a DIMSE service; a DICOMweb node "
                        "cannot be asked for it")
-    files, from_archive = _resolve(args)
+    files, from_archive = files_or_studies(args, args.items, "send")
     try:
         report = send(node, Local(settings.local, settings.network), files,
                       TerminalProgress("send"))
@@ -97,37 +96,6 @@ def _record(args: argparse.Namespace, node: Node, report: SendReport,
             if r.path in from_archive]
     with open_archive(args) as archive:
         record_result(archive.index, node, commitment, sent)
-
-
-def _resolve(args: argparse.Namespace) -> tuple[list[Path], set[str]]:
-    """Files to send, in the order given: paths as they are (folders expanded), anything else
-    looked up as a study in the archive; and which of them are the archive's own files.
-    Exit 2 naming the first item that is neither."""
-    from viewer.dicom.files import expand_paths
-    from viewer.net.store_scu import study_files
-
-    files: list[Path] = []
-    from_archive: set[str] = set()
-    archive = None
-    try:
-        for item in args.items:
-            path = Path(item)
-            if path.exists():
-                files.extend(expand_paths([path]))
-                continue
-            if archive is None:
-                archive = open_archive(args)
-            study = study_files(archive, item)
-            if not study:
-                raise CLIError(f"{item}: no such file, folder or study in the archive")
-            files.extend(study)
-            from_archive.update(str(f) for f in study)
-    finally:
-        if archive is not None:
-            archive.close()
-    if not files:
-        raise CLIError("nothing to send: the folders given hold no files")
-    return files, from_archive
 
 
 def _print(args: argparse.Namespace, report: SendReport,

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from viewer.cli import CLIError, open_archive
+from viewer.cli import CLIError, files_or_studies
 
 if TYPE_CHECKING:
     from viewer.quality.findings import ValidationReport
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from viewer.quality.dciodvfy import ToolMissing
     from viewer.quality.validate import validate_files
 
-    paths = _resolve(args)
+    paths, _ = files_or_studies(args, args.items, "validate")
     try:
         report = validate_files(paths, progress=TerminalProgress("validate"))
     except ToolMissing as exc:
@@ -47,32 +46,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print(report)
     return 1 if report.errors else 0
-
-
-def _resolve(args: argparse.Namespace) -> list[Path]:
-    from viewer.dicom.files import expand_paths
-    from viewer.quality.validate import study_paths
-
-    files: list[Path] = []
-    archive = None
-    try:
-        for item in args.items:
-            path = Path(item)
-            if path.exists():
-                files.extend(expand_paths([path]))
-                continue
-            if archive is None:
-                archive = open_archive(args)
-            found = study_paths(archive, item)
-            if not found:
-                raise CLIError(f"{item}: no such file, folder or study in the archive")
-            files.extend(found)
-    finally:
-        if archive is not None:
-            archive.close()
-    if not files:
-        raise CLIError("nothing to validate: the folders given hold no files")
-    return files
 
 
 def _print(report: ValidationReport) -> None:

@@ -325,11 +325,11 @@ class PacsTransfer(PacsQuery):
         settings, archive = self.settings, self.archive
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> tuple[SendReport, str]:
-            from viewer.net.store_scu import SendInterrupted, study_files
+            from viewer.net.store_scu import SendInterrupted
             from viewer.net.transport import send
 
             local = local_ae(settings)
-            files = [path for uid in uids for path in study_files(archive, uid)]
+            files = [path for uid in uids for path in archive.study_files(uid)]
             try:
                 return send(node, local, files, progress, cancel), ""
             except SendInterrupted as exc:

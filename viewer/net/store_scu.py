@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from pynetdicom.association import Association
     from pynetdicom.presentation import PresentationContext
 
-    from viewer.archive.archive import Archive
 
 LOGGER = logging.getLogger(__name__)
 
@@ -438,12 +437,3 @@ def _decompress(ds: Dataset, stored: Any) -> None:
         except Exception as exc:  # noqa: BLE001 - a codec may raise anything; try the next
             errors.append(f"{plugin}: {exc}")
     raise _CannotConvert(f"cannot decompress {stored.name}: {'; '.join(errors)}")
-
-
-def study_files(archive: Archive, study_uid: str) -> list[Path]:
-    """The stored files of a study in the archive, series by series (empty when unknown)."""
-    return [
-        archive.store.absolute(row.store_path)
-        for series in archive.index.series(study_uid)
-        for row in archive.index.instances(series.series_instance_uid)
-    ]

@@ -25,7 +25,7 @@ from viewer.quality.findings import FileResult, StudyFinding, ValidationReport
 from viewer.quality.studies import study_findings
 
 if TYPE_CHECKING:
-    from viewer.archive.archive import Archive
+    pass
 
 # Files in flight per worker: enough to keep a worker busy, few enough that a cancel is quick.
 _AHEAD = 4
@@ -82,10 +82,3 @@ def consistency_findings(facts: Sequence[InstanceFacts]) -> list[StudyFinding]:
     """Every study and series finding over these files' facts (from `inspect_file`): our
     checks (studies.py), then dcentvfy's attributes that differ within an entity."""
     return [*study_findings(facts), *entity_findings([f for f in facts if f.whole])]
-
-
-def study_paths(archive: Archive, study_uid: str) -> list[Path]:
-    """The stored files of a study of the archive, series by series; empty when unknown."""
-    return [archive.store.absolute(row.store_path)
-            for series in archive.index.series(study_uid)
-            for row in archive.index.instances(series.series_instance_uid)]
