@@ -47,6 +47,7 @@ from viewer.dicom.display import DisplayState, choose_voi, to_display
 from viewer.dicom.frameinfo import FrameInfo, Window
 from viewer.dicom.presets import CT_PRESETS
 from viewer.dicom.stack import SliceGeometry, Stack
+from viewer.gui import viewport_keys
 from viewer.gui.bridge import URGENT_BELOW, FrameBridge
 from viewer.gui.imageview import ImageView, Label, path_item
 from viewer.gui.layers import ViewportLayer
@@ -552,7 +553,7 @@ class Viewport(QWidget):
             self._items.extend(layer.items(self))
         self._layer_items = len(self._items)  # the rest are marks (drawn_marks)
         for a, b in self.reference_lines:
-            self._add_path([a, b], REFERENCE_PEN, dashed=True)
+            self._items.append(path_item([a, b], REFERENCE_PEN, self.image, dashed=True))
         shown = self.measurements.on(key)
         if self._drawing is not None:
             shown.append(self._drawing)
@@ -571,16 +572,13 @@ class Viewport(QWidget):
         if not m.points:
             return
         outline = m.outline()
-        self._add_path(outline, MEASURE_PEN)
+        self._items.append(path_item(outline, MEASURE_PEN, self.image))
         label = self._measurement_text(m)
         if label:
             text = Label(label, MEASURE_PEN, self.image)
             x, y = m.points[-1]
             text.setPos(x + 0.5, y + 0.5)
             self._items.append(text)
-
-    def _add_path(self, points: list[Point], colour: QColor, dashed: bool = False) -> None:
-        self._items.append(path_item(points, colour, self.image, dashed))
 
     def _measurement_text(self, m: Measurement) -> str:
         frame = self.frame
@@ -762,31 +760,16 @@ class Viewport(QWidget):
         return self.measurements.remove(key, victim)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        key = Qt.Key(event.key())
-        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,
-                 Qt.Key.Key_PageUp: -10, Qt.Key.Key_PageDown: 10}
-        if key in steps:
-            self.step_frames(steps[key])
-        elif key == Qt.Key.Key_Home:
-            self.set_position(0)
-        elif key == Qt.Key.Key_End:
-            self.set_position(self.frame_count - 1)
-        elif Qt.Key.Key_0.value <= key.value <= Qt.Key.Key_9.value and not event.modifiers():
-            self.apply_preset(key.value - Qt.Key.Key_0.value)
-        elif key == Qt.Key.Key_I:
-            self.toggle_invert()
-        elif key == Qt.Key.Key_F:
-            self.fit()
-        elif key == Qt.Key.Key_A:
-            self.actual_pixels()
-        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            cursor = self.view.mapFromGlobal(self.cursor().pos())
-            self.delete_measurement(QPointF(cursor))
-        elif key == Qt.Key.Key_Escape and self._drawing is not None:
-            self._drawing = None
-            self._draw_items()
-        else:
+        if not viewport_keys.handle(self, event):
             super().keyPressEvent(event)
+
+    def cancel_drawing(self) -> bool:
+        """Drop the measurement being drawn (Escape); False when none was."""
+        if self._drawing is None:
+            return False
+        self._drawing = None
+        self._draw_items()
+        return True
 
     def focusInEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         super().focusInEvent(event)  # type: ignore[arg-type]
